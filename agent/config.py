@@ -1,0 +1,237 @@
+"""The agent's TOML configuration (CONTRACT §1), validated at start-up.
+
+A bad file stops the agent with exit status 78 and one line per problem, each naming the
+file (or environment variable), the key path and what is wrong. `SIGNAGE_<SECTION>__<KEY>`
+environment variables override keys, which suits systemd drop-ins.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import ErrorDetails
+
+from agent.messages import Slug
+
+DEFAULT_CONFIG_PATH = Path("/etc/signage-agent/agent.toml")
+ENV_PREFIX = "SIGNAGE_"
+EX_CONFIG = 78
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class BoardConfig(Section):
+    id: Slug = Field(description="Board id; also the MQTT client id")
+    district: Slug
+    commune: Slug
+    name: Annotated[str, Field(min_length=1, max_length=200)] = Field(
+        description="Display name, any Unicode"
+    )
+    timezone: str = "Asia/Ho_Chi_Minh"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, zone: str) -> str:
+        try:
+            ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone '{zone}' (e.g. Asia/Ho_Chi_Minh)") from None
+        return zone
+
+
+class MqttConfig(Section):
+    host: Annotated[str, Field(min_length=1)]
+    port: Annotated[int, Field(ge=1, le=65535)] | None = Field(
+        default=None, description="1883, or 8883 with TLS"
+    )
+    topic_root: Annotated[str, Field(pattern=r"^[^#+/\s][^#+\s]*[^#+/\s]$|^[^#+/\s]$")] = (
+        "signage/v1"
+    )
+    username: str | None = None
+    password_file: Path | None = None
+    tls: bool = False
+    ca_file: Path | None = None
+    cert_file: Path | None = None
+    key_file: Path | None = None
+    keepalive_s: Annotated[int, Field(ge=5, le=3600)] = 30
+    # Additions: reconnect backoff bounds (a random per-board jitter is applied on top).
+    reconnect_min_s: Annotated[float, Field(gt=0, le=300)] = 1.0
+    reconnect_max_s: Annotated[float, Field(gt=0, le=3600)] = 60.0
+    max_queued_messages: Annotated[int, Field(ge=10, le=100_000)] = 1000
+
+    @property
+    def effective_port(self) -> int:
+        return self.port or (8883 if self.tls else 1883)
+
+    @field_validator("password_file", "ca_file", "cert_file", "key_file")
+    @classmethod
+    def _readable(cls, path: Path | None) -> Path | None:
+        if path is not None and not os.access(path, os.R_OK):
+            raise ValueError(f"cannot read {path}")
+        return path
+
+    @model_validator(mode="after")
+    def _pairs(self) -> MqttConfig:
+        if (self.cert_file is None) != (self.key_file is None):
+            raise ValueError("cert_file and key_file go together")
+        if self.password_file is not None and self.username is None:
+            raise ValueError("password_file needs a username")
+        return self
+
+    def password(self) -> str | None:
+        if self.password_file is None:
+            return None
+        return self.password_file.read_text(encoding="utf-8").rstrip("\r\n")
+
+
+class DisplayConfig(Section):
+    output: Literal["screen", "headless", "serial"] = "screen"
+    width: Annotated[int, Field(ge=8, le=8192)] | None = None
+    height: Annotated[int, Field(ge=8, le=8192)] | None = None
+    fullscreen: bool = True
+    fps: Annotated[int, Field(ge=1, le=120)] = 30
+
+    @model_validator(mode="after")
+    def _both_or_neither(self) -> DisplayConfig:
+        if (self.width is None) != (self.height is None):
+            raise ValueError("give both width and height, or neither")
+        return self
+
+
+class SerialConfig(Section):
+    port: Annotated[str, Field(min_length=1)]
+    protocol: Literal["alpha", "tpm2", "adalight"]
+    baudrate: Annotated[int, Field(ge=300, le=12_000_000)] = 115200
+    panel_width: Annotated[int, Field(ge=8, le=1024)]
+    panel_height: Annotated[int, Field(ge=7, le=512)]
+    color: Literal["mono", "tricolor", "rgb"] = "mono"
+
+
+class HealthConfig(Section):
+    heartbeat_interval_s: Annotated[float, Field(ge=1, le=86_400)] = 30
+
+
+class StorageConfig(Section):
+    state_dir: Path = Path("/var/lib/signage-agent")
+
+
+class InboxConfig(Section):
+    dir: Path
+
+
+class ContentConfig(Section):
+    """Addition: limits on inbound content."""
+
+    max_payload_bytes: Annotated[int, Field(ge=1024, le=64 * 1024 * 1024)] = 1024 * 1024
+
+
+class AgentConfig(Section):
+    board: BoardConfig
+    mqtt: MqttConfig | None = None
+    display: DisplayConfig = DisplayConfig()
+    serial: SerialConfig | None = None
+    health: HealthConfig = HealthConfig()
+    storage: StorageConfig = StorageConfig()
+    inbox: InboxConfig | None = None
+    content: ContentConfig = ContentConfig()
+
+    @model_validator(mode="after")
+    def _serial_needs_section(self) -> AgentConfig:
+        if self.display.output == "serial" and self.serial is None:
+            raise ValueError('display.output = "serial" needs a [serial] section')
+        return self
+
+
+class ConfigError(Exception):
+    """A configuration that cannot be used; `problems` are ready-to-print lines."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+def _parse_env_value(raw: str) -> Any:
+    # Environment values are strings; read them as TOML values when they are one
+    # (1883, true, "quoted", [1, 2]), else take the text as it is.
+    try:
+        return tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        return raw
+
+
+def apply_env(data: dict[str, Any], env: Mapping[str, str]) -> dict[str, str]:
+    """Fold SIGNAGE_<SECTION>__<KEY> overrides into `data`; returns {dotted key: variable}."""
+    origins: dict[str, str] = {}
+    for name, raw in sorted(env.items()):
+        if not name.startswith(ENV_PREFIX) or "__" not in name:
+            continue
+        section, _, key = name.removeprefix(ENV_PREFIX).lower().partition("__")
+        target = data.setdefault(section, {})
+        if isinstance(target, dict):
+            target[key] = _parse_env_value(raw)
+            origins[f"{section}.{key}"] = name
+    return origins
+
+
+def _describe(detail: ErrorDetails, fields: dict[str, Any]) -> str:
+    loc = [str(p) for p in detail["loc"]]
+    message = detail["msg"].removeprefix("Value error, ")
+    if detail["type"] == "extra_forbidden":
+        known = list(fields.get(loc[0], {})) if len(loc) == 2 else list(fields)
+        close = difflib.get_close_matches(loc[-1], known, n=1)
+        message = "unknown key" + (f"; did you mean '{close[0]}'?" if close else "")
+    elif detail["type"] == "missing":
+        message = "required key is missing"
+    elif "input" in detail and not isinstance(detail["input"], dict):
+        message += f" (got {detail['input']!r})"
+    return message
+
+
+def _known_keys() -> dict[str, Any]:
+    keys: dict[str, Any] = {}
+    for name, field in AgentConfig.model_fields.items():
+        annotation = field.annotation
+        model = next(
+            (a for a in getattr(annotation, "__args__", (annotation,)) if isinstance(a, type)),
+            None,
+        )
+        keys[name] = dict(model.model_fields) if model and issubclass(model, BaseModel) else {}
+    return keys
+
+
+def validate_config(data: dict[str, Any], source: str, origins: Mapping[str, str]) -> AgentConfig:
+    try:
+        return AgentConfig.model_validate(data)
+    except ValidationError as exc:
+        known = _known_keys()
+        problems = []
+        for detail in exc.errors(include_url=False):
+            path = ".".join(str(p) for p in detail["loc"]) or "(top level)"
+            where = origins.get(path)
+            origin = f"{where} (environment)" if where else source
+            problems.append(f"{origin}: {path}: {_describe(detail, known)}")
+        raise ConfigError(problems) from None
+
+
+def load_config(path: Path, env: Mapping[str, str] | None = None) -> AgentConfig:
+    """Read, merge environment overrides and validate; raises `ConfigError`."""
+    try:
+        text = path.read_bytes().decode("utf-8")
+        data = tomllib.loads(text)
+    except OSError as exc:
+        raise ConfigError([f"{path}: cannot read: {exc.strerror or exc}"]) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError([f"{path}: not UTF-8 (byte {exc.start})"]) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([f"{path}: invalid TOML: {exc}"]) from None
+    origins = apply_env(data, os.environ if env is None else env)
+    return validate_config(data, str(path), origins)

@@ -1,0 +1,106 @@
+"""Playlist semantics beyond the payload's shape: layouts, slots, images, unique ids."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import difflib
+from collections.abc import Mapping
+
+from agent.messages import ErrorDetail, ImageRef, Playlist, PlaylistItem
+from agent.validation import InvalidInput, decode, error
+from display_layouts.catalog import BUILTIN_LAYOUTS, LayoutSpec, SlotKind
+
+MAX_IMAGE_BYTES = 512 * 1024
+_IMAGE_MAGIC = {"image/png": b"\x89PNG\r\n\x1a\n", "image/jpeg": b"\xff\xd8\xff"}
+
+
+def did_you_mean(word: str, choices: list[str]) -> str:
+    close = difflib.get_close_matches(word, choices, n=1)
+    return f"; did you mean '{close[0]}'?" if close else ""
+
+
+def check_data_uri(uri: str) -> str | None:
+    """Why a `data:` image URI is unusable, or None when it is a PNG or JPEG we accept."""
+    head, sep, data = uri.partition(",")
+    mime = head.removeprefix("data:").removesuffix(";base64")
+    if not sep or not head.endswith(";base64") or mime not in _IMAGE_MAGIC:
+        return "an image data URI must be data:image/png;base64,… or data:image/jpeg;base64,…"
+    if len(data) * 3 // 4 > MAX_IMAGE_BYTES:
+        return f"image is larger than {MAX_IMAGE_BYTES // 1024} KiB"
+    try:
+        raw = base64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError):
+        return "image data is not valid base64"
+    if not raw.startswith(_IMAGE_MAGIC[mime]):
+        return f"image data is not a {mime.removeprefix('image/').upper()} file"
+    return None
+
+
+def _check_slots(path: str, item: PlaylistItem, spec: LayoutSpec) -> list[ErrorDetail]:
+    errors: list[ErrorDetail] = []
+    names = [s.name for s in spec.slots]
+    for name, value in item.fields.items():
+        slot = spec.slot(name)
+        where = f"{path}.fields.{name}"
+        if slot is None:
+            hint = did_you_mean(name, names) or f"; its slots are {', '.join(names)}"
+            errors.append(error(where, f"layout '{spec.name}' has no slot '{name}'{hint}"))
+        elif slot.kind is SlotKind.TEXT and not isinstance(value, str):
+            errors.append(error(where, "this slot takes text, not an image"))
+        elif slot.kind is SlotKind.TEXT and value.startswith("data:"):
+            errors.append(error(where, "this slot takes text, not a data: URI"))
+        elif slot.kind is SlotKind.IMAGE and isinstance(value, str):
+            problem = check_data_uri(value)
+            if problem:
+                errors.append(error(where, problem))
+    for slot in spec.slots:
+        if slot.required and slot.name not in item.fields:
+            errors.append(
+                error(
+                    f"{path}.fields.{slot.name}",
+                    f"missing slot '{slot.name}' required by layout '{spec.name}'",
+                )
+            )
+    return errors
+
+
+def check_playlist(playlist: Playlist, layouts: Mapping[str, LayoutSpec]) -> list[ErrorDetail]:
+    errors: list[ErrorDetail] = []
+    seen: set[str] = set()
+    usable = sorted(name for name, spec in layouts.items() if not spec.reserved)
+    for index, item in enumerate(playlist.items):
+        path = f"items.{index}"
+        if item.id in seen:
+            errors.append(error(f"{path}.id", f"id '{item.id}' is used by an earlier item"))
+        seen.add(item.id)
+        spec = layouts.get(item.layout)
+        if spec is None:
+            hint = did_you_mean(item.layout, usable) or f"; known: {', '.join(usable)}"
+            errors.append(error(f"{path}.layout", f"unknown layout '{item.layout}'{hint}"))
+        elif spec.reserved:
+            errors.append(
+                error(f"{path}.layout", f"layout '{item.layout}' is for the agent's own use")
+            )
+        else:
+            errors.extend(_check_slots(path, item, spec))
+    return errors
+
+
+def parse_playlist(
+    payload: bytes,
+    *,
+    layouts: Mapping[str, LayoutSpec] = BUILTIN_LAYOUTS,
+    max_bytes: int,
+) -> Playlist:
+    """A validated playlist from bytes, or `InvalidInput`."""
+    playlist = decode(payload, Playlist, max_bytes=max_bytes)
+    errors = check_playlist(playlist, layouts)
+    if errors:
+        raise InvalidInput(errors)
+    return playlist
+
+
+def remote_images(item: PlaylistItem) -> list[ImageRef]:
+    """Images an item needs downloaded before it may be shown."""
+    return [value for value in item.fields.values() if isinstance(value, ImageRef)]

@@ -1,0 +1,1 @@
+"""Layouts (what goes where on a board) and the pygame renderer that draws them."""
