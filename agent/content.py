@@ -46,10 +46,10 @@ def _check_slots(path: str, item: PlaylistItem, spec: LayoutSpec) -> list[ErrorD
         if slot is None:
             hint = did_you_mean(name, names) or f"; its slots are {', '.join(names)}"
             errors.append(error(where, f"layout '{spec.name}' has no slot '{name}'{hint}"))
-        elif slot.kind is SlotKind.TEXT and not isinstance(value, str):
+        elif slot.kind is SlotKind.TEXT and (
+            not isinstance(value, str) or value.startswith("data:")
+        ):
             errors.append(error(where, "this slot takes text, not an image"))
-        elif slot.kind is SlotKind.TEXT and value.startswith("data:"):
-            errors.append(error(where, "this slot takes text, not a data: URI"))
         elif slot.kind is SlotKind.IMAGE and isinstance(value, str):
             problem = check_data_uri(value)
             if problem:

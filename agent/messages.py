@@ -19,9 +19,11 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PlainSerializer,
     PlainValidator,
     StringConstraints,
     ValidationInfo,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
@@ -59,6 +61,18 @@ def clean_text(value: str) -> str:
 
 NoticeText = Annotated[
     str, StringConstraints(min_length=1, max_length=MAX_TEXT_CHARS), AfterValidator(clean_text)
+]
+
+
+def _rfc3339_ms(value: datetime) -> str:
+    return value.isoformat(timespec="milliseconds")
+
+
+# Outbound times: RFC 3339 with the board's offset, to the millisecond (proof of play).
+Timestamp = Annotated[
+    datetime,
+    PlainSerializer(_rfc3339_ms, return_type=str),
+    WithJsonSchema({"type": "string", "format": "date-time"}),
 ]
 
 
@@ -214,7 +228,7 @@ class Status(Outbound):
     """Retained presence on `{root}/board/{b}/status`."""
 
     state: Literal["online", "offline"]
-    since: datetime | None = None
+    since: Timestamp | None = None
     agent_version: str | None = None
     reason: Literal["connection-lost", "shutdown"] | None = None
 
@@ -225,7 +239,7 @@ class Status(Outbound):
 class NowShowing(Outbound):
     item_id: str
     channel: Channel | Literal["alert"]
-    since: datetime
+    since: Timestamp
 
 
 class ChannelContent(Outbound):
@@ -261,7 +275,7 @@ class SystemHealth(Outbound):
 
 
 class MqttHealth(Outbound):
-    connected_since: datetime | None
+    connected_since: Timestamp | None
     reconnects: int
     outbox: int
 
@@ -270,7 +284,7 @@ class Heartbeat(Outbound):
     type: Literal["heartbeat"] = "heartbeat"
     board_id: str
     seq: int
-    sent_at: datetime
+    sent_at: Timestamp
     agent_version: str
     uptime_s: int
     now_showing: NowShowing | None
@@ -295,7 +309,7 @@ class ErrorDetail(Outbound):
 
 class EventBase(Outbound):
     type: Literal["event"] = "event"
-    at: datetime
+    at: Timestamp
 
 
 class ContentAccepted(EventBase):

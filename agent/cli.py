@@ -1,0 +1,166 @@
+"""The `signage-agent` command line (CONTRACT §5)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+
+from agent import __version__
+from agent.config import DEFAULT_CONFIG_PATH, EX_CONFIG, AgentConfig, ConfigError, load_config
+
+log = logging.getLogger("signage-agent")
+
+EX_USAGE = 2
+
+
+def _setup_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    logging.getLogger("watchdog").setLevel(logging.WARNING)
+
+
+def _load_or_exit(path: Path) -> AgentConfig:
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        print("signage-agent: configuration error:", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        raise SystemExit(EX_CONFIG) from None
+
+
+def _run_agent(config: AgentConfig, frame_file: Path | None = None) -> int:
+    from agent.core import Agent
+
+    if config.display.output == "serial":
+        print(
+            "signage-agent: display.output = 'serial' is not supported by this version yet",
+            file=sys.stderr,
+        )
+        return EX_CONFIG
+    agent = Agent(config, frame_file=frame_file)
+    agent.install_signal_handlers()
+    return agent.run()
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    config = _load_or_exit(args.config)
+    _setup_logging(args.verbose)
+    log.info("signage-agent %s starting for board %s", __version__, config.board.id)
+    return _run_agent(config)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from agent.demo import prepare_demo, stop_after
+
+    _setup_logging(args.verbose)
+    config, frame_file = prepare_demo(args.state_dir)
+    if args.seconds is not None:
+        stop_after(args.seconds)
+    return _run_agent(config, frame_file)
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from agent.validate import validate_files
+
+    return validate_files(args.files, sys.stdout)
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    from agent.schema import asyncapi_document, json_schemas, schema_document
+
+    if args.asyncapi:
+        document = asyncapi_document()
+    elif args.name:
+        schemas = json_schemas()
+        if args.name not in schemas:
+            print(f"unknown payload '{args.name}'; known: {', '.join(schemas)}", file=sys.stderr)
+            return EX_USAGE
+        document = schemas[args.name]
+    else:
+        document = schema_document()
+    json.dump(document, sys.stdout, indent=2, ensure_ascii=False)
+    print()
+    return 0
+
+
+def cmd_preview(args: argparse.Namespace) -> int:
+    from agent.preview import preview
+
+    return preview(args)
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from agent.doctor import run_doctor
+
+    return run_doctor(args.config, sys.stdout)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="signage-agent", description="Edge agent for city LED/LCD information boards."
+    )
+    parser.add_argument("--version", action="version", version=f"signage-agent {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", help="run the agent (what systemd starts)")
+    run.add_argument("--config", type=Path, default=DEFAULT_CONFIG_PATH)
+    run.add_argument("-v", "--verbose", action="store_true")
+    run.set_defaults(func=cmd_run)
+
+    demo = sub.add_parser("demo", help="the whole agent on sample content, no broker needed")
+    demo.add_argument("--state-dir", type=Path, help="keep the demo's state here")
+    demo.add_argument("--seconds", type=float, help="stop after this many seconds")
+    demo.add_argument("-v", "--verbose", action="store_true")
+    demo.set_defaults(func=cmd_demo)
+
+    preview = sub.add_parser("preview", help="draw a layout as the board will")
+    preview.add_argument("layout")
+    preview.add_argument("--content", type=Path, help="a playlist file or a JSON object of slots")
+    preview.add_argument("--size", default="1920x1080", help="WIDTHxHEIGHT (default 1920x1080)")
+    preview.add_argument("--out", type=Path, help="write a PNG instead of opening a window")
+    preview.add_argument("--watch", action="store_true", help="re-render when files change")
+    preview.add_argument("--led", action="store_true", help="draw as LED dots")
+    preview.set_defaults(func=cmd_preview)
+
+    validate = sub.add_parser("validate", help="check playlists, alerts, commands and configs")
+    validate.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    validate.set_defaults(func=cmd_validate)
+
+    doctor = sub.add_parser("doctor", help="a technician's checks of this board")
+    doctor.add_argument("--config", type=Path, default=DEFAULT_CONFIG_PATH)
+    doctor.set_defaults(func=cmd_doctor)
+
+    schema = sub.add_parser("schema", help="JSON Schemas of the payloads and an AsyncAPI document")
+    schema.add_argument("name", nargs="?", help="one payload: playlist, alert, heartbeat, …")
+    schema.add_argument("--asyncapi", action="store_true", help="only the AsyncAPI document")
+    schema.set_defaults(func=cmd_schema)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        code: int = args.func(args)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:
+        # A user sees one sentence; the traceback goes to the log for the developers.
+        log.debug("unexpected error", exc_info=True)
+        print(f"signage-agent: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,95 @@
+"""Remote commands from the dashboard (CONTRACT §3, command) and their results."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from agent import __version__
+from agent.messages import Command, CommandResult
+from agent.output import png_bytes
+from agent.validation import InvalidInput, decode
+
+if TYPE_CHECKING:
+    from agent.core import Agent
+
+log = logging.getLogger(__name__)
+
+
+class CommandFailed(Exception):
+    """A command that could not be carried out; the message goes into the result."""
+
+
+def _recoverable_id(payload: bytes) -> str | None:
+    """The id of a malformed command, when there is one to answer to."""
+    try:
+        data = json.loads(payload)
+    except (ValueError, RecursionError):
+        return None
+    command_id = data.get("id") if isinstance(data, dict) else None
+    return command_id if isinstance(command_id, str) and 0 < len(command_id) <= 128 else None
+
+
+class CommandRunner:
+    def __init__(self, agent: Agent) -> None:
+        self.agent = agent
+        self.handlers: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+            "ping": self.ping,
+            "screenshot": self.screenshot,
+        }
+
+    def on_payload(self, topic: str, payload: bytes) -> None:
+        try:
+            command = decode(payload, Command, max_bytes=64 * 1024)
+        except InvalidInput as exc:
+            self.agent.reject(topic, None, exc.errors)
+            command_id = _recoverable_id(payload)
+            if command_id is not None:
+                reason = "; ".join(f"{e.path}: {e.message}" for e in exc.errors)
+                self._answer(CommandResult(id=command_id, ok=False, error=f"invalid: {reason}"))
+            return
+        if not self.agent.first_run_of(command.id):
+            log.info("command %s already ran; not running it again", command.id)
+            return
+        self._answer(self.run(command))
+
+    def run(self, command: Command) -> CommandResult:
+        handler = self.handlers.get(command.command)
+        if handler is None:
+            known = ", ".join(sorted(self.handlers))
+            return CommandResult(
+                id=command.id,
+                ok=False,
+                error=f"unknown command '{command.command}' (known: {known})",
+            )
+        try:
+            data = handler(command.args)
+        except CommandFailed as exc:
+            return CommandResult(id=command.id, ok=False, error=str(exc))
+        log.info("command %s (%s) done", command.id, command.command)
+        return CommandResult(id=command.id, ok=True, data=data)
+
+    def _answer(self, result: CommandResult) -> None:
+        self.agent.publish(
+            self.agent.topics.command_result, result.model_dump_json(exclude_none=True)
+        )
+
+    @staticmethod
+    def _no_args(args: dict[str, Any]) -> None:
+        if args:
+            raise CommandFailed(f"takes no arguments (got {', '.join(sorted(args))})")
+
+    def ping(self, args: dict[str, Any]) -> dict[str, Any]:
+        self._no_args(args)
+        return {"agent_version": __version__, "at": self.agent.clock.now().isoformat()}
+
+    def screenshot(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Publish a PNG of the frame on show, then answer with its size."""
+        self._no_args(args)
+        canvas = self.agent.output.canvas
+        image = png_bytes(canvas)
+        self.agent.publish(self.agent.topics.screenshot, image)
+        width, height = canvas.get_size()
+        return {"width": width, "height": height, "bytes": len(image)}

@@ -1,0 +1,411 @@
+"""The agent's core: owns the state and runs the loop that ties the parts together.
+
+One thread (the main one: SDL wants it) does everything that changes state. Other threads
+(paho's network loop, the inbox observer, signal delivery) only put messages on
+`self.queue`. Each turn of the loop: handle what arrived, ask the playback what is due,
+draw only when the frame changed, send a heartbeat when one is due, then sleep until the
+next deadline or the next message.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import signal
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from types import FrameType
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from display_layouts.render import Renderer, Scene
+
+from agent import __version__
+from agent.clock import Clock, SystemClock
+from agent.commands import CommandRunner
+from agent.config import AgentConfig
+from agent.content import parse_playlist, remote_images
+from agent.health import SystemProbe
+from agent.inbox import SIDECAR_SUFFIX, InboxFile, InboxWatcher
+from agent.link import LinkDown, LinkUp, MqttLink, Received
+from agent.messages import (
+    CHANNELS,
+    Channel,
+    ChannelContent,
+    ContentAccepted,
+    ContentCleared,
+    ContentIgnored,
+    ContentRejected,
+    DisplayError,
+    DisplayHealth,
+    ErrorDetail,
+    EventBase,
+    Heartbeat,
+    MqttHealth,
+    NowShowing,
+    PlaybackStarted,
+    Playlist,
+    PlaylistItem,
+)
+from agent.output import Output, open_output
+from agent.playback import Playback, Showing
+from agent.storage import ContentStore, SeqCounter, atomic_write
+from agent.topics import CommandTopic, ContentTopic, Topics
+from agent.validation import InvalidInput
+
+log = logging.getLogger(__name__)
+
+MAX_WAIT_S = 1.0  # re-check at least this often: wall-clock jumps (NTP at boot) are caught
+SCREEN_PUMP_S = 0.25  # a window must answer its window system
+INBOUND_QUEUE_BOUND = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class Wake:
+    """Put on the queue to make the loop look at its flags now (signals)."""
+
+
+class Agent:
+    def __init__(
+        self,
+        config: AgentConfig,
+        *,
+        clock: Clock | None = None,
+        output: Output | None = None,
+        frame_file: Path | None = None,
+    ) -> None:
+        self.config = config
+        self.clock = clock or SystemClock()
+        self.tz = ZoneInfo(config.board.timezone)
+        self.queue: queue.Queue[Any] = queue.Queue(INBOUND_QUEUE_BOUND)
+        board = config.board
+        root = config.mqtt.topic_root if config.mqtt else "signage/v1"
+        self.topics = Topics(root, board.district, board.commune, board.id)
+        state_dir = config.storage.state_dir
+        state_dir.mkdir(parents=True, exist_ok=True)
+        self.store = ContentStore(state_dir)
+        self.seq = SeqCounter(state_dir / "heartbeat.seq")
+        self.probe = SystemProbe(state_dir)
+        self.playlists: dict[Channel, Playlist] = {}
+        self.playback = Playback(self.tz, ready=self._assets_ready)
+        self.output, display_problem = self._open_output(output, frame_file)
+        self.renderer = Renderer(self.output.size)
+        self.link: MqttLink | None = None
+        if config.mqtt is not None:
+            self.link = MqttLink(config.mqtt, board.id, self.topics, self.queue, self.clock)
+        self.inbox = InboxWatcher(config.inbox.dir, self.queue) if config.inbox else None
+        self.commands = CommandRunner(self)
+        self._seen_commands: OrderedDict[str, None] = OrderedDict()
+        self._stop = threading.Event()
+        self.exit_code = 0
+        self._started = self.clock.monotonic()
+        self._scene: Scene | None = None
+        self._redraw_at: datetime | None = None
+        self._next_heartbeat = self._started
+        self.frames = 0
+        self._frames_at_last_heartbeat = (0, self._started)
+        self.errors_total = 0
+        if display_problem:
+            self.errors_total += 1
+            self._pending_display_problem: str | None = display_problem
+        else:
+            self._pending_display_problem = None
+
+    # --- set-up and shutdown -------------------------------------------------------------
+
+    def _open_output(
+        self, given: Output | None, frame_file: Path | None
+    ) -> tuple[Output, str | None]:
+        if given is not None:
+            return given, None
+        display = self.config.display
+        size = (display.width, display.height) if display.width and display.height else None
+        return open_output(display.output, size, display.fullscreen, frame_file)
+
+    def request_stop(self, exit_code: int = 0) -> None:
+        self.exit_code = exit_code
+        self._stop.set()
+        # Wake the loop from another thread: a signal handler must not take the queue's lock.
+        threading.Thread(target=self.queue.put, args=(Wake(),), daemon=True).start()
+
+    def install_signal_handlers(self) -> None:
+        def on_signal(signum: int, _frame: FrameType | None) -> None:
+            log.info("received %s: stopping", signal.Signals(signum).name)
+            self.request_stop()
+
+        signal.signal(signal.SIGTERM, on_signal)
+        signal.signal(signal.SIGINT, on_signal)
+
+    def run(self) -> int:
+        """Show cached content at once, then connect and serve until asked to stop."""
+        self.playlists = self.store.load_all()
+        if self.playlists:
+            log.info("cached content: %s", ", ".join(sorted(self.playlists)))
+        self._tick()  # the first frame, before (and without) any broker
+        if self._pending_display_problem:
+            self._emit(DisplayError(at=self._now(), message=self._pending_display_problem))
+        if self.inbox is not None:
+            self.inbox.start()
+        if self.link is not None:
+            self.link.start()
+        try:
+            while not self._stop.is_set():
+                self._wait_and_handle()
+                self._tick()
+        finally:
+            self._shutdown()
+        return self.exit_code
+
+    def _shutdown(self) -> None:
+        log.info("stopping")
+        if self.inbox is not None:
+            self.inbox.stop()
+        if self.link is not None:
+            self.link.stop()
+        self.seq.close()
+        self.output.close()
+
+    # --- the loop ------------------------------------------------------------------------
+
+    def _now(self) -> datetime:
+        return self.clock.now().astimezone(self.tz)
+
+    def _wait_and_handle(self) -> None:
+        timeout = self._seconds_until_next_deadline()
+        try:
+            message = self.queue.get(timeout=timeout)
+        except queue.Empty:
+            return
+        self._handle(message)
+        while True:  # drain what else arrived, without waiting
+            try:
+                message = self.queue.get_nowait()
+            except queue.Empty:
+                return
+            self._handle(message)
+
+    def _seconds_until_next_deadline(self) -> float:
+        now = self.clock.now()
+        waits = [MAX_WAIT_S, self._next_heartbeat - self.clock.monotonic()]
+        wakeup = self.playback.next_wakeup(now, self.playlists)
+        for deadline in (wakeup, self._redraw_at):
+            if deadline is not None:
+                waits.append((deadline - now).total_seconds())
+        if self.output.kind == "screen":
+            waits.append(SCREEN_PUMP_S)
+        return max(0.0, min(waits))
+
+    def _tick(self) -> None:
+        now = self._now()
+        if not self.output.pump():
+            self.request_stop()
+        started = self.playback.update(now, self.playlists)
+        if started is not None:
+            self._show(started, now)
+        elif self._redraw_at is not None and now >= self._redraw_at and self._scene is not None:
+            self._draw(Scene(self._scene.layout, self._scene.fields, self._scene.board_name, now))
+        if self.clock.monotonic() >= self._next_heartbeat:
+            self._send_heartbeat()
+
+    def _show(self, showing: Showing, now: datetime) -> None:
+        entry = showing.entry
+        if entry is None:
+            scene = Scene("idle", {}, self.config.board.name, now)
+        else:
+            scene = Scene(entry.item.layout, entry.item.fields, self.config.board.name, now)
+        if scene.layout != getattr(self._scene, "layout", None) or scene.fields is not getattr(
+            self._scene, "fields", None
+        ):
+            self._draw(scene)
+        if entry is not None:
+            self._emit(
+                PlaybackStarted(
+                    at=now, item_id=entry.item.id, channel=entry.channel, layout=entry.item.layout
+                )
+            )
+
+    def _draw(self, scene: Scene) -> None:
+        try:
+            self.renderer.draw(self.output.canvas, scene)
+            self.output.present()
+        except Exception as exc:  # a drawing bug must not take the board down
+            log.exception("drawing %s failed", scene.layout)
+            self.errors_total += 1
+            self._emit(DisplayError(at=scene.now, message=f"drawing {scene.layout}: {exc}"))
+        self.frames += 1
+        self._scene = scene
+        self._redraw_at = self.renderer.refresh_at(scene)
+
+    # --- inbound -------------------------------------------------------------------------
+
+    def _handle(self, message: Any) -> None:
+        match message:
+            case Received(topic=topic, payload=payload):
+                self._on_received(topic, payload)
+            case InboxFile(path=path):
+                self._on_inbox_file(path)
+            case LinkUp(since=since):
+                log.info("connected to the broker since %s", since.isoformat())
+            case LinkDown(reason=reason):
+                log.warning("broker connection lost (%s); showing cached content", reason)
+            case Wake():
+                pass
+            case _:
+                log.error("unexpected message on the core queue: %r", message)
+
+    def _on_received(self, topic: str, payload: bytes) -> None:
+        route = self.topics.route(topic)
+        if isinstance(route, ContentTopic):
+            self._on_content(route.channel, topic, payload)
+        elif isinstance(route, CommandTopic):
+            self.commands.on_payload(topic, payload)
+        else:
+            log.warning("message on a topic the agent does not handle: %s", topic)
+
+    def _on_content(self, channel: Channel, topic: str, payload: bytes) -> list[ErrorDetail]:
+        """Apply a channel's new content; returns the errors when it was rejected."""
+        if not payload:  # an empty retained payload clears the channel
+            if self.playlists.pop(channel, None) is not None:
+                self.store.clear(channel)
+                self._emit(ContentCleared(at=self._now(), channel=channel))
+            return []
+        try:
+            playlist = parse_playlist(payload, max_bytes=self.config.content.max_payload_bytes)
+        except InvalidInput as exc:
+            self.reject(topic, channel, exc.errors)
+            return exc.errors
+        held = self.playlists.get(channel)
+        if held is not None and playlist.version <= held.version:
+            reason = (
+                "already held"
+                if playlist.version == held.version
+                else f"older than the held version {held.version}"
+            )
+            self._emit(
+                ContentIgnored(
+                    at=self._now(), channel=channel, version=playlist.version, reason=reason
+                )
+            )
+            return []
+        self.store.save(channel, playlist)
+        self.playlists[channel] = playlist
+        self._emit(
+            ContentAccepted(
+                at=self._now(), channel=channel, version=playlist.version, items=len(playlist.items)
+            )
+        )
+        return []
+
+    def _on_inbox_file(self, path: Path) -> None:
+        """A file in the inbox: the `local` channel; its errors go to a sidecar file too."""
+        topic = f"inbox:{path}"
+        try:
+            errors = self._on_content("local", topic, path.read_bytes())
+        except OSError as exc:
+            errors = [ErrorDetail(path="$", message=f"cannot read: {exc.strerror or exc}")]
+            self.reject(topic, "local", errors)
+        sidecar = path.with_name(path.name + SIDECAR_SUFFIX)
+        if errors:
+            lines = "".join(f"{e.path}: {e.message}\n" for e in errors)
+            atomic_write(sidecar, lines.encode())
+        else:
+            sidecar.unlink(missing_ok=True)
+
+    def reject(self, topic: str, channel: Channel | None, errors: list[ErrorDetail]) -> None:
+        self.errors_total += 1
+        log.warning("rejected %s: %s", topic, "; ".join(f"{e.path}: {e.message}" for e in errors))
+        self._emit(ContentRejected(at=self._now(), topic=topic, channel=channel, errors=errors))
+
+    def first_run_of(self, command_id: str) -> bool:
+        """True the first time a command id is seen (a command runs at most once)."""
+        if command_id in self._seen_commands:
+            return False
+        self._seen_commands[command_id] = None
+        if len(self._seen_commands) > 1000:
+            self._seen_commands.popitem(last=False)
+        return True
+
+    def _assets_ready(self, item: PlaylistItem) -> bool:
+        # Remote images are not downloaded yet (asset cache comes with the layout engine):
+        # such an item waits rather than showing a hole.
+        return not remote_images(item)
+
+    # --- outbound ------------------------------------------------------------------------
+
+    def publish(self, topic: str, payload: bytes | str, *, retain: bool = False) -> None:
+        if self.link is not None:
+            self.link.publish(topic, payload, retain=retain)
+
+    def _emit(self, event: EventBase) -> None:
+        body = event.model_dump_json()
+        log.info("event %s", body)
+        self.publish(self.topics.events, body)
+
+    def _send_heartbeat(self) -> None:
+        heartbeat = self.heartbeat()
+        body = heartbeat.model_dump_json()
+        log.info("heartbeat %s", body)
+        self.publish(self.topics.heartbeat, body)
+        self._next_heartbeat += self.config.health.heartbeat_interval_s
+        if self._next_heartbeat < self.clock.monotonic():  # we were suspended: no burst
+            self._next_heartbeat = self.clock.monotonic() + self.config.health.heartbeat_interval_s
+
+    def heartbeat(self) -> Heartbeat:
+        now = self._now()
+        mono = self.clock.monotonic()
+        frames_before, at_before = self._frames_at_last_heartbeat
+        fps = (self.frames - frames_before) / (mono - at_before) if mono > at_before else 0.0
+        self._frames_at_last_heartbeat = (self.frames, mono)
+        link = self.link
+        return Heartbeat(
+            board_id=self.config.board.id,
+            seq=self.seq.next(),
+            sent_at=now,
+            agent_version=__version__,
+            uptime_s=int(mono - self._started),
+            now_showing=self._now_showing(),
+            alerts_active=[],
+            content={channel: self._channel_content(channel) for channel in CHANNELS},
+            display=DisplayHealth(
+                output=self.output.kind,
+                width=self.output.size[0],
+                height=self.output.size[1],
+                fps=round(fps, 2),
+                frames=self.frames,
+                brightness=None,
+                power="on",
+            ),
+            serial=None,
+            system=self.probe.read(),
+            mqtt=(
+                MqttHealth(
+                    connected_since=link.connected_since.astimezone(self.tz)
+                    if link.connected_since
+                    else None,
+                    reconnects=link.reconnects,
+                    outbox=link.queued,
+                )
+                if link is not None
+                else None
+            ),
+            errors_total=self.errors_total,
+        )
+
+    def _now_showing(self) -> NowShowing | None:
+        showing = self.playback.showing
+        if showing is None or showing.entry is None:
+            return None
+        return NowShowing(
+            item_id=showing.entry.item.id,
+            channel=showing.entry.channel,
+            since=showing.since.astimezone(self.tz),
+        )
+
+    def _channel_content(self, channel: Channel) -> ChannelContent | None:
+        playlist = self.playlists.get(channel)
+        if playlist is None:
+            return None
+        return ChannelContent(version=playlist.version, items=len(playlist.items))

@@ -1,0 +1,232 @@
+"""The MQTT connection: connect, subscribe on every connect, presence, jittered reconnect.
+
+paho's network thread only moves bytes: inbound messages and connection changes are put
+on the core's queue; validation and every state change happen in the core (one owner).
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import random
+import ssl
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
+
+from agent import __version__
+from agent.clock import Clock
+from agent.config import MqttConfig
+from agent.messages import Status
+from agent.topics import Topics
+
+log = logging.getLogger(__name__)
+
+SESSION_EXPIRY_S = 3600  # commands sent during a short outage still arrive
+
+
+@dataclass(frozen=True, slots=True)
+class Received:
+    topic: str
+    payload: bytes
+    retained: bool
+
+
+@dataclass(frozen=True, slots=True)
+class LinkUp:
+    since: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class LinkDown:
+    reason: str
+
+
+LinkMessage = Received | LinkUp | LinkDown
+
+
+def backoff_delay(attempt: int, low: float, high: float, rng: random.Random) -> float:
+    """Exponential backoff with random jitter: attempt 1 waits about `low`, doubling to `high`.
+
+    The jitter (50–100 % of the step) keeps a fleet that lost the same broker from
+    reconnecting in lockstep.
+    """
+    step = min(high, low * 2 ** max(0, attempt - 1))
+    return float(step * rng.uniform(0.5, 1.0))
+
+
+class MqttLink:
+    def __init__(
+        self,
+        config: MqttConfig,
+        board_id: str,
+        topics: Topics,
+        inbox: queue.Queue[Any],
+        clock: Clock,
+        *,
+        subscribe_alerts: bool = False,
+    ) -> None:
+        self.config = config
+        self.topics = topics
+        self.inbox = inbox
+        self.clock = clock
+        self.subscribe_alerts = subscribe_alerts
+        # Seeded per board and per process: boards of one fleet draw different delays.
+        self._rng = random.Random(f"{board_id}-{random.random()}")
+        self._attempt = 0
+        self.connected_since: datetime | None = None
+        self.reconnects = 0
+        self.dropped_inbound = 0
+        self._ever_connected = False
+        self._stopping = threading.Event()
+        self.client = self._make_client(board_id)
+
+    # --- set-up -------------------------------------------------------------------------
+
+    def _make_client(self, board_id: str) -> mqtt.Client:
+        cfg = self.config
+        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=board_id, protocol=mqtt.MQTTv5)
+        client.max_queued_messages_set(cfg.max_queued_messages)
+        client.max_inflight_messages_set(20)
+        client.reconnect_delay_set(cfg.reconnect_min_s, cfg.reconnect_max_s)  # type: ignore[arg-type]
+        if cfg.username is not None:
+            client.username_pw_set(cfg.username, cfg.password())
+        if cfg.tls:
+            client.tls_set(
+                ca_certs=str(cfg.ca_file) if cfg.ca_file else None,
+                certfile=str(cfg.cert_file) if cfg.cert_file else None,
+                keyfile=str(cfg.key_file) if cfg.key_file else None,
+                cert_reqs=ssl.CERT_REQUIRED,
+            )
+        will = Status(state="offline", reason="connection-lost")
+        client.will_set(self.topics.status, will.model_dump_json(exclude_none=True), 1, True)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_connect_fail = self._on_connect_fail
+        client.on_message = self._on_message
+        return client
+
+    def start(self) -> None:
+        props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+        props.SessionExpiryInterval = SESSION_EXPIRY_S
+        self.client.connect_async(
+            self.config.host,
+            self.config.effective_port,
+            keepalive=self.config.keepalive_s,
+            clean_start=False,
+            properties=props,
+        )
+        self.client.loop_start()
+
+    # --- callbacks (paho's thread: keep them tiny and never let them raise) --------------
+
+    def _on_connect(
+        self,
+        client: mqtt.Client,
+        _userdata: Any,
+        _flags: mqtt.ConnectFlags,
+        reason: ReasonCode,
+        _props: Properties | None,
+    ) -> None:
+        if reason.is_failure:
+            log.warning("broker refused the connection: %s", reason)
+            return
+        try:
+            if self._ever_connected:
+                self.reconnects += 1
+            self._ever_connected = True
+            self._attempt = 0
+            client.reconnect_delay_set(self.config.reconnect_min_s, self.config.reconnect_max_s)  # type: ignore[arg-type]
+            client.subscribe(
+                [(t, 1) for t in self.topics.subscriptions(alerts=self.subscribe_alerts)]
+            )
+            since = self.clock.now()
+            self.connected_since = since
+            online = Status(state="online", since=since, agent_version=__version__)
+            client.publish(self.topics.status, online.model_dump_json(exclude_none=True), 1, True)
+            self.inbox.put(LinkUp(since))
+        except Exception:  # a raising callback would kill paho's thread
+            log.exception("error in MQTT on_connect")
+
+    def _schedule_retry(self, client: mqtt.Client) -> None:
+        if self._stopping.is_set():
+            return
+        self._attempt += 1
+        delay = backoff_delay(
+            self._attempt, self.config.reconnect_min_s, self.config.reconnect_max_s, self._rng
+        )
+        client.reconnect_delay_set(delay, delay)  # type: ignore[arg-type]
+        log.info("MQTT reconnect attempt %d in %.1f s", self._attempt, delay)
+
+    def _on_disconnect(
+        self,
+        client: mqtt.Client,
+        _userdata: Any,
+        _flags: mqtt.DisconnectFlags,
+        reason: ReasonCode,
+        _props: Properties | None,
+    ) -> None:
+        try:
+            was_connected = self.connected_since is not None
+            self.connected_since = None
+            if was_connected:
+                log.warning("MQTT connection lost: %s", reason)
+                self.inbox.put(LinkDown(str(reason)))
+            self._schedule_retry(client)
+        except Exception:
+            log.exception("error in MQTT on_disconnect")
+
+    def _on_connect_fail(self, client: mqtt.Client, _userdata: Any) -> None:
+        try:
+            log.warning(
+                "cannot reach MQTT broker %s:%d", self.config.host, self.config.effective_port
+            )
+            self._schedule_retry(client)
+        except Exception:
+            log.exception("error in MQTT on_connect_fail")
+
+    def _on_message(self, _client: mqtt.Client, _userdata: Any, msg: mqtt.MQTTMessage) -> None:
+        try:
+            self.inbox.put_nowait(Received(msg.topic, bytes(msg.payload), bool(msg.retain)))
+        except queue.Full:
+            self.dropped_inbound += 1
+            log.error("inbound queue full: dropped a message on %s", msg.topic)
+
+    # --- use from the core --------------------------------------------------------------
+
+    @property
+    def connected(self) -> bool:
+        return self.connected_since is not None
+
+    @property
+    def queued(self) -> int:
+        """Messages paho holds until the broker acknowledges them (no public accessor)."""
+        return len(self.client._out_messages)
+
+    def publish(self, topic: str, payload: bytes | str, *, retain: bool = False) -> None:
+        """Queue a QoS 1 message; paho sends it now or after reconnecting (bounded)."""
+        info = self.client.publish(topic, payload, qos=1, retain=retain)
+        if info.rc == mqtt.MQTT_ERR_QUEUE_SIZE:
+            log.error("MQTT outgoing queue full: dropped a message for %s", topic)
+
+    def stop(self, timeout: float = 1.5) -> None:
+        """Clean stop: publish `offline` (the Will is not sent on a clean disconnect)."""
+        self._stopping.set()
+        if self.connected:
+            offline = Status(state="offline", reason="shutdown")
+            info = self.client.publish(
+                self.topics.status, offline.model_dump_json(exclude_none=True), 1, True
+            )
+            try:
+                info.wait_for_publish(timeout)
+            except (RuntimeError, ValueError) as exc:
+                log.warning("offline status not confirmed: %s", exc)
+        self.client.disconnect()
+        self.client.loop_stop()

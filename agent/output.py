@@ -1,0 +1,129 @@
+"""Where frames go: a screen (pygame window or KMS console) or nowhere visible (headless).
+
+Outputs are interchangeable behind `Output`: the renderer draws on `canvas`, the core
+calls `present()` once per changed frame. (The serial LED output joins them later.)
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+from pathlib import Path
+from typing import Literal, Protocol
+
+import pygame
+
+from agent.storage import atomic_write
+
+log = logging.getLogger(__name__)
+
+DEFAULT_HEADLESS_SIZE = (1920, 1080)
+
+
+OutputKind = Literal["screen", "headless", "serial"]
+
+
+class Output(Protocol):
+    canvas: pygame.Surface
+
+    @property
+    def kind(self) -> OutputKind: ...
+
+    @property
+    def size(self) -> tuple[int, int]: ...
+
+    def present(self) -> None: ...
+
+    def pump(self) -> bool:
+        """Handle window-system events; False when the user closed the window."""
+
+    def close(self) -> None: ...
+
+
+def png_bytes(surface: pygame.Surface) -> bytes:
+    buffer = io.BytesIO()
+    pygame.image.save(surface, buffer, "png")
+    return buffer.getvalue()
+
+
+class HeadlessOutput:
+    """Renders into memory; optionally writes each presented frame to a PNG file."""
+
+    def __init__(self, size: tuple[int, int], snapshot: Path | None = None) -> None:
+        self.canvas = pygame.Surface(size)
+        self.snapshot = snapshot
+
+    @property
+    def kind(self) -> OutputKind:
+        return "headless"
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self.canvas.get_size()
+
+    def present(self) -> None:
+        if self.snapshot is not None:
+            atomic_write(self.snapshot, png_bytes(self.canvas))
+
+    def pump(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        pass
+
+
+class ScreenOutput:
+    """A fullscreen (or windowed) pygame display; SDL picks X11, Wayland or KMS."""
+
+    def __init__(self, size: tuple[int, int] | None, fullscreen: bool) -> None:
+        pygame.display.init()
+        flags = pygame.FULLSCREEN if fullscreen else 0
+        self.canvas = pygame.display.set_mode(size or (0, 0), flags)
+        pygame.display.set_caption("signage-agent")
+        pygame.mouse.set_visible(False)
+
+    @property
+    def kind(self) -> OutputKind:
+        return "screen"
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self.canvas.get_size()
+
+    def present(self) -> None:
+        pygame.display.flip()
+
+    def pump(self) -> bool:
+        for event in pygame.event.get():
+            if event.type == pygame.QUIT:
+                return False
+            if event.type == pygame.WINDOWEXPOSED:
+                pygame.display.flip()
+        return True
+
+    def close(self) -> None:
+        pygame.display.quit()
+
+
+def display_available() -> bool:
+    """A window system or a DRM/KMS device that SDL can draw on."""
+    if os.environ.get("SDL_VIDEODRIVER") in ("dummy", "offscreen"):
+        return False
+    if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
+        return True
+    return any(Path("/dev/dri").glob("card*"))
+
+
+def open_output(
+    kind: str, size: tuple[int, int] | None, fullscreen: bool, snapshot: Path | None = None
+) -> tuple[Output, str | None]:
+    """The configured output, or headless with the reason when the screen cannot open."""
+    if kind == "screen":
+        try:
+            return ScreenOutput(size, fullscreen), None
+        except pygame.error as exc:
+            problem = f"cannot open the screen ({exc}); rendering headless"
+            log.error(problem)
+            return HeadlessOutput(size or DEFAULT_HEADLESS_SIZE, snapshot), problem
+    return HeadlessOutput(size or DEFAULT_HEADLESS_SIZE, snapshot), None

@@ -1,0 +1,150 @@
+"""Which item is on screen now, and when that changes (CONTRACT §3, playback).
+
+Pure: time comes in as an argument, nothing here sleeps, reads files or draws. The core
+asks `update(now, playlists)` whenever something changed or a deadline passed, and sleeps
+until `next_wakeup(now, playlists)`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from agent.messages import CHANNELS, Channel, Playlist, PlaylistItem, ScheduleWindow
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """An item of a channel, with its place in the rotation order."""
+
+    channel: Channel
+    item: PlaylistItem
+    position: tuple[int, int]  # (channel order, index in its playlist)
+
+    @property
+    def key(self) -> tuple[Channel, str]:
+        return (self.channel, self.item.id)
+
+
+@dataclass(frozen=True, slots=True)
+class Showing:
+    """What is on screen: an entry for a slot of its duration, or idle (entry None)."""
+
+    entry: Entry | None
+    since: datetime
+    until: datetime | None
+
+
+def _minutes(hhmm: str) -> int:
+    hours, minutes = hhmm.split(":")
+    return int(hours) * 60 + int(minutes)
+
+
+def in_window(window: ScheduleWindow, local: datetime) -> bool:
+    start, end = _minutes(window.from_), _minutes(window.to)
+    now = local.hour * 60 + local.minute
+    today = WEEKDAYS[local.weekday()]
+    if start < end:
+        return today in window.days and start <= now < end
+    # Crosses midnight: the part after `from` belongs to a listed day, the part before
+    # `to` to the day after a listed day.
+    yesterday = WEEKDAYS[(local.weekday() - 1) % 7]
+    return (today in window.days and now >= start) or (yesterday in window.days and now < end)
+
+
+def is_eligible(item: PlaylistItem, now: datetime, tz: ZoneInfo) -> bool:
+    if item.valid_from is not None and now < item.valid_from:
+        return False
+    if item.valid_until is not None and now >= item.valid_until:
+        return False
+    if item.schedule is not None:
+        local = now.astimezone(tz)
+        return any(in_window(window, local) for window in item.schedule)
+    return True
+
+
+def entries(playlists: Mapping[Channel, Playlist]) -> Iterator[Entry]:
+    for channel_order, channel in enumerate(CHANNELS):
+        playlist = playlists.get(channel)
+        if playlist is not None:
+            for index, item in enumerate(playlist.items):
+                yield Entry(channel, item, (channel_order, index))
+
+
+def _next_local_time(hhmm: str, now: datetime, tz: ZoneInfo) -> datetime:
+    local = now.astimezone(tz)
+    hours, minutes = (int(part) for part in hhmm.split(":"))
+    candidate = datetime.combine(local.date(), time(hours, minutes), tzinfo=tz)
+    if candidate <= local:
+        candidate = datetime.combine(
+            local.date() + timedelta(days=1), time(hours, minutes), tzinfo=tz
+        )
+    return candidate
+
+
+class Playback:
+    """The rotation state: the slot on screen and where the rotation stands."""
+
+    def __init__(self, tz: ZoneInfo, ready: Callable[[PlaylistItem], bool] | None = None) -> None:
+        self.tz = tz
+        self.ready = ready or (lambda _item: True)
+        self.showing: Showing | None = None
+
+    def eligible(self, playlists: Mapping[Channel, Playlist], now: datetime) -> list[Entry]:
+        """The entries that may be on screen now: valid, scheduled, ready, top priority."""
+        usable = [
+            e
+            for e in entries(playlists)
+            if is_eligible(e.item, now, self.tz) and self.ready(e.item)
+        ]
+        if not usable:
+            return []
+        top = max(e.item.priority for e in usable)
+        return [e for e in usable if e.item.priority == top]
+
+    def update(self, now: datetime, playlists: Mapping[Channel, Playlist]) -> Showing | None:
+        """Start a new slot when one is due; returns it, or None when nothing changes."""
+        candidates = self.eligible(playlists, now)
+        chosen = self._choose(now, candidates)
+        if chosen is None:
+            return None
+        self.showing = chosen
+        return chosen
+
+    def _choose(self, now: datetime, candidates: list[Entry]) -> Showing | None:
+        current = self.showing
+        if not candidates:
+            if current is not None and current.entry is None:
+                return None
+            return Showing(None, now, None)
+        if current is None or current.entry is None:
+            return self._slot(candidates[0], now)
+        same = next((e for e in candidates if e.key == current.entry.key), None)
+        if same is not None and same.item != current.entry.item:
+            return self._slot(same, now)  # the item on screen was edited: show the new version
+        if same is not None and current.until is not None and now < current.until:
+            return None
+        after = [e for e in candidates if e.position > current.entry.position]
+        return self._slot(after[0] if after else candidates[0], now)
+
+    @staticmethod
+    def _slot(entry: Entry, now: datetime) -> Showing:
+        return Showing(entry, now, now + timedelta(seconds=entry.item.duration_s))
+
+    def next_wakeup(self, now: datetime, playlists: Mapping[Channel, Playlist]) -> datetime | None:
+        """The next instant at which `update` may change its answer (exact, no polling)."""
+        times: list[datetime] = []
+        if self.showing is not None and self.showing.until is not None:
+            times.append(self.showing.until)
+        boundaries: set[str] = set()
+        for entry in entries(playlists):
+            item = entry.item
+            times.extend(t for t in (item.valid_from, item.valid_until) if t and t > now)
+            for window in item.schedule or ():
+                boundaries.update((window.from_, window.to))
+        times.extend(_next_local_time(hhmm, now, self.tz) for hhmm in boundaries)
+        return min(times, default=None)

@@ -1,0 +1,70 @@
+"""`signage-agent validate FILE…`: playlists, alerts, commands (JSON) and configs (TOML)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TextIO
+
+from agent.config import ConfigError, load_config
+from agent.content import parse_playlist
+from agent.messages import Alert, Command
+from agent.validation import InvalidInput, decode
+
+MAX_FILE_BYTES = 64 * 1024 * 1024
+
+
+def _payload_type(raw: bytes) -> object:
+    try:
+        data = json.loads(raw)
+    except (ValueError, RecursionError):
+        return None
+    return data.get("type") if isinstance(data, dict) else None
+
+
+def _check_config(path: Path) -> tuple[str, list[str]]:
+    try:
+        config = load_config(path, env={})
+    except ConfigError as exc:
+        return "config", [p.removeprefix(f"{path}: ") for p in exc.problems]
+    return f"config of board {config.board.id}", []
+
+
+def _check_payload(raw: bytes) -> tuple[str, list[str]]:
+    kind = _payload_type(raw)
+    label = kind if kind in ("alert", "command") else "playlist"
+    try:
+        if kind == "alert":
+            alert = decode(raw, Alert, max_bytes=MAX_FILE_BYTES)
+            return f"alert {alert.id} ({alert.msg_type}, {alert.severity})", []
+        if kind == "command":
+            command = decode(raw, Command, max_bytes=MAX_FILE_BYTES)
+            return f"command {command.command}", []
+        playlist = parse_playlist(raw, max_bytes=MAX_FILE_BYTES)
+    except InvalidInput as exc:
+        return str(label), [f"{e.path}: {e.message}" for e in exc.errors]
+    return f"playlist version {playlist.version}, {len(playlist.items)} items", []
+
+
+def check_file(path: Path) -> tuple[str, list[str]]:
+    """What the file is, and its problems as `path: message` lines (none when valid)."""
+    if path.suffix == ".toml":
+        return _check_config(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        return "file", [f"$: cannot read: {exc.strerror or exc}"]
+    return _check_payload(raw)
+
+
+def validate_files(paths: list[Path], out: TextIO) -> int:
+    failed = 0
+    for path in paths:
+        what, problems = check_file(path)
+        if problems:
+            failed += 1
+            for problem in problems:
+                print(f"{path}: {problem}", file=out)
+        else:
+            print(f"{path}: ok ({what})", file=out)
+    return 1 if failed else 0

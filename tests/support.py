@@ -1,0 +1,284 @@
+"""Real parts for tests: a Mosquitto broker, an agent process, an MQTT observer."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_until(predicate: Callable[[], Any], timeout: float, what: str) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(0.02)
+
+
+def mosquitto_binary() -> str:
+    found = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+    if not Path(found).exists():
+        raise RuntimeError("mosquitto is not installed (./scripts/test installs it)")
+    return found
+
+
+class Broker:
+    """A Mosquitto on a free loopback port; kill and start again to simulate an outage."""
+
+    def __init__(self, directory: Path) -> None:
+        self.port = free_port()
+        self.conf = directory / "mosquitto.conf"
+        self.conf.write_text(
+            f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
+            "max_packet_size 0\n"
+        )
+        self.log = directory / "mosquitto.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        with open(self.log, "ab") as log:
+            self.process = subprocess.Popen(
+                [mosquitto_binary(), "-c", str(self.conf)], stdout=log, stderr=log
+            )
+        wait_until(self._accepts, 10, f"mosquitto on port {self.port}")
+
+    def _accepts(self) -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                return True
+        except OSError:
+            return False
+
+    def kill(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait(5)
+            self.process = None
+
+    stop = kill
+
+
+@dataclass
+class Message:
+    topic: str
+    payload: bytes
+    retain: bool
+    at: float
+
+    def json(self) -> Any:
+        return json.loads(self.payload)
+
+
+@dataclass
+class Observer:
+    """A dashboard stand-in: records everything on the subscribed topics."""
+
+    port: int
+    topics: list[str]
+    messages: list[Message] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._lock = threading.Condition()
+        self._subscribed = threading.Event()
+        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"observer-{free_port()}")
+        client.on_connect = self._on_connect
+        client.on_subscribe = lambda *_args: self._subscribed.set()
+        client.on_message = self._on_message
+        self.client = client
+
+    def _on_connect(self, client: mqtt.Client, *_args: Any) -> None:
+        client.subscribe([(t, 1) for t in self.topics])
+
+    def _on_message(self, _c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
+        with self._lock:
+            self.messages.append(
+                Message(msg.topic, bytes(msg.payload), bool(msg.retain), time.monotonic())
+            )
+            self._lock.notify_all()
+
+    def connect(self) -> Observer:
+        self.client.connect("127.0.0.1", self.port)
+        self.client.loop_start()
+        if not self._subscribed.wait(10):
+            raise AssertionError("observer could not subscribe")
+        return self
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+    def publish(self, topic: str, payload: bytes | str, *, retain: bool = False) -> None:
+        self.client.publish(topic, payload, qos=1, retain=retain).wait_for_publish(5)
+
+    def find(self, match: Callable[[Message], bool], start: int = 0) -> list[Message]:
+        with self._lock:
+            return [m for m in self.messages[start:] if match(m)]
+
+    def wait_for(
+        self, match: Callable[[Message], bool], timeout: float = 10, start: int = 0
+    ) -> Message:
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while True:
+                for m in self.messages[start:]:
+                    if match(m):
+                        return m
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    seen = [(m.topic, m.payload[:200]) for m in self.messages[start:]][-10:]
+                    raise AssertionError(f"no matching message within {timeout} s; last: {seen}")
+                self._lock.wait(remaining)
+
+    def mark(self) -> int:
+        with self._lock:
+            return len(self.messages)
+
+
+def event_matcher(topic: str, kind: str, **details: Any) -> Callable[[Message], bool]:
+    def match(m: Message) -> bool:
+        if m.topic != topic:
+            return False
+        body = m.json()
+        return body.get("kind") == kind and all(body.get(k) == v for k, v in details.items())
+
+    return match
+
+
+BOARD = {"id": "hn-badinh-phucxa-01", "district": "ba-dinh", "commune": "phuc-xa"}
+ROOT = "signage/v1"
+
+
+def board_topic(leaf: str) -> str:
+    return f"{ROOT}/board/{BOARD['id']}/{leaf}"
+
+
+COMMUNE_TOPIC = f"{ROOT}/content/commune/{BOARD['district']}/{BOARD['commune']}"
+
+
+def write_config(
+    directory: Path,
+    *,
+    port: int | None,
+    heartbeat_s: float = 30,
+    size: tuple[int, int] = (640, 360),
+    extra: str = "",
+) -> Path:
+    mqtt_section = (
+        f'[mqtt]\nhost = "127.0.0.1"\nport = {port}\nkeepalive_s = 5\n'
+        "reconnect_min_s = 0.2\nreconnect_max_s = 1.0\n"
+        if port is not None
+        else ""
+    )
+    config = directory / "agent.toml"
+    config.write_text(
+        f"""[board]
+id = "{BOARD["id"]}"
+district = "{BOARD["district"]}"
+commune = "{BOARD["commune"]}"
+name = "Bảng tin phường Phúc Xá"
+
+{mqtt_section}
+[display]
+output = "headless"
+width = {size[0]}
+height = {size[1]}
+
+[health]
+heartbeat_interval_s = {heartbeat_s}
+
+[storage]
+state_dir = "{directory / "state"}"
+{extra}
+""",
+        encoding="utf-8",
+    )
+    return config
+
+
+class AgentProcess:
+    """`signage-agent run` as a real process; its log is kept for assertions."""
+
+    def __init__(self, config: Path, log: Path) -> None:
+        self.config = config
+        self.log_path = log
+        self.process: subprocess.Popen[bytes] | None = None
+        self.started_at = 0.0
+
+    def start(self) -> AgentProcess:
+        env = dict(os.environ, SDL_VIDEODRIVER="dummy", PYTHONUNBUFFERED="1")
+        self.log_path.write_bytes(b"")
+        with open(self.log_path, "ab") as log:
+            self.started_at = time.monotonic()
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "agent", "run", "--config", str(self.config)],
+                stdout=log,
+                stderr=log,
+                env=env,
+                cwd=REPO,
+            )
+        return self
+
+    def log(self) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+    def wait_log(self, needle: str, timeout: float = 10) -> str:
+        def found() -> bool:
+            if self.process is not None and self.process.poll() is not None:
+                raise AssertionError(f"agent exited ({self.process.returncode}):\n{self.log()}")
+            return needle in self.log()
+
+        wait_until(found, timeout, f"{needle!r} in the agent log")
+        return self.log()
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def terminate(self, timeout: float = 5) -> int:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout)
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(5)
+
+
+def playlist(version: int, items: list[dict[str, Any]]) -> bytes:
+    return json.dumps(
+        {
+            "type": "playlist",
+            "version": version,
+            "issued_at": "2026-11-27T07:30:00+07:00",
+            "items": items,
+        },
+        ensure_ascii=False,
+    ).encode()
+
+
+def text_item(item_id: str, text: str, **extra: Any) -> dict[str, Any]:
+    return {"id": item_id, "layout": "fullscreen_text", "fields": {"text": text}, **extra}

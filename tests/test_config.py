@@ -1,0 +1,143 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from agent.config import EX_CONFIG, ConfigError, load_config
+from tests.support import REPO
+
+GOOD = """
+[board]
+id = "hn-badinh-phucxa-01"
+district = "ba-dinh"
+commune = "phuc-xa"
+name = "Bảng tin phường Phúc Xá"
+
+[mqtt]
+host = "broker.example"
+
+[display]
+output = "headless"
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "agent.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def problems(tmp_path: Path, text: str, env: dict[str, str] | None = None) -> list[str]:
+    with pytest.raises(ConfigError) as caught:
+        load_config(write(tmp_path, text), env or {})
+    return caught.value.problems
+
+
+def test_good_config_gets_defaults(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, GOOD), {})
+    assert config.board.timezone == "Asia/Ho_Chi_Minh"
+    assert config.mqtt is not None
+    assert config.mqtt.effective_port == 1883
+    assert config.mqtt.topic_root == "signage/v1"
+    assert config.mqtt.keepalive_s == 30
+    assert config.health.heartbeat_interval_s == 30
+    assert config.display.fps == 30
+    assert config.storage.state_dir == Path("/var/lib/signage-agent")
+
+
+def test_tls_changes_the_default_port(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, GOOD.replace('"broker.example"', '"b"\ntls = true')), {})
+    assert config.mqtt is not None and config.mqtt.effective_port == 8883
+
+
+def test_no_mqtt_section_means_no_broker(tmp_path: Path) -> None:
+    text = GOOD.replace('[mqtt]\nhost = "broker.example"\n', "")
+    assert load_config(write(tmp_path, text), {}).mqtt is None
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (("port = 1", "port = 70000"), "mqtt.port: Input should be less than or equal to 65535"),
+        (('name = "B', 'nam = "B'), "board.nam: unknown key; did you mean 'name'?"),
+        (('id = "hn-badinh-phucxa-01"', 'id = "HN 01"'), "board.id: String should match"),
+        (('output = "headless"', 'output = "tv"'), "display.output: Input should be 'screen'"),
+        (("[display]", "[display]\nwidth = 100"), "display: Value error, give both"),
+    ],
+)
+def test_errors_name_file_and_key_path(
+    tmp_path: Path, change: tuple[str, str], expected: str
+) -> None:
+    text = GOOD.replace('host = "broker.example"', 'host = "broker.example"\nport = 1')
+    found = problems(tmp_path, text.replace(*change))
+    path = tmp_path / "agent.toml"
+    assert any(p.startswith(f"{path}: ") and expected.split(": ", 1)[0] in p for p in found)
+    assert any(expected.split(": ", 1)[1].removeprefix("Value error, ") in p for p in found), found
+
+
+def test_all_problems_are_reported_at_once(tmp_path: Path) -> None:
+    text = GOOD.replace('district = "ba-dinh"', 'district = "Ba Đình"').replace(
+        '"headless"', '"tv"'
+    )
+    found = problems(tmp_path, text)
+    assert len(found) == 2
+    assert {p.split(": ")[1] for p in found} == {"board.district", "display.output"}
+
+
+def test_missing_section_and_invalid_toml(tmp_path: Path) -> None:
+    assert problems(tmp_path, "[mqtt]\nhost='x'\n")[0].endswith("board: required key is missing")
+    found = problems(tmp_path, "[board\n")
+    assert "invalid TOML" in found[0]
+
+
+def test_environment_overrides_keys_and_is_named_in_errors(tmp_path: Path) -> None:
+    env = {"SIGNAGE_MQTT__PORT": "1884", "SIGNAGE_HEALTH__HEARTBEAT_INTERVAL_S": "5"}
+    config = load_config(write(tmp_path, GOOD), env)
+    assert config.mqtt is not None and config.mqtt.port == 1884
+    assert config.health.heartbeat_interval_s == 5
+    found = problems(tmp_path, GOOD, {"SIGNAGE_MQTT__KEEPALIVE_S": "soon"})
+    assert found[0].startswith("SIGNAGE_MQTT__KEEPALIVE_S (environment): mqtt.keepalive_s:")
+
+
+def test_heartbeat_interval_accepts_one_second_but_not_less(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, GOOD), {"SIGNAGE_HEALTH__HEARTBEAT_INTERVAL_S": "1"})
+    assert config.health.heartbeat_interval_s == 1
+    problems(tmp_path, GOOD, {"SIGNAGE_HEALTH__HEARTBEAT_INTERVAL_S": "0.5"})
+
+
+def test_unreadable_password_file_is_a_config_error(tmp_path: Path) -> None:
+    text = GOOD.replace(
+        'host = "broker.example"', 'host = "b"\nusername = "u"\npassword_file = "/nonexistent"'
+    )
+    assert "mqtt.password_file: cannot read /nonexistent" in problems(tmp_path, text)[0]
+
+
+def test_bad_config_exits_78_with_one_line_per_problem_and_no_traceback(tmp_path: Path) -> None:
+    path = write(tmp_path, GOOD.replace('"headless"', '"tv"'))
+    result = subprocess.run(
+        [sys.executable, "-m", "agent", "run", "--config", str(path)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == EX_CONFIG
+    assert f"{path}: display.output:" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_missing_config_file_exits_78(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "agent", "run", "--config", str(tmp_path / "none.toml")],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == EX_CONFIG
+    assert "cannot read" in result.stderr
