@@ -1,0 +1,564 @@
+"""Machine-readable contract: JSON Schemas of every payload and an AsyncAPI 3.0 document.
+
+Both are generated from the pydantic models in `agent.messages` (what the agent really
+validates and sends) and the topic names in `agent.topics` (what it really subscribes
+and publishes to), so they cannot drift from the code. `signage-agent schema` prints
+`schema_document()`; docs/contract.md is the prose for people.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib.metadata
+from dataclasses import dataclass
+from typing import Any, Final, Literal
+
+from pydantic import BaseModel, TypeAdapter
+
+import agent
+from agent.messages import (
+    BROKER_CHANNELS,
+    Alert,
+    Command,
+    CommandResult,
+    Event,
+    Heartbeat,
+    Playlist,
+    Status,
+)
+from agent.topics import Topics
+
+JSON_SCHEMA_DIALECT: Final = "https://json-schema.org/draft/2020-12/schema"
+SCHEMA_BASE_URI: Final = "https://signage-agent.example/schemas/"
+ASYNCAPI_VERSION: Final = "3.0.0"
+MQTT_BINDING_VERSION: Final = "0.2.0"
+DEFAULT_TOPIC_ROOT: Final = "signage/v1"
+FALLBACK_VERSION: Final = "0.1.0"
+
+Direction = Literal["inbound", "outbound"]
+
+
+@dataclass(frozen=True, slots=True)
+class _Payload:
+    kind: str  # key of json_schemas(), file name of its $id, `signage-agent schema KIND`
+    name: str  # title, and the schema's name under components.schemas in AsyncAPI
+    target: type[BaseModel] | TypeAdapter[Any]
+    direction: Direction
+    description: str
+
+
+_PAYLOADS: Final[tuple[_Payload, ...]] = (
+    _Payload(
+        "playlist",
+        "Playlist",
+        Playlist,
+        "inbound",
+        "A content channel's whole current content (retained on the channel's topic). "
+        "A version not greater than the one held for the channel is ignored; an empty "
+        "`items` list clears the channel. The agent also checks what a schema cannot: "
+        "known layout, required slots, usable images, unique item ids, "
+        "valid_until after valid_from.",
+    ),
+    _Payload(
+        "alert",
+        "Alert",
+        Alert,
+        "inbound",
+        "A CAP-inspired emergency alert (retained on {root}/alert/<scope>/<id>, <id> = the "
+        "alert's id). `extreme`/`severe` fill the screen, `moderate`/`minor` show as a band. "
+        "`expires` must be later than `sent`.",
+    ),
+    _Payload(
+        "command",
+        "Command",
+        Command,
+        "inbound",
+        "A command to one board: ping, screenshot, reload, set_brightness "
+        "(args.percent 0-100, optional args.for_s), display_power (args.state on/off), "
+        "restart. A command id runs at most once.",
+    ),
+    _Payload(
+        "command_result",
+        "CommandResult",
+        CommandResult,
+        "outbound",
+        "The result of a command: `ok` true with `data`, or `ok` false with `error`.",
+    ),
+    _Payload(
+        "heartbeat",
+        "Heartbeat",
+        Heartbeat,
+        "outbound",
+        "Periodic health report ([health] heartbeat_interval_s, default 30 s). `seq` grows by "
+        "one per heartbeat, also across restarts; a gap means lost heartbeats or a crash.",
+    ),
+    _Payload(
+        "event",
+        "Event",
+        TypeAdapter[Any](Event),
+        "outbound",
+        "Something that happened on the board; `kind` selects the details. Proof of play "
+        "is `playback.started`.",
+    ),
+    _Payload(
+        "status",
+        "Status",
+        Status,
+        "outbound",
+        "Retained presence: online (with since, agent_version) after each connect; offline "
+        "with reason `shutdown` on a clean stop, or `connection-lost` (the MQTT Last Will).",
+    ),
+)
+
+PAYLOAD_KINDS: Final[tuple[str, ...]] = tuple(p.kind for p in _PAYLOADS)
+
+# Rules the models enforce with validators, said in JSON Schema where JSON Schema can.
+_MODEL_RULES: Final[dict[str, dict[str, Any]]] = {
+    # Alert._text_for_shown_alerts: an alert or update (not a cancel) needs its texts.
+    "Alert": {
+        "if": {"properties": {"msg_type": {"const": "cancel"}}, "required": ["msg_type"]},
+        "else": {
+            "required": ["headline", "description"],
+            "properties": {"headline": {"type": "string"}, "description": {"type": "string"}},
+        },
+    },
+}
+_DEF_RULES: Final[dict[str, dict[str, dict[str, Any]]]] = {
+    # ScheduleWindow._unique_days
+    "ScheduleWindow": {"days": {"uniqueItems": True}},
+}
+
+# Keywords whose value is a schema, a list of schemas, or a name -> schema map.
+_SUBSCHEMA_KEYS: Final = frozenset(
+    {
+        "items",
+        "additionalProperties",
+        "unevaluatedProperties",
+        "unevaluatedItems",
+        "propertyNames",
+        "contains",
+        "not",
+        "if",
+        "then",
+        "else",
+    }
+)
+_SUBSCHEMA_LIST_KEYS: Final = frozenset({"allOf", "anyOf", "oneOf", "prefixItems"})
+_SUBSCHEMA_MAP_KEYS: Final = frozenset(
+    {"properties", "patternProperties", "$defs", "definitions", "dependentSchemas"}
+)
+
+
+def _agent_version() -> str:
+    version = getattr(agent, "__version__", None)
+    if isinstance(version, str):
+        return version
+    try:
+        return importlib.metadata.version("signage-agent")
+    except importlib.metadata.PackageNotFoundError:
+        return FALLBACK_VERSION
+
+
+def _object_schemas(schema: dict[str, Any]) -> list[dict[str, Any]]:
+    """The top-level schema and each of its $defs (where pydantic puts every model)."""
+    defs: dict[str, dict[str, Any]] = schema.get("$defs", {})
+    return [schema, *defs.values()]
+
+
+def _require_constants(schema: dict[str, Any]) -> None:
+    # Outbound `type` and `kind` have defaults, so pydantic lists them as optional, but
+    # the agent always sends them: a consumer may rely on them being there.
+    for obj in _object_schemas(schema):
+        properties: dict[str, Any] = obj.get("properties", {})
+        constants = [name for name, prop in properties.items() if "const" in prop]
+        required: list[str] = obj.get("required", [])
+        if constants:
+            obj["required"] = [*constants, *(n for n in required if n not in constants)]
+
+
+def _add_model_rules(name: str, schema: dict[str, Any]) -> None:
+    if name in _MODEL_RULES:
+        schema.update(copy.deepcopy(_MODEL_RULES[name]))
+    defs: dict[str, dict[str, Any]] = schema.get("$defs", {})
+    for def_name, rules in _DEF_RULES.items():
+        if def_name in defs:
+            for prop, keywords in rules.items():
+                defs[def_name]["properties"][prop].update(keywords)
+
+
+def _payload_schema(payload: _Payload) -> dict[str, Any]:
+    mode: Literal["validation", "serialization"] = (
+        "validation" if payload.direction == "inbound" else "serialization"
+    )
+    if isinstance(payload.target, TypeAdapter):
+        generated = payload.target.json_schema(mode=mode)
+    else:
+        generated = payload.target.model_json_schema(mode=mode)
+    if payload.direction == "outbound":
+        _require_constants(generated)
+    _add_model_rules(payload.name, generated)
+    generated.pop("title", None)
+    generated.pop("description", None)
+    defs = generated.pop("$defs", None)
+    schema: dict[str, Any] = {
+        "$schema": JSON_SCHEMA_DIALECT,
+        "$id": f"{SCHEMA_BASE_URI}{payload.kind}.json",
+        "title": payload.name,
+        "description": payload.description,
+        "x-direction": payload.direction,
+        **generated,
+    }
+    if defs:
+        schema["$defs"] = defs
+    return schema
+
+
+def json_schemas() -> dict[str, dict[str, Any]]:
+    """JSON Schema (draft 2020-12) of every payload, by kind (see `PAYLOAD_KINDS`).
+
+    Inbound payloads (playlist, alert, command) are described as the agent validates
+    them; outbound ones (command_result, heartbeat, event, status) as it sends them.
+    """
+    return {payload.kind: _payload_schema(payload) for payload in _PAYLOADS}
+
+
+# --- AsyncAPI ---------------------------------------------------------------------------
+
+
+def _relocate(schema: Any, prefix: str) -> Any:
+    """A copy of `schema` with `#/$defs/X` references pointing at `prefix + X`.
+
+    OpenAPI-style `discriminator` objects are dropped: AsyncAPI's `discriminator` is a
+    plain property name with other semantics, and `oneOf` over `const` kinds says it all.
+    """
+    if isinstance(schema, list):
+        return [_relocate(item, prefix) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    moved: dict[str, Any] = {}
+    for key, value in schema.items():
+        if key == "$ref" and isinstance(value, str) and value.startswith("#/$defs/"):
+            moved[key] = prefix + value.removeprefix("#/$defs/")
+        elif key == "discriminator" and isinstance(value, dict):
+            continue
+        elif key in _SUBSCHEMA_KEYS or key in _SUBSCHEMA_LIST_KEYS:
+            moved[key] = _relocate(value, prefix)
+        elif key in _SUBSCHEMA_MAP_KEYS and isinstance(value, dict):
+            moved[key] = {name: _relocate(sub, prefix) for name, sub in value.items()}
+        else:
+            moved[key] = copy.deepcopy(value)  # a value (const, enum, default, examples)
+    return moved
+
+
+def _component_schemas() -> dict[str, dict[str, Any]]:
+    prefix = "#/components/schemas/"
+    components: dict[str, dict[str, Any]] = {}
+    schemas = json_schemas()
+    for payload in _PAYLOADS:
+        schema = dict(schemas[payload.kind])
+        defs: dict[str, Any] = schema.pop("$defs", {})
+        for key in ("$schema", "$id"):  # an $id inside would re-base every $ref below it
+            schema.pop(key)
+        named = {payload.name: schema, **defs}
+        for name, sub in named.items():
+            moved = _relocate(sub, prefix)
+            if name in components and components[name] != moved:
+                raise ValueError(f"two different schemas are named {name!r}")
+            components[name] = moved
+    return components
+
+
+def _mqtt(qos: int, *, retain: bool) -> dict[str, Any]:
+    return {"mqtt": {"qos": qos, "retain": retain, "bindingVersion": MQTT_BINDING_VERSION}}
+
+
+def _ref(*path: str) -> dict[str, str]:
+    return {"$ref": "#/" + "/".join(path)}
+
+
+_PARAMETERS: Final[dict[str, dict[str, Any]]] = {
+    "district": {"description": "District slug ([board] district).", "examples": ["ba-dinh"]},
+    "commune": {"description": "Commune slug ([board] commune).", "examples": ["phuc-xa"]},
+    "board": {
+        "description": "Board id ([board] id), also the board's MQTT client id.",
+        "examples": ["hn-badinh-phucxa-01"],
+    },
+    "alertId": {
+        "description": "The alert's `id`; one retained topic per alert.",
+        "examples": ["bao-so-3-2026-11-27"],
+    },
+}
+
+_STATUS_SHUTDOWN: Final = {"state": "offline", "reason": "shutdown"}
+_STATUS_WILL: Final = {"state": "offline", "reason": "connection-lost"}
+_WILL_PAYLOAD: Final = '{"state":"offline","reason":"connection-lost"}'
+
+
+def _messages() -> dict[str, dict[str, Any]]:
+    def json_message(name: str, title: str, summary: str, schema: str) -> dict[str, Any]:
+        return {
+            "name": name,
+            "title": title,
+            "summary": summary,
+            "contentType": "application/json",
+            "payload": _ref("components", "schemas", schema),
+        }
+
+    online = {
+        "state": "online",
+        "since": "2026-11-27T03:12:09.412+07:00",
+        "agent_version": _agent_version(),
+    }
+    return {
+        "playlist": json_message(
+            "playlist", "Playlist", "A channel's whole current content.", "Playlist"
+        ),
+        "alert": json_message("alert", "Alert", "An emergency alert.", "Alert"),
+        "clear": {
+            "name": "clear",
+            "title": "Empty retained payload",
+            "summary": "Zero bytes, retained: clears a content channel or deletes an alert.",
+            "description": "Publish an empty retained message on the topic (the usual MQTT "
+            "way to delete a retained message). It carries no JSON.",
+        },
+        "command": json_message("command", "Command", "A command to the board.", "Command"),
+        "commandResult": json_message(
+            "command_result", "Command result", "The result of one command.", "CommandResult"
+        ),
+        "heartbeat": json_message("heartbeat", "Heartbeat", "Periodic health report.", "Heartbeat"),
+        "event": json_message("event", "Event", "Something that happened.", "Event"),
+        "status": {
+            **json_message("status", "Status", "Retained presence of the board.", "Status"),
+            "examples": [
+                {"name": "online", "summary": "After each connect", "payload": online},
+                {"name": "shutdown", "summary": "Clean stop", "payload": _STATUS_SHUTDOWN},
+                {"name": "lastWill", "summary": "Last Will (broker)", "payload": _STATUS_WILL},
+            ],
+        },
+        "screenshot": {
+            "name": "screenshot",
+            "title": "Screenshot",
+            "summary": "PNG bytes of the frame on show, answering a `screenshot` command.",
+            "contentType": "image/png",
+            "payload": {"type": "string", "format": "binary", "contentMediaType": "image/png"},
+        },
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class _Topic:
+    channel: str  # id in channels
+    operation: str  # id in operations
+    address: str
+    messages: tuple[str, ...]
+    action: Literal["receive", "send"]
+    retain: bool
+    title: str
+    description: str
+
+
+def _topics(topic_root: str) -> list[_Topic]:
+    names = Topics(topic_root, "{district}", "{commune}", "{board}")
+    scopes = names.alert_scopes()
+    inbound = "Inbound, QoS 1; the agent re-subscribes after every reconnect."
+    outbox = (
+        " Produced while the broker is unreachable, it waits in the on-disk outbox and is "
+        "published, oldest first, after reconnecting, with its original time."
+    )
+    topics: list[_Topic] = []
+    for channel in BROKER_CHANNELS:
+        topics.append(
+            _Topic(
+                f"content{channel.title()}",
+                f"receive{channel.title()}Content",
+                names.content(channel),
+                ("playlist", "clear"),
+                "receive",
+                True,
+                f"{channel} content",
+                f"Retained playlist of the `{channel}` channel: its whole current content. "
+                f"An empty retained payload clears the channel. {inbound}",
+            )
+        )
+    for scope in BROKER_CHANNELS:
+        topics.append(
+            _Topic(
+                f"alert{scope.title()}",
+                f"receive{scope.title()}Alert",
+                f"{scopes[scope]}/{{alertId}}",
+                ("alert", "clear"),
+                "receive",
+                True,
+                f"{scope} alerts",
+                f"One retained alert per topic ({{alertId}} = the alert's id). A `cancel`, "
+                f"its expiry or an empty retained payload ends it. {inbound}",
+            )
+        )
+    topics += [
+        _Topic(
+            "command",
+            "receiveCommand",
+            names.command,
+            ("command",),
+            "receive",
+            False,
+            "commands",
+            f"Commands to this board; each id runs at most once; the result goes to "
+            f"{names.command_result}. {inbound}",
+        ),
+        _Topic(
+            "status",
+            "sendStatus",
+            names.status,
+            ("status",),
+            "send",
+            True,
+            "presence",
+            "Retained. `online` after each connect; a clean stop publishes `offline` with "
+            f"reason `shutdown` first; the broker publishes the Last Will {_WILL_PAYLOAD} "
+            "(retained, QoS 1) when the connection is lost. A broker crash sends no Will: "
+            "treat a board whose heartbeats stop for 3 intervals as offline.",
+        ),
+        _Topic(
+            "heartbeat",
+            "sendHeartbeat",
+            names.heartbeat,
+            ("heartbeat",),
+            "send",
+            False,
+            "heartbeats",
+            "Health every [health] heartbeat_interval_s (default 30 s)." + outbox,
+        ),
+        _Topic(
+            "events",
+            "sendEvent",
+            names.events,
+            ("event",),
+            "send",
+            False,
+            "events",
+            "Content accepted/rejected/ignored/cleared, proof of play, alerts, assets, "
+            "serial link, display errors." + outbox,
+        ),
+        _Topic(
+            "commandResult",
+            "sendCommandResult",
+            names.command_result,
+            ("commandResult",),
+            "send",
+            False,
+            "command results",
+            "One result per command received on " + names.command + ".",
+        ),
+        _Topic(
+            "screenshot",
+            "sendScreenshot",
+            names.screenshot,
+            ("screenshot",),
+            "send",
+            False,
+            "screenshots",
+            "PNG of the frame on show, published before the `screenshot` command's result.",
+        ),
+    ]
+    return topics
+
+
+def _servers(topic_root: str) -> dict[str, Any]:
+    will_topic = Topics(topic_root, "{district}", "{commune}", "{board}").status
+    bindings = {
+        "mqtt": {
+            "lastWill": {"topic": will_topic, "qos": 1, "message": _WILL_PAYLOAD, "retain": True},
+            "keepAlive": 30,
+            "bindingVersion": MQTT_BINDING_VERSION,
+        }
+    }
+    described = (
+        "The city's MQTT broker ([mqtt] host, port). The board connects with its board id "
+        "as client id, keep-alive [mqtt] keepalive_s (default 30 s), and a retained Last Will "
+        "on its status topic."
+    )
+    host = {"description": "[mqtt] host", "examples": ["mqtt.example.city"]}
+    return {
+        "broker": {
+            "host": "{host}:1883",
+            "protocol": "mqtt",
+            "title": "City broker",
+            "description": described,
+            "variables": {"host": copy.deepcopy(host)},
+            "bindings": copy.deepcopy(bindings),
+        },
+        "brokerTls": {
+            "host": "{host}:8883",
+            "protocol": "secure-mqtt",
+            "title": "City broker over TLS",
+            "description": described + " TLS: [mqtt] tls = true, ca_file, cert_file, key_file.",
+            "variables": {"host": copy.deepcopy(host)},
+            "bindings": copy.deepcopy(bindings),
+        },
+    }
+
+
+def asyncapi_document(topic_root: str = DEFAULT_TOPIC_ROOT) -> dict[str, Any]:
+    """AsyncAPI 3.0.0 document of every topic a board subscribes and publishes to."""
+    topics = _topics(topic_root)
+    channels: dict[str, Any] = {}
+    operations: dict[str, Any] = {}
+    for topic in topics:
+        parameters = {
+            name: _ref("components", "parameters", name)
+            for name in _PARAMETERS
+            if f"{{{name}}}" in topic.address
+        }
+        channel: dict[str, Any] = {
+            "address": topic.address,
+            "title": topic.title,
+            "description": topic.description,
+            "messages": {name: _ref("components", "messages", name) for name in topic.messages},
+        }
+        if parameters:
+            channel["parameters"] = parameters
+        channels[topic.channel] = channel
+        operation: dict[str, Any] = {
+            "action": topic.action,
+            "channel": _ref("channels", topic.channel),
+            "title": f"{'Receive' if topic.action == 'receive' else 'Send'} {topic.title}",
+            "messages": [_ref("channels", topic.channel, "messages", m) for m in topic.messages],
+            "bindings": _mqtt(1, retain=topic.retain),
+        }
+        if topic.channel == "command":
+            operation["reply"] = {
+                "channel": _ref("channels", "commandResult"),
+                "messages": [_ref("channels", "commandResult", "messages", "commandResult")],
+            }
+        operations[topic.operation] = operation
+    return {
+        "asyncapi": ASYNCAPI_VERSION,
+        "info": {
+            "title": "signage-agent board",
+            "version": _agent_version(),
+            "description": (
+                "MQTT interface of one city information board. `receive` operations are "
+                "what the board subscribes to (content, alerts, commands), `send` operations "
+                "what it publishes (presence, heartbeats, events, command results, "
+                f"screenshots). Topic root: `{topic_root}` ([mqtt] topic_root). Payloads are "
+                "UTF-8 JSON objects with a `type` discriminator (status: `state`); inbound "
+                "payloads with unknown keys are rejected."
+            ),
+            "license": {"name": "Apache-2.0"},
+        },
+        "defaultContentType": "application/json",
+        "servers": _servers(topic_root),
+        "channels": channels,
+        "operations": operations,
+        "components": {
+            "schemas": _component_schemas(),
+            "messages": _messages(),
+            "parameters": copy.deepcopy(_PARAMETERS),
+        },
+    }
+
+
+def schema_document() -> dict[str, Any]:
+    """What `signage-agent schema` prints."""
+    return {"json_schemas": json_schemas(), "asyncapi": asyncapi_document()}
