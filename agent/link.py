@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import queue
 import random
+import socket
 import ssl
 import threading
 from dataclasses import dataclass
@@ -111,6 +112,7 @@ class MqttLink:
         client.on_disconnect = self._on_disconnect
         client.on_connect_fail = self._on_connect_fail
         client.on_message = self._on_message
+        client.on_socket_open = self._on_socket_open
         return client
 
     def start(self) -> None:
@@ -126,6 +128,15 @@ class MqttLink:
         self.client.loop_start()
 
     # --- callbacks (paho's thread: keep them tiny and never let them raise) --------------
+
+    @staticmethod
+    def _on_socket_open(_client: mqtt.Client, _userdata: Any, sock: Any) -> None:
+        # Small MQTT packets and Nagle's algorithm meet the peer's delayed ACK: without
+        # this an event waits ~40 ms per hop. An alert must not.
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except (OSError, AttributeError):
+            log.debug("could not set TCP_NODELAY on the MQTT socket")
 
     def _on_connect(
         self,

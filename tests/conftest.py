@@ -10,7 +10,7 @@ os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 
-from tests.support import AgentProcess, Broker, Observer, board_topic  # noqa: E402
+from tests.support import AgentProcess, Broker, Observer, board_topic
 
 
 @pytest.fixture

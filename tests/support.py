@@ -53,8 +53,8 @@ class Broker:
         self.port = free_port()
         self.conf = directory / "mosquitto.conf"
         self.conf.write_text(
-            f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
-            "max_packet_size 0\n"
+            f"listener {self.port} 127.0.0.1\n"
+            "allow_anonymous true\npersistence false\nset_tcp_nodelay true\n"
         )
         self.log = directory / "mosquitto.log"
         self.process: subprocess.Popen[bytes] | None = None
@@ -67,6 +67,8 @@ class Broker:
         wait_until(self._accepts, 10, f"mosquitto on port {self.port}")
 
     def _accepts(self) -> bool:
+        if self.process is not None and self.process.poll() is not None:
+            raise RuntimeError(f"mosquitto exited: {self.log.read_text(errors='replace')}")
         try:
             with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
                 return True
@@ -108,6 +110,9 @@ class Observer:
         client.on_connect = self._on_connect
         client.on_subscribe = lambda *_args: self._subscribed.set()
         client.on_message = self._on_message
+        client.on_socket_open = lambda _c, _u, sock: sock.setsockopt(
+            socket.IPPROTO_TCP, socket.TCP_NODELAY, 1
+        )
         self.client = client
 
     def _on_connect(self, client: mqtt.Client, *_args: Any) -> None:
@@ -158,9 +163,9 @@ class Observer:
             return len(self.messages)
 
 
-def event_matcher(topic: str, kind: str, **details: Any) -> Callable[[Message], bool]:
+def event_matcher(events_topic: str, kind: str, **details: Any) -> Callable[[Message], bool]:
     def match(m: Message) -> bool:
-        if m.topic != topic:
+        if m.topic != events_topic:
             return False
         body = m.json()
         return body.get("kind") == kind and all(body.get(k) == v for k, v in details.items())
