@@ -44,26 +44,22 @@ def check_state_dir(config: AgentConfig) -> Check:
     return Check(True, f"state dir {state} writable, {free_mb} MB free")
 
 
+VIETNAMESE_LETTERS = "".join(chr(c) for c in range(0x1EA0, 0x1EFA)) + "ăâđêôơưĂÂĐÊÔƠƯ"
+
+
 def check_fonts() -> Check:
     os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
-    import pygame.freetype
+    from display_layouts.fonts import Face, face
 
-    from display_layouts.fonts import FONT_FILES
-
-    pygame.freetype.init()
-    sample = "".join(chr(c) for c in range(0x1EA0, 0x1EFA)) + "ăâđêôơưĂÂĐÊÔƠƯ"
-    for path in FONT_FILES:
-        font = pygame.freetype.Font(str(path))
-        missing = [
-            ch for ch, m in zip(sample, font.get_metrics(sample, size=16), strict=True) if m is None
-        ]
+    for kind in Face:
+        missing = [ch for ch in VIETNAMESE_LETTERS if not face(kind).covers(ch)]
         if missing:
             return Check(
                 False,
-                f"font {path.name} lacks {''.join(missing[:10])}",
+                f"font {kind.value} lacks {''.join(missing[:10])}",
                 "reinstall signage-agent: its bundled fonts are damaged",
             )
-    return Check(True, "fonts cover Vietnamese (every letter of U+1EA0–U+1EF9)")
+    return Check(True, "fonts cover Vietnamese (every letter of U+1EA0–U+1EF9 and ă â đ ê ô ơ ư)")
 
 
 def check_clock(config: AgentConfig) -> Check:
