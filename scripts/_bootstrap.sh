@@ -32,15 +32,23 @@ bootstrap_venv() {
             "$python" -m venv .venv
         fi
     fi
-    # Reinstall only when the project metadata changed since the last install.
+    # Reinstall only when the project metadata changed since the last install, or when
+    # extras are asked for that the last install did not include.
     local stamp=".venv/.signage-installed"
-    local want
-    want="$(sha256sum pyproject.toml | cut -d' ' -f1) [${extras}]"
-    if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-        .venv/bin/python -m pip install -q --upgrade pip >/dev/null
-        local target="."
-        [ -n "$extras" ] && target=".[${extras}]"
-        .venv/bin/python -m pip install -q -e "$target"
-        echo "$want" > "$stamp"
+    local hash have_hash have_extras
+    hash="$(sha256sum pyproject.toml | cut -d' ' -f1)"
+    read -r have_hash have_extras < "$stamp" 2>/dev/null || true
+    if [ "${have_hash:-}" = "$hash" ] && { [ -z "$extras" ] || [ "${have_extras:-}" = "$extras" ]; }; then
+        return 0
     fi
+    local target="."
+    [ -n "$extras" ] && target=".[${extras}]"
+    echo "installing signage-agent${extras:+ with [$extras]} into .venv (log: .venv/install.log)" >&2
+    if ! { .venv/bin/python -m pip install --upgrade pip \
+           && .venv/bin/python -m pip install -e "$target"; } > .venv/install.log 2>&1; then
+        tail -n 30 .venv/install.log >&2
+        echo "error: installing into .venv failed (full log: .venv/install.log)" >&2
+        return 1
+    fi
+    echo "$hash $extras" > "$stamp"
 }
