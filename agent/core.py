@@ -21,8 +21,6 @@ from types import FrameType
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from display_layouts.render import Renderer, Scene
-
 from agent import __version__
 from agent.clock import Clock, SystemClock
 from agent.commands import CommandRunner
@@ -55,6 +53,7 @@ from agent.playback import Playback, Showing
 from agent.storage import ContentStore, SeqCounter, atomic_write
 from agent.topics import CommandTopic, ContentTopic, Topics
 from agent.validation import InvalidInput
+from display_layouts.render import Renderer, Scene
 
 log = logging.getLogger(__name__)
 
@@ -216,14 +215,16 @@ class Agent:
             scene = Scene("idle", {}, self.config.board.name, now)
         else:
             scene = Scene(entry.item.layout, entry.item.fields, self.config.board.name, now)
-        if scene.layout != getattr(self._scene, "layout", None) or scene.fields is not getattr(
-            self._scene, "fields", None
-        ):
-            self._draw(scene)
-        if entry is not None:
+        shown = self._scene
+        if shown is None or (scene.layout, scene.fields) != (shown.layout, shown.fields):
+            self._draw(scene)  # the same item again (a new slot) needs no new frame
+        if entry is not None:  # proof of play: stamped when the frame is on the output
             self._emit(
                 PlaybackStarted(
-                    at=now, item_id=entry.item.id, channel=entry.channel, layout=entry.item.layout
+                    at=self._now(),
+                    item_id=entry.item.id,
+                    channel=entry.channel,
+                    layout=entry.item.layout,
                 )
             )
 

@@ -70,7 +70,7 @@ def _rfc3339_ms(value: datetime) -> str:
 
 # Outbound times: RFC 3339 with the board's offset, to the millisecond (proof of play).
 Timestamp = Annotated[
-    datetime,
+    AwareDatetime,
     PlainSerializer(_rfc3339_ms, return_type=str),
     WithJsonSchema({"type": "string", "format": "date-time"}),
 ]
@@ -119,7 +119,9 @@ class ScheduleWindow(Inbound):
 
     model_config = ConfigDict(populate_by_name=True)
 
-    days: Annotated[list[Weekday], Field(min_length=1, max_length=7)]
+    days: Annotated[
+        list[Weekday], Field(min_length=1, max_length=7, json_schema_extra={"uniqueItems": True})
+    ]
     from_: Annotated[ClockTime, Field(alias="from")]
     to: ClockTime
 
@@ -173,6 +175,17 @@ Severity = Literal["extreme", "severe", "moderate", "minor"]
 
 class Alert(Inbound):
     """CAP-inspired emergency alert."""
+
+    # Said again for schema readers: what `_text_for_shown_alerts` enforces.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "if": {"properties": {"msg_type": {"const": "cancel"}}, "required": ["msg_type"]},
+            "else": {
+                "required": ["headline", "description"],
+                "properties": {"headline": {"type": "string"}, "description": {"type": "string"}},
+            },
+        }
+    )
 
     type: Literal["alert"]
     id: Identifier

@@ -80,10 +80,10 @@ def preview(args: argparse.Namespace) -> int:
 
 def _draw(item: PlaylistItem, size: tuple[int, int], out: Path | None) -> int:
     import pygame
-    from display_layouts.render import Renderer, Scene
 
     from agent.output import ScreenOutput, png_bytes
     from agent.storage import atomic_write
+    from display_layouts.render import Renderer, Scene
 
     now = datetime.now(ZoneInfo("Asia/Ho_Chi_Minh"))
     scene = Scene(item.layout, item.fields, "Bảng tin phường", now)

@@ -112,22 +112,6 @@ _PAYLOADS: Final[tuple[_Payload, ...]] = (
 
 PAYLOAD_KINDS: Final[tuple[str, ...]] = tuple(p.kind for p in _PAYLOADS)
 
-# Rules the models enforce with validators, said in JSON Schema where JSON Schema can.
-_MODEL_RULES: Final[dict[str, dict[str, Any]]] = {
-    # Alert._text_for_shown_alerts: an alert or update (not a cancel) needs its texts.
-    "Alert": {
-        "if": {"properties": {"msg_type": {"const": "cancel"}}, "required": ["msg_type"]},
-        "else": {
-            "required": ["headline", "description"],
-            "properties": {"headline": {"type": "string"}, "description": {"type": "string"}},
-        },
-    },
-}
-_DEF_RULES: Final[dict[str, dict[str, dict[str, Any]]]] = {
-    # ScheduleWindow._unique_days
-    "ScheduleWindow": {"days": {"uniqueItems": True}},
-}
-
 # Keywords whose value is a schema, a list of schemas, or a name -> schema map.
 _SUBSCHEMA_KEYS: Final = frozenset(
     {
@@ -176,16 +160,6 @@ def _require_constants(schema: dict[str, Any]) -> None:
             obj["required"] = [*constants, *(n for n in required if n not in constants)]
 
 
-def _add_model_rules(name: str, schema: dict[str, Any]) -> None:
-    if name in _MODEL_RULES:
-        schema.update(copy.deepcopy(_MODEL_RULES[name]))
-    defs: dict[str, dict[str, Any]] = schema.get("$defs", {})
-    for def_name, rules in _DEF_RULES.items():
-        if def_name in defs:
-            for prop, keywords in rules.items():
-                defs[def_name]["properties"][prop].update(keywords)
-
-
 def _payload_schema(payload: _Payload) -> dict[str, Any]:
     mode: Literal["validation", "serialization"] = (
         "validation" if payload.direction == "inbound" else "serialization"
@@ -196,7 +170,6 @@ def _payload_schema(payload: _Payload) -> dict[str, Any]:
         generated = payload.target.model_json_schema(mode=mode)
     if payload.direction == "outbound":
         _require_constants(generated)
-    _add_model_rules(payload.name, generated)
     generated.pop("title", None)
     generated.pop("description", None)
     defs = generated.pop("$defs", None)

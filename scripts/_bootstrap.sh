@@ -37,7 +37,7 @@ bootstrap_venv() {
     local stamp=".venv/.signage-installed"
     local hash have_hash have_extras
     hash="$(sha256sum pyproject.toml | cut -d' ' -f1)"
-    read -r have_hash have_extras < "$stamp" 2>/dev/null || true
+    [ -f "$stamp" ] && read -r have_hash have_extras < "$stamp"
     if [ "${have_hash:-}" = "$hash" ] && { [ -z "$extras" ] || [ "${have_extras:-}" = "$extras" ]; }; then
         return 0
     fi
