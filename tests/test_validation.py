@@ -12,6 +12,7 @@ from agent.messages import Alert, Command
 from agent.validation import DEFAULT_MAX_PAYLOAD_BYTES, InvalidInput, decode
 from tests.bad_payloads import BAD_PAYLOADS, doc, fields
 
+REPO = Path(__file__).resolve().parents[1]
 SHARED_EXAMPLES = Path(__file__).resolve().parents[2] / "shared" / "spec" / "examples"
 
 
@@ -57,7 +58,7 @@ def test_contract_examples_are_valid() -> None:
 
 
 def test_alert_rules() -> None:
-    base = json.loads((SHARED_EXAMPLES / "alert-city-storm.json").read_text())
+    base = json.loads((REPO / "docs" / "examples" / "alert-city-storm.json").read_text())
     early = dict(base, expires="2026-11-27T14:00:00+07:00")
     with pytest.raises(InvalidInput) as caught:
         decode(json.dumps(early).encode(), Alert)
