@@ -14,7 +14,7 @@ import queue
 import signal
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from types import FrameType
@@ -31,6 +31,7 @@ from agent.inbox import SIDECAR_SUFFIX, InboxFile, InboxWatcher
 from agent.link import LinkDown, LinkUp, MqttLink, Received
 from agent.messages import (
     CHANNELS,
+    AssetFailed,
     Channel,
     ChannelContent,
     ContentAccepted,
@@ -47,6 +48,7 @@ from agent.messages import (
     PlaybackStarted,
     Playlist,
     PlaylistItem,
+    StorageError,
 )
 from agent.output import Output, open_output
 from agent.playback import Playback, Showing
@@ -138,22 +140,26 @@ class Agent:
         signal.signal(signal.SIGTERM, on_signal)
         signal.signal(signal.SIGINT, on_signal)
 
-    def run(self) -> int:
-        """Show cached content at once, then connect and serve until asked to stop."""
+    def start(self) -> None:
+        """Show cached content at once, then start listening (inbox, broker)."""
         self.playlists = self.store.load_all()
         if self.playlists:
             log.info("cached content: %s", ", ".join(sorted(self.playlists)))
-        self._tick()  # the first frame, before (and without) any broker
+        self.tick()  # the first frame, before (and without) any broker
         if self._pending_display_problem:
             self._emit(DisplayError(at=self._now(), message=self._pending_display_problem))
         if self.inbox is not None:
             self.inbox.start()
         if self.link is not None:
             self.link.start()
+
+    def run(self) -> int:
+        """Serve until asked to stop; returns the exit status."""
         try:
+            self.start()
             while not self._stop.is_set():
                 self._wait_and_handle()
-                self._tick()
+                self.tick()
         finally:
             self._shutdown()
         return self.exit_code
@@ -178,13 +184,13 @@ class Agent:
             message = self.queue.get(timeout=timeout)
         except queue.Empty:
             return
-        self._handle(message)
+        self.handle(message)
         while True:  # drain what else arrived, without waiting
             try:
                 message = self.queue.get_nowait()
             except queue.Empty:
                 return
-            self._handle(message)
+            self.handle(message)
 
     def _seconds_until_next_deadline(self) -> float:
         now = self.clock.now()
@@ -197,7 +203,8 @@ class Agent:
             waits.append(SCREEN_PUMP_S)
         return max(0.0, min(waits))
 
-    def _tick(self) -> None:
+    def tick(self) -> None:
+        """Act on what is due now: a new slot, a clock redraw, a heartbeat."""
         now = self._now()
         if not self.output.pump():
             self.request_stop()
@@ -205,7 +212,7 @@ class Agent:
         if started is not None:
             self._show(started, now)
         elif self._redraw_at is not None and now >= self._redraw_at and self._scene is not None:
-            self._draw(Scene(self._scene.layout, self._scene.fields, self._scene.board_name, now))
+            self._draw(replace(self._scene, now=now))
         if self.clock.monotonic() >= self._next_heartbeat:
             self._send_heartbeat()
 
@@ -242,7 +249,15 @@ class Agent:
 
     # --- inbound -------------------------------------------------------------------------
 
-    def _handle(self, message: Any) -> None:
+    def handle(self, message: Any) -> None:
+        """One message from another thread (broker, inbox, signal)."""
+        try:
+            self._dispatch(message)
+        except Exception:  # a bug in one message's handling must not stop the board
+            self.errors_total += 1
+            log.exception("error handling %s", type(message).__name__)
+
+    def _dispatch(self, message: Any) -> None:
         match message:
             case Received(topic=topic, payload=payload):
                 self._on_received(topic, payload)
@@ -270,7 +285,7 @@ class Agent:
         """Apply a channel's new content; returns the errors when it was rejected."""
         if not payload:  # an empty retained payload clears the channel
             if self.playlists.pop(channel, None) is not None:
-                self.store.clear(channel)
+                self._persist(channel, None)
                 self._emit(ContentCleared(at=self._now(), channel=channel))
             return []
         try:
@@ -291,14 +306,41 @@ class Agent:
                 )
             )
             return []
-        self.store.save(channel, playlist)
+        self._persist(channel, playlist)
         self.playlists[channel] = playlist
         self._emit(
             ContentAccepted(
                 at=self._now(), channel=channel, version=playlist.version, items=len(playlist.items)
             )
         )
+        self._report_waiting_assets(playlist)
         return []
+
+    def _persist(self, channel: Channel, playlist: Playlist | None) -> None:
+        """Keep the channel's content on disk; a failing SD card must not hide new content."""
+        try:
+            if playlist is None:
+                self.store.clear(channel)
+            else:
+                self.store.save(channel, playlist)
+        except OSError as exc:
+            self.errors_total += 1
+            message = f"cannot save {channel} content to {self.store.directory}: {exc}"
+            log.error(message)
+            self._emit(StorageError(at=self._now(), message=message))
+
+    def _report_waiting_assets(self, playlist: Playlist) -> None:
+        for item in playlist.items:
+            for image in remote_images(item):
+                self._emit(
+                    AssetFailed(
+                        at=self._now(),
+                        item_id=item.id,
+                        url=image.url,
+                        message="downloading images is not supported by this agent version "
+                        "yet; the item waits and is not shown",
+                    )
+                )
 
     def _on_inbox_file(self, path: Path) -> None:
         """A file in the inbox: the `local` channel; its errors go to a sidecar file too."""

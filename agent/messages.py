@@ -20,10 +20,11 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainSerializer,
-    PlainValidator,
     StringConstraints,
     ValidationInfo,
+    ValidatorFunctionWrapHandler,
     WithJsonSchema,
+    WrapValidator,
     field_validator,
     model_validator,
 )
@@ -108,10 +109,13 @@ def _field_value(value: Any) -> str | ImageRef:
     raise ValueError('must be text, a data: URI, or an object {"url": …, "sha256": …}')
 
 
-FieldValue = Annotated[
-    str | ImageRef,
-    PlainValidator(_field_value, json_schema_input_type=str | ImageRef),
-]
+def _validate_field_value(value: Any, _handler: ValidatorFunctionWrapHandler) -> str | ImageRef:
+    # A wrap validator that never calls the union's own validation: errors name the slot,
+    # while serialisation and the JSON Schema still come from `str | ImageRef`.
+    return _field_value(value)
+
+
+FieldValue = Annotated[str | ImageRef, WrapValidator(_validate_field_value)]
 
 
 class ScheduleWindow(Inbound):
@@ -392,6 +396,13 @@ class SerialLinkDown(EventBase):
     message: str
 
 
+class StorageError(EventBase):
+    """Addition to the contract: the state dir could not be written (SD card full or worn)."""
+
+    kind: Literal["storage.error"] = "storage.error"
+    message: str
+
+
 class DisplayError(EventBase):
     kind: Literal["display.error"] = "display.error"
     message: str
@@ -408,6 +419,7 @@ Event = Annotated[
     | AssetFailed
     | SerialLinkUp
     | SerialLinkDown
-    | DisplayError,
+    | DisplayError
+    | StorageError,
     Field(discriminator="kind"),
 ]

@@ -104,7 +104,11 @@ class SeqCounter:
             return 1
 
     def _write(self, value: int) -> None:
-        atomic_write(self.path, f"{value}\n".encode())
+        try:
+            atomic_write(self.path, f"{value}\n".encode())
+        except OSError as exc:  # heartbeats go on; only the restart continuity is at risk
+            log.error("cannot save heartbeat seq to %s: %s", self.path, exc)
+            return
         self.writes += 1
 
     def next(self) -> int:

@@ -1,0 +1,184 @@
+"""The core in-process, with an injected clock: no broker, no sleeps."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from agent.config import AgentConfig
+from agent.core import Agent
+from agent.inbox import InboxFile
+from agent.link import Received
+from agent.output import HeadlessOutput
+from tests.support import COMMUNE_TOPIC, playlist, text_item
+
+TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.wall = datetime(2026, 11, 27, 9, 0, tzinfo=TZ)
+        self.mono = 1000.0
+
+    def now(self) -> datetime:
+        return self.wall
+
+    def monotonic(self) -> float:
+        return self.mono
+
+    def advance(self, seconds: float) -> None:
+        self.wall += timedelta(seconds=seconds)
+        self.mono += seconds
+
+
+def make_config(tmp_path: Path, **sections: Any) -> AgentConfig:
+    data: dict[str, Any] = {
+        "board": {"id": "hn-01", "district": "ba-dinh", "commune": "phuc-xa", "name": "Phúc Xá"},
+        "display": {"output": "headless", "width": 320, "height": 180},
+        "health": {"heartbeat_interval_s": 30},
+        "storage": {"state_dir": str(tmp_path / "state")},
+        "mqtt": {"host": "127.0.0.1", "port": 1},  # topics only: the link is never started
+    }
+    data.update(sections)
+    return AgentConfig.model_validate(data)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def agent(tmp_path: Path, clock: FakeClock) -> Iterator[Agent]:
+    made = Agent(make_config(tmp_path), clock=clock, output=HeadlessOutput((320, 180)))
+    made.link = None  # in-process: events go to the log only
+    yield made
+    made.seq.close()
+
+
+def events(caplog: pytest.LogCaptureFixture, kind: str) -> list[dict[str, Any]]:
+    found = []
+    for record in caplog.records:
+        message = record.getMessage()
+        if message.startswith("event "):
+            body = json.loads(message.removeprefix("event "))
+            if body["kind"] == kind:
+                found.append(body)
+    return found
+
+
+def publish(agent: Agent, body: bytes, topic: str = COMMUNE_TOPIC) -> None:
+    agent.handle(Received(topic, body, retained=False))
+    agent.tick()
+
+
+def shown(agent: Agent) -> str | None:
+    showing = agent.playback.showing
+    return showing.entry.item.id if showing and showing.entry else None
+
+
+def test_idle_frame_at_start_then_content_replaces_it(agent: Agent) -> None:
+    agent.tick()
+    assert agent.frames == 1 and shown(agent) is None  # idle, never black
+    publish(agent, playlist(1, [text_item("a", "Thông báo")]))
+    assert shown(agent) == "a" and agent.frames == 2
+
+
+def test_rotation_follows_the_clock_and_static_screen_is_not_redrawn(
+    agent: Agent, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    publish(agent, playlist(1, [text_item("a", "A", duration_s=10), text_item("b", "B")]))
+    frames = agent.frames
+    for _ in range(50):  # many turns of the loop, nothing due: no new frame
+        clock.advance(0.1)
+        agent.tick()
+    assert agent.frames == frames and shown(agent) == "a"
+    clock.advance(5)
+    agent.tick()
+    assert shown(agent) == "b" and agent.frames == frames + 1
+    assert [e["item_id"] for e in events(caplog, "playback.started")] == ["a", "b"]
+
+
+def test_one_item_replays_each_slot_without_redrawing(
+    agent: Agent, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    publish(agent, playlist(1, [text_item("a", "A", duration_s=10)]))
+    frames = agent.frames
+    clock.advance(10)
+    agent.tick()
+    assert len(events(caplog, "playback.started")) == 2  # proof of play per slot
+    assert agent.frames == frames
+
+
+def test_cached_content_is_shown_at_start(tmp_path: Path, clock: FakeClock) -> None:
+    first = Agent(make_config(tmp_path), clock=clock, output=HeadlessOutput((320, 180)))
+    first.link = None
+    publish(first, playlist(4, [text_item("luu", "Đã lưu")]))
+    # no clean stop: the next process finds the content on disk
+    again = Agent(make_config(tmp_path), clock=clock, output=HeadlessOutput((320, 180)))
+    again.link = None
+    again.playlists = again.store.load_all()
+    again.tick()
+    assert shown(again) == "luu"
+
+
+def test_failing_storage_still_shows_new_content_and_reports_it(
+    agent: Agent, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    directory = agent.store.directory
+    for child in directory.iterdir():
+        child.unlink()
+    directory.rmdir()
+    directory.write_text("not a directory")  # every save now fails
+    publish(agent, playlist(1, [text_item("a", "Mất điện")]))
+    assert shown(agent) == "a"
+    assert events(caplog, "storage.error")
+    assert events(caplog, "content.accepted")
+
+
+def test_inbox_file_errors_go_to_a_sidecar_and_go_away_when_fixed(
+    agent: Agent, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    path = tmp_path / "notice.json"
+    path.write_text('{"type": "playlist", "version": "1"}', encoding="utf-8")
+    agent.handle(InboxFile(path))
+    sidecar = tmp_path / "notice.json.error.txt"
+    assert "version: Input should be a valid integer" in sidecar.read_text(encoding="utf-8")
+    assert events(caplog, "content.rejected")[0]["channel"] == "local"
+    path.write_bytes(playlist(1, [text_item("usb", "Từ USB")]))
+    agent.handle(InboxFile(path))
+    agent.tick()
+    assert not sidecar.exists() and shown(agent) == "usb"
+
+
+def test_remote_images_wait_and_are_reported(
+    agent: Agent, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    image = {"url": "https://city.example/a.png", "sha256": "0" * 64}
+    item = {"id": "anh", "layout": "image_caption", "fields": {"image": image}}
+    publish(agent, playlist(1, [item, text_item("chu", "Chữ")]))
+    assert shown(agent) == "chu"
+    assert events(caplog, "asset.failed")[0]["url"] == image["url"]
+
+
+def test_heartbeat_fields_and_seq(agent: Agent, clock: FakeClock) -> None:
+    publish(agent, playlist(2, [text_item("a", "A")]))
+    beat = agent.heartbeat()
+    assert beat.now_showing is not None and beat.now_showing.item_id == "a"
+    assert beat.content["commune"] is not None and beat.content["commune"].version == 2
+    assert beat.content["city"] is None
+    assert beat.display.frames == agent.frames
+    second = agent.heartbeat()
+    assert second.seq == beat.seq + 1
