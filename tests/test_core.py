@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pygame
 import pytest
 
 from agent.config import AgentConfig
@@ -182,3 +183,23 @@ def test_heartbeat_fields_and_seq(agent: Agent, clock: FakeClock) -> None:
     assert beat.display.frames == agent.frames
     second = agent.heartbeat()
     assert second.seq == beat.seq + 1
+
+
+def test_screen_output_draws_through_the_display(tmp_path: Path, clock: FakeClock) -> None:
+    # SDL's dummy video driver stands in for the HDMI screen: same code path as a board.
+    config = make_config(
+        tmp_path, display={"output": "screen", "width": 320, "height": 180, "fullscreen": False}
+    )
+    screen_agent = Agent(config, clock=clock)
+    screen_agent.link = None
+    try:
+        publish(screen_agent, playlist(1, [text_item("a", "Đường Nguyễn Trãi")]))
+        assert screen_agent.output.kind == "screen"
+        assert screen_agent.heartbeat().display.output == "screen"
+        surface = pygame.display.get_surface()
+        assert surface is not None and surface.get_size() == (320, 180)
+        colours = {surface.get_at((x, y))[:3] for x in range(0, 320, 4) for y in range(0, 180, 4)}
+        assert len(colours) > 2  # background and text, not a blank frame
+    finally:
+        screen_agent.output.close()
+        screen_agent.seq.close()

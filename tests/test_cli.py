@@ -1,0 +1,134 @@
+"""The command line as a user runs it: exit codes and what it prints."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pygame
+import pytest
+
+from tests.support import REPO, Broker, free_port, write_config
+
+DOCS_EXAMPLES = REPO / "docs" / "examples"
+
+
+def cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, SDL_VIDEODRIVER="dummy")
+    return subprocess.run(
+        [sys.executable, "-m", "agent", *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=env,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def test_validate_accepts_the_inbound_examples_and_configs(tmp_path: Path) -> None:
+    inbound = [
+        p
+        for p in DOCS_EXAMPLES.glob("*.json")
+        if p.name.startswith(("playlist", "alert", "command-"))
+    ]
+    inbound = [p for p in inbound if not p.name.startswith("command-result")]
+    config = write_config(tmp_path, port=1883)
+    result = cli("validate", *map(str, inbound), str(config))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.count(": ok (") == len(inbound) + 1
+
+
+def test_validate_names_file_and_field_path_and_exits_1(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text(
+        json.dumps({"type": "playlist", "version": "2", "issued_at": "x", "items": []}),
+        encoding="utf-8",
+    )
+    good = DOCS_EXAMPLES / "playlist-commune.json"
+    result = cli("validate", str(good), str(bad))
+    assert result.returncode == 1
+    assert f"{bad}: version: Input should be a valid integer" in result.stdout
+    assert f"{bad}: issued_at:" in result.stdout
+    assert f"{good}: ok (playlist version 17" in result.stdout
+    assert "Traceback" not in result.stderr
+
+
+def test_validate_reports_bad_config_with_key_path(tmp_path: Path) -> None:
+    config = write_config(tmp_path, port=99999)
+    result = cli("validate", str(config))
+    assert result.returncode == 1
+    assert f"{config}: mqtt.port: Input should be less than or equal to 65535" in result.stdout
+
+
+def test_schema_prints_json_schemas_and_asyncapi() -> None:
+    everything = json.loads(cli("schema").stdout)
+    assert set(everything) == {"json_schemas", "asyncapi"}
+    assert {"playlist", "alert", "command", "heartbeat", "event"} <= set(everything["json_schemas"])
+    assert json.loads(cli("schema", "--asyncapi").stdout)["asyncapi"] == "3.0.0"
+    assert json.loads(cli("schema", "playlist").stdout)["title"]
+    assert cli("schema", "nonsense").returncode == 2
+
+
+def test_preview_writes_the_png_the_board_would_show(tmp_path: Path) -> None:
+    out = tmp_path / "preview.png"
+    content = tmp_path / "slots.json"
+    content.write_text(
+        json.dumps({"title": "Thông báo", "text": "Mất điện từ 8 giờ"}), encoding="utf-8"
+    )
+    result = cli(
+        "preview",
+        "fullscreen_text",
+        "--content",
+        str(content),
+        "--size",
+        "640x360",
+        "--out",
+        str(out),
+    )
+    assert result.returncode == 0, result.stderr
+    assert pygame.image.load(str(out)).get_size() == (640, 360)
+    bad = cli(
+        "preview",
+        "fullscreen_text",
+        "--content",
+        str(content).replace("slots", "none"),
+        "--out",
+        str(out),
+    )
+    assert bad.returncode == 1 and "Traceback" not in bad.stderr
+    content.write_text(json.dumps({"txt": "x"}), encoding="utf-8")
+    misspelt = cli("preview", "fullscreen_text", "--content", str(content), "--out", str(out))
+    assert misspelt.returncode == 1 and "did you mean 'text'" in misspelt.stderr
+
+
+def test_demo_runs_sample_content_through_the_inbox_with_heartbeats(tmp_path: Path) -> None:
+    result = cli("demo", "--state-dir", str(tmp_path), "--seconds", "4")
+    assert result.returncode == 0, result.stderr
+    assert '"kind":"content.accepted","channel":"local"' in result.stderr
+    assert '"kind":"playback.started","item_id":"khan-cap-demo"' in result.stderr
+    assert " heartbeat {" in result.stderr
+    frame = pygame.image.load(str(tmp_path / "frame.png"))
+    assert frame.get_size() == (1920, 1080)
+
+
+@pytest.mark.e2e
+def test_doctor_against_a_real_broker_and_a_closed_port(tmp_path: Path, broker: Broker) -> None:
+    good = cli("doctor", "--config", str(write_config(tmp_path, port=broker.port)))
+    assert "✓ config" in good.stdout
+    assert "✓ MQTT session accepted" in good.stdout
+    assert "✓ fonts cover Vietnamese" in good.stdout
+    closed = tmp_path / "closed"
+    closed.mkdir()
+    bad = cli("doctor", "--config", str(write_config(closed, port=free_port())))
+    assert bad.returncode == 1
+    assert "✗ broker 127.0.0.1:" in bad.stdout and "→ check [mqtt] port" in bad.stdout
+
+
+def test_doctor_explains_a_bad_config(tmp_path: Path) -> None:
+    result = cli("doctor", "--config", str(write_config(tmp_path, port=0)))
+    assert result.returncode == 1
+    assert "✗ config" in result.stdout and "mqtt.port" in result.stdout
