@@ -49,12 +49,15 @@ def mosquitto_binary() -> str:
 class Broker:
     """A Mosquitto on a free loopback port; kill and start again to simulate an outage."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, listener_options: str = "allow_anonymous true\n") -> None:
         self.port = free_port()
         self.conf = directory / "mosquitto.conf"
+        # As root, Mosquitto drops to the `mosquitto` user, which cannot read files in
+        # pytest's private temp dirs (certificates, password file): stay root there.
+        stay = "user root\n" if os.geteuid() == 0 else ""
         self.conf.write_text(
-            f"listener {self.port} 127.0.0.1\n"
-            "allow_anonymous true\npersistence false\nset_tcp_nodelay true\n"
+            f"{stay}persistence false\nset_tcp_nodelay true\nlistener {self.port} 127.0.0.1\n"
+            + listener_options
         )
         self.log = directory / "mosquitto.log"
         self.process: subprocess.Popen[bytes] | None = None
