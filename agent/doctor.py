@@ -77,8 +77,7 @@ def check_clock(config: AgentConfig) -> Check:
 
 def _mqtt_connect(cfg: MqttConfig, client_id: str, timeout: float) -> str | None:
     """None when the broker accepted us, else why not."""
-    import paho.mqtt.client as mqtt
-    from paho.mqtt.enums import CallbackAPIVersion
+    from agent.link import new_client
 
     done = threading.Event()
     outcome: list[str | None] = ["no answer from the broker"]
@@ -87,18 +86,8 @@ def _mqtt_connect(cfg: MqttConfig, client_id: str, timeout: float) -> str | None
         outcome[0] = None if not getattr(reason, "is_failure", True) else f"refused: {reason}"
         done.set()
 
-    client = mqtt.Client(
-        CallbackAPIVersion.VERSION2, client_id=f"{client_id}-doctor", protocol=mqtt.MQTTv5
-    )
+    client = new_client(cfg, f"{client_id}-doctor")
     client.on_connect = on_connect
-    if cfg.username:
-        client.username_pw_set(cfg.username, cfg.password())
-    if cfg.tls:
-        client.tls_set(
-            ca_certs=str(cfg.ca_file) if cfg.ca_file else None,
-            certfile=str(cfg.cert_file) if cfg.cert_file else None,
-            keyfile=str(cfg.key_file) if cfg.key_file else None,
-        )
     try:
         client.connect(cfg.host, cfg.effective_port, keepalive=10)
     except (OSError, ssl.SSLError) as exc:

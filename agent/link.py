@@ -63,6 +63,21 @@ def backoff_delay(attempt: int, low: float, high: float, rng: random.Random) -> 
     return float(step * rng.uniform(0.5, 1.0))
 
 
+def new_client(cfg: MqttConfig, client_id: str) -> mqtt.Client:
+    """An MQTT 5 client with the configured credentials and TLS (shared with `doctor`)."""
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
+    if cfg.username is not None:
+        client.username_pw_set(cfg.username, cfg.password())
+    if cfg.tls:
+        client.tls_set(
+            ca_certs=str(cfg.ca_file) if cfg.ca_file else None,
+            certfile=str(cfg.cert_file) if cfg.cert_file else None,
+            keyfile=str(cfg.key_file) if cfg.key_file else None,
+            cert_reqs=ssl.CERT_REQUIRED,
+        )
+    return client
+
+
 class MqttLink:
     def __init__(
         self,
@@ -93,19 +108,10 @@ class MqttLink:
 
     def _make_client(self, board_id: str) -> mqtt.Client:
         cfg = self.config
-        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=board_id, protocol=mqtt.MQTTv5)
+        client = new_client(cfg, board_id)
         client.max_queued_messages_set(cfg.max_queued_messages)
         client.max_inflight_messages_set(20)
         client.reconnect_delay_set(cfg.reconnect_min_s, cfg.reconnect_max_s)  # type: ignore[arg-type]
-        if cfg.username is not None:
-            client.username_pw_set(cfg.username, cfg.password())
-        if cfg.tls:
-            client.tls_set(
-                ca_certs=str(cfg.ca_file) if cfg.ca_file else None,
-                certfile=str(cfg.cert_file) if cfg.cert_file else None,
-                keyfile=str(cfg.key_file) if cfg.key_file else None,
-                cert_reqs=ssl.CERT_REQUIRED,
-            )
         will = Status(state="offline", reason="connection-lost")
         client.will_set(self.topics.status, will.model_dump_json(exclude_none=True), 1, True)
         client.on_connect = self._on_connect

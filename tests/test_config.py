@@ -115,29 +115,26 @@ def test_unreadable_password_file_is_a_config_error(tmp_path: Path) -> None:
     assert "mqtt.password_file: cannot read /nonexistent" in problems(tmp_path, text)[0]
 
 
-def test_bad_config_exits_78_with_one_line_per_problem_and_no_traceback(tmp_path: Path) -> None:
-    path = write(tmp_path, GOOD.replace('"headless"', '"tv"'))
-    result = subprocess.run(
-        [sys.executable, "-m", "agent", "run", "--config", str(path)],
+def run_agent(config: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "agent", "run", "--config", str(config)],
         capture_output=True,
         text=True,
         cwd=REPO,
         timeout=60,
         check=False,
     )
+
+
+def test_bad_config_exits_78_with_one_line_per_problem_and_no_traceback(tmp_path: Path) -> None:
+    path = write(tmp_path, GOOD.replace('"headless"', '"tv"'))
+    result = run_agent(path)
     assert result.returncode == EX_CONFIG
     assert f"{path}: display.output:" in result.stderr
     assert "Traceback" not in result.stderr
 
 
 def test_missing_config_file_exits_78(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "agent", "run", "--config", str(tmp_path / "none.toml")],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=60,
-        check=False,
-    )
+    result = run_agent(tmp_path / "none.toml")
     assert result.returncode == EX_CONFIG
     assert "cannot read" in result.stderr
