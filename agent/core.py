@@ -108,12 +108,8 @@ class Agent:
         self._next_heartbeat = self._started
         self.frames = 0
         self._frames_at_last_heartbeat = (0, self._started)
-        self.errors_total = 0
-        if display_problem:
-            self.errors_total += 1
-            self._pending_display_problem: str | None = display_problem
-        else:
-            self._pending_display_problem = None
+        self._display_problem = display_problem  # reported once the loop starts
+        self.errors_total = 1 if display_problem else 0
 
     # --- set-up and shutdown -------------------------------------------------------------
 
@@ -146,8 +142,8 @@ class Agent:
         if self.playlists:
             log.info("cached content: %s", ", ".join(sorted(self.playlists)))
         self.tick()  # the first frame, before (and without) any broker
-        if self._pending_display_problem:
-            self._emit(DisplayError(at=self._now(), message=self._pending_display_problem))
+        if self._display_problem:
+            self._emit(DisplayError(at=self._now(), message=self._display_problem))
         if self.inbox is not None:
             self.inbox.start()
         if self.link is not None:
