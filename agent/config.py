@@ -99,6 +99,8 @@ class DisplayConfig(Section):
     height: Annotated[int, Field(ge=8, le=8192)] | None = None
     fullscreen: bool = True
     fps: Annotated[int, Field(ge=1, le=120)] = 30
+    # Addition: a folder of extra layout files (YAML) next to the built-in ones.
+    layouts_dir: Path | None = None
 
     @model_validator(mode="after")
     def _both_or_neither(self) -> DisplayConfig:
