@@ -134,6 +134,8 @@ class ContentConfig(Section):
     """Addition: limits on inbound content."""
 
     max_payload_bytes: Annotated[int, Field(ge=1024, le=64 * 1024 * 1024)] = 1024 * 1024
+    # Largest image downloaded for an item ({"url", "sha256"}).
+    max_asset_bytes: Annotated[int, Field(ge=1024, le=256 * 1024 * 1024)] = 16 * 1024 * 1024
 
 
 class AgentConfig(Section):

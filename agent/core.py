@@ -22,6 +22,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from agent import __version__
+from agent.assets import AssetCache, AssetFailure, AssetFetcher, AssetReady
 from agent.clock import Clock, SystemClock
 from agent.commands import CommandRunner
 from agent.config import AgentConfig
@@ -43,6 +44,7 @@ from agent.messages import (
     ErrorDetail,
     EventBase,
     Heartbeat,
+    ImageRef,
     MqttHealth,
     NowShowing,
     PlaybackStarted,
@@ -90,6 +92,10 @@ class Agent:
         self.store = ContentStore(state_dir)
         self.seq = SeqCounter(state_dir / "heartbeat.seq")
         self.probe = SystemProbe(state_dir)
+        self.assets = AssetCache(state_dir / "assets")
+        self.fetcher = AssetFetcher(
+            self.assets, self.queue, max_bytes=config.content.max_asset_bytes
+        )
         self.playlists: dict[Channel, Playlist] = {}
         self.playback = Playback(self.tz, ready=self._assets_ready)
         self.output, display_problem = self._open_output(output, frame_file)
@@ -141,6 +147,7 @@ class Agent:
         self.playlists = self.store.load_all()
         if self.playlists:
             log.info("cached content: %s", ", ".join(sorted(self.playlists)))
+            self._refresh_assets()
         self.tick()  # the first frame, before (and without) any broker
         if self._display_problem:
             self._emit(DisplayError(at=self._now(), message=self._display_problem))
@@ -164,6 +171,7 @@ class Agent:
         log.info("stopping")
         if self.inbox is not None:
             self.inbox.stop()
+        self.fetcher.stop()
         if self.link is not None:
             self.link.stop()
         self.seq.close()
@@ -263,6 +271,10 @@ class Agent:
                 log.info("connected to the broker since %s", since.isoformat())
             case LinkDown(reason=reason):
                 log.warning("broker connection lost (%s); showing cached content", reason)
+            case AssetReady(sha256=sha256):
+                log.info("image %s is ready", sha256[:12])
+            case AssetFailure() as failure:
+                self._on_asset_failure(failure)
             case Wake():
                 pass
             case _:
@@ -283,6 +295,7 @@ class Agent:
             if self.playlists.pop(channel, None) is not None:
                 self._persist(channel, None)
                 self._emit(ContentCleared(at=self._now(), channel=channel))
+                self._refresh_assets()
             return []
         try:
             playlist = parse_playlist(payload, max_bytes=self.config.content.max_payload_bytes)
@@ -309,7 +322,7 @@ class Agent:
                 at=self._now(), channel=channel, version=playlist.version, items=len(playlist.items)
             )
         )
-        self._report_waiting_assets(playlist)
+        self._refresh_assets()
         return []
 
     def _persist(self, channel: Channel, playlist: Playlist | None) -> None:
@@ -324,19 +337,6 @@ class Agent:
             message = f"cannot save {channel} content to {self.store.directory}: {exc}"
             log.error(message)
             self._emit(StorageError(at=self._now(), message=message))
-
-    def _report_waiting_assets(self, playlist: Playlist) -> None:
-        for item in playlist.items:
-            for image in remote_images(item):
-                self._emit(
-                    AssetFailed(
-                        at=self._now(),
-                        item_id=item.id,
-                        url=image.url,
-                        message="downloading images is not supported by this agent version "
-                        "yet; the item waits and is not shown",
-                    )
-                )
 
     def _on_inbox_file(self, path: Path) -> None:
         """A file in the inbox: the `local` channel; its errors go to a sidecar file too."""
@@ -368,9 +368,32 @@ class Agent:
         return True
 
     def _assets_ready(self, item: PlaylistItem) -> bool:
-        # Remote images are not downloaded yet (asset cache comes with the layout engine):
-        # such an item waits rather than showing a hole.
-        return not remote_images(item)
+        # An item whose images are not downloaded yet waits rather than showing a hole.
+        return all(self.assets.get(ref) is not None for ref in remote_images(item))
+
+    def _refresh_assets(self) -> None:
+        """Fetch the images the held playlists need; forget the ones nobody needs."""
+        wanted: dict[str, tuple[ImageRef, set[str]]] = {}
+        for playlist in self.playlists.values():
+            for item in playlist.items:
+                for ref in remote_images(item):
+                    wanted.setdefault(ref.sha256, (ref, set()))[1].add(item.id)
+        self.fetcher.want(wanted)
+        try:
+            removed = self.assets.collect_garbage(wanted.keys())
+        except OSError as exc:
+            log.warning("asset clean-up failed: %s", exc)
+            return
+        if removed:
+            log.info("removed %d unused images from the cache", removed)
+
+    def _on_asset_failure(self, failure: AssetFailure) -> None:
+        for item_id in failure.item_ids:
+            self._emit(
+                AssetFailed(
+                    at=self._now(), item_id=item_id, url=failure.url, message=failure.message
+                )
+            )
 
     # --- outbound ------------------------------------------------------------------------
 

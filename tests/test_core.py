@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from collections.abc import Iterator
@@ -13,12 +14,15 @@ from zoneinfo import ZoneInfo
 import pygame
 import pytest
 
+from agent.assets import AssetReady
 from agent.config import AgentConfig
 from agent.core import Agent
 from agent.inbox import InboxFile
 from agent.link import Received
 from agent.output import HeadlessOutput
-from tests.support import COMMUNE_TOPIC, playlist, text_item
+from tests.http_server import image_server
+from tests.support import COMMUNE_TOPIC, free_port, playlist, text_item
+from tests.test_assets import png
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
@@ -61,6 +65,7 @@ def agent(tmp_path: Path, clock: FakeClock) -> Iterator[Agent]:
     made = Agent(make_config(tmp_path), clock=clock, output=HeadlessOutput((320, 180)))
     made.link = None  # in-process: events go to the log only
     yield made
+    made.fetcher.stop()
     made.seq.close()
 
 
@@ -163,15 +168,35 @@ def test_inbox_file_errors_go_to_a_sidecar_and_go_away_when_fixed(
     assert not sidecar.exists() and shown(agent) == "usb"
 
 
-def test_remote_images_wait_and_are_reported(
+def test_item_waits_for_its_image_then_shows(agent: Agent) -> None:
+    with image_server() as server:
+        data = png()
+        server.files["/anh.png"] = data
+        image = {"url": server.url("/anh.png"), "sha256": hashlib.sha256(data).hexdigest()}
+        item = {"id": "anh", "layout": "image_caption", "fields": {"image": image}}
+        publish(agent, playlist(1, [item]))
+        assert shown(agent) is None  # idle while the image downloads: never a hole
+        ready = agent.queue.get(timeout=10)
+        assert isinstance(ready, AssetReady)
+        agent.handle(ready)
+        agent.tick()
+        assert shown(agent) == "anh"
+    publish(agent, playlist(2, [text_item("chu", "Chữ")]))
+    assert not list(agent.assets.directory.glob("*/*"))  # no longer used: collected
+
+
+def test_failed_image_download_is_reported_per_item(
     agent: Agent, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO)
-    image = {"url": "https://city.example/a.png", "sha256": "0" * 64}
+    image = {"url": f"http://127.0.0.1:{free_port()}/a.png", "sha256": "0" * 64}
     item = {"id": "anh", "layout": "image_caption", "fields": {"image": image}}
     publish(agent, playlist(1, [item, text_item("chu", "Chữ")]))
     assert shown(agent) == "chu"
-    assert events(caplog, "asset.failed")[0]["url"] == image["url"]
+    agent.handle(agent.queue.get(timeout=10))
+    failed = events(caplog, "asset.failed")
+    assert failed[0]["item_id"] == "anh" and failed[0]["url"] == image["url"]
+    assert "unreachable" in failed[0]["message"]
 
 
 def test_heartbeat_fields_and_seq(agent: Agent, clock: FakeClock) -> None:
