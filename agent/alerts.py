@@ -1,0 +1,169 @@
+"""The alert lifecycle (CONTRACT §3, alert): which alerts are active, and what ends them.
+
+Pure: time comes in as an argument. The core feeds every alert payload (or deletion) in
+with `receive`, asks `expire` at the deadlines `next_expiry` gives, and shows `active()`.
+Each call returns what happened as `Outcome`s, which the core turns into events.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal
+
+from agent.messages import Alert, Severity
+
+SEVERITY_RANK: dict[Severity, int] = {"extreme": 0, "severe": 1, "moderate": 2, "minor": 3}
+FULL_SCREEN: frozenset[Severity] = frozenset({"extreme", "severe"})
+
+EndReason = Literal["cancel", "expired", "deleted"]
+
+
+@dataclass(frozen=True, slots=True)
+class Started:
+    alert: Alert
+
+
+@dataclass(frozen=True, slots=True)
+class Updated:
+    alert: Alert
+
+
+@dataclass(frozen=True, slots=True)
+class Ended:
+    alert: Alert
+    reason: EndReason
+
+
+@dataclass(frozen=True, slots=True)
+class Ignored:
+    alert_id: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Acknowledged:
+    alert: Alert
+
+
+Outcome = Started | Updated | Ended | Ignored | Acknowledged
+
+
+def full_screen(alert: Alert) -> bool:
+    """Extreme and severe alerts take the whole display (unless the sender chose a layout)."""
+    if alert.layout is not None:
+        return alert.layout == "alert_full"
+    return alert.severity in FULL_SCREEN
+
+
+def priority_key(alert: Alert) -> tuple[int, float]:
+    """Most severe first; among equals, the newest first."""
+    return (SEVERITY_RANK[alert.severity], -alert.sent.timestamp())
+
+
+class AlertBook:
+    """Every alert the board knows of, active or ended (ended ones block stale replays)."""
+
+    def __init__(self) -> None:
+        self._active: dict[str, Alert] = {}
+        # The newest `sent` seen per id, also for ended alerts: an older retained copy
+        # arriving after a cancel or an update must not bring an alert back.
+        self._latest_sent: dict[str, datetime] = {}
+
+    def active(self) -> list[Alert]:
+        return sorted(self._active.values(), key=priority_key)
+
+    def is_active(self, alert_id: str) -> bool:
+        return alert_id in self._active
+
+    def receive(self, alert: Alert, now: datetime) -> list[Outcome]:
+        latest = self._latest_sent.get(alert.id)
+        if latest is not None and alert.sent < latest:
+            return [Ignored(alert.id, f"older than the {alert.id} sent at {latest.isoformat()}")]
+        if latest is not None and alert.sent == latest:
+            return []  # the same message again (a retained replay after reconnecting)
+        self._latest_sent[alert.id] = alert.sent
+        if alert.status == "test":
+            return [Acknowledged(alert)]
+        return self._apply(alert, now)
+
+    def _apply(self, alert: Alert, now: datetime) -> list[Outcome]:
+        held = self._active.get(alert.id)
+        if alert.msg_type == "cancel":
+            if held is None:
+                return [Ignored(alert.id, "cancel for an alert that is not active")]
+            del self._active[alert.id]
+            return [Ended(held, "cancel")]
+        if alert.expires <= now:
+            if held is not None:  # an update that is already out of date ends the alert
+                del self._active[alert.id]
+                return [Ended(held, "expired")]
+            return [Ignored(alert.id, f"expired at {alert.expires.isoformat()}")]
+        self._active[alert.id] = alert
+        return [Updated(alert)] if held is not None else [Started(alert)]
+
+    def delete(self, alert_id: str) -> list[Outcome]:
+        """An empty retained payload on the alert's topic."""
+        held = self._active.pop(alert_id, None)
+        return [Ended(held, "deleted")] if held is not None else []
+
+    def expire(self, now: datetime) -> list[Outcome]:
+        ended = [a for a in self._active.values() if a.expires <= now]
+        for alert in ended:
+            del self._active[alert.id]
+        return [Ended(alert, "expired") for alert in ended]
+
+    def next_expiry(self) -> datetime | None:
+        return min((a.expires for a in self._active.values()), default=None)
+
+
+@dataclass(frozen=True, slots=True)
+class AlertSlot:
+    alert: Alert
+    since: datetime
+    until: datetime
+
+
+class AlertRotation:
+    """Which alert fills the screen and which one runs as a banner, and for how long.
+
+    Several alerts of a kind take turns of `slot_s` seconds, most severe first; a more
+    severe alert than the one shown, an update, or the end of the one shown changes the
+    screen at once.
+    """
+
+    def __init__(self, slot_s: float = 15.0) -> None:
+        self.slot_s = slot_s
+        self.full: AlertSlot | None = None
+        self.banner: AlertSlot | None = None
+
+    def update(self, now: datetime, active: list[Alert]) -> tuple[bool, bool]:
+        """Advance both turns; returns whether (full screen, banner) changed."""
+        full = self._turn(self.full, [a for a in active if full_screen(a)], now)
+        banner = self._turn(self.banner, [a for a in active if not full_screen(a)], now)
+        changed = (full is not self.full, banner is not self.banner)
+        self.full, self.banner = full, banner
+        return changed
+
+    def _turn(
+        self, current: AlertSlot | None, ordered: list[Alert], now: datetime
+    ) -> AlertSlot | None:
+        if not ordered:
+            return None
+        shown = next((a for a in ordered if current and a.id == current.alert.id), None)
+        if current is None or shown is None:
+            return self._slot(ordered[0], now)
+        if shown != current.alert:
+            return self._slot(shown, now)  # updated: show the new text now
+        if priority_key(ordered[0])[0] < priority_key(shown)[0]:
+            return self._slot(ordered[0], now)  # a more severe alert pre-empts
+        if now < current.until:
+            return current
+        return self._slot(ordered[(ordered.index(shown) + 1) % len(ordered)], now)
+
+    def _slot(self, alert: Alert, now: datetime) -> AlertSlot:
+        return AlertSlot(alert, now, now + timedelta(seconds=self.slot_s))
+
+    def next_wakeup(self) -> datetime | None:
+        ends = [slot.until for slot in (self.full, self.banner) if slot is not None]
+        return min(ends, default=None)
