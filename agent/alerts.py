@@ -124,6 +124,13 @@ class AlertSlot:
     until: datetime
 
 
+def _differs(before: AlertSlot | None, after: AlertSlot | None) -> bool:
+    """A new turn started (another alert, a new text, or a new turn of the same alert)."""
+    if before is None or after is None:
+        return before is not after
+    return (before.alert, before.since) != (after.alert, after.since)
+
+
 class AlertRotation:
     """Which alert fills the screen and which one runs as a banner, and for how long.
 
@@ -141,7 +148,7 @@ class AlertRotation:
         """Advance both turns; returns whether (full screen, banner) changed."""
         full = self._turn(self.full, [a for a in active if full_screen(a)], now)
         banner = self._turn(self.banner, [a for a in active if not full_screen(a)], now)
-        changed = (full is not self.full, banner is not self.banner)
+        changed = (_differs(self.full, full), _differs(self.banner, banner))
         self.full, self.banner = full, banner
         return changed
 
@@ -157,9 +164,17 @@ class AlertRotation:
             return self._slot(shown, now)  # updated: show the new text now
         if priority_key(ordered[0])[0] < priority_key(shown)[0]:
             return self._slot(ordered[0], now)  # a more severe alert pre-empts
+        return self._next_turn(current, shown, ordered, now)
+
+    def _next_turn(
+        self, current: AlertSlot, shown: Alert, ordered: list[Alert], now: datetime
+    ) -> AlertSlot:
         if now < current.until:
             return current
-        return self._slot(ordered[(ordered.index(shown) + 1) % len(ordered)], now)
+        following = ordered[(ordered.index(shown) + 1) % len(ordered)]
+        if following.id == shown.id:  # alone: it stays on, without a new turn
+            return AlertSlot(shown, current.since, now + timedelta(seconds=self.slot_s))
+        return self._slot(following, now)
 
     def _slot(self, alert: Alert, now: datetime) -> AlertSlot:
         return AlertSlot(alert, now, now + timedelta(seconds=self.slot_s))

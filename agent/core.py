@@ -14,14 +14,15 @@ import queue
 import signal
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from agent import __version__
+from agent.alert_desk import AlertDesk, alert_fields
 from agent.assets import AssetCache, AssetFailure, AssetFetcher, AssetReady
 from agent.clock import Clock, SystemClock
 from agent.commands import CommandRunner
@@ -54,8 +55,9 @@ from agent.messages import (
 )
 from agent.output import Output, open_output
 from agent.playback import Playback, Showing
-from agent.storage import ContentStore, SeqCounter, atomic_write
-from agent.topics import CommandTopic, ContentTopic, Topics
+from agent.screen import Frame, Screen
+from agent.storage import AlertStore, ContentStore, SeqCounter, atomic_write
+from agent.topics import AlertTopic, CommandTopic, ContentTopic, Topics
 from agent.validation import InvalidInput
 from display_layouts.render import Renderer, Scene
 
@@ -100,19 +102,20 @@ class Agent:
         self.playback = Playback(self.tz, ready=self._assets_ready)
         self.output, display_problem = self._open_output(output, frame_file)
         self.renderer = Renderer(self.output.size)
+        self.screen = Screen(self.output, self.renderer, self._display_error)
+        self.alert_desk = AlertDesk(AlertStore(state_dir), self._storage_error)
         self.link: MqttLink | None = None
         if config.mqtt is not None:
-            self.link = MqttLink(config.mqtt, board.id, self.topics, self.queue, self.clock)
+            self.link = MqttLink(
+                config.mqtt, board.id, self.topics, self.queue, self.clock, subscribe_alerts=True
+            )
         self.inbox = InboxWatcher(config.inbox.dir, self.queue) if config.inbox else None
         self.commands = CommandRunner(self)
         self._seen_commands: OrderedDict[str, None] = OrderedDict()
         self._stop = threading.Event()
         self.exit_code = 0
         self._started = self.clock.monotonic()
-        self._scene: Scene | None = None
-        self._redraw_at: datetime | None = None
         self._next_heartbeat = self._started
-        self.frames = 0
         self._frames_at_last_heartbeat = (0, self._started)
         self._display_problem = display_problem  # reported once the loop starts
         self.errors_total = 1 if display_problem else 0
@@ -148,7 +151,10 @@ class Agent:
         if self.playlists:
             log.info("cached content: %s", ", ".join(sorted(self.playlists)))
             self._refresh_assets()
+        restored = self.alert_desk.load(self._now())
         self.tick()  # the first frame, before (and without) any broker
+        for event in restored:
+            self._emit(event)
         if self._display_problem:
             self._emit(DisplayError(at=self._now(), message=self._display_problem))
         if self.inbox is not None:
@@ -200,7 +206,7 @@ class Agent:
         now = self.clock.now()
         waits = [MAX_WAIT_S, self._next_heartbeat - self.clock.monotonic()]
         wakeup = self.playback.next_wakeup(now, self.playlists)
-        for deadline in (wakeup, self._redraw_at):
+        for deadline in (wakeup, self.screen.refresh_at, self.alert_desk.next_wakeup()):
             if deadline is not None:
                 waits.append((deadline - now).total_seconds())
         if self.output.kind == "screen":
@@ -208,48 +214,70 @@ class Agent:
         return max(0.0, min(waits))
 
     def tick(self) -> None:
-        """Act on what is due now: a new slot, a clock redraw, a heartbeat."""
+        """Act on what is due now: alerts, a new slot, a clock redraw, a heartbeat."""
         now = self._now()
         if not self.output.pump():
             self.request_stop()
-        started = self.playback.update(now, self.playlists)
-        if started is not None:
-            self._show(started, now)
-        elif self._redraw_at is not None and now >= self._redraw_at and self._scene is not None:
-            self._draw(replace(self._scene, now=now))
+        for event in self.alert_desk.expire(now):
+            self._emit(event)
+        rotation = self.alert_desk.rotation
+        full_changed, banner_changed = rotation.update(now, self.alert_desk.book.active())
+        started: Showing | None = None
+        if rotation.full is None:
+            # Content is frozen under a full-screen alert; when the alert ends, the item
+            # it interrupted comes back with a fresh slot (and a fresh proof of play).
+            resume = full_changed
+            started = (self.playback.resume if resume else self.playback.update)(
+                now, self.playlists
+            )
+        if not self.screen.show(self._frame(now)):
+            self.screen.refresh(now)
+        self._prove_play(started, full_changed, banner_changed)
         if self.clock.monotonic() >= self._next_heartbeat:
             self._send_heartbeat()
 
-    def _show(self, showing: Showing, now: datetime) -> None:
-        entry = showing.entry
+    def _frame(self, now: datetime) -> Frame:
+        board_name = self.config.board.name
+        rotation = self.alert_desk.rotation
+        if rotation.full is not None:
+            return Frame(Scene("alert_full", alert_fields(rotation.full.alert), board_name, now))
+        showing = self.playback.showing
+        entry = showing.entry if showing else None
         if entry is None:
-            scene = Scene("idle", {}, self.config.board.name, now)
+            base = Scene("idle", {}, board_name, now)
         else:
-            scene = Scene(entry.item.layout, entry.item.fields, self.config.board.name, now)
-        shown = self._scene
-        if shown is None or (scene.layout, scene.fields) != (shown.layout, shown.fields):
-            self._draw(scene)  # the same item again (a new slot) needs no new frame
-        if entry is not None:  # proof of play: stamped when the frame is on the output
+            base = Scene(entry.item.layout, entry.item.fields, board_name, now)
+        banner = rotation.banner
+        if banner is None:
+            return Frame(base)
+        return Frame(base, Scene("alert_banner", alert_fields(banner.alert), board_name, now))
+
+    def _prove_play(
+        self, started: Showing | None, full_changed: bool, banner_changed: bool
+    ) -> None:
+        """`playback.started` for what just went on the output (stamped after drawing)."""
+        rotation = self.alert_desk.rotation
+        shown: list[tuple[str, Channel | Literal["alert"], str]] = []
+        if full_changed and rotation.full is not None:
+            shown.append((rotation.full.alert.id, "alert", "alert_full"))
+        if rotation.full is None and banner_changed and rotation.banner is not None:
+            shown.append((rotation.banner.alert.id, "alert", "alert_banner"))
+        if started is not None and started.entry is not None:
+            entry = started.entry
+            shown.append((entry.item.id, entry.channel, entry.item.layout))
+        for item_id, channel, layout in shown:
             self._emit(
-                PlaybackStarted(
-                    at=self._now(),
-                    item_id=entry.item.id,
-                    channel=entry.channel,
-                    layout=entry.item.layout,
-                )
+                PlaybackStarted(at=self._now(), item_id=item_id, channel=channel, layout=layout)
             )
 
-    def _draw(self, scene: Scene) -> None:
-        try:
-            self.renderer.draw(self.output.canvas, scene)
-            self.output.present()
-        except Exception as exc:  # a drawing bug must not take the board down
-            log.exception("drawing %s failed", scene.layout)
-            self.errors_total += 1
-            self._emit(DisplayError(at=scene.now, message=f"drawing {scene.layout}: {exc}"))
-        self.frames += 1
-        self._scene = scene
-        self._redraw_at = self.renderer.refresh_at(scene)
+    def _display_error(self, message: str) -> None:
+        self.errors_total += 1
+        self._emit(DisplayError(at=self._now(), message=message))
+
+    def _storage_error(self, message: str) -> None:
+        self.errors_total += 1
+        log.error(message)
+        self._emit(StorageError(at=self._now(), message=message))
 
     # --- inbound -------------------------------------------------------------------------
 
@@ -284,6 +312,8 @@ class Agent:
         route = self.topics.route(topic)
         if isinstance(route, ContentTopic):
             self._on_content(route.channel, topic, payload)
+        elif isinstance(route, AlertTopic):
+            self._on_alert(route.alert_id, topic, payload)
         elif isinstance(route, CommandTopic):
             self.commands.on_payload(topic, payload)
         else:
@@ -325,6 +355,15 @@ class Agent:
         self._refresh_assets()
         return []
 
+    def _on_alert(self, alert_id: str, topic: str, payload: bytes) -> None:
+        try:
+            events = self.alert_desk.on_payload(alert_id, payload, self._now())
+        except InvalidInput as exc:
+            self.reject(topic, None, exc.errors)
+            return
+        for event in events:
+            self._emit(event)
+
     def _persist(self, channel: Channel, playlist: Playlist | None) -> None:
         """Keep the channel's content on disk; a failing SD card must not hide new content."""
         try:
@@ -333,10 +372,7 @@ class Agent:
             else:
                 self.store.save(channel, playlist)
         except OSError as exc:
-            self.errors_total += 1
-            message = f"cannot save {channel} content to {self.store.directory}: {exc}"
-            log.error(message)
-            self._emit(StorageError(at=self._now(), message=message))
+            self._storage_error(f"cannot save {channel} content to {self.store.directory}: {exc}")
 
     def _on_inbox_file(self, path: Path) -> None:
         """A file in the inbox: the `local` channel; its errors go to a sidecar file too."""
@@ -419,8 +455,9 @@ class Agent:
         now = self._now()
         mono = self.clock.monotonic()
         frames_before, at_before = self._frames_at_last_heartbeat
-        fps = (self.frames - frames_before) / (mono - at_before) if mono > at_before else 0.0
-        self._frames_at_last_heartbeat = (self.frames, mono)
+        frames = self.screen.frames
+        fps = (frames - frames_before) / (mono - at_before) if mono > at_before else 0.0
+        self._frames_at_last_heartbeat = (frames, mono)
         link = self.link
         return Heartbeat(
             board_id=self.config.board.id,
@@ -429,14 +466,14 @@ class Agent:
             agent_version=__version__,
             uptime_s=int(mono - self._started),
             now_showing=self._now_showing(),
-            alerts_active=[],
+            alerts_active=self.alert_desk.active_ids(),
             content={channel: self._channel_content(channel) for channel in CHANNELS},
             display=DisplayHealth(
                 output=self.output.kind,
                 width=self.output.size[0],
                 height=self.output.size[1],
                 fps=round(fps, 2),
-                frames=self.frames,
+                frames=frames,
                 brightness=None,
                 power="on",
             ),
@@ -457,6 +494,9 @@ class Agent:
         )
 
     def _now_showing(self) -> NowShowing | None:
+        full = self.alert_desk.rotation.full
+        if full is not None:
+            return NowShowing(item_id=full.alert.id, channel="alert", since=full.since)
         showing = self.playback.showing
         if showing is None or showing.entry is None:
             return None

@@ -377,6 +377,30 @@ class AlertEnded(EventBase):
     reason: Literal["cancel", "expired", "deleted"]
 
 
+class AlertUpdated(EventBase):
+    """Addition: an active alert was replaced by a newer message (its text may differ)."""
+
+    kind: Literal["alert.updated"] = "alert.updated"
+    alert_id: str
+    severity: Severity
+
+
+class AlertIgnored(EventBase):
+    """Addition: a valid alert message that changes nothing, and why (older, expired, …)."""
+
+    kind: Literal["alert.ignored"] = "alert.ignored"
+    alert_id: str
+    reason: str
+
+
+class AlertTest(EventBase):
+    """Addition: a `status: test` alert arrived; acknowledged here, never shown."""
+
+    kind: Literal["alert.test"] = "alert.test"
+    alert_id: str
+    severity: Severity
+
+
 class AssetFailed(EventBase):
     kind: Literal["asset.failed"] = "asset.failed"
     item_id: str
@@ -416,6 +440,9 @@ Event = Annotated[
     | PlaybackStarted
     | AlertStarted
     | AlertEnded
+    | AlertUpdated
+    | AlertIgnored
+    | AlertTest
     | AssetFailed
     | SerialLinkUp
     | SerialLinkDown

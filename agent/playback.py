@@ -115,6 +115,18 @@ class Playback:
         self.showing = chosen
         return chosen
 
+    def resume(self, now: datetime, playlists: Mapping[Channel, Playlist]) -> Showing | None:
+        """After an interruption (a full-screen alert): the item that was on screen gets a
+        fresh slot if it is still eligible; otherwise the rotation goes on as usual."""
+        current = self.showing
+        if current is not None and current.entry is not None:
+            key = current.entry.key
+            same = next((e for e in self.eligible(playlists, now) if e.key == key), None)
+            if same is not None:
+                self.showing = self._slot(same, now)
+                return self.showing
+        return self.update(now, playlists)
+
     def _choose(self, now: datetime, candidates: list[Entry]) -> Showing | None:
         current = self.showing
         if not candidates:

@@ -12,7 +12,7 @@ import logging
 import os
 from pathlib import Path
 
-from agent.messages import CHANNELS, Channel, Playlist
+from agent.messages import CHANNELS, Alert, Channel, Playlist
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +75,29 @@ class ContentStore:
             except ValueError as exc:
                 log.error("cached %s content %s is damaged, ignoring it: %s", channel, path, exc)
         return playlists
+
+
+class AlertStore:
+    """Active alerts on disk, so a board that boots without its broker still shows them."""
+
+    def __init__(self, state_dir: Path) -> None:
+        self.directory = state_dir / "alerts"
+        self.directory.mkdir(parents=True, exist_ok=True)
+
+    def save(self, alert: Alert) -> None:
+        atomic_write(self.directory / f"{alert.id}.json", alert.model_dump_json().encode())
+
+    def delete(self, alert_id: str) -> None:
+        atomic_delete(self.directory / f"{alert_id}.json")
+
+    def load_all(self) -> list[Alert]:
+        alerts = []
+        for path in sorted(self.directory.glob("*.json")):
+            try:
+                alerts.append(Alert.model_validate_json(path.read_bytes()))
+            except (OSError, ValueError) as exc:
+                log.error("cached alert %s is unreadable, ignoring it: %s", path, exc)
+        return alerts
 
 
 class SeqCounter:

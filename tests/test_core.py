@@ -19,6 +19,7 @@ from agent.config import AgentConfig
 from agent.core import Agent
 from agent.inbox import InboxFile
 from agent.link import Received
+from agent.messages import Alert
 from agent.output import HeadlessOutput
 from tests.http_server import image_server
 from tests.support import COMMUNE_TOPIC, free_port, playlist, text_item
@@ -92,9 +93,9 @@ def shown(agent: Agent) -> str | None:
 
 def test_idle_frame_at_start_then_content_replaces_it(agent: Agent) -> None:
     agent.tick()
-    assert agent.frames == 1 and shown(agent) is None  # idle, never black
+    assert agent.screen.frames == 1 and shown(agent) is None  # idle, never black
     publish(agent, playlist(1, [text_item("a", "Thông báo")]))
-    assert shown(agent) == "a" and agent.frames == 2
+    assert shown(agent) == "a" and agent.screen.frames == 2
 
 
 def test_rotation_follows_the_clock_and_static_screen_is_not_redrawn(
@@ -102,14 +103,14 @@ def test_rotation_follows_the_clock_and_static_screen_is_not_redrawn(
 ) -> None:
     caplog.set_level(logging.INFO)
     publish(agent, playlist(1, [text_item("a", "A", duration_s=10), text_item("b", "B")]))
-    frames = agent.frames
+    frames = agent.screen.frames
     for _ in range(50):  # many turns of the loop, nothing due: no new frame
         clock.advance(0.1)
         agent.tick()
-    assert agent.frames == frames and shown(agent) == "a"
+    assert agent.screen.frames == frames and shown(agent) == "a"
     clock.advance(5)
     agent.tick()
-    assert shown(agent) == "b" and agent.frames == frames + 1
+    assert shown(agent) == "b" and agent.screen.frames == frames + 1
     assert [e["item_id"] for e in events(caplog, "playback.started")] == ["a", "b"]
 
 
@@ -118,11 +119,11 @@ def test_one_item_replays_each_slot_without_redrawing(
 ) -> None:
     caplog.set_level(logging.INFO)
     publish(agent, playlist(1, [text_item("a", "A", duration_s=10)]))
-    frames = agent.frames
+    frames = agent.screen.frames
     clock.advance(10)
     agent.tick()
     assert len(events(caplog, "playback.started")) == 2  # proof of play per slot
-    assert agent.frames == frames
+    assert agent.screen.frames == frames
 
 
 def test_cached_content_is_shown_at_start(tmp_path: Path, clock: FakeClock) -> None:
@@ -205,7 +206,7 @@ def test_heartbeat_fields_and_seq(agent: Agent, clock: FakeClock) -> None:
     assert beat.now_showing is not None and beat.now_showing.item_id == "a"
     assert beat.content["commune"] is not None and beat.content["commune"].version == 2
     assert beat.content["city"] is None
-    assert beat.display.frames == agent.frames
+    assert beat.display.frames == agent.screen.frames
     second = agent.heartbeat()
     assert second.seq == beat.seq + 1
 
@@ -228,3 +229,149 @@ def test_screen_output_draws_through_the_display(tmp_path: Path, clock: FakeCloc
     finally:
         screen_agent.output.close()
         screen_agent.seq.close()
+
+
+# --- alerts ---------------------------------------------------------------------------
+
+ALERT_TOPIC = "signage/v1/alert/city/bao-so-3"
+
+
+def alert_payload(**changes: Any) -> bytes:
+    data: dict[str, Any] = {
+        "type": "alert",
+        "id": "bao-so-3",
+        "msg_type": "alert",
+        "status": "actual",
+        "sender": "hanoi-civil-defense",
+        "sent": "2026-11-27T08:55:00+07:00",
+        "expires": "2026-11-27T10:00:00+07:00",
+        "severity": "severe",
+        "urgency": "immediate",
+        "headline": "Bão số 3 đổ bộ",
+        "description": "Gió mạnh cấp 10, giật cấp 12.",
+    }
+    data.update(changes)
+    return json.dumps(data, ensure_ascii=False).encode()
+
+
+def now_showing(agent: Agent) -> tuple[str, str] | None:
+    showing = agent.heartbeat().now_showing
+    return (showing.item_id, showing.channel) if showing else None
+
+
+def test_severe_alert_takes_the_screen_and_cancel_gives_it_back(
+    agent: Agent, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    publish(agent, playlist(1, [text_item("a", "Lịch tiêm chủng", duration_s=600)]))
+    publish(agent, alert_payload(), topic=ALERT_TOPIC)
+    assert now_showing(agent) == ("bao-so-3", "alert")
+    assert agent.heartbeat().alerts_active == ["bao-so-3"]
+    assert events(caplog, "alert.started")[0]["severity"] == "severe"
+    plays = [(e["item_id"], e["channel"], e["layout"]) for e in events(caplog, "playback.started")]
+    assert plays == [("a", "commune", "fullscreen_text"), ("bao-so-3", "alert", "alert_full")]
+    clock.advance(60)  # content does not rotate or prove play under the alert
+    agent.tick()
+    assert len(events(caplog, "playback.started")) == 2
+    cancel = alert_payload(msg_type="cancel", sent="2026-11-27T09:00:30+07:00")
+    publish(agent, cancel, topic=ALERT_TOPIC)
+    assert events(caplog, "alert.ended")[0]["reason"] == "cancel"
+    assert now_showing(agent) == ("a", "commune")  # the resumed content, not the alert
+    assert events(caplog, "playback.started")[-1]["item_id"] == "a"
+    assert agent.heartbeat().alerts_active == []
+
+
+def test_alert_expiry_restores_content(
+    agent: Agent, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    publish(agent, playlist(1, [text_item("a", "A", duration_s=600)]))
+    publish(agent, alert_payload(expires="2026-11-27T09:05:00+07:00"), topic=ALERT_TOPIC)
+    assert now_showing(agent) == ("bao-so-3", "alert")
+    clock.advance(5 * 60)
+    agent.tick()
+    assert events(caplog, "alert.ended")[0]["reason"] == "expired"
+    assert now_showing(agent) == ("a", "commune")
+
+
+def test_minor_alert_is_a_banner_over_running_content(
+    agent: Agent, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    publish(agent, playlist(1, [text_item("a", "Nước sinh hoạt", duration_s=600)]))
+    before = pygame.image.tobytes(agent.output.canvas, "RGB")
+    publish(agent, alert_payload(severity="minor"), topic=ALERT_TOPIC)
+    assert now_showing(agent) == ("a", "commune")  # the banner does not fill the screen
+    assert events(caplog, "playback.started")[-1]["layout"] == "alert_banner"
+    after = pygame.image.tobytes(agent.output.canvas, "RGB")
+    assert after != before
+    publish(agent, b"", topic=ALERT_TOPIC)  # deleted
+    assert events(caplog, "alert.ended")[0]["reason"] == "deleted"
+    assert pygame.image.tobytes(agent.output.canvas, "RGB") == before
+
+
+@pytest.mark.parametrize(
+    ("payload", "topic", "expected"),
+    [
+        (alert_payload(id="khac"), ALERT_TOPIC, ("content.rejected", "id")),
+        (alert_payload(severity="catastrophic"), ALERT_TOPIC, ("content.rejected", "severity")),
+        (
+            alert_payload(expires="2026-11-27T08:00:00+07:00"),
+            ALERT_TOPIC,
+            ("content.rejected", "expires"),
+        ),
+        (alert_payload(msg_type="cancel"), ALERT_TOPIC, ("alert.ignored", None)),
+        (alert_payload(status="test"), ALERT_TOPIC, ("alert.test", None)),
+    ],
+    ids=["id-mismatch", "unknown-severity", "expires-before-sent", "cancel-unknown", "test"],
+)
+def test_bad_or_inert_alerts_change_nothing(
+    agent: Agent,
+    caplog: pytest.LogCaptureFixture,
+    payload: bytes,
+    topic: str,
+    expected: tuple[str, str | None],
+) -> None:
+    caplog.set_level(logging.INFO)
+    publish(agent, playlist(1, [text_item("a", "A", duration_s=600)]))
+    frame = pygame.image.tobytes(agent.output.canvas, "RGB")
+    publish(agent, payload, topic=topic)
+    kind, path = expected
+    found = events(caplog, kind)
+    assert len(found) == 1
+    if path is not None:
+        assert path in [e["path"] for e in found[0]["errors"]]
+    assert now_showing(agent) == ("a", "commune")
+    assert pygame.image.tobytes(agent.output.canvas, "RGB") == frame
+
+
+def test_out_of_order_update_is_ignored(agent: Agent, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
+    publish(agent, alert_payload(sent="2026-11-27T08:58:00+07:00"), topic=ALERT_TOPIC)
+    publish(agent, alert_payload(msg_type="update", headline="Cũ hơn"), topic=ALERT_TOPIC)
+    assert "older" in events(caplog, "alert.ignored")[0]["reason"]
+    assert agent.alert_desk.book.active()[0].headline == "Bão số 3 đổ bộ"
+
+
+def test_active_alert_survives_a_restart_without_broker(tmp_path: Path, clock: FakeClock) -> None:
+    first = Agent(make_config(tmp_path), clock=clock, output=HeadlessOutput((320, 180)))
+    first.link = None
+    publish(first, alert_payload(), topic=ALERT_TOPIC)
+    again = Agent(make_config(tmp_path), clock=clock, output=HeadlessOutput((320, 180)))
+    again.link = None
+    again.start()
+    assert now_showing(again) == ("bao-so-3", "alert")
+    clock.advance(3600)  # past its expiry while the board was off: not shown again
+    third = Agent(make_config(tmp_path), clock=clock, output=HeadlessOutput((320, 180)))
+    third.link = None
+    third.start()
+    assert now_showing(third) is None
+
+
+def test_exercise_is_marked_as_such() -> None:
+    from agent.alert_desk import alert_fields
+    from agent.validation import decode
+
+    exercise = decode(alert_payload(status="exercise"), Alert)
+    assert alert_fields(exercise)["label"] == "DIỄN TẬP"
+    assert alert_fields(decode(alert_payload(), Alert))["label"] == "CẢNH BÁO"

@@ -1,0 +1,122 @@
+"""Alerts inside the agent: payloads in, lifecycle, persistence, and events out.
+
+`AlertBook` and `AlertRotation` (agent/alerts.py) decide; this class feeds them the
+bytes that arrive on alert topics, keeps active alerts on disk so a board that boots
+offline still shows them, and says what happened as contract events.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+from agent.alerts import (
+    Acknowledged,
+    AlertBook,
+    AlertRotation,
+    Ended,
+    Ignored,
+    Outcome,
+    Started,
+    Updated,
+)
+from agent.messages import (
+    Alert,
+    AlertEnded,
+    AlertIgnored,
+    AlertStarted,
+    AlertTest,
+    AlertUpdated,
+    EventBase,
+)
+from agent.storage import AlertStore
+from agent.validation import InvalidInput, decode, error
+
+log = logging.getLogger(__name__)
+
+ALERT_MAX_BYTES = 64 * 1024
+
+# The band or header that says what kind of message this is, in the board's language.
+LABELS = {"extreme": "KHẨN CẤP", "severe": "CẢNH BÁO", "moderate": "CẢNH BÁO", "minor": "LƯU Ý"}
+EXERCISE_LABEL = "DIỄN TẬP"
+
+
+def alert_fields(alert: Alert) -> dict[str, str]:
+    """The slots of the alert layouts, filled from an alert."""
+    fields = {"label": EXERCISE_LABEL if alert.status == "exercise" else LABELS[alert.severity]}
+    for name in ("headline", "description", "instruction"):
+        value = getattr(alert, name)
+        if value:
+            fields[name] = value
+    return fields
+
+
+class AlertDesk:
+    def __init__(self, store: AlertStore, on_storage_error: Callable[[str], None]) -> None:
+        self.book = AlertBook()
+        self.rotation = AlertRotation()
+        self.store = store
+        self.on_storage_error = on_storage_error
+
+    def load(self, now: datetime) -> list[EventBase]:
+        """Alerts cached before a restart, unless they have expired since."""
+        events: list[EventBase] = []
+        for alert in self.store.load_all():
+            events += self._apply(self.book.receive(alert, now), now)
+        return events
+
+    def on_payload(self, topic_id: str, payload: bytes, now: datetime) -> list[EventBase]:
+        """An alert topic's payload; raises `InvalidInput` for bad ones (nothing changes)."""
+        if not payload:  # an empty retained payload deletes the alert
+            return self._apply(self.book.delete(topic_id), now)
+        alert = decode(payload, Alert, max_bytes=ALERT_MAX_BYTES)
+        if alert.id != topic_id:
+            message = f"'{alert.id}' does not match the alert id of the topic ('{topic_id}')"
+            raise InvalidInput([error("id", message)])
+        return self._apply(self.book.receive(alert, now), now)
+
+    def expire(self, now: datetime) -> list[EventBase]:
+        return self._apply(self.book.expire(now), now)
+
+    def _apply(self, outcomes: list[Outcome], now: datetime) -> list[EventBase]:
+        events: list[EventBase] = []
+        for outcome in outcomes:
+            match outcome:
+                case Started(alert=alert):
+                    self._save(alert)
+                    events.append(AlertStarted(at=now, alert_id=alert.id, severity=alert.severity))
+                case Updated(alert=alert):
+                    self._save(alert)
+                    events.append(AlertUpdated(at=now, alert_id=alert.id, severity=alert.severity))
+                case Ended(alert=alert, reason=reason):
+                    self._forget(alert.id)
+                    events.append(
+                        AlertEnded(
+                            at=now, alert_id=alert.id, severity=alert.severity, reason=reason
+                        )
+                    )
+                case Ignored(alert_id=alert_id, reason=reason):
+                    events.append(AlertIgnored(at=now, alert_id=alert_id, reason=reason))
+                case Acknowledged(alert=alert):
+                    events.append(AlertTest(at=now, alert_id=alert.id, severity=alert.severity))
+        return events
+
+    def _save(self, alert: Alert) -> None:
+        try:
+            self.store.save(alert)
+        except OSError as exc:
+            self.on_storage_error(f"cannot save alert {alert.id}: {exc}")
+
+    def _forget(self, alert_id: str) -> None:
+        try:
+            self.store.delete(alert_id)
+        except OSError as exc:
+            self.on_storage_error(f"cannot delete alert {alert_id}: {exc}")
+
+    def active_ids(self) -> list[str]:
+        return [alert.id for alert in self.book.active()]
+
+    def next_wakeup(self) -> datetime | None:
+        times = [t for t in (self.book.next_expiry(), self.rotation.next_wakeup()) if t]
+        return min(times, default=None)

@@ -1,0 +1,91 @@
+"""What is on the output, and drawing it only when it changes.
+
+A frame is a base scene (content, idle, or a full-screen alert) and, optionally, an alert
+banner laid over the bottom of it. `Screen.show` draws a frame only when it differs from
+the one on the output; `refresh` redraws when a clock on it is due.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+import pygame
+
+from agent.output import Output, png_bytes
+from display_layouts.render import Renderer, Scene
+
+log = logging.getLogger(__name__)
+
+BANNER_SHARE = 0.2  # of the canvas height, at the bottom
+SMALL_PANEL_HEIGHT = 120  # below this a band would be unreadable: the banner takes the panel
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    base: Scene
+    banner: Scene | None = None
+
+    def key(self) -> tuple[object, ...]:
+        """What decides the pixels, apart from the time (clocks are refreshed separately)."""
+        banner = (self.banner.layout, self.banner.fields) if self.banner else None
+        return (self.base.layout, self.base.fields, banner)
+
+    def at(self, now: datetime) -> Frame:
+        banner = replace(self.banner, now=now) if self.banner else None
+        return Frame(replace(self.base, now=now), banner)
+
+
+class Screen:
+    def __init__(self, output: Output, renderer: Renderer, on_error: Callable[[str], None]) -> None:
+        self.output = output
+        self.renderer = renderer
+        self.on_error = on_error
+        self.frame: Frame | None = None
+        self.frames = 0
+        self._refresh_at: datetime | None = None
+
+    def show(self, frame: Frame) -> bool:
+        """Draw `frame` unless it is already on the output; True when drawn."""
+        if self.frame is not None and frame.key() == self.frame.key():
+            return False
+        self._draw(frame)
+        return True
+
+    def refresh(self, now: datetime) -> None:
+        """Redraw when a clock (or other timed part) of the frame on show is due."""
+        if self.frame is not None and self._refresh_at is not None and now >= self._refresh_at:
+            self._draw(self.frame.at(now))
+
+    @property
+    def refresh_at(self) -> datetime | None:
+        return self._refresh_at
+
+    def screenshot(self) -> tuple[bytes, tuple[int, int]]:
+        return png_bytes(self.output.canvas), self.output.canvas.get_size()
+
+    def _banner_area(self) -> pygame.Rect:
+        width, height = self.output.size
+        if height < SMALL_PANEL_HEIGHT:
+            return pygame.Rect(0, 0, width, height)
+        band = max(1, round(height * BANNER_SHARE))
+        return pygame.Rect(0, height - band, width, band)
+
+    def _draw(self, frame: Frame) -> None:
+        canvas = self.output.canvas
+        try:
+            self.renderer.draw(canvas, frame.base)
+            if frame.banner is not None:
+                self.renderer.draw(canvas.subsurface(self._banner_area()), frame.banner)
+            self.output.present()
+        except Exception as exc:  # a drawing bug must not take the board down
+            log.exception("drawing %s failed", frame.base.layout)
+            self.on_error(f"drawing {frame.base.layout}: {exc}")
+        self.frames += 1
+        self.frame = frame
+        times = [self.renderer.refresh_at(frame.base)]
+        if frame.banner is not None:
+            times.append(self.renderer.refresh_at(frame.banner))
+        self._refresh_at = min((t for t in times if t is not None), default=None)
