@@ -93,6 +93,7 @@ class Playback:
         self.tz = tz
         self.ready = ready or (lambda _item: True)
         self.showing: Showing | None = None
+        self._cursor: dict[Channel, int] = {}  # index of the item each channel showed last
 
     def eligible(self, playlists: Mapping[Channel, Playlist], now: datetime) -> list[Entry]:
         """The entries that may be on screen now: valid, scheduled, ready, top priority."""
@@ -140,8 +141,20 @@ class Playback:
             return self._slot(same, now)  # the item on screen was edited: show the new version
         if same is not None and current.until is not None and now < current.until:
             return None
-        after = [e for e in candidates if e.position > current.entry.position]
-        return self._slot(after[0] if after else candidates[0], now)
+        return self._slot(self._next_turn(current.entry, candidates), now)
+
+    def _next_turn(self, current: Entry, candidates: list[Entry]) -> Entry:
+        """Channels take turns, each channel's items in order: a city playlist of ten items
+        must not bury the commune's one notice."""
+        self._cursor[current.channel] = current.position[1]
+        order = list(CHANNELS)
+        start = order.index(current.channel) + 1
+        for channel in order[start:] + order[:start]:
+            mine = [e for e in candidates if e.channel == channel]
+            if mine:
+                last = self._cursor.get(channel, -1)
+                return next((e for e in mine if e.position[1] > last), mine[0])
+        return candidates[0]
 
     @staticmethod
     def _slot(entry: Entry, now: datetime) -> Showing:

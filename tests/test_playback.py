@@ -218,3 +218,17 @@ def test_never_ineligible_never_empty(playlists: dict[Channel, Playlist], steps:
             assert showing.entry.key in {e.key for e in eligible}
         wake = playback.next_wakeup(now, playlists)
         assert wake is None or wake > now
+
+
+def test_channels_take_turns_fairly() -> None:
+    playlists: dict[Channel, Playlist] = {
+        "city": make_playlist(make_item("c1"), make_item("c2"), make_item("c3")),
+        "commune": make_playlist(make_item("x")),
+        "board": make_playlist(make_item("b")),
+    }
+    playback = Playback(TZ)
+    order = []
+    for step in range(9):
+        playback.update(T0 + timedelta(seconds=10 * step), playlists)
+        order.append(shown_id(playback))
+    assert order == ["c1", "x", "b", "c2", "x", "b", "c3", "x", "b"]
