@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agent import __version__
 from agent.messages import Command, CommandResult
 from agent.output import png_bytes
+from agent.storage import atomic_write
 from agent.validation import InvalidInput, decode
 
 if TYPE_CHECKING:
@@ -32,9 +34,37 @@ def _recoverable_id(payload: bytes) -> str | None:
     return command_id if isinstance(command_id, str) and 0 < len(command_id) <= 128 else None
 
 
+class SeenCommands:
+    """Ids of the commands already run, kept on disk: a command runs at most once, also
+    when the broker redelivers it after a restart. Commands are rare: a write each is fine."""
+
+    KEEP = 500
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            ids = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            ids = []
+        self._ids: dict[str, None] = dict.fromkeys(i for i in ids if isinstance(i, str))
+
+    def first_time(self, command_id: str) -> bool:
+        if command_id in self._ids:
+            return False
+        self._ids[command_id] = None
+        while len(self._ids) > self.KEEP:
+            del self._ids[next(iter(self._ids))]
+        try:
+            atomic_write(self.path, json.dumps(list(self._ids)).encode())
+        except OSError as exc:
+            log.error("cannot record command ids in %s: %s", self.path, exc)
+        return True
+
+
 class CommandRunner:
-    def __init__(self, agent: Agent) -> None:
+    def __init__(self, agent: Agent, seen_path: Path) -> None:
         self.agent = agent
+        self.seen = SeenCommands(seen_path)
         self.handlers: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
             "ping": self.ping,
             "screenshot": self.screenshot,
@@ -50,7 +80,7 @@ class CommandRunner:
                 reason = "; ".join(f"{e.path}: {e.message}" for e in exc.errors)
                 self._answer(CommandResult(id=command_id, ok=False, error=f"invalid: {reason}"))
             return
-        if not self.agent.first_run_of(command.id):
+        if not self.seen.first_time(command.id):
             log.info("command %s already ran; not running it again", command.id)
             return
         self._answer(self.run(command))
@@ -72,9 +102,7 @@ class CommandRunner:
         return CommandResult(id=command.id, ok=True, data=data)
 
     def _answer(self, result: CommandResult) -> None:
-        self.agent.publish(
-            self.agent.topics.command_result, result.model_dump_json(exclude_none=True)
-        )
+        self.agent.send(self.agent.topics.command_result, result.model_dump_json(exclude_none=True))
 
     @staticmethod
     def _no_args(args: dict[str, Any]) -> None:

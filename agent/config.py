@@ -67,6 +67,8 @@ class MqttConfig(Section):
     reconnect_min_s: Annotated[float, Field(gt=0, le=300)] = 1.0
     reconnect_max_s: Annotated[float, Field(gt=0, le=3600)] = 60.0
     max_queued_messages: Annotated[int, Field(ge=10, le=100_000)] = 1000
+    # Heartbeats, events and command results kept while the broker is unreachable.
+    outbox_bound: Annotated[int, Field(ge=10, le=1_000_000)] = 10_000
 
     @property
     def effective_port(self) -> int:

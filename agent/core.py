@@ -13,7 +13,6 @@ import logging
 import queue
 import signal
 import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -30,7 +29,7 @@ from agent.config import AgentConfig
 from agent.content import parse_playlist, remote_images
 from agent.health import SystemProbe
 from agent.inbox import SIDECAR_SUFFIX, InboxFile, InboxWatcher
-from agent.link import LinkDown, LinkUp, MqttLink, Received
+from agent.link import Delivered, LinkDown, LinkUp, MqttLink, Received
 from agent.messages import (
     CHANNELS,
     AssetFailed,
@@ -53,6 +52,7 @@ from agent.messages import (
     PlaylistItem,
     StorageError,
 )
+from agent.outbox import Outbox
 from agent.output import Output, open_output
 from agent.playback import Playback, Showing
 from agent.screen import Frame, Screen
@@ -105,13 +105,14 @@ class Agent:
         self.screen = Screen(self.output, self.renderer, self._display_error)
         self.alert_desk = AlertDesk(AlertStore(state_dir), self._storage_error)
         self.link: MqttLink | None = None
+        self.outbox: Outbox | None = None
         if config.mqtt is not None:
             self.link = MqttLink(
                 config.mqtt, board.id, self.topics, self.queue, self.clock, subscribe_alerts=True
             )
+            self.outbox = Outbox(state_dir, self.link.publish, bound=config.mqtt.outbox_bound)
         self.inbox = InboxWatcher(config.inbox.dir, self.queue) if config.inbox else None
-        self.commands = CommandRunner(self)
-        self._seen_commands: OrderedDict[str, None] = OrderedDict()
+        self.commands = CommandRunner(self, state_dir / "commands.seen")
         self._stop = threading.Event()
         self.exit_code = 0
         self._started = self.clock.monotonic()
@@ -178,6 +179,8 @@ class Agent:
         if self.inbox is not None:
             self.inbox.stop()
         self.fetcher.stop()
+        if self.outbox is not None:
+            self.outbox.link_down()  # what the broker has not confirmed survives the restart
         if self.link is not None:
             self.link.stop()
         self.seq.close()
@@ -297,8 +300,15 @@ class Agent:
                 self._on_inbox_file(path)
             case LinkUp(since=since):
                 log.info("connected to the broker since %s", since.isoformat())
+                if self.outbox is not None:
+                    self.outbox.link_up()
             case LinkDown(reason=reason):
                 log.warning("broker connection lost (%s); showing cached content", reason)
+                if self.outbox is not None:
+                    self.outbox.link_down()
+            case Delivered(mid=mid):
+                if self.outbox is not None:
+                    self.outbox.delivered(mid)
             case AssetReady(sha256=sha256):
                 log.info("image %s is ready", sha256[:12])
             case AssetFailure() as failure:
@@ -394,15 +404,6 @@ class Agent:
         log.warning("rejected %s: %s", topic, "; ".join(f"{e.path}: {e.message}" for e in errors))
         self._emit(ContentRejected(at=self._now(), topic=topic, channel=channel, errors=errors))
 
-    def first_run_of(self, command_id: str) -> bool:
-        """True the first time a command id is seen (a command runs at most once)."""
-        if command_id in self._seen_commands:
-            return False
-        self._seen_commands[command_id] = None
-        if len(self._seen_commands) > 1000:
-            self._seen_commands.popitem(last=False)
-        return True
-
     def _assets_ready(self, item: PlaylistItem) -> bool:
         # An item whose images are not downloaded yet waits rather than showing a hole.
         return all(self.assets.get(ref) is not None for ref in remote_images(item))
@@ -433,20 +434,26 @@ class Agent:
 
     # --- outbound ------------------------------------------------------------------------
 
-    def publish(self, topic: str, payload: bytes | str, *, retain: bool = False) -> None:
-        if self.link is not None:
-            self.link.publish(topic, payload, retain=retain)
+    def publish(self, topic: str, payload: bytes) -> None:
+        """Straight to the broker when connected (screenshots); lost when not."""
+        if self.link is not None and self.link.connected:
+            self.link.publish(topic, payload)
+
+    def send(self, topic: str, body: str) -> None:
+        """What the dashboard must get even across outages and restarts: via the outbox."""
+        if self.outbox is not None:
+            self.outbox.submit(topic, body.encode())
 
     def _emit(self, event: EventBase) -> None:
         body = event.model_dump_json()
         log.info("event %s", body)
-        self.publish(self.topics.events, body)
+        self.send(self.topics.events, body)
 
     def _send_heartbeat(self) -> None:
         heartbeat = self.heartbeat()
         body = heartbeat.model_dump_json()
         log.info("heartbeat %s", body)
-        self.publish(self.topics.heartbeat, body)
+        self.send(self.topics.heartbeat, body)
         self._next_heartbeat += self.config.health.heartbeat_interval_s
         if self._next_heartbeat < self.clock.monotonic():  # we were suspended: no burst
             self._next_heartbeat = self.clock.monotonic() + self.config.health.heartbeat_interval_s
@@ -485,7 +492,8 @@ class Agent:
                     if link.connected_since
                     else None,
                     reconnects=link.reconnects,
-                    outbox=link.queued,
+                    outbox=len(self.outbox) if self.outbox is not None else 0,
+                    outbox_dropped=self.outbox.dropped if self.outbox is not None else 0,
                 )
                 if link is not None
                 else None

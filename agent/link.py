@@ -50,7 +50,14 @@ class LinkDown:
     reason: str
 
 
-LinkMessage = Received | LinkUp | LinkDown
+@dataclass(frozen=True, slots=True)
+class Delivered:
+    """The broker acknowledged the message with this id."""
+
+    mid: int
+
+
+LinkMessage = Received | LinkUp | LinkDown | Delivered
 
 
 def backoff_delay(attempt: int, low: float, high: float, rng: random.Random) -> float:
@@ -119,6 +126,7 @@ class MqttLink:
         client.on_connect_fail = self._on_connect_fail
         client.on_message = self._on_message
         client.on_socket_open = self._on_socket_open
+        client.on_publish = self._on_publish
         return client
 
     def start(self) -> None:
@@ -209,6 +217,16 @@ class MqttLink:
         except Exception:
             log.exception("error in MQTT on_connect_fail")
 
+    def _on_publish(
+        self,
+        _client: mqtt.Client,
+        _userdata: Any,
+        mid: int,
+        _reason: ReasonCode,
+        _props: Properties | None,
+    ) -> None:
+        self.inbox.put(Delivered(mid))
+
     def _on_message(self, _client: mqtt.Client, _userdata: Any, msg: mqtt.MQTTMessage) -> None:
         try:
             self.inbox.put_nowait(Received(msg.topic, bytes(msg.payload), bool(msg.retain)))
@@ -222,16 +240,19 @@ class MqttLink:
     def connected(self) -> bool:
         return self.connected_since is not None
 
-    @property
-    def queued(self) -> int:
-        """Messages paho holds until the broker acknowledges them (no public accessor)."""
-        return len(self.client._out_messages)
+    def publish(self, topic: str, payload: bytes | str, *, retain: bool = False) -> int | None:
+        """Hand a QoS 1 message to the client; its id, or None when the client refused it.
 
-    def publish(self, topic: str, payload: bytes | str, *, retain: bool = False) -> None:
-        """Queue a QoS 1 message; paho sends it now or after reconnecting (bounded)."""
+        Without a connection the client still keeps a QoS 1 message and sends it after
+        reconnecting (it is then handed over all the same); only a full queue refuses.
+        """
         info = self.client.publish(topic, payload, qos=1, retain=retain)
-        if info.rc == mqtt.MQTT_ERR_QUEUE_SIZE:
-            log.error("MQTT outgoing queue full: dropped a message for %s", topic)
+        if info.rc not in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):
+            log.warning(
+                "MQTT client refused a message for %s: %s", topic, mqtt.error_string(info.rc)
+            )
+            return None
+        return info.mid
 
     def stop(self, timeout: float = 1.5) -> None:
         """Clean stop: publish `offline` (the Will is not sent on a clean disconnect)."""

@@ -295,6 +295,8 @@ class MqttHealth(Outbound):
     connected_since: Timestamp | None
     reconnects: int
     outbox: int
+    # Addition: messages the bounded outbox had to drop (oldest first) since installation.
+    outbox_dropped: int = 0
 
 
 class Heartbeat(Outbound):
