@@ -194,10 +194,12 @@ def write_config(
     heartbeat_s: float = 30,
     size: tuple[int, int] = (640, 360),
     extra: str = "",
+    mqtt_extra: str = "",
+    reconnect_s: tuple[float, float] = (0.2, 1.0),
 ) -> Path:
     mqtt_section = (
         f'[mqtt]\nhost = "127.0.0.1"\nport = {port}\nkeepalive_s = 5\n'
-        "reconnect_min_s = 0.2\nreconnect_max_s = 1.0\n"
+        f"reconnect_min_s = {reconnect_s[0]}\nreconnect_max_s = {reconnect_s[1]}\n{mqtt_extra}"
         if port is not None
         else ""
     )
