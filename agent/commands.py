@@ -4,20 +4,43 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from agent import __version__
 from agent.messages import Command, CommandResult
 from agent.output import png_bytes
 from agent.storage import atomic_write
-from agent.validation import InvalidInput, decode
+from agent.validation import InvalidInput, decode, errors_from
 
 if TYPE_CHECKING:
     from agent.core import Agent
 
 log = logging.getLogger(__name__)
+
+
+EX_RESTART = 75  # EX_TEMPFAIL: "try again", which systemd's Restart=on-failure does
+
+
+class BrightnessArgs(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    percent: Annotated[int, Field(ge=0, le=100)]
+    for_s: Annotated[float, Field(gt=0, le=7 * 86_400)] | None = None
+
+
+class PowerArgs(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    state: Literal["on", "off"]
+
+
+A = TypeVar("A", bound=BaseModel)
 
 
 class CommandFailed(Exception):
@@ -68,7 +91,13 @@ class CommandRunner:
         self.handlers: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
             "ping": self.ping,
             "screenshot": self.screenshot,
+            "reload": self.reload,
+            "set_brightness": self.set_brightness,
+            "display_power": self.display_power,
+            "restart": self.restart,
         }
+        if os.environ.get("SIGNAGE_TEST_HOOKS") == "1":
+            self.handlers["stall"] = self.stall  # freezes the render loop: watchdog tests only
 
     def on_payload(self, topic: str, payload: bytes) -> None:
         try:
@@ -109,9 +138,46 @@ class CommandRunner:
         if args:
             raise CommandFailed(f"takes no arguments (got {', '.join(sorted(args))})")
 
+    @staticmethod
+    def _args(model: type[A], args: dict[str, Any]) -> A:
+        try:
+            return model.model_validate(args, strict=True)
+        except ValidationError as exc:
+            problems = "; ".join(f"args.{e.path}: {e.message}" for e in errors_from(exc))
+            raise CommandFailed(problems) from None
+
     def ping(self, args: dict[str, Any]) -> dict[str, Any]:
         self._no_args(args)
         return {"agent_version": __version__, "at": self.agent.clock.now().isoformat()}
+
+    def reload(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Read the layouts again and redraw (what SIGHUP does)."""
+        self._no_args(args)
+        return self.agent.reload()
+
+    def set_brightness(self, args: dict[str, Any]) -> dict[str, Any]:
+        wanted = self._args(BrightnessArgs, args)
+        now = self.agent.clock.now()
+        brightness = self.agent.brightness
+        brightness.set(wanted.percent, wanted.for_s, now)  # applied by the next tick
+        until = brightness.override.until if brightness.override else None
+        return {"percent": wanted.percent, "until": until.isoformat() if until else None}
+
+    def display_power(self, args: dict[str, Any]) -> dict[str, Any]:
+        wanted = self._args(PowerArgs, args)
+        self.agent.screen.set_power(wanted.state == "on")
+        return {"state": wanted.state}
+
+    def restart(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Exit cleanly with EX_TEMPFAIL: systemd (Restart=on-failure) starts us again."""
+        self._no_args(args)
+        self.agent.request_stop(EX_RESTART)
+        return {"exit_status": EX_RESTART}
+
+    def stall(self, args: dict[str, Any]) -> dict[str, Any]:
+        seconds = float(args.get("seconds", 5))
+        time.sleep(seconds)
+        return {"stalled_s": seconds}
 
     def screenshot(self, args: dict[str, Any]) -> dict[str, Any]:
         """Publish a PNG of the frame on show, then answer with its size."""

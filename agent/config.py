@@ -120,6 +120,27 @@ class SerialConfig(Section):
     color: Literal["mono", "tricolor", "rgb"] = "mono"
 
 
+class BrightnessStep(Section):
+    at: Annotated[str, Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")] = Field(
+        description="time of day, HH:MM, board time zone"
+    )
+    percent: Annotated[int, Field(ge=0, le=100)]
+
+
+class BrightnessConfig(Section):
+    """Addition: brightness by time of day; each step holds until the next one."""
+
+    schedule: list[BrightnessStep] = Field(default_factory=list)
+
+    @field_validator("schedule")
+    @classmethod
+    def _distinct_times(cls, steps: list[BrightnessStep]) -> list[BrightnessStep]:
+        times = [s.at for s in steps]
+        if len(set(times)) != len(times):
+            raise ValueError("two steps at the same time")
+        return steps
+
+
 class HealthConfig(Section):
     heartbeat_interval_s: Annotated[float, Field(ge=1, le=86_400)] = 30
 
@@ -146,6 +167,7 @@ class AgentConfig(Section):
     display: DisplayConfig = DisplayConfig()
     serial: SerialConfig | None = None
     health: HealthConfig = HealthConfig()
+    brightness: BrightnessConfig = BrightnessConfig()
     storage: StorageConfig = StorageConfig()
     inbox: InboxConfig | None = None
     content: ContentConfig = ContentConfig()

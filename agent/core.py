@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 from agent import __version__
 from agent.alert_desk import AlertDesk, alert_fields
 from agent.assets import AssetCache, AssetFailure, AssetFetcher, AssetReady
+from agent.brightness import Brightness
 from agent.clock import Clock, SystemClock
 from agent.commands import CommandRunner
 from agent.config import AgentConfig
@@ -56,6 +57,7 @@ from agent.outbox import Outbox
 from agent.output import Output, open_output
 from agent.playback import Playback, Showing
 from agent.screen import Frame, Screen
+from agent.sdnotify import Notifier, Watchdog
 from agent.storage import AlertStore, ContentStore, SeqCounter, atomic_write
 from agent.topics import AlertTopic, CommandTopic, ContentTopic, Topics
 from agent.validation import InvalidInput
@@ -71,6 +73,11 @@ INBOUND_QUEUE_BOUND = 1000
 @dataclass(frozen=True, slots=True)
 class Wake:
     """Put on the queue to make the loop look at its flags now (signals)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Reload:
+    """SIGHUP: read the layouts again."""
 
 
 class Agent:
@@ -103,6 +110,7 @@ class Agent:
         self.output, display_problem = self._open_output(output, frame_file)
         self.renderer = Renderer(self.output.size)
         self.screen = Screen(self.output, self.renderer, self._display_error)
+        self.brightness = Brightness(config.brightness.schedule, self.tz)
         self.alert_desk = AlertDesk(AlertStore(state_dir), self._storage_error)
         self.link: MqttLink | None = None
         self.outbox: Outbox | None = None
@@ -114,6 +122,9 @@ class Agent:
         self.inbox = InboxWatcher(config.inbox.dir, self.queue) if config.inbox else None
         self.commands = CommandRunner(self, state_dir / "commands.seen")
         self._stop = threading.Event()
+        self.notifier = Notifier()
+        self._loop_progress = self.clock.monotonic()
+        self.watchdog = Watchdog(self.notifier, [self.render_loop_progress, self.broker_progress])
         self.exit_code = 0
         self._started = self.clock.monotonic()
         self._next_heartbeat = self._started
@@ -132,6 +143,28 @@ class Agent:
         size = (display.width, display.height) if display.width and display.height else None
         return open_output(display.output, size, display.fullscreen, frame_file)
 
+    def reload(self) -> dict[str, Any]:
+        """Layouts read again (SIGHUP, `reload` command); the frame is drawn anew."""
+        self.screen.frame = None
+        self.tick()
+        return {"reloaded": True}
+
+    def render_loop_progress(self, allowed_s: float) -> bool:
+        return self.clock.monotonic() - self._loop_progress < allowed_s
+
+    def broker_progress(self, allowed_s: float) -> bool:
+        return self.link is None or self.link.making_progress(allowed_s)
+
+    def _status_line(self) -> str:
+        broker = (
+            "no broker"
+            if self.link is None
+            else ("online" if self.link.connected else "offline (showing cached content)")
+        )
+        showing = self._now_showing()
+        what = f"{showing.channel}/{showing.item_id}" if showing else "idle"
+        return f"{broker}; showing {what}; {len(self.alert_desk.book.active())} alerts"
+
     def request_stop(self, exit_code: int = 0) -> None:
         self.exit_code = exit_code
         self._stop.set()
@@ -143,8 +176,12 @@ class Agent:
             log.info("received %s: stopping", signal.Signals(signum).name)
             self.request_stop()
 
+        def on_hangup(_signum: int, _frame: FrameType | None) -> None:
+            threading.Thread(target=self.queue.put, args=(Reload(),), daemon=True).start()
+
         signal.signal(signal.SIGTERM, on_signal)
         signal.signal(signal.SIGINT, on_signal)
+        signal.signal(signal.SIGHUP, on_hangup)
 
     def start(self) -> None:
         """Show cached content at once, then start listening (inbox, broker)."""
@@ -154,6 +191,8 @@ class Agent:
             self._refresh_assets()
         restored = self.alert_desk.load(self._now())
         self.tick()  # the first frame, before (and without) any broker
+        self.notifier.ready(self._status_line())
+        self.watchdog.start()
         for event in restored:
             self._emit(event)
         if self._display_problem:
@@ -169,6 +208,7 @@ class Agent:
             self.start()
             while not self._stop.is_set():
                 self._wait_and_handle()
+                self._loop_progress = self.clock.monotonic()
                 self.tick()
         finally:
             self._shutdown()
@@ -176,6 +216,8 @@ class Agent:
 
     def _shutdown(self) -> None:
         log.info("stopping")
+        self.notifier.stopping()
+        self.watchdog.stop()
         if self.inbox is not None:
             self.inbox.stop()
         self.fetcher.stop()
@@ -209,7 +251,13 @@ class Agent:
         now = self.clock.now()
         waits = [MAX_WAIT_S, self._next_heartbeat - self.clock.monotonic()]
         wakeup = self.playback.next_wakeup(now, self.playlists)
-        for deadline in (wakeup, self.screen.refresh_at, self.alert_desk.next_wakeup()):
+        deadlines = (
+            wakeup,
+            self.screen.refresh_at,
+            self.alert_desk.next_wakeup(),
+            self.brightness.next_change(now),
+        )
+        for deadline in deadlines:
             if deadline is not None:
                 waits.append((deadline - now).total_seconds())
         if self.output.kind == "screen":
@@ -221,6 +269,7 @@ class Agent:
         now = self._now()
         if not self.output.pump():
             self.request_stop()
+        self.screen.set_brightness(self.brightness.current(now))
         for event in self.alert_desk.expire(now):
             self._emit(event)
         rotation = self.alert_desk.rotation
@@ -298,25 +347,36 @@ class Agent:
                 self._on_received(topic, payload)
             case InboxFile(path=path):
                 self._on_inbox_file(path)
-            case LinkUp(since=since):
-                log.info("connected to the broker since %s", since.isoformat())
-                if self.outbox is not None:
-                    self.outbox.link_up()
-            case LinkDown(reason=reason):
-                log.warning("broker connection lost (%s); showing cached content", reason)
-                if self.outbox is not None:
-                    self.outbox.link_down()
-            case Delivered(mid=mid):
-                if self.outbox is not None:
-                    self.outbox.delivered(mid)
+            case LinkUp() | LinkDown() | Delivered():
+                self._on_link(message)
             case AssetReady(sha256=sha256):
                 log.info("image %s is ready", sha256[:12])
             case AssetFailure() as failure:
                 self._on_asset_failure(failure)
+            case Reload():
+                log.info("SIGHUP: reloading layouts")
+                self.reload()
             case Wake():
                 pass
             case _:
                 log.error("unexpected message on the core queue: %r", message)
+
+    def _on_link(self, message: LinkUp | LinkDown | Delivered) -> None:
+        outbox = self.outbox
+        match message:
+            case LinkUp(since=since):
+                log.info("connected to the broker since %s", since.isoformat())
+                if outbox is not None:
+                    outbox.link_up()
+            case LinkDown(reason=reason):
+                log.warning("broker connection lost (%s); showing cached content", reason)
+                if outbox is not None:
+                    outbox.link_down()
+            case Delivered(mid=mid):
+                if outbox is not None:
+                    outbox.delivered(mid)
+                return
+        self.notifier.status(self._status_line())
 
     def _on_received(self, topic: str, payload: bytes) -> None:
         route = self.topics.route(topic)
@@ -481,8 +541,8 @@ class Agent:
                 height=self.output.size[1],
                 fps=round(fps, 2),
                 frames=frames,
-                brightness=None,
-                power="on",
+                brightness=self.screen.brightness,
+                power="on" if self.screen.power_on else "off",
             ),
             serial=None,
             system=self.probe.read(),

@@ -12,6 +12,7 @@ import random
 import socket
 import ssl
 import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -109,6 +110,7 @@ class MqttLink:
         self.dropped_inbound = 0
         self._ever_connected = False
         self._stopping = threading.Event()
+        self.last_activity = time.monotonic()  # paho's thread did something (watchdog)
         self.client = self._make_client(board_id)
 
     # --- set-up -------------------------------------------------------------------------
@@ -127,6 +129,7 @@ class MqttLink:
         client.on_message = self._on_message
         client.on_socket_open = self._on_socket_open
         client.on_publish = self._on_publish
+        client.on_log = self._on_log
         return client
 
     def start(self) -> None:
@@ -142,6 +145,20 @@ class MqttLink:
         self.client.loop_start()
 
     # --- callbacks (paho's thread: keep them tiny and never let them raise) --------------
+
+    def _on_log(self, _client: mqtt.Client, _userdata: Any, _level: int, _message: str) -> None:
+        # paho logs every connection attempt, keepalive ping and packet: proof of life.
+        self.last_activity = time.monotonic()
+
+    def making_progress(self, allowed_s: float) -> bool:
+        """paho's network thread runs and has done something lately (for the watchdog)."""
+        thread = getattr(self.client, "_thread", None)
+        if thread is None or not thread.is_alive():
+            return False
+        # A connected client pings every keepalive; a disconnected one retries within the
+        # longest backoff: allow for whichever is longer.
+        window = max(allowed_s, 2 * self.config.keepalive_s, self.config.reconnect_max_s + 10)
+        return time.monotonic() - self.last_activity < window
 
     @staticmethod
     def _on_socket_open(_client: mqtt.Client, _userdata: Any, sock: Any) -> None:

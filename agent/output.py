@@ -40,6 +40,41 @@ class Output(Protocol):
 
     def close(self) -> None: ...
 
+    def set_backlight(self, percent: int) -> bool:
+        """Dim the panel's own backlight; False when there is none (the frame is dimmed)."""
+
+    def set_power(self, on: bool) -> bool:
+        """Power the display down or up; False when it cannot (the frame is blanked)."""
+
+
+class Backlight:
+    """A panel backlight in sysfs (official Raspberry Pi touch display, many DSI panels)."""
+
+    def __init__(self, root: Path = Path("/sys/class/backlight")) -> None:
+        devices = sorted(root.glob("*")) if root.is_dir() else []
+        self.device = next((d for d in devices if os.access(d / "brightness", os.W_OK)), None)
+
+    def set(self, percent: int) -> bool:
+        if self.device is None:
+            return False
+        try:
+            top = int((self.device / "max_brightness").read_text().strip())
+            (self.device / "brightness").write_text(str(round(top * percent / 100)))
+        except (OSError, ValueError) as exc:
+            log.warning("backlight %s: %s", self.device, exc)
+            return False
+        return True
+
+    def power(self, on: bool) -> bool:
+        if self.device is None:
+            return False
+        try:
+            (self.device / "bl_power").write_text("0" if on else "4")  # FB_BLANK_POWERDOWN
+        except OSError as exc:
+            log.warning("backlight %s: %s", self.device, exc)
+            return False
+        return True
+
 
 def png_bytes(surface: pygame.Surface) -> bytes:
     buffer = io.BytesIO()
@@ -72,6 +107,12 @@ class HeadlessOutput:
     def close(self) -> None:
         pass
 
+    def set_backlight(self, _percent: int) -> bool:
+        return False
+
+    def set_power(self, _on: bool) -> bool:
+        return False
+
 
 class ScreenOutput:
     """A fullscreen (or windowed) pygame display; SDL picks X11, Wayland or KMS."""
@@ -82,6 +123,7 @@ class ScreenOutput:
         self.canvas = pygame.display.set_mode(size or (0, 0), flags)
         pygame.display.set_caption("signage-agent")
         pygame.mouse.set_visible(False)
+        self.backlight = Backlight()
 
     @property
     def kind(self) -> OutputKind:
@@ -104,6 +146,12 @@ class ScreenOutput:
 
     def close(self) -> None:
         pygame.display.quit()
+
+    def set_backlight(self, percent: int) -> bool:
+        return self.backlight.set(percent)
+
+    def set_power(self, on: bool) -> bool:
+        return self.backlight.power(on)
 
 
 def display_available() -> bool:

@@ -46,17 +46,46 @@ class Screen:
         self.frame: Frame | None = None
         self.frames = 0
         self._refresh_at: datetime | None = None
+        self.brightness = 100
+        self.power_on = True
+        self._dim_frame_to = 100  # software dimming when the panel has no backlight control
 
     def show(self, frame: Frame) -> bool:
         """Draw `frame` unless it is already on the output; True when drawn."""
         if self.frame is not None and frame.key() == self.frame.key():
             return False
+        if not self.power_on:
+            self.frame = frame  # drawn when the display is switched on again
+            return False
         self._draw(frame)
         return True
 
+    def set_brightness(self, percent: int) -> None:
+        if percent == self.brightness:
+            return
+        self.brightness = percent
+        self._dim_frame_to = 100 if self.output.set_backlight(percent) else percent
+        self._redraw()
+
+    def set_power(self, on: bool) -> None:
+        if on == self.power_on:
+            return
+        self.power_on = on
+        self.output.set_power(on)
+        if on:
+            self._redraw()
+        else:  # blank, whether or not the display itself could be powered down
+            self.output.canvas.fill((0, 0, 0))
+            self.output.present()
+
+    def _redraw(self) -> None:
+        if self.frame is not None and self.power_on:
+            self._draw(self.frame)
+
     def refresh(self, now: datetime) -> None:
         """Redraw when a clock (or other timed part) of the frame on show is due."""
-        if self.frame is not None and self._refresh_at is not None and now >= self._refresh_at:
+        due = self._refresh_at is not None and now >= self._refresh_at
+        if self.frame is not None and self.power_on and due:
             self._draw(self.frame.at(now))
 
     @property
@@ -79,6 +108,10 @@ class Screen:
             self.renderer.draw(canvas, frame.base)
             if frame.banner is not None:
                 self.renderer.draw(canvas.subsurface(self._banner_area()), frame.banner)
+            if self._dim_frame_to < 100:
+                shade = pygame.Surface(canvas.get_size())
+                shade.set_alpha(round(255 * (100 - self._dim_frame_to) / 100))
+                canvas.blit(shade, (0, 0))
             self.output.present()
         except Exception as exc:  # a drawing bug must not take the board down
             log.exception("drawing %s failed", frame.base.layout)

@@ -232,14 +232,15 @@ state_dir = "{directory / "state"}"
 class AgentProcess:
     """`signage-agent run` as a real process; its log is kept for assertions."""
 
-    def __init__(self, config: Path, log: Path) -> None:
+    def __init__(self, config: Path, log: Path, env: dict[str, str] | None = None) -> None:
         self.config = config
         self.log_path = log
+        self.extra_env = env or {}
         self.process: subprocess.Popen[bytes] | None = None
         self.started_at = 0.0
 
     def start(self) -> AgentProcess:
-        env = dict(os.environ, SDL_VIDEODRIVER="dummy", PYTHONUNBUFFERED="1")
+        env = dict(os.environ, SDL_VIDEODRIVER="dummy", PYTHONUNBUFFERED="1", **self.extra_env)
         self.log_path.write_bytes(b"")
         with open(self.log_path, "ab") as log:
             self.started_at = time.monotonic()
