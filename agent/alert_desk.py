@@ -7,6 +7,7 @@ offline still shows them, and says what happened as contract events.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from datetime import datetime
@@ -40,6 +41,18 @@ ALERT_MAX_BYTES = 64 * 1024
 # The band or header that says what kind of message this is, in the board's language.
 LABELS = {"extreme": "KHẨN CẤP", "severe": "CẢNH BÁO", "moderate": "CẢNH BÁO", "minor": "LƯU Ý"}
 EXERCISE_LABEL = "DIỄN TẬP"
+
+
+def alert_id_of(payload: bytes) -> str | None:
+    """The id of a payload that says it is an alert (an inbox file may be one), else None."""
+    try:
+        data = json.loads(payload)
+    except (ValueError, RecursionError):
+        return None
+    if isinstance(data, dict) and data.get("type") == "alert":
+        alert_id = data.get("id")
+        return alert_id if isinstance(alert_id, str) and alert_id else "(no id)"
+    return None
 
 
 def alert_fields(alert: Alert) -> dict[str, str]:

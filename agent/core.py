@@ -21,7 +21,7 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from agent import __version__
-from agent.alert_desk import AlertDesk, alert_fields
+from agent.alert_desk import AlertDesk, alert_fields, alert_id_of
 from agent.assets import AssetCache, AssetFailure, AssetFetcher, AssetReady
 from agent.brightness import Brightness
 from agent.clock import Clock, SystemClock
@@ -120,6 +120,7 @@ class Agent:
             )
             self.outbox = Outbox(state_dir, self.link.publish, bound=config.mqtt.outbox_bound)
         self.inbox = InboxWatcher(config.inbox.dir, self.queue) if config.inbox else None
+        self._inbox_alerts: dict[Path, str] = {}  # alert files in the inbox: path → alert id
         self.commands = CommandRunner(self, state_dir / "commands.seen")
         self._stop = threading.Event()
         self.notifier = Notifier()
@@ -345,8 +346,8 @@ class Agent:
         match message:
             case Received(topic=topic, payload=payload):
                 self._on_received(topic, payload)
-            case InboxFile(path=path):
-                self._on_inbox_file(path)
+            case InboxFile() as file:
+                self._on_inbox_file(file)
             case LinkUp() | LinkDown() | Delivered():
                 self._on_link(message)
             case AssetReady(sha256=sha256):
@@ -444,20 +445,47 @@ class Agent:
         except OSError as exc:
             self._storage_error(f"cannot save {channel} content to {self.store.directory}: {exc}")
 
-    def _on_inbox_file(self, path: Path) -> None:
-        """A file in the inbox: the `local` channel; its errors go to a sidecar file too."""
-        topic = f"inbox:{path}"
+    def _on_inbox_file(self, file: InboxFile) -> None:
+        """A file in the inbox: a playlist of the `local` channel, or a local alert.
+
+        Errors also go to a sidecar file next to it, for the technician with the USB stick.
+        Deleting an alert's file ends the alert; a playlist stays until replaced.
+        """
+        path, topic = file.path, f"inbox:{file.path}"
+        if file.deleted:
+            alert_id = self._inbox_alerts.pop(path, None)
+            if alert_id is not None:
+                self._emit_all(self.alert_desk.on_payload(alert_id, b"", self._now()))
+            return
         try:
-            errors = self._on_content("local", topic, path.read_bytes())
+            payload = path.read_bytes()
         except OSError as exc:
             errors = [ErrorDetail(path="$", message=f"cannot read: {exc.strerror or exc}")]
             self.reject(topic, "local", errors)
+        else:
+            errors = self._on_inbox_payload(path, topic, payload)
         sidecar = path.with_name(path.name + SIDECAR_SUFFIX)
         if errors:
-            lines = "".join(f"{e.path}: {e.message}\n" for e in errors)
-            atomic_write(sidecar, lines.encode())
+            atomic_write(sidecar, "".join(f"{e.path}: {e.message}\n" for e in errors).encode())
         else:
             sidecar.unlink(missing_ok=True)
+
+    def _on_inbox_payload(self, path: Path, topic: str, payload: bytes) -> list[ErrorDetail]:
+        alert_id = alert_id_of(payload)
+        if alert_id is None:
+            return self._on_content("local", topic, payload)
+        try:
+            events = self.alert_desk.on_payload(alert_id, payload, self._now())
+        except InvalidInput as exc:
+            self.reject(topic, "local", exc.errors)
+            return exc.errors
+        self._inbox_alerts[path] = alert_id
+        self._emit_all(events)
+        return []
+
+    def _emit_all(self, events: list[EventBase]) -> None:
+        for event in events:
+            self._emit(event)
 
     def reject(self, topic: str, channel: Channel | None, errors: list[ErrorDetail]) -> None:
         self.errors_total += 1

@@ -22,6 +22,7 @@ SIDECAR_SUFFIX = ".error.txt"
 @dataclass(frozen=True, slots=True)
 class InboxFile:
     path: Path
+    deleted: bool = False
 
 
 def is_content_file(path: Path) -> bool:
@@ -32,15 +33,19 @@ class _Handler(FileSystemEventHandler):
     def __init__(self, inbox: queue.Queue[Any]) -> None:
         self.inbox = inbox
 
-    def _report(self, raw: str | bytes) -> None:
+    def _report(self, raw: str | bytes, deleted: bool = False) -> None:
         path = Path(raw.decode() if isinstance(raw, bytes) else raw)
         if is_content_file(path):
-            self.inbox.put(InboxFile(path))
+            self.inbox.put(InboxFile(path, deleted))
 
     def on_closed(self, event: FileSystemEvent) -> None:
         self._report(event.src_path)
 
+    def on_deleted(self, event: FileSystemEvent) -> None:
+        self._report(event.src_path, deleted=True)
+
     def on_moved(self, event: FileSystemEvent) -> None:
+        self._report(event.src_path, deleted=True)
         self._report(event.dest_path)
 
 

@@ -375,3 +375,21 @@ def test_exercise_is_marked_as_such() -> None:
     exercise = decode(alert_payload(status="exercise"), Alert)
     assert alert_fields(exercise)["label"] == "DIỄN TẬP"
     assert alert_fields(decode(alert_payload(), Alert))["label"] == "CẢNH BÁO"
+
+
+def test_alert_file_in_the_inbox_is_a_local_alert_until_deleted(
+    agent: Agent, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    path = tmp_path / "bao.json"
+    path.write_bytes(alert_payload())
+    agent.handle(InboxFile(path))
+    agent.tick()
+    assert now_showing(agent) == ("bao-so-3", "alert")
+    agent.handle(InboxFile(path, deleted=True))
+    agent.tick()
+    assert events(caplog, "alert.ended")[0]["reason"] == "deleted"
+    broken = tmp_path / "hong.json"
+    broken.write_bytes(alert_payload(severity="rat-nang"))
+    agent.handle(InboxFile(broken))
+    assert "severity" in (tmp_path / "hong.json.error.txt").read_text(encoding="utf-8")
