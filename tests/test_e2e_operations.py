@@ -83,6 +83,9 @@ def test_brightness_power_and_restart_commands(
     command(observer, "on", "display_power", state="on")
     assert screenshot_mean(observer, "shot-4") > 0
 
+    reloaded = command(observer, "reload-1", "reload")
+    assert reloaded["ok"] is True
+
     restart = command(observer, "restart-1", "restart")
     assert restart["ok"] is True
     assert agent.process is not None and agent.process.wait(10) == 75
