@@ -309,6 +309,8 @@ class Agent:
         self, started: Showing | None, full_changed: bool, banner_changed: bool
     ) -> None:
         """`playback.started` for what just went on the output (stamped after drawing)."""
+        if not self.screen.power_on:
+            return  # nothing is seen while the display is off: no proof of play
         rotation = self.alert_desk.rotation
         shown: list[tuple[str, Channel | Literal["alert"], str]] = []
         if full_changed and rotation.full is not None:
