@@ -1,4 +1,5 @@
-"""`signage-agent validate FILE…`: playlists, alerts, commands (JSON) and configs (TOML)."""
+"""`signage-agent validate FILE…`: playlists, alerts, commands (JSON), configs (TOML) and
+layout files (YAML)."""
 
 from __future__ import annotations
 
@@ -46,10 +47,30 @@ def _check_payload(raw: bytes) -> tuple[str, list[str]]:
     return f"playlist version {playlist.version}, {len(playlist.items)} items", []
 
 
+def _check_layout(path: Path) -> tuple[str, list[str]]:
+    from display_layouts.catalog import BUILTIN_LAYOUTS, LayoutError
+    from display_layouts.library import BUILTIN_DIR
+    from display_layouts.loader import load_layout_file
+
+    try:
+        layout = load_layout_file(path)
+    except LayoutError as exc:
+        return "layout", [p.removeprefix(f"{path}: ") for p in exc.problems]
+    slots = ", ".join(s.name if s.required else f"{s.name}?" for s in layout.spec.slots)
+    what = f"layout {layout.name}, slots: {slots or 'none'}"
+    shipped = path.resolve().parent == BUILTIN_DIR
+    if layout.name in BUILTIN_LAYOUTS and not layout.override and not shipped:
+        # Valid on its own; the agent refuses it in a layouts folder (see docs/layouts.md).
+        what += "; a built-in layout of this name exists: add `override: true` to replace it"
+    return what, []
+
+
 def check_file(path: Path) -> tuple[str, list[str]]:
     """What the file is, and its problems as `path: message` lines (none when valid)."""
     if path.suffix == ".toml":
         return _check_config(path)
+    if path.suffix in (".yaml", ".yml"):
+        return _check_layout(path)
     try:
         raw = path.read_bytes()
     except OSError as exc:

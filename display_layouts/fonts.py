@@ -1,8 +1,10 @@
-"""The bundled fonts (Noto Sans, OFL) and what they can draw.
+"""The bundled fonts (Noto Sans and GNU Unifont, OFL) and what they can draw.
 
 pygame's default font lacks most Vietnamese letters, so the agent ships Noto Sans, which
-covers all of them. One `pygame.freetype.Font` per face serves every size: the size is
-passed at render time, so there is no per-size font object to build or leak.
+covers all of them. LED panels get GNU Unifont instead: a bitmap design on a 16-pixel
+grid whose stacked marks (ẩ, ễ, Ủ) stay distinct at 16 rows, where a scaled-down outline
+font merges them into a blob. One `pygame.freetype.Font` per face serves every size: the
+size is passed at render time, so there is no per-size font object to build or leak.
 """
 
 from __future__ import annotations
@@ -31,6 +33,17 @@ _DEEP = "ẶỴỵgjặ"
 class Face(Enum):
     REGULAR = "NotoSans-Regular.ttf"
     BOLD = "NotoSans-Bold.ttf"
+    PIXEL = "Unifont-VN.otf"
+
+    @property
+    def grid(self) -> int:
+        """Sizes must be a multiple of this to stay crisp (1: any size)."""
+        return PIXEL_GRID if self is Face.PIXEL else 1
+
+
+# Unifont's glyphs are drawn on 16-pixel cells: at 16, 32, 48 … every outline edge falls
+# on a pixel boundary, so each LED shows a whole dot or none.
+PIXEL_GRID = 16
 
 
 @dataclass(frozen=True, slots=True)

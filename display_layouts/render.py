@@ -1,91 +1,275 @@
-"""The renderer the agent core calls: a Scene in, a fully painted frame out.
+"""The renderer the agent core calls: a Scene in, a painted frame out.
 
 Headless by design: it draws onto any pygame.Surface and needs only pygame.freetype,
 never pygame.display, so the same code renders for a screen, a serial LED panel and a
 screenshot.
+
+A frame is painted in two layers. `draw` paints everything; `animate` repaints only the
+zones that change by themselves (tickers, clocks, scrolling text), each over what lies
+beneath it: the background and the decorations (rects) it sits on, since no other zone
+may overlap it. A static screen therefore costs nothing between scene changes
+(`refresh_at` says None), and a running ticker costs one band per frame.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
-from dataclasses import dataclass
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
 
 import pygame
 import pygame.freetype
 
-from display_layouts import layouts
-from display_layouts.canvas import Frame
-from display_layouts.images import ImageCache
-from display_layouts.layouts import LayoutDrawer, image_field, text_field
+from display_layouts import theme
+from display_layouts.layout import Arrangement, Layout, arrange
+from display_layouts.library import LayoutLibrary, builtin_library
+from display_layouts.model import Canvas
+from display_layouts.paint import Context, Images, Paint, text_value
+from display_layouts.text import Color
+from display_layouts.zones.base import Zone
 
 if TYPE_CHECKING:
     from agent.messages import ImageRef
 
-# Layouts the agent fills itself: they always have something to show (a label, a clock).
-_ALWAYS_SHOWN = frozenset({"alert_full", "alert_banner", "idle"})
+log = logging.getLogger(__name__)
+
 # Preferred order when an unknown layout's text fields are shown generically.
 _TITLE_SLOTS = ("title", "headline")
+_GENERIC = "fullscreen_text"
+_IDLE = "idle"
 
 
 @dataclass(frozen=True)
 class Scene:
-    layout: str  # a name from display_layouts.catalog.BUILTIN_LAYOUTS
-    # Slot values: NFC text, a data: URI, or an ImageRef (remote; drawn without it for now).
+    layout: str  # a name from the layout library
+    # Slot values: NFC text, a data: URI, or an ImageRef (drawn once the file is cached).
     fields: Mapping[str, str | ImageRef]
     board_name: str
     now: datetime  # timezone-aware, in the board's time zone
+    # When the item went on screen: a ticker has scrolled (now - started) × speed pixels.
+    started: datetime | None = None  # None: now
+
+
+# A cached, sha256-verified file for a remote image, or None while it is not downloaded.
+ImageSource = Callable[["ImageRef"], Path | None]
+
+
+@dataclass
+class _Moving:
+    """An animated zone of the frame on screen."""
+
+    zone: Zone
+    rect: pygame.Rect
+    due: datetime | None = None  # when it next looks different
+
+
+@dataclass
+class _Frame:
+    """What `draw` last painted: enough for `animate` to repaint only what moves."""
+
+    key: tuple[object, ...]  # what the static layer depends on (see Renderer._key)
+    canvas: Canvas
+    surface: int  # id() of the surface painted
+    background: Color
+    decorations: list[tuple[Zone, pygame.Rect]] = field(default_factory=list)
+    moving: list[_Moving] = field(default_factory=list)
 
 
 class Renderer:
-    def __init__(self, size: tuple[int, int]) -> None:
+    def __init__(
+        self,
+        size: tuple[int, int],
+        *,
+        library: LayoutLibrary | None = None,
+        images: ImageSource | None = None,
+        fps: int = 30,
+        panel: Literal["led", "lcd"] | None = None,
+    ) -> None:
+        """`panel`: whether the output is an LED panel (pixel font, no antialiasing) or an
+        LCD; by default guessed from the size (see theme.LED_UNIT)."""
         pygame.freetype.init()
         self.size = size
-        self.missing_glyphs = 0  # running count of characters the font could not draw
-        self._images = ImageCache()
+        self.fps = max(1, fps)
+        self.panel = panel
+        self.library = library or builtin_library()
+        self.missing_glyphs = 0  # running count of characters no font could draw
+        self.zone_errors = 0  # paints that failed (a bug; the board went on)
+        self._images = Images(images)
+        self._frame: _Frame | None = None
+
+    # --- the core's calls ----------------------------------------------------------------
 
     def draw(self, surface: pygame.Surface, scene: Scene) -> None:
         """Paint every pixel of `surface` for `scene`; never raises on bad content."""
-        layout, drawer = self._resolve(scene)
-        frame = Frame(surface, self._images)
-        drawer(frame, layout.fields, layout.board_name, layout.now)
-        self.missing_glyphs += frame.missing_glyphs
+        try:
+            self._draw(surface, scene)
+        except Exception:  # a bug outside any one zone: an empty board beats a dead one
+            self.zone_errors += 1
+            self._frame = None
+            log.exception("drawing %r failed", scene.layout)
+            surface.fill(theme.BACKGROUND)
+
+    def _draw(self, surface: pygame.Surface, scene: Scene) -> None:
+        layout, scene = self._resolve(scene)
+        paint = self._paint_on(surface, scene)
+        arrangement = layout.arrangement(paint.canvas)
+        background = arrangement.background or theme.BACKGROUND
+        surface.fill(background)
+        key = self._key(layout, scene, paint.canvas)
+        frame = _Frame(key, paint.canvas, id(surface), background)
+        for zone, rect in self._placed(arrangement, paint):
+            if zone.decoration:
+                frame.decorations.append((zone, rect))
+            if zone.next_change(paint, rect) is None:
+                self._paint(zone, paint, rect)
+            else:
+                frame.moving.append(_Moving(zone, rect.clip(surface.get_rect())))
+        self._paint_moving(frame, paint, force=True)
+        self.missing_glyphs += paint.missing_glyphs
+        self._frame = frame
+
+    def animate(self, surface: pygame.Surface, scene: Scene) -> list[pygame.Rect]:
+        """Repaint the animated zones that are due at `scene.now` over the static layer;
+        the rectangles repainted ([] when nothing moved). A scene other than the one
+        last drawn is drawn whole."""
+        layout, resolved = self._resolve(scene)
+        frame = self._frame
+        paint = self._paint_on(surface, resolved)
+        key = self._key(layout, resolved, paint.canvas)
+        if frame is None or frame.key != key or frame.surface != id(surface):
+            self.draw(surface, scene)
+            return [surface.get_rect()]
+        return self._paint_moving(frame, paint, force=False)
 
     def refresh_at(self, scene: Scene) -> datetime | None:
-        """When the frame for `scene` changes by itself: the next minute if it shows a
-        clock, otherwise never (None)."""
-        layout, _ = self._resolve(scene)
-        if layout.layout not in layouts.CLOCK_LAYOUTS:
-            return None
-        return scene.now.replace(second=0, microsecond=0) + timedelta(minutes=1)
+        """When the frame for `scene` next changes by itself: the next minute for an
+        HH:MM clock, the next second with seconds, now + 1/fps while something scrolls;
+        None for a static frame."""
+        layout, resolved = self._resolve(scene)
+        frame = self._frame
+        # The size last drawn at (the core may draw on another size than announced).
+        canvas = frame.canvas if frame is not None else self._canvas(self.size)
+        context = Context(resolved, canvas, self._images, self.fps)
+        if frame is not None and frame.key == self._key(layout, resolved, canvas):
+            placed = [(item.zone, item.rect) for item in frame.moving]
+        else:
+            placed = self._placed(layout.arrangement(canvas), context)
+        changes = (zone.next_change(context, rect) for zone, rect in placed)
+        return min((change for change in changes if change is not None), default=None)
 
-    def _resolve(self, scene: Scene) -> tuple[Scene, LayoutDrawer]:
-        """The scene actually drawn: unknown layouts become generic text, and a scene with
-        nothing drawable becomes idle (a board must never look switched off)."""
-        if scene.layout not in layouts.LAYOUTS:
+    def draw_overlay(self, surface: pygame.Surface, scene: Scene) -> pygame.Rect:
+        """Paint `scene`'s zones over what `surface` shows, without a background (the
+        alert banner over running content); returns the area painted. Call it again
+        after `animate` when an animated zone of the content lies beneath it."""
+        layout, scene = self._resolve(scene)
+        paint = self._paint_on(surface, scene)
+        placed = self._placed(layout.arrangement(paint.canvas), paint)
+        for zone, rect in placed:
+            self._paint(zone, paint, rect)
+        self.missing_glyphs += paint.missing_glyphs
+        if not placed:
+            return pygame.Rect(0, 0, 0, 0)
+        rects = [rect for _, rect in placed]
+        return rects[0].unionall(rects[1:]).clip(surface.get_rect())
+
+    # --- painting ------------------------------------------------------------------------
+
+    def _paint_moving(self, frame: _Frame, paint: Paint, *, force: bool) -> list[pygame.Rect]:
+        # Half a frame early counts as due: a loop waking a little early must not skip a
+        # ticker step; a clock repainted just before its minute is simply repainted again.
+        early = timedelta(seconds=0.5 / self.fps)
+        dirty = []
+        for item in frame.moving:
+            if not force and item.due is not None and paint.now < item.due - early:
+                continue
+            self._paint_beneath(frame, paint, item.rect)
+            self._paint(item.zone, paint, item.rect)
+            item.due = item.zone.next_change(paint, item.rect)
+            dirty.append(item.rect)
+        return dirty
+
+    def _paint_beneath(self, frame: _Frame, paint: Paint, rect: pygame.Rect) -> None:
+        """Restore what lies under `rect`: the background and the decorations there. The
+        surface's clip keeps their fills inside `rect` (a rect zone only fills)."""
+        surface = paint.surface
+        kept = surface.get_clip()
+        surface.set_clip(rect)
+        try:
+            surface.fill(frame.background)
+            for zone, area in frame.decorations:
+                if area.colliderect(rect):
+                    self._paint(zone, paint, area)
+        finally:
+            surface.set_clip(kept)
+
+    def _paint(self, zone: Zone, paint: Paint, rect: pygame.Rect) -> None:
+        try:
+            zone.paint(paint, rect)
+        except Exception:  # one broken zone must not take the frame, or the board, down
+            self.zone_errors += 1
+            log.exception("zone %r (%s) failed to paint", zone.name, zone.kind)
+
+    def _placed(self, arrangement: Arrangement, context: Context) -> list[tuple[Zone, pygame.Rect]]:
+        def shown(zone: Zone) -> bool:
+            filled = all(context.filled(slot) for slot in zone.when_filled)
+            return filled and zone.has_content(context)
+
+        return [
+            (zone, pygame.Rect(rect)) for zone, rect in arrange(arrangement, context.size, shown)
+        ]
+
+    def _canvas(self, size: tuple[int, int]) -> Canvas:
+        return Canvas.of(size, self.panel)
+
+    def _paint_on(self, surface: pygame.Surface, scene: Scene) -> Paint:
+        canvas = self._canvas(surface.get_size())
+        return Paint(surface, scene, canvas, self._images, self.fps)
+
+    def _key(self, layout: Layout, scene: Scene, canvas: Canvas) -> tuple[object, ...]:
+        """What the static layer depends on: not the time (only animated zones show it),
+        but whether each image is ready (a download may finish while the item shows)."""
+        ready = tuple(self._images.ready(value) for value in scene.fields.values())
+        return id(layout), dict(scene.fields), scene.board_name, ready, canvas
+
+    # --- which layout ------------------------------------------------------------------------
+
+    def _resolve(self, scene: Scene) -> tuple[Layout, Scene]:
+        """The layout and scene actually drawn: an unknown layout becomes generic text, and
+        a scene with nothing drawable becomes idle (a board must never look switched off)."""
+        layout = self.library.get(scene.layout)
+        if layout is None:
             scene = _generic(scene)
-        if scene.layout not in _ALWAYS_SHOWN and not self._has_content(scene):
-            scene = dataclasses.replace(scene, layout="idle", fields={})
-        return scene, layouts.LAYOUTS[scene.layout]
+            layout = self.library.get(scene.layout)
+        if layout is None or (not layout.reserved and not self._has_content(scene)):
+            scene = dataclasses.replace(scene, layout=_IDLE, fields={})
+            layout = self.library.get(_IDLE) or _EMPTY
+        return layout, scene
 
     def _has_content(self, scene: Scene) -> bool:
         fields = scene.fields
-        if any(text_field(fields, name) is not None for name in fields):
+        if any(text_value(fields, name) is not None for name in fields):
             return True
-        uris = (image_field(fields, name) for name in fields)
-        return any(uri is not None and self._images.usable(uri) for uri in uris)
+        return any(self._images.ready(value) for value in fields.values())
+
+
+# Drawn only if a library has no idle layout: the background alone.
+_EMPTY = Layout(_IDLE, "nothing to show", True, Arrangement(theme.BACKGROUND, ()))
 
 
 def _generic(scene: Scene) -> Scene:
     """An unknown layout shown as fullscreen_text from whatever text its fields hold."""
-    texts = {name: text for name in scene.fields if (text := text_field(scene.fields, name))}
+    texts = {name: text for name in scene.fields if (text := text_value(scene.fields, name))}
     title_slot = next((name for name in _TITLE_SLOTS if name in texts), None)
     title = texts.pop(title_slot) if title_slot is not None else None
     fields: dict[str, str] = {}
     if texts:
         fields["text"] = "\n".join(texts.values())
+    elif title is not None:  # only a title: it becomes the notice
+        fields["text"], title = title, None
     if title is not None:
         fields["title"] = title
-    return dataclasses.replace(scene, layout="fullscreen_text", fields=fields)
+    return dataclasses.replace(scene, layout=_GENERIC, fields=fields)

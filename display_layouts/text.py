@@ -21,28 +21,14 @@ from typing import Literal, NamedTuple
 import pygame
 
 from display_layouts.fonts import ELLIPSIS, Face, FontFace, face
+from display_layouts.plain import clean
 
 Color = tuple[int, int, int]
 Align = Literal["left", "center", "right"]
-VAlign = Literal["top", "middle"]
+VAlign = Literal["top", "middle", "bottom"]
 
 # freetype refuses sizes below 1; below 4 px nothing is legible anyway.
 MIN_FONT_SIZE = 4
-
-# C0/C1 control characters that survive line splitting; none of them draws anything.
-_CONTROLS = dict.fromkeys([*range(0x20), *range(0x7F, 0xA0)])
-
-
-def clean(text: str) -> str:
-    """NFC, every Unicode line break as '\\n', tabs as spaces, no control characters.
-
-    Input is normalised upstream too; doing it again here is cheap and means decomposed
-    text (NFD: "a" + U+0302 + U+0309) can never reach freetype, which does not compose.
-    """
-    text = unicodedata.normalize("NFC", text)
-    # splitlines() knows \r\n, \r, \v, \f, U+0085, U+2028, U+2029 as well as \n.
-    lines = (line.replace("\t", " ").translate(_CONTROLS) for line in text.splitlines())
-    return "\n".join(lines)
 
 
 class Line(NamedTuple):
@@ -143,7 +129,7 @@ def fit(
     font = face(kind)
     drawable, dropped = font.drawable(clean(text))
     drawable = drawable.strip()  # blank lines at either end would only shift the text
-    low, high = _size_range(sizes)
+    low, high = _size_range(sizes, kind.grid)
     width, height = box
     if not drawable:
         return _block(font, kind, (), high, dropped, truncated=False)
@@ -153,8 +139,8 @@ def fit(
         lines = list(islice(wrap(font, drawable, size, width), limit + 1))
         return 0 < len(lines) <= limit and not (whole_words and any(line.broken for line in lines))
 
-    size = _largest(lambda s: fits(s, True), low, high) or _largest(
-        lambda s: fits(s, False), low, high
+    size = _largest(lambda s: fits(s, True), low, high, kind.grid) or _largest(
+        lambda s: fits(s, False), low, high, kind.grid
     )
     if size is not None:
         lines = [line.text for line in wrap(font, drawable, size, width)]
@@ -162,9 +148,14 @@ def fit(
     return _truncated(font, kind, drawable, low, box, max_lines=max_lines, dropped=dropped)
 
 
-def _size_range(sizes: tuple[int, int]) -> tuple[int, int]:
-    low, high = sorted(sizes)
-    return max(MIN_FONT_SIZE, low), max(MIN_FONT_SIZE, high)
+def _size_range(sizes: tuple[int, int], grid: int = 1) -> tuple[int, int]:
+    """`sizes` ordered, at least MIN_FONT_SIZE, and on the face's grid: a pixel font is
+    never drawn between its crisp sizes, and at least at its smallest one."""
+    low, high = (max(MIN_FONT_SIZE, size) for size in sorted(sizes))
+    if grid > 1:
+        low = max(grid, -(-low // grid) * grid)
+        high = max(low, high // grid * grid)
+    return low, high
 
 
 def _line_limit(font: FontFace, size: int, height: int, max_lines: int | None) -> int:
@@ -173,17 +164,19 @@ def _line_limit(font: FontFace, size: int, height: int, max_lines: int | None) -
     return limit if max_lines is None else min(limit, max(1, max_lines))
 
 
-def _largest(fits: Callable[[int], bool], low: int, high: int) -> int | None:
-    """Binary search for the largest size in [low, high] that fits (fit shrinks with size)."""
-    if not fits(low):
+def _largest(fits: Callable[[int], bool], low: int, high: int, grid: int = 1) -> int | None:
+    """Binary search for the largest size in [low, high] (multiples of `grid`, which both
+    bounds are) that fits: whether text fits only gets worse as the size grows."""
+    first, last = low // grid, high // grid
+    if not fits(first * grid):
         return None
-    while low < high:
-        middle = (low + high + 1) // 2
-        if fits(middle):
-            low = middle
+    while first < last:
+        middle = (first + last + 1) // 2
+        if fits(middle * grid):
+            first = middle
         else:
-            high = middle - 1
-    return low
+            last = middle - 1
+    return first * grid
 
 
 def _truncated(
@@ -265,8 +258,9 @@ def draw_block(
         return pygame.Rect(rect.x, rect.y, 0, 0)
     canvas = surface.subsurface(area)
     font = face(block.face).font
-    font.antialiased = style.antialias  # shared Font object: set on every draw
-    top = rect.y + (_indent(rect.height, block.height, "center") if style.valign == "middle" else 0)
+    # Shared Font object: set on every draw. A pixel font's grey edges would only blur it.
+    font.antialiased = style.antialias and block.face.grid == 1
+    top = rect.y + valign_offset(rect.height, block.height, style.valign)
     for index, (line, line_width) in enumerate(zip(block.lines, block.widths, strict=True)):
         if not line:
             continue
@@ -275,6 +269,12 @@ def draw_block(
         font.render_to(canvas, (x - area.x, baseline - area.y), line, style.color, size=block.size)
     left = rect.x + _indent(rect.width, block.width, style.align)
     return pygame.Rect(left, top, block.width, block.height).clip(rect)
+
+
+def valign_offset(space: int, used: int, valign: VAlign) -> int:
+    if valign == "top":
+        return 0
+    return _indent(space, used, "center" if valign == "middle" else "right")
 
 
 def _indent(space: int, used: int, align: Align) -> int:

@@ -13,6 +13,7 @@ import unicodedata
 import zlib
 from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pygame
@@ -22,10 +23,10 @@ from hypothesis import strategies as st
 
 from agent.messages import ImageRef
 from display_layouts import theme
-from display_layouts.catalog import BUILTIN_LAYOUTS
+from display_layouts.catalog import BUILTIN_LAYOUTS, load_library
 from display_layouts.images import MAX_PIXELS, ImageCache, decode_data_uri, image_size, load
-from display_layouts.layouts import date_text
 from display_layouts.render import Renderer, Scene
+from display_layouts.zones.clock import format_time
 
 SENTINEL = (255, 0, 255)
 SIZES = [(1920, 1080), (1080, 1920), (1366, 768), (128, 32)]
@@ -234,20 +235,30 @@ def test_emoji_is_counted_and_not_drawn() -> None:
 
 
 def test_idle_shows_the_vietnamese_date() -> None:
-    assert date_text(NOW) == "Thứ Sáu, 27/11/2026"
-    assert date_text(NOW + timedelta(days=2)) == "Chủ Nhật, 29/11/2026"
+    assert format_time(NOW, "%A, %d/%m/%Y") == "Thứ Sáu, 27/11/2026"
+    assert format_time(NOW + timedelta(days=2), "%A, %d/%m/%Y") == "Chủ Nhật, 29/11/2026"
 
 
 # --- refresh_at -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("layout", ["idle", "headline"])
+WITHOUT_TICKER = {"idle": {}, "headline": {"title": "Lịch tiêm chủng", "body": BODY}}
+
+
+@pytest.mark.parametrize("layout", sorted(WITHOUT_TICKER))
 def test_clock_layouts_refresh_at_the_next_minute(layout: str) -> None:
     renderer = Renderer((640, 360))
+    fields = WITHOUT_TICKER[layout]
     expected = datetime(2026, 11, 27, 14, 6, tzinfo=HANOI)
-    assert renderer.refresh_at(_scene(layout, FIELDS[layout])) == expected
-    on_the_minute = _scene(layout, FIELDS[layout], now=datetime(2026, 11, 27, 14, 6, tzinfo=HANOI))
+    assert renderer.refresh_at(_scene(layout, fields)) == expected
+    on_the_minute = _scene(layout, fields, now=datetime(2026, 11, 27, 14, 6, tzinfo=HANOI))
     assert renderer.refresh_at(on_the_minute) == datetime(2026, 11, 27, 14, 7, tzinfo=HANOI)
+
+
+def test_a_running_ticker_refreshes_at_the_frame_rate() -> None:
+    renderer = Renderer((640, 360), fps=25)
+    refresh = renderer.refresh_at(_scene("headline", FIELDS["headline"]))
+    assert refresh == NOW + timedelta(seconds=1 / 25)
 
 
 def test_refresh_keeps_the_time_zone() -> None:
@@ -352,5 +363,43 @@ def test_any_scene_draws_a_full_frame_without_raising(
     layout: str, fields: dict[str, str], board_name: str, size: tuple[int, int]
 ) -> None:
     scene = Scene(layout=layout, fields=fields, board_name=board_name, now=NOW)
-    frame = _draw(scene, size)
+    renderer = Renderer(size)
+    frame = _draw(scene, size, renderer)
     assert _count(frame, SENTINEL) == 0
+    assert renderer.zone_errors == 0
+
+
+# --- the layout engine behind it ----------------------------------------------------------
+
+
+def test_a_failing_zone_costs_that_zone_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    from display_layouts.zones.clock import ClockZone
+
+    def broken(*_args: object) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(ClockZone, "paint", broken)
+    renderer = Renderer((640, 360))
+    frame = _draw(_scene("headline", FIELDS["headline"]), renderer=renderer)
+    assert renderer.zone_errors == 1
+    assert _count(frame, SENTINEL) == 0 and _count(frame, theme.TEXT) > 0
+
+
+def test_the_panel_kind_can_be_told_instead_of_guessed() -> None:
+    scene = _scene("led_text", {"text": "Bão số 3"})
+    guessed = _draw(scene, (320, 180))
+    told = _draw(scene, (320, 180), Renderer((320, 180), panel="led"))
+    colours = set(zip(*[iter(_pixels(told))] * 3, strict=True))
+    assert colours == {theme.BACKGROUND, theme.ACCENT}  # LED: no antialiased greys
+    assert _pixels(guessed) != _pixels(told)
+
+
+def test_extra_layouts_render_by_name(tmp_path: Path) -> None:
+    (tmp_path / "banner_only.yaml").write_text(
+        "name: banner_only\npurpose: test\nzones:\n"
+        '  - {name: t, type: text, box: [0, 0, 100, 100], text: "{t}", color: accent}\n',
+        encoding="utf-8",
+    )
+    renderer = Renderer((640, 360), library=load_library(tmp_path))
+    frame = _draw(_scene("banner_only", {"t": "Bão số 3"}), renderer=renderer)
+    assert _count(frame, theme.ACCENT) > 0

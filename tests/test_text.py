@@ -340,3 +340,41 @@ def test_wrap_keeps_every_visible_character_in_order(text: str, width: int, size
 
 def _one_cluster(text: str) -> bool:
     return all(unicodedata.category(char).startswith("M") for char in text[1:])
+
+
+# --- a line holds its letters whole ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kind", "size"),
+    [(Face.PIXEL, 16), (Face.PIXEL, 32), (Face.REGULAR, 12), (Face.BOLD, 20), (Face.BOLD, 90)],
+)
+def test_a_line_of_text_keeps_every_diacritic_whole(kind: Face, size: int) -> None:
+    """Drawn in a box exactly one line tall (a 16-dot LED row for the pixel font), every
+    Vietnamese letter keeps all its ink: no stacked mark cut at the top, no dot below
+    cut at the bottom."""
+    letters = "".join(VIETNAMESE_LETTERS)
+    block = fit(letters, kind, (100_000, 1000), (size, size), max_lines=1)
+    assert block.size == size and len(block.lines) == 1
+    if kind is Face.PIXEL:
+        assert block.line_height == size  # exactly one 16-dot row per line
+    width = block.width + 2
+    tight = _fresh((width, block.line_height), BLACK)
+    draw_block(tight, tight.get_rect(), block, TextStyle(kind, WHITE, antialias=False))
+    roomy = _fresh((width, block.line_height + 2 * size), BLACK)
+    font = face(kind).font
+    font.antialiased = False
+    font.render_to(roomy, (0, size + block.ascent), letters, WHITE, size=size)
+    assert _ink_count(tight) == _ink_count(roomy) > 0
+
+
+def test_pixel_font_sizes_stay_on_its_grid() -> None:
+    assert Face.PIXEL.grid == 16 and Face.BOLD.grid == 1
+    assert fit("Bão số 3", Face.PIXEL, (400, 100), (5, 40)).size == 32
+    assert fit("Bão số 3", Face.PIXEL, (400, 100), (5, 12)).size == 16  # never below one cell
+    assert fit("Bão số 3", Face.PIXEL, (30, 30), (5, 40)).truncated
+
+
+def _ink_count(surface: pygame.Surface) -> int:
+    background = pygame.mask.from_threshold(surface, BLACK, (1, 1, 1, 255)).count()
+    return surface.get_width() * surface.get_height() - int(background)

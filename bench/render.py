@@ -1,0 +1,159 @@
+"""The renderer alone: frame times per built-in layout, and CPU while a board shows one.
+
+1. Frame time of `Renderer.draw` for every built-in layout at 1920×1080 and 128×32, with
+   the text changed on every frame (a new item: no fitting cache helps), median and p99.
+2. Frame time of `Renderer.animate` for headline's running ticker (what each frame
+   costs while it scrolls).
+3. CPU share over `--seconds` of a loop that does what the agent's core does between
+   scene changes: sleep until `refresh_at` (at most 1 s), then `animate`. Once for a
+   static layout (target ≤ 1 % of one core) and once for headline with a running ticker
+   at 30 fps (target ≤ 10 % of one core). Headless: presenting the frame to a screen
+   is not included.
+
+Usage: python bench/render.py [--frames 200] [--seconds 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+
+import pygame  # noqa: E402
+
+from display_layouts import samples  # noqa: E402
+from display_layouts.catalog import BUILTIN_LAYOUTS  # noqa: E402
+from display_layouts.render import Renderer, Scene  # noqa: E402
+
+SIZES = ((1920, 1080), (128, 32))
+MAX_WAIT_S = 1.0  # the core wakes at least this often
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return (
+        f"{platform.machine()}, {os.cpu_count()} cores, {cpu}, Python {platform.python_version()}"
+    )
+
+
+def percentile(samples_ms: list[float], p: float) -> float:
+    ordered = sorted(samples_ms)
+    return ordered[min(len(ordered) - 1, max(0, round(p / 100 * (len(ordered) - 1))))]
+
+
+def varied(fields: dict[str, str], n: int) -> dict[str, str]:
+    """The sample notice with a counter in each text: a new item every frame."""
+    return {k: v if v.startswith("data:") else f"{v} {n}" for k, v in fields.items()}
+
+
+def timed(action: Callable[[], object], frames: int) -> list[float]:
+    times = []
+    for _ in range(frames):
+        start = time.perf_counter()
+        action()
+        times.append((time.perf_counter() - start) * 1000)
+    return times
+
+
+def draw_times(layout: str, size: tuple[int, int], frames: int) -> list[float]:
+    renderer = Renderer(size)
+    surface = pygame.Surface(size)
+    base = samples.notices()[layout]
+    counter = iter(range(10**9))
+
+    def draw() -> None:
+        n = next(counter)
+        fields = varied(base, n) if base else {}
+        renderer.draw(surface, Scene(layout, fields, f"Bảng tin {n}", samples.NOW))
+
+    draw()  # fonts loaded, images decoded: what a running board already has
+    return timed(draw, frames)
+
+
+def animate_times(frames: int) -> list[float]:
+    renderer = Renderer((1920, 1080))
+    surface = pygame.Surface((1920, 1080))
+    scene = Scene("headline", samples.notices()["headline"], "B", samples.NOW, samples.NOW)
+    renderer.draw(surface, scene)
+    step = iter(range(1, 10**9))
+
+    def animate() -> None:
+        now = samples.NOW + timedelta(seconds=next(step) / 30)
+        renderer.animate(surface, Scene(scene.layout, scene.fields, "B", now, samples.NOW))
+
+    return timed(animate, frames)
+
+
+def cpu_share(layout: str, fields: dict[str, str], seconds: float) -> tuple[float, int]:
+    """(share of one core, frames animated) for a loop like the core's, on real time."""
+    renderer = Renderer((1920, 1080), fps=30)
+    surface = pygame.Surface((1920, 1080))
+    zone = samples.NOW.tzinfo
+    started = datetime.now(zone)
+    renderer.draw(surface, Scene(layout, fields, "B", started, started))
+    frames = 0
+    cpu_before, wall_before = time.process_time(), time.monotonic()
+    while time.monotonic() - wall_before < seconds:
+        now = datetime.now(zone)
+        scene = Scene(layout, fields, "B", now, started)
+        due = renderer.refresh_at(scene)
+        wait = MAX_WAIT_S if due is None else (due - now).total_seconds()
+        time.sleep(max(0.0, min(wait, MAX_WAIT_S)))
+        scene = Scene(layout, fields, "B", datetime.now(zone), started)
+        if renderer.animate(surface, scene):
+            frames += 1
+    cpu = time.process_time() - cpu_before
+    return cpu / (time.monotonic() - wall_before), frames
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--frames", type=int, default=200)
+    parser.add_argument("--seconds", type=float, default=10)
+    args = parser.parse_args()
+    print(f"machine: {machine()}")
+    print(f"Renderer.draw, text changed every frame, {args.frames} frames each:")
+    print(f"  {'layout':16} {'size':>9} {'median':>9} {'p99':>9}")
+    for size in SIZES:
+        for layout in BUILTIN_LAYOUTS:
+            times = draw_times(layout, size, args.frames)
+            median, p99 = percentile(times, 50), percentile(times, 99)
+            label = f"{size[0]}x{size[1]}"
+            print(f"  {layout:16} {label:>9} {median:6.2f} ms {p99:6.2f} ms")
+    times = animate_times(args.frames)
+    print(
+        f"Renderer.animate, headline ticker 1920x1080: median {percentile(times, 50):.2f} ms, "
+        f"p99 {percentile(times, 99):.2f} ms"
+    )
+    notices = samples.notices()
+    static, _ = cpu_share("fullscreen_text", notices["fullscreen_text"], args.seconds)
+    print(
+        f"CPU, fullscreen_text (static) for {args.seconds:g} s: {static:.2%} of one core"
+        "   (target ≤ 1 %)"
+    )
+    ticker, frames = cpu_share("headline", notices["headline"], args.seconds)
+    print(
+        f"CPU, headline with a running ticker at 30 fps for {args.seconds:g} s: "
+        f"{ticker:.2%} of one core, {frames / args.seconds:.1f} frames/s   (target ≤ 10 %)"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,93 @@
+"""Sample Vietnamese notices for every built-in layout: the gallery, the golden-image
+tests and the benchmark all draw these, so what is documented is what is tested.
+
+Between them the samples use every Vietnamese letter with every tone mark (see
+`ALL_LETTERS`), including the stacked ones (ẩ, ễ, Ặ) that a careless renderer cuts.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import unicodedata
+from datetime import datetime, timedelta, timezone
+from functools import cache
+
+# A fixed moment (a Friday afternoon in Hanoi): samples draw the same every time.
+HANOI = timezone(timedelta(hours=7))
+NOW = datetime(2026, 11, 27, 14, 5, 33, tzinfo=HANOI)
+BOARD_NAME = "Bảng tin phường Bến Nghé"
+
+VOWELS = "aăâeêioôơuưy"
+TONES = ("", "\u0300", "\u0301", "\u0303", "\u0309", "\u0323")
+
+
+def _letters(vowels: str) -> str:
+    return "".join(unicodedata.normalize("NFC", v + tone) for v in vowels for tone in TONES)
+
+
+# Every Vietnamese vowel with every tone, lower and upper case, and đ Đ: 146 letters.
+ALL_LETTERS = _letters(VOWELS) + _letters(VOWELS.upper()) + "đĐ"
+
+BODY = (
+    "Ủy ban nhân dân phường thông báo: do ảnh hưởng của bão số 3, từ 22 giờ đêm nay sẽ "
+    "tạm ngừng cấp điện khu vực đường Nguyễn Trãi. Người dân chuẩn bị nước sinh hoạt."
+)
+# Pangram-like notices: together they hold every letter of ALL_LETTERS.
+DIACRITICS = (
+    "Thông báo khẩn cấp: Ấp Ầu, Ẩn Ẫn Ậy — ấ ầ ẫ ậ ặ ẳ ẵ ằ ắ; ế ề ể ễ ệ; ố ồ ổ ỗ ộ; ớ ờ ở ỡ ợ; "
+    "ứ ừ ử ữ ự; ý ỳ ỷ ỹ ỵ; í ì ỉ ĩ ị; ú ù ủ ũ ụ; á à ả ã ạ; é è ẻ ẽ ẹ; ó ò ỏ õ ọ; "
+    "Á À Ả Ã Ạ Ă Ắ Ằ Ẳ Ẵ Ặ Â Ấ Ầ Ẩ Ẫ Ậ É È Ẻ Ẽ Ẹ Ê Ế Ề Ể Ễ Ệ Í Ì Ỉ Ĩ Ị "
+    "Ó Ò Ỏ Õ Ọ Ô Ố Ồ Ổ Ỗ Ộ Ơ Ớ Ờ Ở Ỡ Ợ Ú Ù Ủ Ũ Ụ Ư Ứ Ừ Ử Ữ Ự Ý Ỳ Ỷ Ỹ Ỵ "
+    "ă â ê ô ơ ư đ Đ a e i o u y A E I O U Y"
+)
+
+
+def notices() -> dict[str, dict[str, str]]:
+    """Typical content for each built-in layout."""
+    photo = sample_photo()
+    return {
+        "fullscreen_text": {"title": "Thông báo khẩn cấp", "text": BODY},
+        "headline": {
+            "title": "Lịch tiêm chủng",
+            "body": BODY,
+            "image": photo,
+            "ticker": "Cảnh báo ngập lụt • Mất điện khu phố 3 • Nước sinh hoạt",
+        },
+        "image_caption": {"image": photo, "caption": "Đường Nguyễn Trãi sau cải tạo"},
+        "led_text": {"text": "Bão số 3"},
+        "alert_full": {
+            "headline": "Cảnh báo ngập lụt",
+            "description": "Nước dâng cao tại đường Nguyễn Trãi, khu phố 3 và khu phố 4.",
+            "instruction": "Không đi vào vùng ngập. Di chuyển tài sản lên cao.",
+        },
+        "alert_banner": {
+            "headline": "Mất điện từ 22:00 đến 05:00",
+            "description": "Bảo trì đường dây khu vực phường Bến Nghé.",
+            "label": "DIỄN TẬP",
+        },
+        "idle": {},
+    }
+
+
+def with_every_diacritic(layout: str) -> dict[str, str]:
+    """The layout's notice with DIACRITICS in every text slot."""
+    return {
+        name: DIACRITICS if not value.startswith("data:") else value
+        for name, value in notices()[layout].items()
+    }
+
+
+@cache
+def sample_photo() -> str:
+    """A small generated picture (sky, sun, river, bank) as a PNG data: URI."""
+    import pygame
+
+    image = pygame.Surface((480, 300))
+    image.fill((110, 170, 220))
+    pygame.draw.circle(image, (255, 214, 90), (360, 80), 42)
+    pygame.draw.rect(image, (58, 140, 82), (0, 170, 480, 130))
+    pygame.draw.polygon(image, (40, 110, 170), [(0, 300), (150, 190), (260, 190), (480, 300)])
+    buffer = io.BytesIO()
+    pygame.image.save(image, buffer, "photo.png")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()

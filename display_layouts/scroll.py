@@ -1,0 +1,150 @@
+"""Text scrolling sideways through a zone (tickers, LED text too long to stand still).
+
+The position is a function of time: offset = seconds on screen × speed (pixels per
+second), so the text moves at the same speed whatever the frame rate, and a dropped
+frame is skipped, not replayed. The line is laid out once in chunks of a few words;
+only the chunks in view are rendered (and kept), so a 100 000-character notice costs
+what one screen of it costs.
+"""
+
+from __future__ import annotations
+
+import bisect
+import unicodedata
+from collections import OrderedDict
+from functools import lru_cache
+from itertools import accumulate
+from typing import TYPE_CHECKING, Protocol
+
+import pygame
+
+from display_layouts.fonts import Face, face
+from display_layouts.paint import pixel_sizes
+from display_layouts.plain import clean
+from display_layouts.text import Color, VAlign, valign_offset
+
+if TYPE_CHECKING:
+    from display_layouts.paint import Paint
+
+# About one word group per chunk: small enough to render lazily, large enough that a
+# screen needs only a handful.
+_CHUNK_CHARS = 24
+_RENDERED_CHUNKS = 16  # a 1920-pixel band shows about five
+
+
+class Strip:
+    """One line of text, laid out for scrolling at one size and colour."""
+
+    def __init__(self, text: str, kind: Face, size: int, color: Color, antialias: bool) -> None:
+        self.kind, self.size, self.color = kind, size, color
+        self.antialias = antialias and kind.grid == 1
+        font = face(kind)
+        line, self.dropped = font.drawable(" ".join(clean(text).split()))
+        self.chunks = _chunks(line)
+        # Chunk positions are rounded sums of exact advances: no drift along the line.
+        edges = list(accumulate((font.width(chunk, size) for chunk in self.chunks), initial=0.0))
+        self.starts = [round(edge) for edge in edges[:-1]]
+        self.width = round(edges[-1])
+        vertical = font.vertical(size)
+        self.ascent, self.height = vertical.ascent, vertical.line_height
+        self._rendered: OrderedDict[int, tuple[pygame.Surface, pygame.Rect]] = OrderedDict()
+
+    def draw(self, area: pygame.Surface, x: int, top: int) -> None:
+        """Draw the line with its start at `x` (may be far left of `area`), cut to `area`."""
+        view = area.get_width()
+        first = max(0, bisect.bisect_right(self.starts, -x) - 1)
+        baseline = top + self.ascent
+        for index in range(first, len(self.chunks)):
+            left = x + self.starts[index]
+            if left >= view:
+                break
+            image, rect = self._chunk(index)
+            area.blit(image, (left + rect.x, baseline - rect.y))
+
+    def _chunk(self, index: int) -> tuple[pygame.Surface, pygame.Rect]:
+        known = self._rendered.get(index)
+        if known is not None:
+            self._rendered.move_to_end(index)
+            return known
+        font = face(self.kind).font
+        font.antialiased = self.antialias
+        rendered = font.render(self.chunks[index], self.color, size=self.size)
+        self._rendered[index] = rendered
+        while len(self._rendered) > _RENDERED_CHUNKS:
+            self._rendered.popitem(last=False)
+        return rendered
+
+
+def _chunks(line: str) -> list[str]:
+    """The line cut after spaces into pieces of about _CHUNK_CHARS (long words are cut)."""
+    chunks: list[str] = []
+    start = 0
+    while start < len(line):
+        end = min(len(line), start + _CHUNK_CHARS)
+        space = line.find(" ", end)
+        end = len(line) if space < 0 or space - start > 4 * _CHUNK_CHARS else space + 1
+        end = min(end, start + 4 * _CHUNK_CHARS)
+        while end < len(line) and unicodedata.combining(line[end]):
+            end += 1  # a mark stays with its letter
+        chunks.append(line[start:end])
+        start = end
+    return chunks
+
+
+@lru_cache(maxsize=4)  # the strips on screen; each holds its rendered chunks
+def strip(text: str, kind: Face, size: int, color: Color, antialias: bool) -> Strip:
+    """The laid-out strip for these settings (shared: a ticker draws it every frame)."""
+    return Strip(text, kind, size, color, antialias)
+
+
+def line_size(kind: Face, height: int, sizes: tuple[int, int]) -> int:
+    """The largest size in `sizes` whose line fits `height` (the smallest if none does)."""
+    grid = kind.grid
+    low, high = sorted(sizes)
+    low = max(grid, -(-low // grid) * grid) if grid > 1 else max(4, low)
+    high = max(low, high // grid * grid)
+    font = face(kind)
+    fitting = [s for s in range(low, high + 1, grid) if font.vertical(s).line_height <= height]
+    return fitting[-1] if fitting else low
+
+
+def draw_scrolling(area: pygame.Surface, line: Strip, start: float, gap: int, top: int) -> None:
+    """The line starting at x = `start` (negative once it has scrolled), drawn again
+    after every `gap` pixels so that the band never runs empty."""
+    period = line.width + max(1, gap)
+    x = round(start % period) - period
+    while x < area.get_width():
+        if x + line.width > 0:
+            line.draw(area, x, top)
+        x += period
+
+
+class Scrolling(Protocol):
+    """The settings a scrolling zone has (ticker, text with `overflow: scroll`)."""
+
+    @property
+    def font(self) -> str: ...
+    @property
+    def color(self) -> Color: ...
+    @property
+    def size(self) -> tuple[float, float]: ...
+    @property
+    def speed(self) -> float: ...
+    @property
+    def valign(self) -> VAlign: ...
+
+
+def run(
+    paint: Paint, rect: pygame.Rect, text: str, settings: Scrolling, *, gap: int, indent: int
+) -> None:
+    """Draw `text` scrolled to where it is at `paint.now`, confined to `rect`: it starts
+    `indent` pixels in (readable at once) and moves left at `settings.speed`."""
+    area = paint.area(rect)
+    if area is None:
+        return
+    kind = paint.face(settings.font)
+    size = line_size(kind, rect.height, pixel_sizes(settings.size, rect.height))
+    line = strip(text, kind, size, settings.color, not paint.led)
+    paint.missing_glyphs += line.dropped
+    top = valign_offset(rect.height, line.height, settings.valign)
+    draw_scrolling(area, line, indent - paint.elapsed * settings.speed, gap, top)
