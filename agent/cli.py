@@ -48,7 +48,15 @@ def _run_agent(config: AgentConfig, frame_file: Path | None = None) -> int:
             file=sys.stderr,
         )
         return EX_CONFIG
-    agent = Agent(config, frame_file=frame_file)
+    from display_layouts.problems import LayoutError
+
+    try:
+        agent = Agent(config, frame_file=frame_file)
+    except LayoutError as exc:
+        print("signage-agent: layout error:", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return EX_CONFIG
     agent.install_signal_handlers()
     return agent.run()
 

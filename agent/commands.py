@@ -153,7 +153,10 @@ class CommandRunner:
     def reload(self, args: dict[str, Any]) -> dict[str, Any]:
         """Read the layouts again and redraw (what SIGHUP does)."""
         self._no_args(args)
-        return self.agent.reload()
+        problem = self.agent.reload()
+        if problem is not None:
+            raise CommandFailed(problem)
+        return {"layouts": len(self.agent.library.specs)}
 
     def set_brightness(self, args: dict[str, Any]) -> dict[str, Any]:
         wanted = self._args(BrightnessArgs, args)

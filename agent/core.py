@@ -61,6 +61,8 @@ from agent.sdnotify import Notifier, Watchdog
 from agent.storage import AlertStore, ContentStore, SeqCounter, atomic_write
 from agent.topics import AlertTopic, CommandTopic, ContentTopic, Topics
 from agent.validation import InvalidInput
+from display_layouts.library import load_library
+from display_layouts.problems import LayoutError
 from display_layouts.render import Renderer, Scene
 
 log = logging.getLogger(__name__)
@@ -108,7 +110,14 @@ class Agent:
         self.playlists: dict[Channel, Playlist] = {}
         self.playback = Playback(self.tz, ready=self._assets_ready)
         self.output, display_problem = self._open_output(output, frame_file)
-        self.renderer = Renderer(self.output.size)
+        self.library = load_library(config.display.layouts_dir)  # LayoutError: a config error
+        self.renderer = Renderer(
+            self.output.size,
+            library=self.library,
+            images=self.assets.get,
+            fps=config.display.fps,
+            panel="led" if self.output.kind == "serial" else None,
+        )
         self.screen = Screen(self.output, self.renderer, self._display_error)
         self.brightness = Brightness(config.brightness.schedule, self.tz)
         self.alert_desk = AlertDesk(AlertStore(state_dir), self._storage_error)
@@ -144,11 +153,19 @@ class Agent:
         size = (display.width, display.height) if display.width and display.height else None
         return open_output(display.output, size, display.fullscreen, frame_file)
 
-    def reload(self) -> dict[str, Any]:
-        """Layouts read again (SIGHUP, `reload` command); the frame is drawn anew."""
+    def reload(self) -> str | None:
+        """Layouts read again (SIGHUP, `reload` command) and the frame drawn anew; or, when
+        the layouts folder is broken, the layouts in use are kept and the problem returned."""
+        try:
+            library = load_library(self.config.display.layouts_dir)
+        except LayoutError as exc:
+            message = "layouts not reloaded: " + "; ".join(exc.problems)
+            self._display_error(message)
+            return message
+        self.library = self.renderer.library = library
         self.screen.frame = None
         self.tick()
-        return {"reloaded": True}
+        return None
 
     def render_loop_progress(self, allowed_s: float) -> bool:
         return self.clock.monotonic() - self._loop_progress < allowed_s
@@ -292,18 +309,20 @@ class Agent:
     def _frame(self, now: datetime) -> Frame:
         board_name = self.config.board.name
         rotation = self.alert_desk.rotation
-        if rotation.full is not None:
-            return Frame(Scene("alert_full", alert_fields(rotation.full.alert), board_name, now))
+        if (full := rotation.full) is not None:
+            fields = alert_fields(full.alert)
+            return Frame(Scene("alert_full", fields, board_name, now, started=full.since))
         showing = self.playback.showing
         entry = showing.entry if showing else None
-        if entry is None:
+        if showing is None or entry is None:
             base = Scene("idle", {}, board_name, now)
         else:
-            base = Scene(entry.item.layout, entry.item.fields, board_name, now)
-        banner = rotation.banner
-        if banner is None:
+            item = entry.item
+            base = Scene(item.layout, item.fields, board_name, now, started=showing.since)
+        if (banner := rotation.banner) is None:
             return Frame(base)
-        return Frame(base, Scene("alert_banner", alert_fields(banner.alert), board_name, now))
+        fields = alert_fields(banner.alert)
+        return Frame(base, Scene("alert_banner", fields, board_name, now, started=banner.since))
 
     def _prove_play(
         self, started: Showing | None, full_changed: bool, banner_changed: bool
@@ -401,7 +420,11 @@ class Agent:
                 self._refresh_assets()
             return []
         try:
-            playlist = parse_playlist(payload, max_bytes=self.config.content.max_payload_bytes)
+            playlist = parse_playlist(
+                payload,
+                layouts=self.library.specs,
+                max_bytes=self.config.content.max_payload_bytes,
+            )
         except InvalidInput as exc:
             self.reject(topic, channel, exc.errors)
             return exc.errors

@@ -33,7 +33,8 @@ class Output(Protocol):
     @property
     def size(self) -> tuple[int, int]: ...
 
-    def present(self) -> None: ...
+    def present(self, areas: list[pygame.Rect] | None = None) -> None:
+        """Show the canvas; `areas`: only these parts changed (an animation step)."""
 
     def pump(self) -> bool:
         """Handle window-system events; False when the user closed the window."""
@@ -97,8 +98,9 @@ class HeadlessOutput:
     def size(self) -> tuple[int, int]:
         return self.canvas.get_size()
 
-    def present(self) -> None:
-        if self.snapshot is not None:
+    def present(self, areas: list[pygame.Rect] | None = None) -> None:
+        # Whole frames only: a PNG per ticker step would be a disk write 30 times a second.
+        if self.snapshot is not None and areas is None:
             atomic_write(self.snapshot, png_bytes(self.canvas))
 
     def pump(self) -> bool:
@@ -133,8 +135,11 @@ class ScreenOutput:
     def size(self) -> tuple[int, int]:
         return self.canvas.get_size()
 
-    def present(self) -> None:
-        pygame.display.flip()
+    def present(self, areas: list[pygame.Rect] | None = None) -> None:
+        if areas is None:
+            pygame.display.flip()
+        else:
+            pygame.display.update(areas)
 
     def pump(self) -> bool:
         for event in pygame.event.get():

@@ -19,9 +19,6 @@ from display_layouts.render import Renderer, Scene
 
 log = logging.getLogger(__name__)
 
-BANNER_SHARE = 0.2  # of the canvas height, at the bottom
-SMALL_PANEL_HEIGHT = 120  # below this a band would be unreadable: the banner takes the panel
-
 
 @dataclass(frozen=True, slots=True)
 class Frame:
@@ -83,10 +80,25 @@ class Screen:
             self._draw(self.frame)
 
     def refresh(self, now: datetime) -> None:
-        """Redraw when a clock (or other timed part) of the frame on show is due."""
+        """Repaint the moving parts (ticker, clock) of the frame on show when they are due."""
         due = self._refresh_at is not None and now >= self._refresh_at
-        if self.frame is not None and self.power_on and due:
-            self._draw(self.frame.at(now))
+        if self.frame is None or not self.power_on or not due:
+            return
+        frame = self.frame.at(now)
+        canvas = self.output.canvas
+        try:
+            areas = self.renderer.animate(canvas, frame.base)
+            if frame.banner is not None:  # a ticker may run under the band, or the band scroll
+                areas.append(self.renderer.draw_overlay(canvas, frame.banner))
+            if areas:
+                self._dim(areas)
+                self.output.present(areas)
+                self.frames += 1
+        except Exception as exc:  # a drawing bug must not take the board down
+            log.exception("animating %s failed", frame.base.layout)
+            self.on_error(f"animating {frame.base.layout}: {exc}")
+        self.frame = frame
+        self._schedule(frame)
 
     @property
     def refresh_at(self) -> datetime | None:
@@ -95,30 +107,32 @@ class Screen:
     def screenshot(self) -> tuple[bytes, tuple[int, int]]:
         return png_bytes(self.output.canvas), self.output.canvas.get_size()
 
-    def _banner_area(self) -> pygame.Rect:
-        width, height = self.output.size
-        if height < SMALL_PANEL_HEIGHT:
-            return pygame.Rect(0, 0, width, height)
-        band = max(1, round(height * BANNER_SHARE))
-        return pygame.Rect(0, height - band, width, band)
-
     def _draw(self, frame: Frame) -> None:
         canvas = self.output.canvas
         try:
             self.renderer.draw(canvas, frame.base)
             if frame.banner is not None:
-                self.renderer.draw(canvas.subsurface(self._banner_area()), frame.banner)
-            if self._dim_frame_to < 100:
-                shade = pygame.Surface(canvas.get_size())
-                shade.set_alpha(round(255 * (100 - self._dim_frame_to) / 100))
-                canvas.blit(shade, (0, 0))
+                self.renderer.draw_overlay(canvas, frame.banner)
+            self._dim([canvas.get_rect()])
             self.output.present()
         except Exception as exc:  # a drawing bug must not take the board down
             log.exception("drawing %s failed", frame.base.layout)
             self.on_error(f"drawing {frame.base.layout}: {exc}")
         self.frames += 1
         self.frame = frame
+        self._schedule(frame)
+
+    def _schedule(self, frame: Frame) -> None:
         times = [self.renderer.refresh_at(frame.base)]
         if frame.banner is not None:
             times.append(self.renderer.refresh_at(frame.banner))
         self._refresh_at = min((t for t in times if t is not None), default=None)
+
+    def _dim(self, areas: list[pygame.Rect]) -> None:
+        """Software dimming, for panels without a backlight the agent can set."""
+        if self._dim_frame_to >= 100:
+            return
+        shade = pygame.Surface(self.output.canvas.get_size())
+        shade.set_alpha(round(255 * (100 - self._dim_frame_to) / 100))
+        for area in areas:
+            self.output.canvas.blit(shade, area, area)

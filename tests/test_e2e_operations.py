@@ -84,7 +84,7 @@ def test_brightness_power_and_restart_commands(
     assert screenshot_mean(observer, "shot-4") > 0
 
     reloaded = command(observer, "reload-1", "reload")
-    assert reloaded["ok"] is True
+    assert reloaded["ok"] is True and reloaded["data"]["layouts"] >= 7
 
     restart = command(observer, "restart-1", "restart")
     assert restart["ok"] is True
