@@ -16,6 +16,7 @@ import pygame
 
 from agent.output import Output, png_bytes
 from display_layouts.render import Renderer, Scene
+from display_layouts.theme import BACKGROUND
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,7 @@ class Screen:
         self.brightness = 100
         self.power_on = True
         self._dim_frame_to = 100  # software dimming when the panel has no backlight control
+        self._base_surface = output.canvas  # where the base scene is drawn (see _above_banner)
 
     def show(self, frame: Frame) -> bool:
         """Draw `frame` unless it is already on the output; True when drawn."""
@@ -87,7 +89,9 @@ class Screen:
         frame = self.frame.at(now)
         canvas = self.output.canvas
         try:
-            areas = self.renderer.animate(canvas, frame.base)
+            areas = self.renderer.animate(self._base_surface, frame.base)
+            offset = self._base_surface.get_abs_offset()
+            areas = [area.move(offset) for area in areas]
             if frame.banner is not None:  # a ticker may run under the band, or the band scroll
                 areas.append(self.renderer.draw_overlay(canvas, frame.banner))
             if areas:
@@ -110,7 +114,10 @@ class Screen:
     def _draw(self, frame: Frame) -> None:
         canvas = self.output.canvas
         try:
-            self.renderer.draw(canvas, frame.base)
+            self._base_surface = canvas
+            if frame.banner is not None:
+                self._base_surface = self._above_banner(frame.banner)
+            self.renderer.draw(self._base_surface, frame.base)
             if frame.banner is not None:
                 self.renderer.draw_overlay(canvas, frame.banner)
             self._dim([canvas.get_rect()])
@@ -121,6 +128,17 @@ class Screen:
         self.frames += 1
         self.frame = frame
         self._schedule(frame)
+
+    def _above_banner(self, banner: Scene) -> pygame.Surface:
+        """Where the content goes while a banner runs: above the band, so the band hides
+        none of the notice (the content is laid out again for the smaller area). On small
+        LED panels the banner takes the whole panel and the content stays beneath it."""
+        canvas = self.output.canvas
+        canvas.fill(BACKGROUND)
+        band = self.renderer.draw_overlay(canvas, banner)
+        if band.height == 0 or band.top < canvas.get_height() // 2:
+            return canvas
+        return canvas.subsurface(pygame.Rect(0, 0, canvas.get_width(), band.top))
 
     def _schedule(self, frame: Frame) -> None:
         times = [self.renderer.refresh_at(frame.base)]
