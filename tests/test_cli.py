@@ -9,9 +9,8 @@ import sys
 from pathlib import Path
 
 import pygame
-import pytest
 
-from tests.support import REPO, Broker, free_port, write_config
+from tests.support import REPO, write_config
 
 DOCS_EXAMPLES = REPO / "docs" / "examples"
 
@@ -113,22 +112,3 @@ def test_demo_runs_sample_content_through_the_inbox_with_heartbeats(tmp_path: Pa
     assert " heartbeat {" in result.stderr
     frame = pygame.image.load(str(tmp_path / "frame.png"))
     assert frame.get_size() == (1920, 1080)
-
-
-@pytest.mark.e2e
-def test_doctor_against_a_real_broker_and_a_closed_port(tmp_path: Path, broker: Broker) -> None:
-    good = cli("doctor", "--config", str(write_config(tmp_path, port=broker.port)))
-    assert "✓ config" in good.stdout
-    assert "✓ MQTT session accepted" in good.stdout
-    assert "✓ fonts cover Vietnamese" in good.stdout
-    closed = tmp_path / "closed"
-    closed.mkdir()
-    bad = cli("doctor", "--config", str(write_config(closed, port=free_port())))
-    assert bad.returncode == 1
-    assert "✗ broker 127.0.0.1:" in bad.stdout and "→ check [mqtt] port" in bad.stdout
-
-
-def test_doctor_explains_a_bad_config(tmp_path: Path) -> None:
-    result = cli("doctor", "--config", str(write_config(tmp_path, port=0)))
-    assert result.returncode == 1
-    assert "✗ config" in result.stdout and "mqtt.port" in result.stdout
