@@ -41,13 +41,6 @@ def _load_or_exit(path: Path) -> AgentConfig:
 
 def _run_agent(config: AgentConfig, frame_file: Path | None = None) -> int:
     from agent.core import Agent
-
-    if config.display.output == "serial":
-        print(
-            "signage-agent: display.output = 'serial' is not supported by this version yet",
-            file=sys.stderr,
-        )
-        return EX_CONFIG
     from display_layouts.problems import LayoutError
 
     try:

@@ -118,6 +118,23 @@ class SerialConfig(Section):
     panel_width: Annotated[int, Field(ge=8, le=1024)]
     panel_height: Annotated[int, Field(ge=7, le=512)]
     color: Literal["mono", "tricolor", "rgb"] = "mono"
+    # Additions (see docs/serial.md): line format, link supervision, conversion, Alpha.
+    bytesize: Literal[7, 8] = 8
+    parity: Literal["none", "even", "odd"] = "none"
+    stopbits: Literal[1, 2] = 1
+    write_timeout_s: Annotated[float, Field(gt=0, le=60)] = 2.0
+    ack: Literal["auto", "wait", "off"] = "auto"
+    ack_timeout_s: Annotated[float, Field(gt=0, le=10)] = 0.25
+    reconnect_min_s: Annotated[float, Field(gt=0, le=300)] = 0.5
+    reconnect_max_s: Annotated[float, Field(gt=0, le=3600)] = 10.0
+    threshold: Annotated[int, Field(ge=0, le=255)] = 128
+    dither: Literal["none", "ordered"] = "none"
+    gamma: Annotated[float, Field(ge=1.0, le=4.0)] = 2.2
+    alpha_mode: str = "auto"
+    alpha_color: str = "amber"
+    alpha_position: Literal["fill", "middle", "top", "bottom"] = "fill"
+    alpha_address: Annotated[str, Field(pattern=r"^[0-9A-Fa-f]{2}$")] = "00"
+    alpha_packet_gap_s: Annotated[float, Field(ge=0, le=5)] = 0.15
 
 
 class BrightnessStep(Section):

@@ -51,6 +51,8 @@ from agent.messages import (
     PlaybackStarted,
     Playlist,
     PlaylistItem,
+    SerialLinkDown,
+    SerialLinkUp,
     StorageError,
 )
 from agent.outbox import Outbox
@@ -64,6 +66,8 @@ from agent.validation import InvalidInput
 from display_layouts.library import load_library
 from display_layouts.problems import LayoutError
 from display_layouts.render import Renderer, Scene
+from firmware_bridge.link import SerialLinkChanged, SerialProblem
+from firmware_bridge.output import SerialOutput
 
 log = logging.getLogger(__name__)
 
@@ -149,6 +153,8 @@ class Agent:
     ) -> tuple[Output, str | None]:
         if given is not None:
             return given, None
+        if self.config.serial is not None and self.config.display.output == "serial":
+            return SerialOutput(self.config.serial, self.queue.put, now=self._now), None
         display = self.config.display
         size = (display.width, display.height) if display.width and display.height else None
         return open_output(display.output, size, display.fullscreen, frame_file)
@@ -375,6 +381,8 @@ class Agent:
                 log.info("image %s is ready", sha256[:12])
             case AssetFailure() as failure:
                 self._on_asset_failure(failure)
+            case SerialLinkChanged() | SerialProblem():
+                self._on_serial(message)
             case Reload():
                 log.info("SIGHUP: reloading layouts")
                 self.reload()
@@ -382,6 +390,17 @@ class Agent:
                 pass
             case _:
                 log.error("unexpected message on the core queue: %r", message)
+
+    def _on_serial(self, message: SerialLinkChanged | SerialProblem) -> None:
+        now = self._now()
+        match message:
+            case SerialLinkChanged(up=True, port=port, message=text):
+                self._emit(SerialLinkUp(at=now, port=port, message=text))
+            case SerialLinkChanged(up=False, port=port, message=text):
+                self.errors_total += 1
+                self._emit(SerialLinkDown(at=now, port=port, message=text))
+            case SerialProblem(port=port, message=text):
+                self._display_error(f"{port}: {text}")
 
     def _on_link(self, message: LinkUp | LinkDown | Delivered) -> None:
         outbox = self.outbox
@@ -597,7 +616,7 @@ class Agent:
                 brightness=self.screen.brightness,
                 power="on" if self.screen.power_on else "off",
             ),
-            serial=None,
+            serial=self.output.health() if isinstance(self.output, SerialOutput) else None,
             system=self.probe.read(),
             mqtt=(
                 MqttHealth(

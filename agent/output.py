@@ -10,7 +10,7 @@ import io
 import logging
 import os
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Literal, Protocol, runtime_checkable
 
 import pygame
 
@@ -46,6 +46,15 @@ class Output(Protocol):
 
     def set_power(self, on: bool) -> bool:
         """Power the display down or up; False when it cannot (the frame is blanked)."""
+
+
+@runtime_checkable
+class TextSign(Protocol):
+    """An output with fonts of its own (Alpha LED signs): plain text goes as text."""
+
+    def present_text(self, text: str) -> bool:
+        """Show `text` (already drawn on the canvas, the fallback); False when the sign
+        cannot draw it and the canvas went as a picture instead."""
 
 
 class Backlight:

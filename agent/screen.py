@@ -14,7 +14,7 @@ from datetime import datetime
 
 import pygame
 
-from agent.output import Output, png_bytes
+from agent.output import Output, TextSign, png_bytes
 from display_layouts.render import Renderer, Scene
 from display_layouts.theme import BACKGROUND
 
@@ -34,6 +34,18 @@ class Frame:
     def at(self, now: datetime) -> Frame:
         banner = replace(self.banner, now=now) if self.banner else None
         return Frame(replace(self.base, now=now), banner)
+
+
+TEXT_LAYOUTS = ("led_text", "fullscreen_text")
+
+
+def sign_text(frame: Frame) -> str | None:
+    """The text of a frame that is nothing but one text (a sign may draw it natively)."""
+    base = frame.base
+    text = base.fields.get("text")
+    if frame.banner is None and base.layout in TEXT_LAYOUTS and set(base.fields) == {"text"}:
+        return text if isinstance(text, str) else None
+    return None
 
 
 class Screen:
@@ -121,7 +133,11 @@ class Screen:
             if frame.banner is not None:
                 self.renderer.draw_overlay(canvas, frame.banner)
             self._dim([canvas.get_rect()])
-            self.output.present()
+            text = sign_text(frame)
+            if text is not None and isinstance(self.output, TextSign):
+                self.output.present_text(text)
+            else:
+                self.output.present()
         except Exception as exc:  # a drawing bug must not take the board down
             log.exception("drawing %s failed", frame.base.layout)
             self.on_error(f"drawing {frame.base.layout}: {exc}")
