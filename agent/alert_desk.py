@@ -55,6 +55,13 @@ def alert_id_of(payload: bytes) -> str | None:
     return None
 
 
+def alert_texts(alert: Alert) -> dict[str, str]:
+    """The alert's texts by field path (for checks of what the board can draw)."""
+    texts = {"headline": alert.headline, "description": alert.description}
+    texts["instruction"] = alert.instruction
+    return {path: text for path, text in texts.items() if text}
+
+
 def alert_fields(alert: Alert) -> dict[str, str]:
     """The slots of the alert layouts, filled from an alert."""
     fields = {"label": EXERCISE_LABEL if alert.status == "exercise" else LABELS[alert.severity]}

@@ -101,6 +101,28 @@ def parse_playlist(
     return playlist
 
 
+def glyph_warnings(texts: Mapping[str, str]) -> list[ErrorDetail]:
+    """Texts (by field path) with characters the board's fonts cannot draw."""
+    from display_layouts.coverage import undrawable
+
+    warnings = []
+    for path, text in texts.items():
+        missing = undrawable(text)
+        if missing:
+            message = f"the board's fonts cannot draw {' '.join(missing)}: left out when shown"
+            warnings.append(error(path, message))
+    return warnings
+
+
+def playlist_texts(playlist: Playlist) -> dict[str, str]:
+    return {
+        f"items.{index}.fields.{name}": value
+        for index, item in enumerate(playlist.items)
+        for name, value in item.fields.items()
+        if isinstance(value, str) and not value.startswith("data:")
+    }
+
+
 def remote_images(item: PlaylistItem) -> list[ImageRef]:
     """Images an item needs downloaded before it may be shown."""
     return [value for value in item.fields.values() if isinstance(value, ImageRef)]

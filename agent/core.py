@@ -21,18 +21,20 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from agent import __version__
-from agent.alert_desk import AlertDesk, alert_fields, alert_id_of
+from agent.alert_desk import AlertDesk, alert_fields, alert_id_of, alert_texts
 from agent.assets import AssetCache, AssetFailure, AssetFetcher, AssetReady
 from agent.brightness import Brightness
 from agent.clock import Clock, SystemClock
 from agent.commands import CommandRunner
 from agent.config import AgentConfig
-from agent.content import parse_playlist, remote_images
+from agent.content import glyph_warnings, parse_playlist, playlist_texts, remote_images
 from agent.health import SystemProbe
 from agent.inbox import SIDECAR_SUFFIX, InboxFile, InboxWatcher
 from agent.link import Delivered, LinkDown, LinkUp, MqttLink, Received
 from agent.messages import (
     CHANNELS,
+    AlertStarted,
+    AlertUpdated,
     AssetFailed,
     Channel,
     ChannelContent,
@@ -40,6 +42,7 @@ from agent.messages import (
     ContentCleared,
     ContentIgnored,
     ContentRejected,
+    ContentWarning,
     DisplayError,
     DisplayHealth,
     ErrorDetail,
@@ -468,7 +471,15 @@ class Agent:
             )
         )
         self._refresh_assets()
+        self._warn_about_glyphs(channel, playlist_texts(playlist))
         return []
+
+    def _warn_about_glyphs(
+        self, channel: Channel | Literal["alert"], texts: dict[str, str]
+    ) -> None:
+        warnings = glyph_warnings(texts)
+        if warnings:
+            self._emit(ContentWarning(at=self._now(), channel=channel, warnings=warnings))
 
     def _on_alert(self, alert_id: str, topic: str, payload: bytes) -> None:
         try:
@@ -476,8 +487,10 @@ class Agent:
         except InvalidInput as exc:
             self.reject(topic, None, exc.errors)
             return
-        for event in events:
-            self._emit(event)
+        self._emit_all(events)
+        if any(isinstance(event, AlertStarted | AlertUpdated) for event in events):
+            alert = next(a for a in self.alert_desk.book.active() if a.id == alert_id)
+            self._warn_about_glyphs("alert", alert_texts(alert))
 
     def _persist(self, channel: Channel, playlist: Playlist | None) -> None:
         """Keep the channel's content on disk; a failing SD card must not hide new content."""
@@ -615,6 +628,7 @@ class Agent:
                 frames=frames,
                 brightness=self.screen.brightness,
                 power="on" if self.screen.power_on else "off",
+                missing_glyphs=self.renderer.missing_glyphs,
             ),
             serial=self.output.health() if isinstance(self.output, SerialOutput) else None,
             system=self.probe.read(),

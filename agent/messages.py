@@ -272,6 +272,8 @@ class DisplayHealth(Outbound):
     frames: int
     brightness: int | None
     power: Literal["on", "off"]
+    # Addition: characters left out of drawn frames because no bundled font has them.
+    missing_glyphs: int = 0
 
 
 class SerialHealth(Outbound):
@@ -343,6 +345,15 @@ class ContentRejected(EventBase):
     topic: str
     channel: Channel | None
     errors: list[ErrorDetail]
+
+
+class ContentWarning(EventBase):
+    """Addition: accepted content with something the board cannot show as sent (e.g.
+    characters no bundled font has: they are left out)."""
+
+    kind: Literal["content.warning"] = "content.warning"
+    channel: Channel | Literal["alert"]
+    warnings: list[ErrorDetail]
 
 
 class ContentIgnored(EventBase):
@@ -438,6 +449,7 @@ Event = Annotated[
     ContentAccepted
     | ContentRejected
     | ContentIgnored
+    | ContentWarning
     | ContentCleared
     | PlaybackStarted
     | AlertStarted

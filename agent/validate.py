@@ -88,4 +88,24 @@ def validate_files(paths: list[Path], out: TextIO) -> int:
                 print(f"{path}: {problem}", file=out)
         else:
             print(f"{path}: ok ({what})", file=out)
+            for warning in text_warnings(path):
+                print(f"{path}: warning: {warning}", file=out)
     return 1 if failed else 0
+
+
+def text_warnings(path: Path) -> list[str]:
+    """For a valid playlist or alert: texts the board would show with characters left out."""
+    from agent.alert_desk import alert_texts
+    from agent.content import glyph_warnings, playlist_texts
+
+    if path.suffix not in (".json", ""):
+        return []
+    raw = path.read_bytes()
+    kind = _payload_type(raw)
+    if kind == "alert":
+        texts = alert_texts(decode(raw, Alert, max_bytes=MAX_FILE_BYTES))
+    elif kind == "playlist":
+        texts = playlist_texts(parse_playlist(raw, max_bytes=MAX_FILE_BYTES))
+    else:
+        return []
+    return [f"{w.path}: {w.message}" for w in glyph_warnings(texts)]

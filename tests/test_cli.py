@@ -112,3 +112,29 @@ def test_demo_runs_sample_content_through_the_inbox_with_heartbeats(tmp_path: Pa
     assert " heartbeat {" in result.stderr
     frame = pygame.image.load(str(tmp_path / "frame.png"))
     assert frame.get_size() == (1920, 1080)
+
+
+def test_validate_warns_about_characters_the_board_cannot_draw(tmp_path: Path) -> None:
+    notice = tmp_path / "notice.json"
+    notice.write_text(
+        json.dumps(
+            {
+                "type": "playlist",
+                "version": 1,
+                "issued_at": "2026-11-27T07:30:00+07:00",
+                "items": [
+                    {
+                        "id": "a",
+                        "layout": "fullscreen_text",
+                        "fields": {"text": "Mưa to 🌧 chiều nay"},
+                    }
+                ],
+            }
+        ),
+        encoding="utf-8",
+    )
+    result = cli("validate", str(notice))
+    assert result.returncode == 0  # shown, without the character: a warning, not an error
+    assert f"{notice}: warning: items.0.fields.text: the board's fonts cannot draw 🌧" in (
+        result.stdout
+    )

@@ -393,3 +393,19 @@ def test_alert_file_in_the_inbox_is_a_local_alert_until_deleted(
     broken.write_bytes(alert_payload(severity="rat-nang"))
     agent.handle(InboxFile(broken))
     assert "severity" in (tmp_path / "hong.json.error.txt").read_text(encoding="utf-8")
+
+
+def test_characters_the_fonts_lack_are_reported_not_drawn_as_boxes(
+    agent: Agent, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    publish(agent, playlist(1, [text_item("mua", "Mưa to 🌧 chiều nay")]))
+    warning = events(caplog, "content.warning")[0]
+    assert warning["channel"] == "commune"
+    assert warning["warnings"][0]["path"] == "items.0.fields.text"
+    assert "🌧" in warning["warnings"][0]["message"]
+    assert agent.heartbeat().display.missing_glyphs >= 1
+    publish(agent, alert_payload(headline="Bão 🌀 số 3"), topic=ALERT_TOPIC)
+    assert events(caplog, "content.warning")[1]["warnings"][0]["path"] == "headline"
+    publish(agent, playlist(2, [text_item("ok", "Thông báo khẩn cấp: Ủy ban nhân dân")]))
+    assert len(events(caplog, "content.warning")) == 2  # Vietnamese is fully covered
