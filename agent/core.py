@@ -59,7 +59,7 @@ from agent.messages import (
     StorageError,
 )
 from agent.outbox import Outbox
-from agent.output import Output, open_output
+from agent.output import Output, SerialLine, open_output
 from agent.playback import Playback, Showing
 from agent.screen import Frame, Screen
 from agent.sdnotify import Notifier, Watchdog
@@ -69,8 +69,7 @@ from agent.validation import InvalidInput
 from display_layouts.library import load_library
 from display_layouts.problems import LayoutError
 from display_layouts.render import Renderer, Scene
-from firmware_bridge.link import SerialLinkChanged, SerialProblem
-from firmware_bridge.output import SerialOutput
+from firmware_bridge.events import SerialLinkChanged, SerialProblem
 
 log = logging.getLogger(__name__)
 
@@ -157,6 +156,8 @@ class Agent:
         if given is not None:
             return given, None
         if self.config.serial is not None and self.config.display.output == "serial":
+            from firmware_bridge.output import SerialOutput  # only boards with a controller
+
             return SerialOutput(self.config.serial, self.queue.put, now=self._now), None
         display = self.config.display
         size = (display.width, display.height) if display.width and display.height else None
@@ -630,7 +631,7 @@ class Agent:
                 power="on" if self.screen.power_on else "off",
                 missing_glyphs=self.renderer.missing_glyphs,
             ),
-            serial=self.output.health() if isinstance(self.output, SerialOutput) else None,
+            serial=self.output.health() if isinstance(self.output, SerialLine) else None,
             system=self.probe.read(),
             mqtt=(
                 MqttHealth(

@@ -11,9 +11,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from watchdog.events import FileSystemEvent, FileSystemEventHandler
-from watchdog.observers import Observer
-
 log = logging.getLogger(__name__)
 
 SIDECAR_SUFFIX = ".error.txt"
@@ -29,24 +26,27 @@ def is_content_file(path: Path) -> bool:
     return path.suffix == ".json" and not path.name.startswith(".")
 
 
-class _Handler(FileSystemEventHandler):
-    def __init__(self, inbox: queue.Queue[Any]) -> None:
-        self.inbox = inbox
+def _handler(inbox: queue.Queue[Any]) -> Any:
+    """The observer's handler: only reports paths (the core reads and validates them)."""
+    from watchdog.events import FileSystemEvent, FileSystemEventHandler
 
-    def _report(self, raw: str | bytes, deleted: bool = False) -> None:
+    def report(raw: str | bytes, deleted: bool = False) -> None:
         path = Path(raw.decode() if isinstance(raw, bytes) else raw)
         if is_content_file(path):
-            self.inbox.put(InboxFile(path, deleted))
+            inbox.put(InboxFile(path, deleted))
 
-    def on_closed(self, event: FileSystemEvent) -> None:
-        self._report(event.src_path)
+    class Handler(FileSystemEventHandler):
+        def on_closed(self, event: FileSystemEvent) -> None:
+            report(event.src_path)
 
-    def on_deleted(self, event: FileSystemEvent) -> None:
-        self._report(event.src_path, deleted=True)
+        def on_deleted(self, event: FileSystemEvent) -> None:
+            report(event.src_path, deleted=True)
 
-    def on_moved(self, event: FileSystemEvent) -> None:
-        self._report(event.src_path, deleted=True)
-        self._report(event.dest_path)
+        def on_moved(self, event: FileSystemEvent) -> None:
+            report(event.src_path, deleted=True)
+            report(event.dest_path)
+
+    return Handler()
 
 
 class InboxWatcher:
@@ -64,8 +64,11 @@ class InboxWatcher:
         )
         for path in existing:
             self.inbox.put(InboxFile(path))
+        # Imported here: most boards have no inbox, and the library costs memory.
+        from watchdog.observers import Observer
+
         observer = Observer()
-        observer.schedule(_Handler(self.inbox), str(self.directory), recursive=False)
+        observer.schedule(_handler(self.inbox), str(self.directory), recursive=False)
         observer.daemon = True
         observer.start()
         self._observer = observer

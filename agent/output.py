@@ -14,6 +14,7 @@ from typing import Literal, Protocol, runtime_checkable
 
 import pygame
 
+from agent.messages import SerialHealth
 from agent.storage import atomic_write
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,13 @@ class Output(Protocol):
 
     def set_power(self, on: bool) -> bool:
         """Power the display down or up; False when it cannot (the frame is blanked)."""
+
+
+@runtime_checkable
+class SerialLine(Protocol):
+    """An output behind a serial line (an LED controller): it reports the link's health."""
+
+    def health(self) -> SerialHealth: ...
 
 
 @runtime_checkable

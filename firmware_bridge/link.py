@@ -13,10 +13,10 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from firmware_bridge.events import SerialLinkChanged
 from firmware_bridge.mailbox import Mailbox, Wanted
 from firmware_bridge.pacing import Backoff
 from firmware_bridge.protocols.base import ControllerProtocol
@@ -27,21 +27,6 @@ from firmware_bridge.transport import PortErrors, close_quietly, describe, open_
 log = logging.getLogger(__name__)
 
 IDLE_CHECK_S = 0.5  # with nothing new to send, look at the port this often
-
-
-@dataclass(frozen=True, slots=True)
-class SerialLinkChanged:
-    up: bool
-    port: str
-    message: str
-
-
-@dataclass(frozen=True, slots=True)
-class SerialProblem:
-    """Content or settings the panel cannot show as they are (cut, recoloured…)."""
-
-    port: str
-    message: str
 
 
 Report = Callable[[object], None]

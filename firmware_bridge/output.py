@@ -17,13 +17,8 @@ from typing import TYPE_CHECKING, Literal
 import pygame
 
 from firmware_bridge.convert import FrameConverter
-from firmware_bridge.link import (
-    ControllerLink,
-    PortOpener,
-    Report,
-    SerialLinkChanged,
-    SerialProblem,
-)
+from firmware_bridge.events import SerialLinkChanged, SerialProblem
+from firmware_bridge.link import ControllerLink, PortOpener, Report
 from firmware_bridge.protocols import create_protocol
 from firmware_bridge.protocols.base import Content, SignText
 from firmware_bridge.session import LinkStats
