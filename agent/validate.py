@@ -4,6 +4,7 @@ layout files (YAML)."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import TextIO
 
@@ -25,7 +26,7 @@ def _payload_type(raw: bytes) -> object:
 
 def _check_config(path: Path) -> tuple[str, list[str]]:
     try:
-        config = load_config(path, env={})
+        config = load_config(path, env={}, files_elsewhere=True)
     except ConfigError as exc:
         return "config", [p.removeprefix(f"{path}: ") for p in exc.problems]
     return f"config of board {config.board.id}", []
@@ -93,11 +94,25 @@ def validate_files(paths: list[Path], out: TextIO) -> int:
     return 1 if failed else 0
 
 
+def config_file_warnings(path: Path) -> list[str]:
+    """Files a valid config names that this machine cannot read: fine here, fatal on a board."""
+    mqtt = load_config(path, env={}, files_elsewhere=True).mqtt
+    if mqtt is None:
+        return []
+    return [
+        f"{key}: cannot read {file} here; it must be readable on the board"
+        for key, file in mqtt.named_files().items()
+        if not os.access(file, os.R_OK)
+    ]
+
+
 def text_warnings(path: Path) -> list[str]:
     """For a valid playlist or alert: texts the board would show with characters left out."""
     from agent.alert_desk import alert_texts
     from agent.content import glyph_warnings, playlist_texts
 
+    if path.suffix == ".toml":
+        return config_file_warnings(path)
     if path.suffix not in (".json", ""):
         return []
     raw = path.read_bytes()

@@ -320,10 +320,13 @@ def test_every_example_config_validates_once_its_credential_files_exist(
     assert result.returncode == 0, result.stdout
     assert f"{copy}: ok (config of board " in result.stdout
 
+    # As shipped, on a machine without those files: valid, with a warning for each file.
     pristine = validate(EXAMPLES / example)
-    problems = [line for line in pristine.stdout.splitlines() if ": ok (" not in line]
+    assert pristine.returncode == 0, pristine.stdout
+    warnings = [line for line in pristine.stdout.splitlines() if ": ok (" not in line]
     assert all(
-        re.search(r"cannot read /etc/signage-agent/(ca\.pem|mqtt-password)", p) for p in problems
+        re.search(r"warning: mqtt\.\w+: cannot read /etc/signage-agent/(ca\.pem|mqtt-password)", w)
+        for w in warnings
     )
 
 
