@@ -182,6 +182,9 @@ def test_item_waits_for_its_image_then_shows(agent: Agent) -> None:
         agent.handle(ready)
         agent.tick()
         assert shown(agent) == "anh"
+        # The downloaded picture is on the frame (a flat colour, fitted in the middle).
+        centre = agent.output.canvas.get_at((160, 90))[:3]
+        assert tuple(centre) == (200, 30, 30)
     publish(agent, playlist(2, [text_item("chu", "Chữ")]))
     assert not list(agent.assets.directory.glob("*/*"))  # no longer used: collected
 
