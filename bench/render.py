@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import sys
 import time
 from collections.abc import Callable
@@ -30,6 +29,7 @@ os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 
 import pygame  # noqa: E402
+from _harness import machine, percentile  # noqa: E402
 
 from display_layouts import samples  # noqa: E402
 from display_layouts.catalog import BUILTIN_LAYOUTS  # noqa: E402
@@ -37,25 +37,6 @@ from display_layouts.render import Renderer, Scene  # noqa: E402
 
 SIZES = ((1920, 1080), (128, 32))
 MAX_WAIT_S = 1.0  # the core wakes at least this often
-
-
-def machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return (
-        f"{platform.machine()}, {os.cpu_count()} cores, {cpu}, Python {platform.python_version()}"
-    )
-
-
-def percentile(samples_ms: list[float], p: float) -> float:
-    ordered = sorted(samples_ms)
-    return ordered[min(len(ordered) - 1, max(0, round(p / 100 * (len(ordered) - 1))))]
 
 
 def varied(fields: dict[str, str], n: int) -> dict[str, str]:
