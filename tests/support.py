@@ -184,6 +184,15 @@ def board_topic(leaf: str) -> str:
     return f"{ROOT}/board/{BOARD['id']}/{leaf}"
 
 
+def is_online(message: Message) -> bool:
+    """The board's retained presence says `online` (published after every connect)."""
+    return message.topic == board_topic("status") and message.json()["state"] == "online"
+
+
+def wait_online(observer: Observer, start: int = 0, timeout: float = 10) -> None:
+    observer.wait_for(is_online, timeout=timeout, start=start)
+
+
 COMMUNE_TOPIC = f"{ROOT}/content/commune/{BOARD['district']}/{BOARD['commune']}"
 
 

@@ -19,6 +19,7 @@ from tests.support import (
     event_matcher,
     playlist,
     text_item,
+    wait_online,
     write_config,
 )
 
@@ -59,17 +60,11 @@ def start(tmp_path: Path, broker: Broker, agents: list[AgentProcess]) -> AgentPr
     return agent
 
 
-def online(observer: Observer, start: int = 0) -> None:
-    observer.wait_for(
-        lambda m: m.topic == board_topic("status") and m.json()["state"] == "online", start=start
-    )
-
-
 def test_severe_preempts_minor_is_a_banner_and_cancel_restores(
     tmp_path: Path, broker: Broker, observer: Observer, agents: list[AgentProcess]
 ) -> None:
     start(tmp_path, broker, agents)
-    online(observer)
+    wait_online(observer)
     observer.publish(
         COMMUNE_TOPIC,
         playlist(1, [text_item("tin", "Lịch tiêm chủng", duration_s=600)]),

@@ -20,6 +20,7 @@ from tests.support import (
     event_matcher,
     playlist,
     text_item,
+    wait_online,
     write_config,
 )
 
@@ -38,17 +39,11 @@ def start_agent(
     return agent
 
 
-def online(observer: Observer, start: int = 0) -> None:
-    observer.wait_for(
-        lambda m: m.topic == board_topic("status") and m.json()["state"] == "online", start=start
-    )
-
-
 def test_vietnamese_playlist_reaches_the_board_and_screenshot_shows_it(
     tmp_path: Path, broker: Broker, observer: Observer, agents: list[AgentProcess]
 ) -> None:
     start_agent(tmp_path, broker, agents)
-    online(observer)
+    wait_online(observer)
     item = text_item("khan-cap", VIETNAMESE, duration_s=60) | {
         "fields": {"title": "Thông báo", "text": VIETNAMESE}
     }
@@ -99,7 +94,7 @@ def test_commands_ping_unknown_malformed_and_once_only(
     tmp_path: Path, broker: Broker, observer: Observer, agents: list[AgentProcess]
 ) -> None:
     start_agent(tmp_path, broker, agents)
-    online(observer)
+    wait_online(observer)
     results = board_topic("cmd/result")
     cmd = board_topic("cmd")
     observer.publish(cmd, json.dumps({"type": "command", "id": "p1", "command": "ping"}))
@@ -163,7 +158,7 @@ def test_version_rule_and_channel_clearing(
     tmp_path: Path, broker: Broker, observer: Observer, agents: list[AgentProcess]
 ) -> None:
     start_agent(tmp_path, broker, agents)
-    online(observer)
+    wait_online(observer)
     observer.publish(COMMUNE_TOPIC, playlist(5, [text_item("v5", "Phiên bản 5", duration_s=60)]))
     observer.wait_for(event_matcher(EVENTS, "playback.started", item_id="v5"))
     observer.publish(COMMUNE_TOPIC, playlist(4, [text_item("v4", "Phiên bản 4")]))

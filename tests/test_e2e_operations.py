@@ -20,16 +20,13 @@ from tests.support import (
     event_matcher,
     playlist,
     text_item,
+    wait_online,
     write_config,
 )
 from tests.test_sdnotify import NotifySocket
 
 pytestmark = pytest.mark.e2e
 RESULTS = board_topic("cmd/result")
-
-
-def online(observer: Observer) -> None:
-    observer.wait_for(lambda m: m.topic == board_topic("status") and m.json()["state"] == "online")
 
 
 def command(observer: Observer, command_id: str, name: str, **args: Any) -> dict[str, Any]:
@@ -63,7 +60,7 @@ def test_brightness_power_and_restart_commands(
     config = write_config(tmp_path, port=broker.port, heartbeat_s=1)
     agent = AgentProcess(config, tmp_path / "agent.log").start()
     agents.append(agent)
-    online(observer)
+    wait_online(observer)
     observer.publish(COMMUNE_TOPIC, playlist(1, [text_item("a", "Nước sinh hoạt", duration_s=600)]))
     observer.wait_for(event_matcher(board_topic("events"), "playback.started", item_id="a"))
     full = screenshot_mean(observer, "shot-1")
@@ -106,7 +103,7 @@ def test_ready_after_first_frame_and_watchdog_stops_when_the_render_loop_stalls(
         agents.append(agent)
         ready = notify.wait_for("READY=1")
         assert notify.received[ready][1].startswith("READY=1\nSTATUS=")
-        online(observer)
+        wait_online(observer)
         notify.wait_for("WATCHDOG=1")
 
         body = {"type": "command", "id": "stall-1", "command": "stall", "args": {"seconds": 3}}

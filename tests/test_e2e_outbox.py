@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -14,6 +13,7 @@ from tests.support import (
     Broker,
     Observer,
     board_topic,
+    is_online,
     wait_until,
     write_config,
 )
@@ -25,10 +25,6 @@ STATUS = board_topic("status")
 
 def seqs(observer: Observer) -> list[int]:
     return [m.json()["seq"] for m in observer.find(lambda m: m.topic == HEARTBEAT)]
-
-
-def is_online(m: Any) -> bool:
-    return bool(m.topic == STATUS and json.loads(m.payload)["state"] == "online")
 
 
 def outage(broker: Broker, agent: AgentProcess, seconds: float) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from tests.support import (
     Observer,
     board_topic,
     event_matcher,
+    is_online,
     playlist,
     text_item,
     write_config,
@@ -23,10 +23,6 @@ from tests.support import (
 pytestmark = pytest.mark.e2e
 EVENTS = board_topic("events")
 STATUS = board_topic("status")
-
-
-def is_online(m: object) -> bool:
-    return getattr(m, "topic", None) == STATUS and json.loads(m.payload)["state"] == "online"  # type: ignore[attr-defined]
 
 
 def test_broker_restart_reconnects_resubscribes_and_shows_new_content(
