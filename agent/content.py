@@ -7,7 +7,7 @@ import binascii
 import difflib
 from collections.abc import Mapping
 
-from agent.messages import ErrorDetail, ImageRef, Playlist, PlaylistItem
+from agent.messages import ChannelContent, ErrorDetail, ImageRef, Playlist, PlaylistItem
 from agent.validation import InvalidInput, decode, error
 from display_layouts.catalog import BUILTIN_LAYOUTS, LayoutSpec, SlotKind
 
@@ -121,6 +121,13 @@ def playlist_texts(playlist: Playlist) -> dict[str, str]:
         for name, value in item.fields.items()
         if isinstance(value, str) and not value.startswith("data:")
     }
+
+
+def channel_summary(playlist: Playlist | None) -> ChannelContent | None:
+    """What a heartbeat says of a channel: its version and item count, or null."""
+    if playlist is None:
+        return None
+    return ChannelContent(version=playlist.version, items=len(playlist.items))
 
 
 def remote_images(item: PlaylistItem) -> list[ImageRef]:

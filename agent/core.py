@@ -27,7 +27,13 @@ from agent.brightness import Brightness
 from agent.clock import Clock, SystemClock
 from agent.commands import CommandRunner
 from agent.config import AgentConfig
-from agent.content import glyph_warnings, parse_playlist, playlist_texts, remote_images
+from agent.content import (
+    channel_summary,
+    glyph_warnings,
+    parse_playlist,
+    playlist_texts,
+    remote_images,
+)
 from agent.health import SystemProbe
 from agent.inbox import SIDECAR_SUFFIX, InboxFile, InboxWatcher
 from agent.link import Delivered, LinkDown, LinkUp, MqttLink, Received
@@ -37,19 +43,16 @@ from agent.messages import (
     AlertUpdated,
     AssetFailed,
     Channel,
-    ChannelContent,
     ContentAccepted,
     ContentCleared,
     ContentIgnored,
     ContentRejected,
     ContentWarning,
     DisplayError,
-    DisplayHealth,
     ErrorDetail,
     EventBase,
     Heartbeat,
     ImageRef,
-    MqttHealth,
     NowShowing,
     PlaybackStarted,
     Playlist,
@@ -144,7 +147,6 @@ class Agent:
         self.exit_code = 0
         self._started = self.clock.monotonic()
         self._next_heartbeat = self._started
-        self._frames_at_last_heartbeat = (0, self._started)
         self._display_problem = display_problem  # reported once the loop starts
         self.errors_total = 1 if display_problem else 0
 
@@ -605,46 +607,21 @@ class Agent:
             self._next_heartbeat = self.clock.monotonic() + self.config.health.heartbeat_interval_s
 
     def heartbeat(self) -> Heartbeat:
-        now = self._now()
         mono = self.clock.monotonic()
-        frames_before, at_before = self._frames_at_last_heartbeat
-        frames = self.screen.frames
-        fps = (frames - frames_before) / (mono - at_before) if mono > at_before else 0.0
-        self._frames_at_last_heartbeat = (frames, mono)
         link = self.link
         return Heartbeat(
             board_id=self.config.board.id,
             seq=self.seq.next(),
-            sent_at=now,
+            sent_at=self._now(),
             agent_version=__version__,
             uptime_s=int(mono - self._started),
             now_showing=self._now_showing(),
             alerts_active=self.alert_desk.active_ids(),
-            content={channel: self._channel_content(channel) for channel in CHANNELS},
-            display=DisplayHealth(
-                output=self.output.kind,
-                width=self.output.size[0],
-                height=self.output.size[1],
-                fps=round(fps, 2),
-                frames=frames,
-                brightness=self.screen.brightness,
-                power="on" if self.screen.power_on else "off",
-                missing_glyphs=self.renderer.missing_glyphs,
-            ),
+            content={channel: channel_summary(self.playlists.get(channel)) for channel in CHANNELS},
+            display=self.screen.health(mono),
             serial=self.output.health() if isinstance(self.output, SerialLine) else None,
             system=self.probe.read(),
-            mqtt=(
-                MqttHealth(
-                    connected_since=link.connected_since.astimezone(self.tz)
-                    if link.connected_since
-                    else None,
-                    reconnects=link.reconnects,
-                    outbox=len(self.outbox) if self.outbox is not None else 0,
-                    outbox_dropped=self.outbox.dropped if self.outbox is not None else 0,
-                )
-                if link is not None
-                else None
-            ),
+            mqtt=link.health(self.tz, self.outbox) if link is not None else None,
             errors_total=self.errors_total,
         )
 
@@ -660,9 +637,3 @@ class Agent:
             channel=showing.entry.channel,
             since=showing.since.astimezone(self.tz),
         )
-
-    def _channel_content(self, channel: Channel) -> ChannelContent | None:
-        playlist = self.playlists.get(channel)
-        if playlist is None:
-            return None
-        return ChannelContent(version=playlist.version, items=len(playlist.items))

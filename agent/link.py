@@ -14,7 +14,7 @@ import ssl
 import threading
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -26,7 +26,8 @@ from paho.mqtt.reasoncodes import ReasonCode
 from agent import __version__
 from agent.clock import Clock
 from agent.config import MqttConfig
-from agent.messages import Status
+from agent.messages import MqttHealth, Status
+from agent.outbox import Outbox
 from agent.topics import Topics
 
 log = logging.getLogger(__name__)
@@ -252,6 +253,15 @@ class MqttLink:
             log.error("inbound queue full: dropped a message on %s", msg.topic)
 
     # --- use from the core --------------------------------------------------------------
+
+    def health(self, tz: tzinfo, outbox: Outbox | None) -> MqttHealth:
+        since = self.connected_since
+        return MqttHealth(
+            connected_since=since.astimezone(tz) if since else None,
+            reconnects=self.reconnects,
+            outbox=len(outbox) if outbox is not None else 0,
+            outbox_dropped=outbox.dropped if outbox is not None else 0,
+        )
 
     @property
     def connected(self) -> bool:

@@ -14,6 +14,7 @@ from datetime import datetime
 
 import pygame
 
+from agent.messages import DisplayHealth
 from agent.output import Output, TextSign, png_bytes
 from display_layouts.render import Renderer, Scene
 from display_layouts.theme import BACKGROUND
@@ -60,6 +61,7 @@ class Screen:
         self.power_on = True
         self._dim_frame_to = 100  # software dimming when the panel has no backlight control
         self._base_surface = output.canvas  # where the base scene is drawn (see _above_banner)
+        self._frames_counted: tuple[int, float | None] = (0, None)  # for the measured fps
 
     def show(self, frame: Frame) -> bool:
         """Draw `frame` unless it is already on the output; True when drawn."""
@@ -119,6 +121,24 @@ class Screen:
     @property
     def refresh_at(self) -> datetime | None:
         return self._refresh_at
+
+    def health(self, mono: float) -> DisplayHealth:
+        """The heartbeat's `display`; `fps` is measured since the previous call."""
+        frames_before, at_before = self._frames_counted
+        elapsed = mono - at_before if at_before is not None else 0.0
+        fps = (self.frames - frames_before) / elapsed if elapsed > 0 else 0.0
+        self._frames_counted = (self.frames, mono)
+        width, height = self.output.size
+        return DisplayHealth(
+            output=self.output.kind,
+            width=width,
+            height=height,
+            fps=round(fps, 2),
+            frames=self.frames,
+            brightness=self.brightness,
+            power="on" if self.power_on else "off",
+            missing_glyphs=self.renderer.missing_glyphs,
+        )
 
     def screenshot(self) -> tuple[bytes, tuple[int, int]]:
         return png_bytes(self.output.canvas), self.output.canvas.get_size()
