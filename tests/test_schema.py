@@ -302,7 +302,21 @@ def test_asyncapi_topics_are_those_of_the_contract_file() -> None:
         for short, long in spelled.items():
             topic = topic.replace(short, long)
         listed.add(topic)
-    assert listed == CONTRACT_TOPICS["receive"] | CONTRACT_TOPICS["send"]
+    built = CONTRACT_TOPICS["receive"] | CONTRACT_TOPICS["send"]
+    assert not built & set(NOT_BUILT_YET), "built now: take it off NOT_BUILT_YET"
+    assert listed == built | set(NOT_BUILT_YET)
+
+
+# Topics the contract's wave-2 sections name whose features have not landed yet, with the
+# issue that builds them. The list only shrinks: a new contract topic must be built or
+# named here, so the AsyncAPI document never silently lags the contract.
+NOT_BUILT_YET = {
+    f"{ROOT}/board/{{board}}/assignment": "issue 14 (remote assignment)",
+    f"{ROOT}/content/group/{{g}}": "issue 14 (group channels)",
+    f"{ROOT}/alert/group/{{g}}/{{alertId}}": "issue 14 (group channels)",
+    f"{ROOT}/layout/{{name}}": "issue 14 (layouts over MQTT)",
+    f"{ROOT}/trust": "issue 13 (key rotation)",
+}
 
 
 def test_asyncapi_follows_the_topic_root() -> None:
