@@ -29,12 +29,12 @@ from agent.commands import CommandRunner
 from agent.config import AgentConfig
 from agent.content import (
     channel_summary,
-    check_playlist,
     glyph_warnings,
     parse_playlist,
     playlist_texts,
     remote_images,
 )
+from agent.drawable import Drawable
 from agent.health import SystemProbe
 from agent.inbox import SIDECAR_SUFFIX, InboxFile, InboxWatcher
 from agent.link import Delivered, LinkDown, LinkUp, MqttLink, Received
@@ -70,7 +70,7 @@ from agent.sdnotify import Notifier, Watchdog
 from agent.storage import AlertStore, ContentStore, SeqCounter, atomic_write
 from agent.topics import AlertTopic, CommandTopic, ContentTopic, Topics
 from agent.validation import InvalidInput
-from display_layouts.library import builtin_library, scan_library
+from display_layouts.library import scan_library
 from display_layouts.render import Renderer, Scene
 from firmware_bridge.events import SerialLinkChanged, SerialProblem
 
@@ -82,7 +82,6 @@ INBOUND_QUEUE_BOUND = 1000
 # Redraws after a fault within one tick: each skips one more item or falls back to a
 # built-in layout, so a few always end on something drawable (idle at worst).
 MAX_FAULT_REDRAWS = 8
-RESERVED_LAYOUTS = ("alert_full", "alert_banner", "idle")
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,13 +121,7 @@ class Agent:
         )
         self.playlists: dict[Channel, Playlist] = {}
         self.playback = Playback(self.tz, ready=self._may_show)
-        # Items left out of the rotation, by id: the exact versions that cannot be drawn
-        # (a render fault) or no longer fit the layouts (cached content re-checked). A new
-        # version of an item is not in here, so it is tried again.
-        self._unshowable: dict[str, list[PlaylistItem]] = {}
-        self._unfit: dict[str, list[PlaylistItem]] = {}
-        self._use_builtin: set[str] = set()  # reserved layouts whose replacement failed
-        self._faults_told: set[tuple[str, str]] = set()  # (layout, what) reported once
+        self.drawable = Drawable()  # items left out: they no longer fit, or failed to draw
         self.output, display_problem = self._open_output(output, frame_file)
         # A bad layout file is left out and reported (display.error once the loop runs),
         # never fatal: the board starts with the rest, and the built-in layouts always work.
@@ -193,9 +186,7 @@ class Agent:
             self._display_error(problem)
         self.library = self.renderer.library = scan.library
         # Layouts changed: what failed to draw may draw now, and what fitted may not.
-        self._unshowable.clear()
-        self._use_builtin.clear()
-        self._faults_told.clear()
+        self.drawable.layouts_changed()
         self._recheck_content()
         self.screen.frame = None
         self.tick()
@@ -351,21 +342,21 @@ class Agent:
         rotation = self.alert_desk.rotation
         if (full := rotation.full) is not None:
             fields = alert_fields(full.alert)
-            builtin = "alert_full" in self._use_builtin
+            builtin = "alert_full" in self.drawable.use_builtin
             return Frame(
                 Scene("alert_full", fields, board_name, now, started=full.since, builtin=builtin)
             )
         showing = self.playback.showing
         entry = showing.entry if showing else None
         if showing is None or entry is None:
-            base = Scene("idle", {}, board_name, now, builtin="idle" in self._use_builtin)
+            base = Scene("idle", {}, board_name, now, builtin="idle" in self.drawable.use_builtin)
         else:
             item = entry.item
             base = Scene(item.layout, item.fields, board_name, now, started=showing.since)
         if (banner := rotation.banner) is None:
             return Frame(base)
         fields = alert_fields(banner.alert)
-        builtin = "alert_banner" in self._use_builtin
+        builtin = "alert_banner" in self.drawable.use_builtin
         overlay = Scene(
             "alert_banner", fields, board_name, now, started=banner.since, builtin=builtin
         )
@@ -399,70 +390,29 @@ class Agent:
         """Act on one fault, reporting it once; True when the frame must be drawn again."""
         rotation = self.alert_desk.rotation
         showing = self.playback.showing
-        subject: str
         if fault.part == "banner" and rotation.banner is not None:
             subject = f"alert {rotation.banner.alert.id}"
         elif fault.part == "base" and rotation.full is not None:
             subject = f"alert {rotation.full.alert.id}"
         elif fault.part == "base" and showing is not None and showing.entry is not None:
-            entry = showing.entry
-            if not self._may_show(entry.item):
-                return False  # already skipped
-            self._unshowable.setdefault(entry.item.id, []).append(entry.item)
-            self._display_error(
-                f"item {entry.item.id} ({entry.channel}) cannot be drawn with layout "
-                f"{entry.item.layout}: {fault.message}; skipped until its content changes"
-            )
-            return True
+            message = self.drawable.item_failed(showing.entry, fault)
+            if message is not None:
+                self._display_error(message)
+            return message is not None
         else:
             subject = "idle"
-        name = fault.layout
-        replaced = self.library.get(name) is not builtin_library().get(name)
-        if name in RESERVED_LAYOUTS and replaced and name not in self._use_builtin:
-            self._use_builtin.add(name)
-            source = getattr(self.library.get(name), "source", name)
-            self._display_error(
-                f"{subject}: layout {name} ({source}) cannot be drawn: {fault.message}; "
-                f"showing the built-in {name}"
-            )
-            return True
-        if (name, subject) not in self._faults_told:
-            self._faults_told.add((name, subject))
-            self._display_error(
-                f"{subject}: layout {name} cannot be drawn whole: {fault.message}; "
-                "showing what could be drawn"
-            )
-        return False
+        told, redraw = self.drawable.reserved_failed(subject, fault, self.library)
+        if told is not None:
+            self._display_error(told)
+        return redraw
 
     def _may_show(self, item: PlaylistItem) -> bool:
-        """Playback's `ready`: the item's images are here, and it can be drawn."""
-        for left_out in (self._unshowable, self._unfit):
-            if left_out and item in left_out.get(item.id, ()):
-                return False
-        return self._assets_ready(item)
+        """Playback's `ready`: the item can be drawn, and its images are here."""
+        return self.drawable.allows(item) and self._assets_ready(item)
 
     def _recheck_content(self, *, emit: bool = True) -> list[ContentWarning]:
-        """Held content checked against the layouts in use (at start, after a layout
-        change): an item that no longer fits (its layout gone, a slot missing) is left
-        out, with one content.warning per channel naming each item and why."""
-        unfit: dict[str, list[PlaylistItem]] = {}
-        warnings = []
-        for channel, playlist in self.playlists.items():
-            found: list[ErrorDetail] = []
-            for error in check_playlist(playlist, self.library.specs):
-                head, _, rest = error.path.partition(".")
-                index, _, _ = rest.partition(".")
-                if head != "items" or not index.isdigit() or int(index) >= len(playlist.items):
-                    continue
-                item = playlist.items[int(index)]
-                versions = unfit.setdefault(item.id, [])
-                if item not in versions:
-                    versions.append(item)
-                message = f"item {item.id} is not shown: {error.message}"
-                found.append(ErrorDetail(path=error.path, message=message))
-            if found:
-                warnings.append(ContentWarning(at=self._now(), channel=channel, warnings=found))
-        self._unfit = unfit
+        """Held content checked against the layouts in use (at start, after a reload)."""
+        warnings = self.drawable.recheck(self.playlists, self.library.specs, self._now())
         if emit:
             self._emit_all(list(warnings))
         return warnings

@@ -35,10 +35,10 @@ def test_a_board_with_a_layout_bomb_and_a_poisoned_cache_starts_and_keeps_starti
         agent = AgentProcess(config, tmp_path / f"agent{run}.log", env=env).start()
         try:
             log = agent.wait_log('"kind":"playback.started","item_id":"ok"', timeout=30)
-            agent.wait_log('"type":"heartbeat"', timeout=30)
+            agent.wait_log("item nan is not shown: unknown layout 'nan_box'", timeout=30)
+            log = agent.wait_log('"type":"heartbeat"', timeout=30)
             assert (f"layout file {layouts / 'bomb.yaml'} skipped" in log) == with_bomb
             assert f"layout file {layouts / 'nan_box.yaml'} skipped" in log
-            assert "item nan is not shown: unknown layout 'nan_box'" in log
             assert '"kind":"playback.started","item_id":"nan"' not in log
             assert "Traceback" not in log
             assert agent.alive()

@@ -217,3 +217,70 @@ def test_validate_names_the_bomb_and_its_problem(tmp_path: Path) -> None:
     for path in paths:
         mine = [line for line in lines if line.startswith(f"{path}: ")]
         assert 1 <= len(mine) <= 5, (path, lines)
+
+
+def _fault(kind: str, path: Path) -> None:
+    """Replace the layout file at `path` by one kind of damage."""
+    if kind == "empty":
+        path.write_bytes(b"")
+    elif kind == "truncated":
+        path.write_bytes(NOTICE.encode()[: len(NOTICE) // 2])
+    elif kind == "garbage":
+        path.write_bytes(bytes(range(256)) * 64)
+    elif kind == "directory":
+        path.mkdir()
+    elif kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "dev-zero":
+        path.symlink_to("/dev/zero")
+    elif kind == "huge":
+        with path.open("wb") as file:
+            file.truncate(1 << 30)
+    elif kind == "no-permission":
+        path.write_text(NOTICE, encoding="utf-8")
+        path.chmod(0)
+
+
+FAULTS = ["empty", "truncated", "garbage", "directory", "fifo", "dev-zero", "huge"]
+FAULTS += [] if os.geteuid() == 0 else ["no-permission"]  # root reads every file
+
+
+@pytest.mark.parametrize("kind", FAULTS)
+def test_each_kind_of_damaged_layout_file_is_named_and_the_board_shows_its_content(
+    tmp_path: Path, kind: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    folder = tmp_path / "layouts"
+    folder.mkdir()
+    (folder / "other.yaml").write_text(NOTICE.replace("notice", "other"), encoding="utf-8")
+    _fault(kind, folder / "notice.yaml")
+    clock = FakeClock()
+    agent = board(tmp_path, clock, folder)
+    try:
+        _in_thread(agent.start)
+        publish(agent, playlist(1, [text_item("a", "A")]))
+        assert shown(agent) == "a" and agent.screen.frames >= 2
+        [error] = events(caplog, "display.error")
+        assert f"layout file {folder / 'notice.yaml'} skipped" in error["message"]
+        assert "other" in agent.library and "notice" not in agent.library
+        assert agent.heartbeat().errors_total >= 1
+    finally:
+        agent._shutdown()
+
+
+def test_doctor_names_each_skipped_layout_file(tmp_path: Path, layouts: Path) -> None:
+    from agent.doctor.display import DisplayDoctor
+
+    config = make_config(
+        tmp_path,
+        display={"output": "headless", "width": 320, "height": 180, "layouts_dir": str(layouts)},
+    )
+    checks = DisplayDoctor(config).checks()
+    out = io.StringIO()
+    for check in checks:
+        check.show(out)
+    text = out.getvalue()
+    assert f"✓ layouts folder {layouts}: notice besides the built-in ones" in text
+    assert f"✗ layout file {layouts / 'bomb.yaml'} skipped: not valid YAML: nested more" in text
+    assert f"✗ layout file {layouts / 'nan_box.yaml'} skipped" in text
+    assert "signage-agent validate" in text and [c.ok for c in checks].count(False) == 2
