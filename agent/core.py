@@ -369,7 +369,10 @@ class Agent:
         draw a reserved layout with its built-in version (an alert is never lost); then
         draw again. Returns the slot that started, for proof of play: not the skipped one."""
         for _ in range(MAX_FAULT_REDRAWS):
-            changed = [self._on_fault(fault) for fault in self.screen.take_faults()]
+            # One fault per part: a part that failed once per step of drawing it (layout,
+            # band, schedule) failed once.
+            faults = {fault.part: fault for fault in reversed(self.screen.take_faults())}
+            changed = [self._on_fault(fault) for fault in faults.values()]
             if not any(changed):
                 break
             if self.alert_desk.rotation.full is None:

@@ -169,3 +169,68 @@ def test_an_alert_whose_layout_fails_is_shown_with_the_built_in_one(
     # The built-in alert layout's red, not the navy of a failed frame.
     assert tuple(agent.output.canvas.get_at((5, 5)))[:3] != (0, 0, 0)
     agent._shutdown()
+
+
+QR_BANNER = """\
+name: alert_banner
+purpose: The city's own banner, with a QR code.
+reserved: true
+override: true
+background: transparent
+zones:
+  - {name: band, type: rect, box: [0, 70, 100, 30], color: alert_yellow}
+  - {name: headline, type: text, box: [0, 70, 80, 30], text: "{headline}", color: ink}
+  - {name: code, type: qr, box: [80, 70, 20, 30], data: "https://canhbao.hanoi.gov.vn"}
+"""
+
+
+def test_a_banner_whose_layout_fails_is_shown_with_the_built_in_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    clock = FakeClock()
+    agent = board(tmp_path, clock, alert_banner=QR_BANNER)
+    monkeypatch.setattr(QrZone, "paint", broken_paint)
+    agent.start()
+    publish(agent, playlist(1, [text_item("a", "A", duration_s=5), text_item("b", "B")]))
+    publish(agent, alert_payload(severity="minor"), topic=ALERT_TOPIC)
+    frame = agent.screen.frame
+    assert frame is not None and frame.banner is not None and frame.banner.builtin
+    assert frame.base.layout == "fullscreen_text"  # the content goes on under the band
+    for _ in range(4):
+        clock.advance(5)
+        agent.tick()
+    [error] = events(caplog, "display.error")
+    assert "alert bao-so-3" in error["message"] and "built-in alert_banner" in error["message"]
+    assert {"a", "b", "bao-so-3"} <= set(played(caplog))
+    agent._shutdown()
+
+
+def test_a_zone_that_starts_failing_while_it_runs_skips_the_item_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The ticker draws when the item comes on screen, then fails at a later frame of its
+    animation: the item is taken off at once, and reported once."""
+    from display_layouts.zones.ticker import TickerZone
+
+    caplog.set_level(logging.INFO)
+    clock = FakeClock()
+    agent = board(tmp_path, clock)
+    agent.start()
+    news = {
+        "id": "tin",
+        "layout": "headline",
+        "fields": {"title": "Tin", "body": "Nội dung", "ticker": "Chữ chạy " * 10},
+    }
+    publish(agent, playlist(1, [news, text_item("a", "A", duration_s=30)]))
+    assert shown(agent) == "tin" and agent.screen.refresh_at is not None
+    monkeypatch.setattr(TickerZone, "paint", broken_paint)
+    for _ in range(30):  # a second of animation frames
+        clock.advance(1 / 30)
+        agent.tick()
+    assert shown(agent) == "a"
+    [error] = events(caplog, "display.error")
+    assert error["message"].startswith("item tin (commune) cannot be drawn with layout headline")
+    assert "zone 'ticker' (ticker)" in error["message"]
+    assert played(caplog) == ["tin", "a"]
+    agent._shutdown()
