@@ -14,11 +14,16 @@ from functools import cache
 from pathlib import Path
 
 from display_layouts.layout import Layout
-from display_layouts.loader import LAYOUT_SUFFIXES, load_layout_file
+from display_layouts.loader import LAYOUT_SUFFIXES, NodeBudget, load_layout_file
 from display_layouts.problems import LayoutError
 from display_layouts.spec import LayoutSpec
 
 BUILTIN_DIR = Path(__file__).resolve().with_name("layouts")
+# What a board reads from its layouts folder before its first frame, at most: a few
+# seconds of a Raspberry Pi's time for the worst files, room for 100+ ordinary layouts
+# (a few hundred values each).
+MAX_FILES = 200
+MAX_FOLDER_NODES = 60_000
 
 
 class LayoutLibrary:
@@ -83,12 +88,14 @@ class LibraryScan:
         return [problem for file in self.skipped for problem in file.problems]
 
 
-def _load_all(paths: Iterable[Path]) -> tuple[dict[str, Layout], list[SkippedFile]]:
+def _load_all(
+    paths: Iterable[Path], budget: NodeBudget | None = None
+) -> tuple[dict[str, Layout], list[SkippedFile]]:
     layouts: dict[str, Layout] = {}
     skipped: list[SkippedFile] = []
     for path in paths:
         try:
-            layout = load_layout_file(path)
+            layout = load_layout_file(path, budget=budget)
         except LayoutError as exc:
             skipped.append(SkippedFile(path, tuple(exc.problems)))
             continue
@@ -121,7 +128,13 @@ def scan_library(extra_dir: Path | None = None) -> LibraryScan:
     except OSError as exc:
         problem = f"{extra_dir}: cannot read the layouts folder: {exc.strerror or exc}"
         return LibraryScan(builtin, (SkippedFile(extra_dir, (problem,)),))
-    extra, skipped = _load_all(paths)
+    extra, skipped = _load_all(paths[:MAX_FILES], NodeBudget(MAX_FOLDER_NODES))
+    if len(paths) > MAX_FILES:
+        problem = (
+            f"{extra_dir}: {len(paths)} layout files: only the first {MAX_FILES} by name "
+            f"are read (from {paths[0].name} to {paths[MAX_FILES - 1].name})"
+        )
+        skipped.append(SkippedFile(extra_dir, (problem,)))
     for name, layout in list(extra.items()):
         problems = _replacement_problems(layout, builtin.get(name))
         if problems:

@@ -6,6 +6,7 @@ import math
 import os
 import stat
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,12 +35,23 @@ LAYOUT_SUFFIXES = (".yaml", ".yml")
 _FIXED_KEYS = ("name", "type")
 
 
-# A layout is a few hundred nodes, six levels deep; these bounds leave ample room for the
-# largest legitimate file (64 zones, 8 variants) and stop a hostile one before it costs
-# memory or stack: `[[[[…]]]]` nested a hundred thousand deep would exhaust the composer's
-# recursion, and a flat list of 100 000 numbers the validator's time.
+# A layout is a few hundred values (the largest built-in one: 345), six levels deep; these
+# bounds leave ample room for a big legitimate file (64 zones, 8 variants) and stop a
+# hostile one before it costs memory, stack or start-up time: `[[[[…]]]]` nested a
+# hundred thousand deep would exhaust the composer's recursion, and a flat list of
+# 100 000 numbers takes seconds to validate on a Raspberry Pi.
 MAX_DEPTH = 32
-MAX_NODES = 50_000
+MAX_NODES = 10_000
+
+
+@dataclass
+class NodeBudget:
+    """Values left to read for a whole layouts folder: many big files must not delay
+    a board's first frame either (see library.scan_library)."""
+
+    left: int
+
+
 MAX_SCALAR_CHARS = 10_000  # the longest field (a template) takes 2000
 MAX_INT_DIGITS = 100
 
@@ -48,10 +60,11 @@ class _Loader(yaml.SafeLoader):
     """SafeLoader without aliases (`*name` would let a small file expand into a huge one:
     the "billion laughs"), with bounded nesting depth, node count and scalar size."""
 
-    def __init__(self, stream: str) -> None:
+    def __init__(self, stream: str, budget: NodeBudget | None) -> None:
         super().__init__(stream)
         self._depth = 0
         self._nodes = 0
+        self._budget = budget
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         event = self.peek_event()  # type: ignore[no-untyped-call]
@@ -60,6 +73,11 @@ class _Loader(yaml.SafeLoader):
         self._nodes += 1
         if self._nodes > MAX_NODES:
             self._refuse(f"more than {MAX_NODES} values: not a layout", event)
+        if self._budget is not None:
+            self._budget.left -= 1
+            if self._budget.left < 0:
+                message = "not read: the layouts folder holds too many values in all"
+                self._refuse(f"{message} (the files before it by name are used)", event)
         if self._depth >= MAX_DEPTH:
             self._refuse(f"nested more than {MAX_DEPTH} levels deep: not a layout", event)
         if isinstance(event, yaml.ScalarEvent) and len(event.value) > MAX_SCALAR_CHARS:
@@ -86,7 +104,9 @@ class _Loader(yaml.SafeLoader):
 _Loader.add_constructor("tag:yaml.org,2002:int", _Loader.construct_yaml_int)
 
 
-def load_layout_file(path: Path, *, check_name: bool = True) -> Layout:
+def load_layout_file(
+    path: Path, *, check_name: bool = True, budget: NodeBudget | None = None
+) -> Layout:
     """The layout in `path`; LayoutError naming the file, zone, field and line."""
     try:
         raw = _read_regular_file(path)
@@ -100,7 +120,7 @@ def load_layout_file(path: Path, *, check_name: bool = True) -> Layout:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise LayoutError([f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})"]) from None
-    return parse_layout(text, str(path), stem=path.stem if check_name else None)
+    return parse_layout(text, str(path), stem=path.stem if check_name else None, budget=budget)
 
 
 def _read_regular_file(path: Path) -> bytes | None:
@@ -114,8 +134,10 @@ def _read_regular_file(path: Path) -> bytes | None:
         return file.read(MAX_FILE_BYTES + 1)
 
 
-def parse_layout(text: str, source: str, *, stem: str | None = None) -> Layout:
-    data, lines = _read_yaml(text, source)
+def parse_layout(
+    text: str, source: str, *, stem: str | None = None, budget: NodeBudget | None = None
+) -> Layout:
+    data, lines = _read_yaml(text, source, budget)
     problems = list(_non_finite(data, ()))
     if problems:  # `.nan` passes `x < 0` and every other range check: refuse it by name
         raise LayoutError([render(source, problem, lines) for problem in problems])
@@ -127,8 +149,8 @@ def parse_layout(text: str, source: str, *, stem: str | None = None) -> Layout:
     return layout
 
 
-def _read_yaml(text: str, source: str) -> tuple[Any, dict[Loc, int]]:
-    loader = _Loader(text)
+def _read_yaml(text: str, source: str, budget: NodeBudget | None) -> tuple[Any, dict[Loc, int]]:
+    loader = _Loader(text, budget)
     try:
         node = loader.get_single_node()
         data = None if node is None else loader.construct_document(node)

@@ -284,3 +284,24 @@ def test_doctor_names_each_skipped_layout_file(tmp_path: Path, layouts: Path) ->
     assert f"✗ layout file {layouts / 'bomb.yaml'} skipped: not valid YAML: nested more" in text
     assert f"✗ layout file {layouts / 'nan_box.yaml'} skipped" in text
     assert "signage-agent validate" in text and [c.ok for c in checks].count(False) == 2
+
+
+def test_a_folder_of_many_big_files_is_read_within_a_bound(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Many files near the per-file limit must not delay the first frame by minutes: the
+    folder as a whole has a budget; past it, files are skipped and named."""
+    from display_layouts import library
+
+    near_limit = HEAD + "variants: [" + ", ".join(["0"] * 9_000) + "]\n"
+    for index in range(12):
+        (tmp_path / f"big{index:02}.yaml").write_text(near_limit, encoding="utf-8")
+    (tmp_path / "zz_notice.yaml").write_text(NOTICE.replace("notice", "zz_notice"))
+    scan = scan_library(tmp_path)
+    starved = [f for f in scan.skipped if "too many values in all" in f.summary()]
+    assert starved and len(scan.skipped) == 13  # every big file, and the notice after them
+    assert sum(1 for f in scan.skipped if "variants" in f.summary()) == 13 - len(starved)
+    monkeypatch.setattr(library, "MAX_FILES", 5)
+    scan = scan_library(tmp_path)
+    [folder] = [f for f in scan.skipped if f.path == tmp_path]
+    assert "13 layout files: only the first 5 by name are read" in folder.summary()
