@@ -10,7 +10,9 @@ import io
 import logging
 import os
 import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
@@ -22,6 +24,8 @@ from display_layouts.loader import MAX_DEPTH, load_layout_file
 from display_layouts.problems import LayoutError
 from tests.support import playlist, text_item
 from tests.test_core import FakeClock, events, make_config, publish, shown
+
+T = TypeVar("T")
 
 # A good custom layout, to show that the rest of the folder still loads.
 NOTICE = """\
@@ -86,10 +90,10 @@ def _special_files(folder: Path) -> list[Path]:
     return [fifo, folder / "folder.yaml", folder / "zero.yaml", folder / "dangling.yaml", huge]
 
 
-def _in_thread(call: object, timeout: float = 20) -> object:
+def _in_thread(call: Callable[[], T], timeout: float = 20) -> T:
     """Run `call` where a hang fails the test instead of blocking it forever."""
-    result: list[object] = []
-    thread = threading.Thread(target=lambda: result.append(call()), daemon=True)  # type: ignore[operator]
+    result: list[T] = []
+    thread = threading.Thread(target=lambda: result.append(call()), daemon=True)
     thread.start()
     thread.join(timeout)
     assert not thread.is_alive(), "blocked on a layout file"
@@ -100,8 +104,8 @@ def test_special_files_are_reported_and_never_block(tmp_path: Path) -> None:
     specials = _special_files(tmp_path)
     (tmp_path / "notice.yaml").write_text(NOTICE, encoding="utf-8")
     scan = _in_thread(lambda: scan_library(tmp_path))
-    assert "notice" in scan.library  # type: ignore[attr-defined]
-    skipped = {file.path: file.problems for file in scan.skipped}  # type: ignore[attr-defined]
+    assert "notice" in scan.library
+    skipped = {file.path: file.problems for file in scan.skipped}
     assert set(skipped) == set(specials)
     assert "not a regular file" in skipped[tmp_path / "fifo.yaml"][0]
     assert "larger than 256 KiB" in skipped[tmp_path / "huge.yaml"][0]
