@@ -16,6 +16,7 @@ fails, the built-in layout of that name is drawn instead, so an alert is never l
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from datetime import datetime
 
@@ -25,6 +26,8 @@ from agent.playback import Entry
 from agent.screen import DrawFault
 from display_layouts.library import LayoutLibrary, builtin_library
 from display_layouts.spec import LayoutSpec
+
+log = logging.getLogger(__name__)
 
 RESERVED_LAYOUTS = ("alert_full", "alert_banner", "idle")
 
@@ -79,7 +82,12 @@ class Drawable:
         warnings = []
         for channel, playlist in playlists.items():
             found: list[ErrorDetail] = []
-            for error in check_playlist(playlist, specs):
+            try:
+                errors = check_playlist(playlist, specs)
+            except Exception:  # a bug in a check must not stop the board: shown as before
+                log.exception("checking the held %s content failed", channel)
+                continue
+            for error in errors:
                 head, _, rest = error.path.partition(".")
                 index, _, _ = rest.partition(".")
                 if head != "items" or not index.isdigit() or int(index) >= len(playlist.items):

@@ -8,6 +8,7 @@ must stay reserved, so that no playlist can fill it.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -17,6 +18,8 @@ from display_layouts.layout import Layout
 from display_layouts.loader import LAYOUT_SUFFIXES, NodeBudget, load_layout_file
 from display_layouts.problems import LayoutError
 from display_layouts.spec import LayoutSpec
+
+log = logging.getLogger(__name__)
 
 BUILTIN_DIR = Path(__file__).resolve().with_name("layouts")
 # What a board reads from its layouts folder before its first frame, at most: a few
@@ -98,6 +101,11 @@ def _load_all(
             layout = load_layout_file(path, budget=budget)
         except LayoutError as exc:
             skipped.append(SkippedFile(path, tuple(exc.problems)))
+            continue
+        except Exception as exc:  # a loader bug: the file is left out, the board goes on
+            log.exception("reading layout file %s failed", path)
+            problem = f"{path}: cannot be read: {type(exc).__name__}: {exc}"
+            skipped.append(SkippedFile(path, (problem,)))
             continue
         if layout.name in layouts:
             problem = f"{path}: name: '{layout.name}' is also {layouts[layout.name].source}"

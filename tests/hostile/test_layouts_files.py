@@ -309,3 +309,23 @@ def test_a_folder_of_many_big_files_is_read_within_a_bound(
     scan = scan_library(tmp_path)
     [folder] = [f for f in scan.skipped if f.path == tmp_path]
     assert "13 layout files: only the first 5 by name are read" in folder.summary()
+
+
+def test_a_bug_in_the_loader_leaves_one_file_out_not_the_board(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from display_layouts import library
+
+    real = library.load_layout_file
+
+    def buggy(path: Path, **kwargs: object) -> object:
+        if path.name == "bad.yaml":
+            raise MemoryError("the loader's own bug")
+        return real(path, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(library, "load_layout_file", buggy)
+    (tmp_path / "bad.yaml").write_text(NOTICE.replace("notice", "bad"), encoding="utf-8")
+    (tmp_path / "notice.yaml").write_text(NOTICE, encoding="utf-8")
+    scan = scan_library(tmp_path)
+    assert "notice" in scan.library and "bad" not in scan.library
+    assert "cannot be read: MemoryError: the loader's own bug" in scan.skipped[0].summary()
