@@ -4,9 +4,11 @@ never reach the renderer."""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import types
 import typing
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -172,3 +174,80 @@ def test_validate_names_the_file_and_the_path_of_a_nan(tmp_path: Path) -> None:
         out.getvalue()
         == f"{path}: zones.0.box.0: nan is not a finite number: give a number (line 4)\n"
     )
+
+
+numbers = st.one_of(
+    st.floats(0, 30),  # often in range: the accepted layouts are what is drawn below
+    st.integers(1, 20),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.floats(-200, 200),
+    st.integers(-(10**40), 10**40),
+    st.sampled_from(HOSTILE),
+)
+boxes = st.one_of(
+    st.tuples(st.floats(0, 50), st.floats(0, 50), st.floats(1e-9, 50), st.floats(1e-9, 50)),
+    st.lists(numbers, min_size=4, max_size=4),
+).map(list)
+zone_numbers = st.fixed_dictionaries(
+    {"box": boxes},
+    optional={
+        "padding": numbers | st.lists(numbers, min_size=2, max_size=2),
+        "size": st.lists(numbers | st.floats(1, 100), min_size=2, max_size=2),
+        "speed": numbers,
+        "gap": numbers,
+        "indent": numbers,
+        "max_lines": numbers,
+    },
+)
+ACCEPTED: list[str] = []  # kinds of the layouts that passed the loader (see the test after)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    kind=st.sampled_from(["text", "ticker", "clock", "qr", "image"]),
+    numbers=zone_numbers,
+    size=st.sampled_from([(64, 32), (320, 180), (1080, 1920)]),
+)
+def test_a_layout_that_passes_the_loader_draws_without_a_fault(
+    kind: str, numbers: dict[str, Any], size: tuple[int, int]
+) -> None:
+    """What the loader lets through, the renderer draws: every number it accepts is one
+    the renderer can use, at every size and at every frame."""
+    import pygame
+
+    from display_layouts.library import builtin_library
+    from display_layouts.render import Renderer, Scene
+
+    own = {"text": {"text": "{a}"}, "ticker": {"text": "{a}"}, "qr": {"data": "{a}"}}
+    allowed = {
+        "text": {"padding", "size", "speed", "max_lines"},
+        "ticker": {"padding", "size", "speed", "gap", "indent"},
+        "clock": {"padding", "size"},
+        "qr": {"padding"},
+        "image": {"padding"},
+    }[kind]
+    zone = {"name": "z", "type": kind, **own.get(kind, {"image": "{a}"} if kind == "image" else {})}
+    zone.update({k: v for k, v in numbers.items() if k == "box" or k in allowed})
+    text = yaml.safe_dump({"name": "t", "purpose": "p", "reserved": True, "zones": [zone]})
+    try:
+        layout = parse_layout(text, "fuzz.yaml")
+    except LayoutError:
+        return  # refused: it never reaches the renderer
+    ACCEPTED.append(kind)
+    renderer = Renderer(size, library=builtin_library().with_layout(layout))
+    surface = pygame.Surface(size)
+    start = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
+    scene = Scene("t", {"a": "Bão số 3 " * 12}, "Bảng tin", start, started=start)
+    renderer.draw(surface, scene)
+    for step in range(3):
+        later = dataclasses.replace(scene, now=start + timedelta(seconds=step))
+        renderer.refresh_at(later)
+        renderer.animate(surface, later)
+    assert renderer.zone_errors == 0, (zone, renderer.last_error)
+
+
+def test_the_drawing_property_test_drew_something() -> None:
+    """Runs after it (file order): it must not pass by refusing everything."""
+    if not ACCEPTED:
+        pytest.skip("run with the property test above")
+    assert len(ACCEPTED) >= 20 and len(set(ACCEPTED)) >= 4
