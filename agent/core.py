@@ -34,6 +34,7 @@ from agent.content import (
     playlist_texts,
     remote_images,
 )
+from agent.drawable import Drawable
 from agent.health import SystemProbe
 from agent.inbox import SIDECAR_SUFFIX, InboxFile, InboxWatcher
 from agent.link import Delivered, LinkDown, LinkUp, MqttLink, Received
@@ -64,13 +65,12 @@ from agent.messages import (
 from agent.outbox import Outbox
 from agent.output import Output, SerialLine, open_output
 from agent.playback import Playback, Showing
-from agent.screen import Frame, Screen
+from agent.screen import DrawFault, Frame, Screen
 from agent.sdnotify import Notifier, Watchdog
 from agent.storage import AlertStore, ContentStore, SeqCounter, atomic_write
 from agent.topics import AlertTopic, CommandTopic, ContentTopic, Topics
 from agent.validation import InvalidInput
-from display_layouts.library import load_library
-from display_layouts.problems import LayoutError
+from display_layouts.library import scan_library
 from display_layouts.render import Renderer, Scene
 from firmware_bridge.events import SerialLinkChanged, SerialProblem
 
@@ -79,6 +79,9 @@ log = logging.getLogger(__name__)
 MAX_WAIT_S = 1.0  # re-check at least this often: wall-clock jumps (NTP at boot) are caught
 SCREEN_PUMP_S = 0.25  # a window must answer its window system
 INBOUND_QUEUE_BOUND = 1000
+# Redraws after a fault within one tick: each skips one more item or falls back to a
+# built-in layout, so a few always end on something drawable (idle at worst).
+MAX_FAULT_REDRAWS = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,9 +120,14 @@ class Agent:
             self.assets, self.queue, max_bytes=config.content.max_asset_bytes
         )
         self.playlists: dict[Channel, Playlist] = {}
-        self.playback = Playback(self.tz, ready=self._assets_ready)
+        self.playback = Playback(self.tz, ready=self._may_show)
+        self.drawable = Drawable()  # items left out: they no longer fit, or failed to draw
         self.output, display_problem = self._open_output(output, frame_file)
-        self.library = load_library(config.display.layouts_dir)  # LayoutError: a config error
+        # A bad layout file is left out and reported (display.error once the loop runs),
+        # never fatal: the board starts with the rest, and the built-in layouts always work.
+        scan = scan_library(config.display.layouts_dir)
+        self.library = scan.library
+        self._layout_problems = [skipped.summary() for skipped in scan.skipped]
         self.renderer = Renderer(
             self.output.size,
             library=self.library,
@@ -149,6 +157,8 @@ class Agent:
         self._next_heartbeat = self._started
         self._display_problem = display_problem  # reported once the loop starts
         self.errors_total = 1 if display_problem else 0
+        for problem in self._layout_problems:
+            log.error("%s", problem)
 
     # --- set-up and shutdown -------------------------------------------------------------
 
@@ -166,18 +176,21 @@ class Agent:
         return open_output(display.output, size, display.fullscreen, frame_file)
 
     def reload(self) -> str | None:
-        """Layouts read again (SIGHUP, `reload` command) and the frame drawn anew; or, when
-        the layouts folder is broken, the layouts in use are kept and the problem returned."""
-        try:
-            library = load_library(self.config.display.layouts_dir)
-        except LayoutError as exc:
-            message = "layouts not reloaded: " + "; ".join(exc.problems)
-            self._display_error(message)
-            return message
-        self.library = self.renderer.library = library
+        """Layouts read again (SIGHUP, `reload` command), the cached content checked against
+        them and the frame drawn anew. A bad file is left out (one display.error each) and
+        the rest is used; the problems are returned, or None when every file was good."""
+        scan = scan_library(self.config.display.layouts_dir)
+        problems = [skipped.summary() for skipped in scan.skipped]
+        for problem in problems:
+            log.error("%s", problem)
+            self._display_error(problem)
+        self.library = self.renderer.library = scan.library
+        # Layouts changed: what failed to draw may draw now, and what fitted may not.
+        self.drawable.layouts_changed()
+        self._recheck_content()
         self.screen.frame = None
         self.tick()
-        return None
+        return "; ".join(problems) if problems else None
 
     def render_loop_progress(self, allowed_s: float) -> bool:
         return self.clock.monotonic() - self._loop_progress < allowed_s
@@ -219,6 +232,7 @@ class Agent:
         if self.playlists:
             log.info("cached content: %s", ", ".join(sorted(self.playlists)))
             self._refresh_assets()
+        misfits = self._recheck_content(emit=False)  # before the first frame shows them
         restored = self.alert_desk.load(self._now())
         self.tick()  # the first frame, before (and without) any broker
         self.notifier.ready(self._status_line())
@@ -227,6 +241,9 @@ class Agent:
             self._emit(event)
         if self._display_problem:
             self._emit(DisplayError(at=self._now(), message=self._display_problem))
+        for problem in self._layout_problems:
+            self._display_error(problem)
+        self._emit_all(list(misfits))
         if self.inbox is not None:
             self.inbox.start()
         if self.link is not None:
@@ -314,6 +331,8 @@ class Agent:
             )
         if not self.screen.show(self._frame(now)):
             self.screen.refresh(now)
+        if self.screen.faults:
+            started = self._after_faults(now, started)
         self._prove_play(started, full_changed, banner_changed)
         if self.clock.monotonic() >= self._next_heartbeat:
             self._send_heartbeat()
@@ -323,18 +342,83 @@ class Agent:
         rotation = self.alert_desk.rotation
         if (full := rotation.full) is not None:
             fields = alert_fields(full.alert)
-            return Frame(Scene("alert_full", fields, board_name, now, started=full.since))
+            builtin = "alert_full" in self.drawable.use_builtin
+            return Frame(
+                Scene("alert_full", fields, board_name, now, started=full.since, builtin=builtin)
+            )
         showing = self.playback.showing
         entry = showing.entry if showing else None
         if showing is None or entry is None:
-            base = Scene("idle", {}, board_name, now)
+            base = Scene("idle", {}, board_name, now, builtin="idle" in self.drawable.use_builtin)
         else:
             item = entry.item
             base = Scene(item.layout, item.fields, board_name, now, started=showing.since)
         if (banner := rotation.banner) is None:
             return Frame(base)
         fields = alert_fields(banner.alert)
-        return Frame(base, Scene("alert_banner", fields, board_name, now, started=banner.since))
+        builtin = "alert_banner" in self.drawable.use_builtin
+        overlay = Scene(
+            "alert_banner", fields, board_name, now, started=banner.since, builtin=builtin
+        )
+        return Frame(base, overlay)
+
+    # --- what cannot be drawn -------------------------------------------------------------
+
+    def _after_faults(self, now: datetime, started: Showing | None) -> Showing | None:
+        """A part of the frame failed to draw: skip the item (the rotation moves on), or
+        draw a reserved layout with its built-in version (an alert is never lost); then
+        draw again. Returns the slot that started, for proof of play: not the skipped one."""
+        for _ in range(MAX_FAULT_REDRAWS):
+            # One fault per part: a part that failed once per step of drawing it (layout,
+            # band, schedule) failed once.
+            faults = {fault.part: fault for fault in reversed(self.screen.take_faults())}
+            changed = [self._on_fault(fault) for fault in faults.values()]
+            if not any(changed):
+                break
+            if self.alert_desk.rotation.full is None:
+                showing = self.playback.update(now, self.playlists)
+                if showing is not None:
+                    started = showing
+            self.screen.show(self._frame(now))
+        self.screen.take_faults()  # reported above, or past the bound: the board goes on
+        if (
+            started is not None
+            and started.entry is not None
+            and not self._may_show(started.entry.item)
+        ):
+            return None
+        return started
+
+    def _on_fault(self, fault: DrawFault) -> bool:
+        """Act on one fault, reporting it once; True when the frame must be drawn again."""
+        rotation = self.alert_desk.rotation
+        showing = self.playback.showing
+        if fault.part == "banner" and rotation.banner is not None:
+            subject = f"alert {rotation.banner.alert.id}"
+        elif fault.part == "base" and rotation.full is not None:
+            subject = f"alert {rotation.full.alert.id}"
+        elif fault.part == "base" and showing is not None and showing.entry is not None:
+            message = self.drawable.item_failed(showing.entry, fault)
+            if message is not None:
+                self._display_error(message)
+            return message is not None
+        else:
+            subject = "idle"
+        told, redraw = self.drawable.reserved_failed(subject, fault, self.library)
+        if told is not None:
+            self._display_error(told)
+        return redraw
+
+    def _may_show(self, item: PlaylistItem) -> bool:
+        """Playback's `ready`: the item can be drawn, and its images are here."""
+        return self.drawable.allows(item) and self._assets_ready(item)
+
+    def _recheck_content(self, *, emit: bool = True) -> list[ContentWarning]:
+        """Held content checked against the layouts in use (at start, after a reload)."""
+        warnings = self.drawable.recheck(self.playlists, self.library.specs, self._now())
+        if emit:
+            self._emit_all(list(warnings))
+        return warnings
 
     def _prove_play(
         self, started: Showing | None, full_changed: bool, banner_changed: bool

@@ -3,6 +3,9 @@
 A frame is a base scene (content, idle, or a full-screen alert) and, optionally, an alert
 banner laid over the bottom of it. `Screen.show` draws a frame only when it differs from
 the one on the output; `refresh` redraws when a clock on it is due.
+
+Drawing never raises: what failed to draw is noted in `faults` (which part, which layout,
+why) for the core to act on — skip the item, or fall back to a built-in layout.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Literal, TypeVar
 
 import pygame
 
@@ -21,6 +25,18 @@ from display_layouts.theme import BACKGROUND
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
+Part = Literal["base", "banner"]
+
+
+@dataclass(frozen=True, slots=True)
+class DrawFault:
+    """A part of the frame on the output that did not draw as it should."""
+
+    part: Part
+    layout: str
+    message: str
+
 
 @dataclass(frozen=True, slots=True)
 class Frame:
@@ -29,8 +45,9 @@ class Frame:
 
     def key(self) -> tuple[object, ...]:
         """What decides the pixels, apart from the time (clocks are refreshed separately)."""
-        banner = (self.banner.layout, self.banner.fields) if self.banner else None
-        return (self.base.layout, self.base.fields, banner)
+        banner = self.banner
+        shown = (banner.layout, banner.fields, banner.builtin) if banner is not None else None
+        return (self.base.layout, self.base.fields, self.base.builtin, shown)
 
     def at(self, now: datetime) -> Frame:
         banner = replace(self.banner, now=now) if self.banner else None
@@ -62,6 +79,11 @@ class Screen:
         self._dim_frame_to = 100  # software dimming when the panel has no backlight control
         self._base_surface = output.canvas  # where the base scene is drawn (see _above_banner)
         self._frames_counted: tuple[int, float | None] = (0, None)  # for the measured fps
+        self.faults: list[DrawFault] = []  # since the core last took them (take_faults)
+
+    def take_faults(self) -> list[DrawFault]:
+        faults, self.faults = self.faults, []
+        return faults
 
     def show(self, frame: Frame) -> bool:
         """Draw `frame` unless it is already on the output; True when drawn."""
@@ -102,19 +124,21 @@ class Screen:
             return
         frame = self.frame.at(now)
         canvas = self.output.canvas
+        areas = self._guard("base", frame.base, self.renderer.animate, self._base_surface) or []
+        offset = self._base_surface.get_abs_offset()
+        areas = [area.move(offset) for area in areas]
+        if frame.banner is not None:  # a ticker may run under the band, or the band scroll
+            band = self._guard("banner", frame.banner, self.renderer.draw_overlay, canvas)
+            if band is not None:
+                areas.append(band)
         try:
-            areas = self.renderer.animate(self._base_surface, frame.base)
-            offset = self._base_surface.get_abs_offset()
-            areas = [area.move(offset) for area in areas]
-            if frame.banner is not None:  # a ticker may run under the band, or the band scroll
-                areas.append(self.renderer.draw_overlay(canvas, frame.banner))
             if areas:
                 self._dim(areas)
                 self.output.present(areas)
                 self.frames += 1
-        except Exception as exc:  # a drawing bug must not take the board down
-            log.exception("animating %s failed", frame.base.layout)
-            self.on_error(f"animating {frame.base.layout}: {exc}")
+        except Exception as exc:  # an output failure must not take the board down
+            log.exception("presenting %s failed", frame.base.layout)
+            self.on_error(f"presenting {frame.base.layout}: {exc}")
         self.frame = frame
         self._schedule(frame)
 
@@ -143,33 +167,53 @@ class Screen:
     def screenshot(self) -> tuple[bytes, tuple[int, int]]:
         return png_bytes(self.output.canvas), self.output.canvas.get_size()
 
+    def _guard(
+        self,
+        part: Part,
+        scene: Scene,
+        call: Callable[[pygame.Surface, Scene], T],
+        surface: pygame.Surface,
+    ) -> T | None:
+        """`call(surface, scene)`, with whatever failed in it noted as a fault of `part`
+        (the renderer counts the zones that failed; anything it let through is caught)."""
+        errors = self.renderer.zone_errors
+        try:
+            result = call(surface, scene)
+        except Exception as exc:  # a drawing bug must not take the board down
+            log.exception("drawing %s failed", scene.layout)
+            self.faults.append(DrawFault(part, scene.layout, f"{type(exc).__name__}: {exc}"))
+            return None
+        if self.renderer.zone_errors != errors:
+            self.faults.append(DrawFault(part, scene.layout, self.renderer.last_error))
+        return result
+
     def _draw(self, frame: Frame) -> None:
         canvas = self.output.canvas
+        self._base_surface = canvas
+        if frame.banner is not None:
+            surface = self._guard("banner", frame.banner, self._above_banner, canvas)
+            self._base_surface = canvas if surface is None else surface
+        self._guard("base", frame.base, self.renderer.draw, self._base_surface)
+        if frame.banner is not None:
+            self._guard("banner", frame.banner, self.renderer.draw_overlay, canvas)
         try:
-            self._base_surface = canvas
-            if frame.banner is not None:
-                self._base_surface = self._above_banner(frame.banner)
-            self.renderer.draw(self._base_surface, frame.base)
-            if frame.banner is not None:
-                self.renderer.draw_overlay(canvas, frame.banner)
             self._dim([canvas.get_rect()])
             text = sign_text(frame)
             if text is not None and isinstance(self.output, TextSign):
                 self.output.present_text(text)
             else:
                 self.output.present()
-        except Exception as exc:  # a drawing bug must not take the board down
-            log.exception("drawing %s failed", frame.base.layout)
-            self.on_error(f"drawing {frame.base.layout}: {exc}")
+        except Exception as exc:  # an output failure must not take the board down
+            log.exception("presenting %s failed", frame.base.layout)
+            self.on_error(f"presenting {frame.base.layout}: {exc}")
         self.frames += 1
         self.frame = frame
         self._schedule(frame)
 
-    def _above_banner(self, banner: Scene) -> pygame.Surface:
+    def _above_banner(self, canvas: pygame.Surface, banner: Scene) -> pygame.Surface:
         """Where the content goes while a banner runs: above the band, so the band hides
         none of the notice (the content is laid out again for the smaller area). On small
         LED panels the banner takes the whole panel and the content stays beneath it."""
-        canvas = self.output.canvas
         canvas.fill(BACKGROUND)
         band = self.renderer.draw_overlay(canvas, banner)
         if band.height == 0 or band.top < canvas.get_height() // 2:
@@ -177,10 +221,13 @@ class Screen:
         return canvas.subsurface(pygame.Rect(0, 0, canvas.get_width(), band.top))
 
     def _schedule(self, frame: Frame) -> None:
-        times = [self.renderer.refresh_at(frame.base)]
+        times = [self._guard("base", frame.base, self._next_change, self._base_surface)]
         if frame.banner is not None:
-            times.append(self.renderer.refresh_at(frame.banner))
+            times.append(self._guard("banner", frame.banner, self._next_change, self._base_surface))
         self._refresh_at = min((t for t in times if t is not None), default=None)
+
+    def _next_change(self, _surface: pygame.Surface, scene: Scene) -> datetime | None:
+        return self.renderer.refresh_at(scene)
 
     def _dim(self, areas: list[pygame.Rect]) -> None:
         """Software dimming, for panels without a backlight the agent can set."""

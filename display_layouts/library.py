@@ -8,16 +8,25 @@ must stay reserved, so that no playlist can fill it.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
 from display_layouts.layout import Layout
-from display_layouts.loader import LAYOUT_SUFFIXES, load_layout_file
+from display_layouts.loader import LAYOUT_SUFFIXES, NodeBudget, load_layout_file
 from display_layouts.problems import LayoutError
 from display_layouts.spec import LayoutSpec
 
+log = logging.getLogger(__name__)
+
 BUILTIN_DIR = Path(__file__).resolve().with_name("layouts")
+# What a board reads from its layouts folder before its first frame, at most: a few
+# seconds of a Raspberry Pi's time for the worst files, room for 100+ ordinary layouts
+# (a few hundred values each).
+MAX_FILES = 200
+MAX_FOLDER_NODES = 60_000
 
 
 class LayoutLibrary:
@@ -50,51 +59,106 @@ class LayoutLibrary:
 
 
 def layout_files(directory: Path) -> list[Path]:
-    return sorted(p for p in directory.iterdir() if p.suffix in LAYOUT_SUFFIXES and p.is_file())
+    """The entries of `directory` named like layout files: regular or not (a FIFO or a
+    folder named `x.yaml` is reported by the loader, never opened for reading)."""
+    return sorted(p for p in directory.iterdir() if p.suffix in LAYOUT_SUFFIXES)
 
 
-def _load_all(paths: Iterable[Path]) -> tuple[dict[str, Layout], list[str]]:
+@dataclass(frozen=True, slots=True)
+class SkippedFile:
+    """A layout file that was left out, with every problem found in it."""
+
+    path: Path
+    problems: tuple[str, ...]
+
+    def summary(self, limit: int = 3) -> str:
+        """One bounded line for an event: the first problems and how many more."""
+        shown = [p.removeprefix(f"{self.path}: ") for p in self.problems[:limit]]
+        more = len(self.problems) - limit
+        tail = f"; and {more} more (signage-agent validate {self.path})" if more > 0 else ""
+        return f"layout file {self.path} skipped: {'; '.join(shown)}{tail}"
+
+
+@dataclass(frozen=True, slots=True)
+class LibraryScan:
+    """The layouts a board can use, and the files of its folder it had to leave out."""
+
+    library: LayoutLibrary
+    skipped: tuple[SkippedFile, ...] = ()
+
+    @property
+    def problems(self) -> list[str]:
+        return [problem for file in self.skipped for problem in file.problems]
+
+
+def _load_all(
+    paths: Iterable[Path], budget: NodeBudget | None = None
+) -> tuple[dict[str, Layout], list[SkippedFile]]:
     layouts: dict[str, Layout] = {}
-    problems: list[str] = []
+    skipped: list[SkippedFile] = []
     for path in paths:
         try:
-            layout = load_layout_file(path)
+            layout = load_layout_file(path, budget=budget)
         except LayoutError as exc:
-            problems += exc.problems
+            skipped.append(SkippedFile(path, tuple(exc.problems)))
+            continue
+        except Exception as exc:  # a loader bug: the file is left out, the board goes on
+            log.exception("reading layout file %s failed", path)
+            problem = f"{path}: cannot be read: {type(exc).__name__}: {exc}"
+            skipped.append(SkippedFile(path, (problem,)))
             continue
         if layout.name in layouts:
-            problems.append(f"{path}: name: '{layout.name}' is also {layouts[layout.name].source}")
+            problem = f"{path}: name: '{layout.name}' is also {layouts[layout.name].source}"
+            skipped.append(SkippedFile(path, (problem,)))
             continue
         layouts[layout.name] = layout
-    return layouts, problems
+    return layouts, skipped
 
 
 @cache
 def builtin_library() -> LayoutLibrary:
     """The layouts that ship with the agent (loaded once; a broken one is a bug)."""
-    layouts, problems = _load_all(layout_files(BUILTIN_DIR))
-    if problems:
-        raise LayoutError(problems)
+    layouts, skipped = _load_all(layout_files(BUILTIN_DIR))
+    if skipped:
+        raise LayoutError([problem for file in skipped for problem in file.problems])
     return LayoutLibrary(layouts)
 
 
-def load_library(extra_dir: Path | None = None) -> LayoutLibrary:
-    """The built-in layouts plus those in `extra_dir`; LayoutError lists every problem."""
+def scan_library(extra_dir: Path | None = None) -> LibraryScan:
+    """The built-in layouts plus every good file in `extra_dir`; a bad file (or an
+    unreadable folder) is left out and reported, never fatal: a board must start with
+    what it can use (the built-in layouts always work)."""
     builtin = builtin_library()
     if extra_dir is None:
-        return builtin
+        return LibraryScan(builtin)
     try:
         paths = layout_files(extra_dir)
     except OSError as exc:
-        raise LayoutError(
-            [f"{extra_dir}: cannot read the layouts folder: {exc.strerror}"]
-        ) from None
-    extra, problems = _load_all(paths)
-    for layout in extra.values():
-        problems += _replacement_problems(layout, builtin.get(layout.name))
-    if problems:
-        raise LayoutError(problems)
-    return LayoutLibrary({**builtin.layouts, **extra})
+        problem = f"{extra_dir}: cannot read the layouts folder: {exc.strerror or exc}"
+        return LibraryScan(builtin, (SkippedFile(extra_dir, (problem,)),))
+    extra, skipped = _load_all(paths[:MAX_FILES], NodeBudget(MAX_FOLDER_NODES))
+    if len(paths) > MAX_FILES:
+        problem = (
+            f"{extra_dir}: {len(paths)} layout files: only the first {MAX_FILES} by name "
+            f"are read (from {paths[0].name} to {paths[MAX_FILES - 1].name})"
+        )
+        skipped.append(SkippedFile(extra_dir, (problem,)))
+    for name, layout in list(extra.items()):
+        problems = _replacement_problems(layout, builtin.get(name))
+        if problems:
+            del extra[name]
+            skipped.append(SkippedFile(Path(layout.source), tuple(problems)))
+    skipped.sort(key=lambda file: file.path)
+    return LibraryScan(LayoutLibrary({**builtin.layouts, **extra}), tuple(skipped))
+
+
+def load_library(extra_dir: Path | None = None) -> LayoutLibrary:
+    """The built-in layouts plus those in `extra_dir`; LayoutError lists every problem
+    (for tools that must not go on with a part: preview, tests)."""
+    scan = scan_library(extra_dir)
+    if scan.skipped:
+        raise LayoutError(scan.problems)
+    return scan.library
 
 
 def _replacement_problems(layout: Layout, builtin: Layout | None) -> list[str]:

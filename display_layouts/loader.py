@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import math
+import os
+import stat
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,35 +35,112 @@ LAYOUT_SUFFIXES = (".yaml", ".yml")
 _FIXED_KEYS = ("name", "type")
 
 
+# A layout is a few hundred values (the largest built-in one: 345), six levels deep; these
+# bounds leave ample room for a big legitimate file (64 zones, 8 variants) and stop a
+# hostile one before it costs memory, stack or start-up time: `[[[[…]]]]` nested a
+# hundred thousand deep would exhaust the composer's recursion, and a flat list of
+# 100 000 numbers takes seconds to validate on a Raspberry Pi.
+MAX_DEPTH = 32
+MAX_NODES = 10_000
+
+
+@dataclass
+class NodeBudget:
+    """Values left to read for a whole layouts folder: many big files must not delay
+    a board's first frame either (see library.scan_library)."""
+
+    left: int
+
+
+MAX_SCALAR_CHARS = 10_000  # the longest field (a template) takes 2000
+MAX_INT_DIGITS = 100
+
+
 class _Loader(yaml.SafeLoader):
-    """SafeLoader without aliases: `*name` would let a small file expand into a huge one."""
+    """SafeLoader without aliases (`*name` would let a small file expand into a huge one:
+    the "billion laughs"), with bounded nesting depth, node count and scalar size."""
+
+    def __init__(self, stream: str, budget: NodeBudget | None) -> None:
+        super().__init__(stream)
+        self._depth = 0
+        self._nodes = 0
+        self._budget = budget
 
     def compose_node(self, parent: Any, index: Any) -> Any:
-        if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()  # type: ignore[no-untyped-call]
-            message = "anchors and aliases (*name) are not allowed"
-            raise yaml.composer.ComposerError(None, None, message, event.start_mark)
-        return super().compose_node(parent, index)
+        event = self.peek_event()  # type: ignore[no-untyped-call]
+        if isinstance(event, yaml.AliasEvent):
+            self._refuse("anchors and aliases (*name) are not allowed", event)
+        self._nodes += 1
+        if self._nodes > MAX_NODES:
+            self._refuse(f"more than {MAX_NODES} values: not a layout", event)
+        if self._budget is not None:
+            self._budget.left -= 1
+            if self._budget.left < 0:
+                message = "not read: the layouts folder holds too many values in all"
+                self._refuse(f"{message} (the files before it by name are used)", event)
+        if self._depth >= MAX_DEPTH:
+            self._refuse(f"nested more than {MAX_DEPTH} levels deep: not a layout", event)
+        if isinstance(event, yaml.ScalarEvent) and len(event.value) > MAX_SCALAR_CHARS:
+            self._refuse(f"a value longer than {MAX_SCALAR_CHARS} characters", event)
+        self._depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def construct_yaml_int(self, node: yaml.ScalarNode) -> Any:
+        # A 5000-digit number would raise ValueError (Python's int() limit), not a
+        # YAMLError; no field of a layout needs more than a few digits.
+        if sum(c.isdigit() for c in node.value) > MAX_INT_DIGITS:
+            message = f"a number with more than {MAX_INT_DIGITS} digits"
+            raise yaml.constructor.ConstructorError(None, None, message, node.start_mark)
+        return super().construct_yaml_int(node)
+
+    @staticmethod
+    def _refuse(message: str, event: Any) -> None:
+        raise yaml.composer.ComposerError(None, None, message, event.start_mark)
 
 
-def load_layout_file(path: Path, *, check_name: bool = True) -> Layout:
+_Loader.add_constructor("tag:yaml.org,2002:int", _Loader.construct_yaml_int)
+
+
+def load_layout_file(
+    path: Path, *, check_name: bool = True, budget: NodeBudget | None = None
+) -> Layout:
     """The layout in `path`; LayoutError naming the file, zone, field and line."""
     try:
-        with path.open("rb") as file:
-            raw = file.read(MAX_FILE_BYTES + 1)
+        raw = _read_regular_file(path)
     except OSError as exc:
         raise LayoutError([f"{path}: cannot read: {exc.strerror or exc}"]) from None
+    if raw is None:
+        raise LayoutError([f"{path}: not a regular file (a folder, pipe or device): not read"])
     if len(raw) > MAX_FILE_BYTES:
         raise LayoutError([f"{path}: larger than {MAX_FILE_BYTES // 1024} KiB"])
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise LayoutError([f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})"]) from None
-    return parse_layout(text, str(path), stem=path.stem if check_name else None)
+    return parse_layout(text, str(path), stem=path.stem if check_name else None, budget=budget)
 
 
-def parse_layout(text: str, source: str, *, stem: str | None = None) -> Layout:
-    data, lines = _read_yaml(text, source)
+def _read_regular_file(path: Path) -> bytes | None:
+    """At most MAX_FILE_BYTES + 1 bytes of `path`, or None when it is not a regular file.
+    Opened without blocking and checked on the open file: a FIFO named `x.yaml` must not
+    hang the board, nor a link to /dev/zero fill its memory."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    with os.fdopen(fd, "rb") as file:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        return file.read(MAX_FILE_BYTES + 1)
+
+
+def parse_layout(
+    text: str, source: str, *, stem: str | None = None, budget: NodeBudget | None = None
+) -> Layout:
+    data, lines = _read_yaml(text, source, budget)
+    problems = list(_non_finite(data, ()))
+    if problems:  # `.nan` passes `x < 0` and every other range check: refuse it by name
+        raise LayoutError([render(source, problem, lines) for problem in problems])
     problems, layout = _build(data, stem, source)
     if layout is not None and not problems:
         problems = check_layout(layout)
@@ -68,8 +149,8 @@ def parse_layout(text: str, source: str, *, stem: str | None = None) -> Layout:
     return layout
 
 
-def _read_yaml(text: str, source: str) -> tuple[Any, dict[Loc, int]]:
-    loader = _Loader(text)
+def _read_yaml(text: str, source: str, budget: NodeBudget | None) -> tuple[Any, dict[Loc, int]]:
+    loader = _Loader(text, budget)
     try:
         node = loader.get_single_node()
         data = None if node is None else loader.construct_document(node)
@@ -78,12 +159,26 @@ def _read_yaml(text: str, source: str) -> tuple[Any, dict[Loc, int]]:
         where = f" (line {mark.line + 1})" if mark is not None else ""
         reason = getattr(exc, "problem", None) or str(exc)
         raise LayoutError([f"{source}: not valid YAML: {reason}{where}"]) from None
+    except (RecursionError, ValueError, OverflowError) as exc:  # past the bounds above: a bug
+        raise LayoutError([f"{source}: not a usable YAML file: {exc}"]) from None
     finally:
         loader.dispose()
     lines: dict[Loc, int] = {}
     if node is not None:
         _note_lines(node, (), lines)
     return data, lines
+
+
+def _non_finite(data: Any, loc: Loc) -> Iterator[Problem]:
+    """Every NaN or infinity in the file, wherever it is (nesting is bounded by the loader)."""
+    if isinstance(data, float) and not math.isfinite(data):
+        yield Problem(loc, f"{data} is not a finite number: give a number", (), loc)
+    elif isinstance(data, dict):
+        for key, value in data.items():
+            yield from _non_finite(value, (*loc, str(key)))
+    elif isinstance(data, list):
+        for index, value in enumerate(data):
+            yield from _non_finite(value, (*loc, index))
 
 
 def _note_lines(node: yaml.Node, loc: Loc, lines: dict[Loc, int]) -> None:

@@ -25,11 +25,14 @@ def _parse_background(value: object) -> object:
 
 
 # A colour, or "transparent" (None): drawn over what the board already shows.
-Background = Annotated[tuple[int, int, int] | None, BeforeValidator(_parse_background)]
+_Channel = Annotated[int, Field(ge=0, le=255)]
+Background = Annotated[
+    tuple[_Channel, _Channel, _Channel] | None, BeforeValidator(_parse_background)
+]
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class When(Strict):

@@ -52,6 +52,9 @@ class Scene:
     now: datetime  # timezone-aware, in the board's time zone
     # When the item went on screen: a ticker has scrolled (now - started) × speed pixels.
     started: datetime | None = None  # None: now
+    # Drawn with the built-in layout of this name, not a board's replacement of it: the
+    # fallback when a replaced alert or idle layout fails to draw (alerts are never lost).
+    builtin: bool = False
 
 
 # A cached, sha256-verified file for a remote image, or None while it is not downloaded.
@@ -98,6 +101,8 @@ class Renderer:
         self.library = library or builtin_library()
         self.missing_glyphs = 0  # running count of characters no font could draw
         self.zone_errors = 0  # paints that failed (a bug; the board went on)
+        self.last_error = ""  # what the last of them was, for the display.error
+        self._logged: set[tuple[str, str]] = set()  # failures already logged with a traceback
         self._images = Images(images)
         self._frame: _Frame | None = None
 
@@ -107,10 +112,9 @@ class Renderer:
         """Paint every pixel of `surface` for `scene`; never raises on bad content."""
         try:
             self._draw(surface, scene)
-        except Exception:  # a bug outside any one zone: an empty board beats a dead one
-            self.zone_errors += 1
+        except Exception as exc:  # a bug outside any one zone: an empty board beats a dead one
+            self._failed(f"layout {scene.layout}", exc, whole=True)
             self._frame = None
-            log.exception("drawing %r failed", scene.layout)
             surface.fill(theme.BACKGROUND)
 
     def _draw(self, surface: pygame.Surface, scene: Scene) -> None:
@@ -209,9 +213,23 @@ class Renderer:
     def _paint(self, zone: Zone, paint: Paint, rect: pygame.Rect) -> None:
         try:
             zone.paint(paint, rect)
-        except Exception:  # one broken zone must not take the frame, or the board, down
-            self.zone_errors += 1
-            log.exception("zone %r (%s) failed to paint", zone.name, zone.kind)
+        except Exception as exc:  # one broken zone must not take the frame, or the board, down
+            self._failed(f"zone {zone.name!r} ({zone.kind})", exc)
+
+    def _failed(self, what: str, exc: Exception, *, whole: bool = False) -> None:
+        """Count a failure and keep its reason; the traceback is logged once per kind of
+        failure, not at every frame of an animation that keeps failing."""
+        self.zone_errors += 1
+        reason = f"{type(exc).__name__}: {exc}"
+        self.last_error = reason if whole else f"{what}: {reason}"
+        key = (what, type(exc).__name__)
+        if key in self._logged:
+            log.debug("%s failed again", what)
+            return
+        if len(self._logged) > 100:
+            self._logged.clear()
+        self._logged.add(key)
+        log.error("%s failed to draw", what, exc_info=exc)
 
     def _placed(self, arrangement: Arrangement, context: Context) -> list[tuple[Zone, pygame.Rect]]:
         def shown(zone: Zone) -> bool:
@@ -240,7 +258,8 @@ class Renderer:
     def _resolve(self, scene: Scene) -> tuple[Layout, Scene]:
         """The layout and scene actually drawn: an unknown layout becomes generic text, and
         a scene with nothing drawable becomes idle (a board must never look switched off)."""
-        layout = self.library.get(scene.layout)
+        library = builtin_library() if scene.builtin else self.library
+        layout = library.get(scene.layout)
         if layout is None:
             scene = _generic(scene)
             layout = self.library.get(scene.layout)

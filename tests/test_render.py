@@ -7,6 +7,7 @@ import os
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")  # headless: no window, ever
 
 import base64
+import dataclasses
 import io
 import struct
 import unicodedata
@@ -403,3 +404,37 @@ def test_extra_layouts_render_by_name(tmp_path: Path) -> None:
     renderer = Renderer((640, 360), library=load_library(tmp_path))
     frame = _draw(_scene("banner_only", {"t": "Bão số 3"}), renderer=renderer)
     assert _count(frame, theme.ACCENT) > 0
+
+
+def test_a_scene_marked_builtin_is_drawn_with_the_shipped_layout(tmp_path: Path) -> None:
+    """The fallback when a board's replacement of a reserved layout fails to draw."""
+    (tmp_path / "idle.yaml").write_text(
+        "name: idle\npurpose: test\nreserved: true\noverride: true\nbackground: accent\n"
+        "zones:\n  - {name: t, type: text, box: [0, 0, 100, 100], text: '{board_name}'}\n",
+        encoding="utf-8",
+    )
+    renderer = Renderer((640, 360), library=load_library(tmp_path))
+    replaced = _draw(_scene("idle", {}), renderer=renderer)
+    shipped = _draw(Scene("idle", {}, "Bảng tin", NOW, builtin=True), renderer=renderer)
+    assert _count(replaced, theme.ACCENT) > 320 * 180
+    assert _count(shipped, theme.BACKGROUND) > 320 * 180
+
+
+def test_a_failing_zone_is_counted_at_every_frame_but_logged_once(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from display_layouts.zones.ticker import TickerZone
+
+    def broken(self: TickerZone, paint: object, rect: object) -> None:
+        raise RuntimeError("ticker bug")
+
+    monkeypatch.setattr(TickerZone, "paint", broken)
+    renderer = Renderer((640, 360))
+    surface = pygame.Surface((640, 360))
+    scene = _scene("headline", FIELDS["headline"])
+    renderer.draw(surface, scene)
+    for step in range(1, 10):
+        renderer.animate(surface, dataclasses.replace(scene, now=NOW + timedelta(seconds=step)))
+    assert renderer.zone_errors == 10
+    assert renderer.last_error == "zone 'ticker' (ticker): RuntimeError: ticker bug"
+    assert len([r for r in caplog.records if r.exc_info]) == 1

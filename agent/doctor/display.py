@@ -37,11 +37,39 @@ class DisplayDoctor:
 
     def checks(self) -> list[Check]:
         output = self.config.display.output
+        layouts = self.layouts() if self.config.display.layouts_dir is not None else []
         if output == "headless":
-            return [Check.passed("display output headless: frames are drawn in memory")]
+            return [Check.passed("display output headless: frames are drawn in memory"), *layouts]
         if output == "serial":
-            return [Check.passed("display output serial: frames go to the LED controller")]
-        return [self.screen()]
+            return [
+                Check.passed("display output serial: frames go to the LED controller"),
+                *layouts,
+            ]
+        return [self.screen(), *layouts]
+
+    def layouts(self) -> list[Check]:
+        """The layouts folder: one line for the good files, one per file the board skips."""
+        from display_layouts.library import builtin_library, scan_library
+
+        folder = self.config.display.layouts_dir
+        scan = scan_library(folder)
+        extra = sorted(set(scan.library.names) - set(builtin_library().names))
+        replaced = [
+            name
+            for name in builtin_library().names
+            if scan.library.get(name) is not builtin_library().get(name)
+        ]
+        used = ", ".join(extra + [f"{name} (replaced)" for name in replaced]) or "none"
+        checks = [Check.passed(f"layouts folder {folder}: {used} besides the built-in ones")]
+        for skipped in scan.skipped:
+            checks.append(
+                Check.failed(
+                    skipped.summary(),
+                    f"the board runs without it: fix it (signage-agent validate "
+                    f"{skipped.path}) or remove it, then: systemctl reload signage-agent",
+                )
+            )
+        return checks
 
     def screen(self) -> Check:
         driver = self.env.get("SDL_VIDEODRIVER", "")

@@ -67,7 +67,8 @@ def parse_color(value: object) -> object:
     raise ValueError(f"unknown colour '{value}': use #rrggbb or a palette name{hint}")
 
 
-Color = Annotated[tuple[int, int, int], BeforeValidator(parse_color)]
+_Channel = Annotated[int, Field(ge=0, le=255)]
+Color = Annotated[tuple[_Channel, _Channel, _Channel], BeforeValidator(parse_color)]
 
 
 def _check_sizes(sizes: tuple[float, float]) -> tuple[float, float]:
@@ -102,7 +103,8 @@ class Binding:
 class Zone(BaseModel):
     """The settings every zone type has."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # No NaN or infinity: they pass range checks (`nan < 0` is false) and crash drawing.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     kind: ClassVar[str]  # the `type:` value, taken from the subclass's Literal
     # Decorations (rect) are backdrops: they may lie under other zones, never over them,
