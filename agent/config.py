@@ -34,7 +34,8 @@ EX_CONFIG = 78
 
 
 class Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # TOML allows nan and inf: no number in the config may be anything but finite.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class BoardConfig(Section):
