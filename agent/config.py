@@ -105,9 +105,12 @@ class MqttConfig(Section):
         return self
 
     def password(self) -> str | None:
+        """The first line of `password_file`, as documented (a note or a second secret
+        below it is not part of the password); doctor says when there are more lines."""
         if self.password_file is None:
             return None
-        return self.password_file.read_text(encoding="utf-8").rstrip("\r\n")
+        lines = self.password_file.read_text(encoding="utf-8").splitlines()
+        return lines[0] if lines else ""
 
 
 class DisplayConfig(Section):
