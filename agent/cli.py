@@ -9,6 +9,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 
@@ -41,7 +42,10 @@ def _load_or_exit(path: Path) -> AgentConfig:
 
 def _run_agent(config: AgentConfig, frame_file: Path | None = None) -> int:
     from agent.core import Agent
+    from agent.messages import set_board_zone
     from display_layouts.problems import LayoutError
+
+    set_board_zone(ZoneInfo(config.board.timezone))  # every outbound time in board time
 
     try:
         agent = Agent(config, frame_file=frame_file)

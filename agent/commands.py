@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from agent import __version__
-from agent.messages import Command, CommandResult, is_identifier
+from agent.messages import Command, CommandResult, board_time, is_identifier
 from agent.output import png_bytes
 from agent.storage import atomic_write
 from agent.validation import InvalidInput, decode, errors_from
@@ -149,7 +149,7 @@ class CommandRunner:
 
     def ping(self, args: dict[str, Any]) -> dict[str, Any]:
         self._no_args(args)
-        return {"agent_version": __version__, "at": self.agent.clock.now().isoformat()}
+        return {"agent_version": __version__, "at": board_time(self.agent.clock.now())}
 
     def reload(self, args: dict[str, Any]) -> dict[str, Any]:
         """Read the layouts again and redraw (what SIGHUP does)."""
@@ -165,7 +165,7 @@ class CommandRunner:
         brightness = self.agent.brightness
         brightness.set(wanted.percent, wanted.for_s, now)  # applied by the next tick
         until = brightness.override.until if brightness.override else None
-        return {"percent": wanted.percent, "until": until.isoformat() if until else None}
+        return {"percent": wanted.percent, "until": board_time(until) if until else None}
 
     def display_power(self, args: dict[str, Any]) -> dict[str, Any]:
         wanted = self._args(PowerArgs, args)

@@ -12,8 +12,9 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo
 
 from pydantic import (
     AfterValidator,
@@ -124,14 +125,34 @@ def _clean_args(args: dict[str, Any]) -> dict[str, Any]:
 CleanArgs = Annotated[dict[str, Any], AfterValidator(_clean_args)]
 
 
-def _rfc3339_ms(value: datetime) -> str:
-    return value.isoformat(timespec="milliseconds")
+LOG_EXCERPT_CHARS = 2000
+
+
+def log_excerpt(text: str, limit: int = LOG_EXCERPT_CHARS) -> str:
+    """`text` cut to `limit` characters for a log line (an event may echo long input)."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… ({len(text)} characters)"
+
+
+# The board's time zone ([board] timezone); `signage-agent run` sets it before starting.
+_BOARD_ZONE: dict[str, tzinfo] = {"zone": ZoneInfo("Asia/Ho_Chi_Minh")}
+
+
+def set_board_zone(zone: tzinfo) -> None:
+    _BOARD_ZONE["zone"] = zone
+
+
+def board_time(value: datetime) -> str:
+    """THE format of every outbound time (CONTRACT §3): RFC 3339 in the board's time zone
+    with its offset, to the millisecond: `2026-11-27T09:00:00.000+07:00`."""
+    return value.astimezone(_BOARD_ZONE["zone"]).isoformat(timespec="milliseconds")
 
 
 # Outbound times: RFC 3339 with the board's offset, to the millisecond (proof of play).
 Timestamp = Annotated[
     AwareDatetime,
-    PlainSerializer(_rfc3339_ms, return_type=str),
+    PlainSerializer(board_time, return_type=str),
     WithJsonSchema({"type": "string", "format": "date-time"}),
 ]
 
@@ -387,6 +408,21 @@ class Heartbeat(Outbound):
     system: SystemHealth
     mqtt: MqttHealth | None
     errors_total: int
+
+    def state_line(self) -> str:
+        """The board's state as a technician reads it in the log: logged at INFO when it
+        changes (the whole heartbeat is logged at DEBUG)."""
+        showing, display = self.now_showing, self.display
+        shown = f"showing {showing.item_id} ({showing.channel})" if showing else "showing nothing"
+        screen = f"display {display.output} {display.width}x{display.height} power {display.power}"
+        if display.brightness is not None:
+            screen += f" brightness {display.brightness}%"
+        parts = [shown, f"alerts {', '.join(self.alerts_active) or 'none'}", screen]
+        if self.serial is not None:
+            parts.append("serial " + ("connected" if self.serial.connected else "not connected"))
+        if self.mqtt is not None:
+            parts.append("broker " + ("connected" if self.mqtt.connected_since else "offline"))
+        return "; ".join(parts)
 
 
 # --- events -----------------------------------------------------------------------------

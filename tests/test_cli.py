@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -109,7 +110,9 @@ def test_demo_runs_sample_content_through_the_inbox_with_heartbeats(tmp_path: Pa
     assert result.returncode == 0, result.stderr
     assert '"kind":"content.accepted","channel":"local"' in result.stderr
     assert '"kind":"playback.started","item_id":"khan-cap-demo"' in result.stderr
-    assert " heartbeat {" in result.stderr
+    # Heartbeats in full only with -v; the state line when it changes.
+    assert " heartbeat {" not in result.stderr
+    assert re.search(r"INFO agent\.core: heartbeat \d+: showing ", result.stderr)
     frame = pygame.image.load(str(tmp_path / "frame.png"))
     assert frame.get_size() == (1920, 1080)
 
