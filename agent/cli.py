@@ -19,6 +19,7 @@ from agent.config import DEFAULT_CONFIG_PATH, EX_CONFIG, AgentConfig, ConfigErro
 log = logging.getLogger("signage-agent")
 
 EX_USAGE = 2
+EX_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a writer cut off this way
 
 
 def _setup_logging(verbose: bool) -> None:
@@ -157,8 +158,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         code: int = args.func(args)
+        sys.stdout.flush()  # here, where a broken pipe is caught, not at exit
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # `schema --asyncapi | head`: the reader left; that is no error worth a traceback.
+        # Point stdout at /dev/null so that the flush at exit does not fail again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EX_BROKEN_PIPE
     except Exception as exc:
         # A user sees one sentence; the traceback goes to the log for the developers.
         log.debug("unexpected error", exc_info=True)

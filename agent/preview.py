@@ -269,8 +269,9 @@ def preview(args: argparse.Namespace) -> int:
             print(f"preview: {problem}", file=sys.stderr)
         return 1
     if args.out is not None:
-        _write_png(args.out, frame(renderer, scene, session))
-        print(f"wrote {args.out} ({session.size[0]}x{session.size[1]})")
+        picture = frame(renderer, scene, session)
+        _write_png(args.out, picture)
+        print(f"wrote {args.out} ({_size_note(session, picture.get_size())})")
         return 0
     return Window(session).run(lambda: (renderer, scene), threading.Event())
 
@@ -325,6 +326,16 @@ class Window:
             pygame.time.wait(_wait_ms(renderer, live))
         self.screen.close()
         return 0
+
+
+def _size_note(preview: Preview, written: tuple[int, int]) -> str:
+    """The image's own size, and the panel's when LED dots make the image larger."""
+    width, height = written
+    if (width, height) == preview.size:
+        return f"{width}x{height}"
+    panel = f"{preview.size[0]}x{preview.size[1]}"
+    pitch = width // preview.size[0]
+    return f"{width}x{height} pixels: a {panel} LED panel drawn as dots, {pitch} pixels per LED"
 
 
 def _view_size(preview: Preview) -> tuple[int, int]:

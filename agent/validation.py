@@ -67,8 +67,10 @@ def _message(detail: ErrorDetails) -> str:
     return message
 
 
-def errors_from(exc: ValidationError) -> list[ErrorDetail]:
-    return [error(field_path(d["loc"]), _message(d)) for d in exc.errors(include_url=False)]
+def errors_from(exc: ValidationError, *, skip: int = 0) -> list[ErrorDetail]:
+    """Pydantic's errors as ours; `skip` leading path parts (a union's tag)."""
+    details = exc.errors(include_url=False)
+    return [error(field_path(d["loc"][skip:] or d["loc"]), _message(d)) for d in details]
 
 
 def _kind_of(text: str) -> str:
