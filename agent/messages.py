@@ -366,6 +366,10 @@ class DisplayHealth(Outbound):
     power: Literal["on", "off"]
     # Addition: characters left out of drawn frames because no bundled font has them.
     missing_glyphs: int = 0
+    # Addition: the SDL video driver drawing a `screen` (x11, wayland, KMSDRM); `offscreen`
+    # or `dummy` mean nothing is visible (a display.error said so at start). null when
+    # the output is not an SDL display (headless, serial).
+    driver: str | None = None
 
 
 class SerialHealth(Outbound):
