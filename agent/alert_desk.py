@@ -31,7 +31,7 @@ from agent.messages import (
     EventBase,
 )
 from agent.storage import AlertStore
-from agent.validation import InvalidInput, decode, error, loads_or_none
+from agent.validation import InvalidInput, decode, error, loads_or_none, printable
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +88,8 @@ class AlertDesk:
             return self._apply(self.book.delete(topic_id), now)
         alert = decode(payload, Alert, max_bytes=ALERT_MAX_BYTES)
         if alert.id != topic_id:
-            message = f"'{alert.id}' does not match the alert id of the topic ('{topic_id}')"
+            shown = printable(topic_id)  # a topic may hold control characters
+            message = f"'{alert.id}' does not match the alert id of the topic ('{shown}')"
             raise InvalidInput([error("id", message)])
         return self._apply(self.book.receive(alert, now), now)
 

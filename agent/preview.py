@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 
 from agent.content import check_playlist, did_you_mean
 from agent.messages import Playlist, PlaylistItem
-from agent.validation import InvalidInput, errors_from
+from agent.validation import InvalidInput, errors_from, parse_json
 from display_layouts.catalog import LayoutError, LayoutLibrary, load_library
 
 if TYPE_CHECKING:
@@ -64,7 +64,7 @@ def load_fields(layout: str, content: Path | None) -> dict[str, Any]:
     """Slot values from a playlist file (its first item of `layout`) or a JSON object."""
     if content is None:
         return {}
-    data = json.loads(content.read_text(encoding="utf-8"))
+    data = parse_json(content.read_text(encoding="utf-8"))  # as strict as the board
     if isinstance(data, dict) and data.get("type") == "playlist":
         items = [i for i in data.get("items", []) if isinstance(i, dict)]
         chosen = next((i for i in items if i.get("layout") == layout), None)

@@ -43,15 +43,19 @@ def error(path: str, message: str) -> ErrorDetail:
 MAX_PATH_KEY_CHARS = 64
 
 
-def _printable_key(part: int | str) -> str:
-    # Keys come from the sender: a path must not carry control characters or lone
-    # surrogates into events and logs (they cannot even be encoded as UTF-8), nor be huge.
-    text = str(part)
-    if len(text) > MAX_PATH_KEY_CHARS:
-        text = text[:MAX_PATH_KEY_CHARS] + "…"
+def printable(text: str, limit: int = MAX_PATH_KEY_CHARS) -> str:
+    """Untrusted text fit to quote in an error, an event or a log line: control characters
+    and lone surrogates (which cannot even be encoded as UTF-8) escaped, length bounded."""
+    if len(text) > limit:
+        text = text[:limit] + "…"
     if text.isprintable():
         return text
     return "".join(c if c.isprintable() else f"\\u{ord(c):04x}" for c in text)
+
+
+def _printable_key(part: int | str) -> str:
+    # Keys come from the sender: a path must not carry them unescaped or unbounded.
+    return printable(str(part))
 
 
 def field_path(loc: Iterable[int | str]) -> str:

@@ -261,3 +261,28 @@ def test_the_strict_check_keeps_a_one_mebibyte_payload_fast() -> None:
     strict = best(lambda: parse_json(text))
     model = best(lambda: Playlist.model_validate_json(text, strict=True))
     assert strict < max(model, 0.05), (strict, model)
+
+
+def test_an_alert_topic_id_with_control_characters_is_quoted_escaped(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from agent.alert_desk import AlertDesk
+    from agent.storage import AlertStore
+
+    desk = AlertDesk(AlertStore(tmp_path), lambda _message: None)
+    payload = ALERT_EXAMPLE.read_bytes()
+    with pytest.raises(InvalidInput) as caught:
+        desk.on_payload("evil\u001b[2J\u0007", payload, datetime.now(UTC))
+    (detail,) = caught.value.errors
+    assert detail.path == "id"
+    assert "('evil\\u001b[2J\\u0007')" in detail.message
+
+
+def test_preview_content_is_parsed_as_strictly_as_the_board_does(tmp_path: Path) -> None:
+    from agent.preview import load_fields
+
+    content = tmp_path / "slots.json"
+    content.write_text('{"text": "a", "text": "b"}', encoding="utf-8")
+    with pytest.raises(InvalidInput) as caught:
+        load_fields("fullscreen_text", content)
+    assert [e.path for e in caught.value.errors] == ["text"]
