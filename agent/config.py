@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -26,7 +27,7 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails
 
-from agent.messages import Slug
+from agent.messages import Slug, clean_name
 
 DEFAULT_CONFIG_PATH = Path("/etc/signage-agent/agent.toml")
 ENV_PREFIX = "SIGNAGE_"
@@ -42,8 +43,8 @@ class BoardConfig(Section):
     id: Slug = Field(description="Board id; also the MQTT client id")
     district: Slug
     commune: Slug
-    name: Annotated[str, Field(min_length=1, max_length=200)] = Field(
-        description="Display name, any Unicode"
+    name: Annotated[str, Field(min_length=1, max_length=200), AfterValidator(clean_name)] = Field(
+        description="Display name, any Unicode (NFC; no control characters)"
     )
     timezone: str = "Asia/Ho_Chi_Minh"
 

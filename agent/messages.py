@@ -202,6 +202,8 @@ def _validate_field_value(value: Any, _handler: ValidatorFunctionWrapHandler) ->
 
 
 FieldValue = Annotated[str | ImageRef, WrapValidator(_validate_field_value)]
+# A slot's name as sent: the same rules as every other string (it is quoted in errors).
+SlotName = Annotated[str, AfterValidator(clean_name)]
 
 
 class ScheduleWindow(Inbound):
@@ -235,7 +237,7 @@ class PlaylistItem(Inbound):
     layout: Annotated[
         str, StringConstraints(min_length=1, max_length=64), AfterValidator(clean_name)
     ]
-    fields: Annotated[dict[str, FieldValue], Field(max_length=MAX_FIELDS)]
+    fields: Annotated[dict[SlotName, FieldValue], Field(max_length=MAX_FIELDS)]
     duration_s: Annotated[int, Field(ge=1, le=MAX_DURATION_S)] = 10
     priority: Annotated[int, Field(ge=-MAX_ABS_PRIORITY, le=MAX_ABS_PRIORITY)] = 0
     valid_from: AwareDatetime | None = None

@@ -206,3 +206,11 @@ def test_a_board_with_a_two_line_password_file_logs_in(tmp_path: Path) -> None:
         assert "log-in as hn-badinh-phucxa-01 accepted" in login.what
     finally:
         broker.kill()
+
+
+def test_the_board_name_is_nfc_without_control_characters(tmp_path: Path) -> None:
+    nfd = GOOD.replace('name = "Bảng tin phường Phúc Xá"', 'name = "Phu\\u0301c Xa\\u0301"')
+    assert load_config(write(tmp_path, nfd), {}).board.name == "Phúc Xá"
+    bad = GOOD.replace('name = "Bảng tin phường Phúc Xá"', 'name = "Phúc\\u001b[2J Xá"')
+    (problem,) = problems(tmp_path, bad)
+    assert "board.name: contains control character U+001B" in problem

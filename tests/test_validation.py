@@ -286,3 +286,12 @@ def test_preview_content_is_parsed_as_strictly_as_the_board_does(tmp_path: Path)
     with pytest.raises(InvalidInput) as caught:
         load_fields("fullscreen_text", content)
     assert [e.path for e in caught.value.errors] == ["text"]
+
+
+def test_a_slot_name_with_control_characters_is_rejected_and_shown_escaped() -> None:
+    with pytest.raises(InvalidInput) as caught:
+        parse_playlist(
+            json.dumps(fields(**{"te\u0007xt": "a"})).encode(), max_bytes=DEFAULT_MAX_PAYLOAD_BYTES
+        )
+    assert [e.path for e in caught.value.errors] == ["items.0.fields.te\\u0007xt.[key]"]
+    assert all(e.message.isprintable() for e in caught.value.errors)
