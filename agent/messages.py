@@ -112,7 +112,7 @@ def _clean_json_value(value: Any, path: str, depth: int) -> Any:
                 name = clean_name(key)
             except ValueError as exc:
                 raise ValueError(f"{path}: a key {exc}") from None
-            cleaned[name] = _clean_json_value(item, f"{path}.{name}", depth + 1)
+            cleaned[name] = _clean_json_value(item, f"{path}.{name[:64]}", depth + 1)
         return cleaned
     return value
 
