@@ -7,7 +7,6 @@ offline still shows them, and says what happened as contract events.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from datetime import datetime
@@ -32,7 +31,7 @@ from agent.messages import (
     EventBase,
 )
 from agent.storage import AlertStore
-from agent.validation import InvalidInput, decode, error
+from agent.validation import InvalidInput, decode, error, loads_or_none, printable
 
 log = logging.getLogger(__name__)
 
@@ -45,10 +44,7 @@ EXERCISE_LABEL = "DIỄN TẬP"
 
 def alert_id_of(payload: bytes) -> str | None:
     """The id of a payload that says it is an alert (an inbox file may be one), else None."""
-    try:
-        data = json.loads(payload)
-    except (ValueError, RecursionError):
-        return None
+    data = loads_or_none(payload)  # strict: "type" given twice is not an alert's
     if isinstance(data, dict) and data.get("type") == "alert":
         alert_id = data.get("id")
         return alert_id if isinstance(alert_id, str) and alert_id else "(no id)"
@@ -92,7 +88,8 @@ class AlertDesk:
             return self._apply(self.book.delete(topic_id), now)
         alert = decode(payload, Alert, max_bytes=ALERT_MAX_BYTES)
         if alert.id != topic_id:
-            message = f"'{alert.id}' does not match the alert id of the topic ('{topic_id}')"
+            shown = printable(topic_id)  # a topic may hold control characters
+            message = f"'{alert.id}' does not match the alert id of the topic ('{shown}')"
             raise InvalidInput([error("id", message)])
         return self._apply(self.book.receive(alert, now), now)
 

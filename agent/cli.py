@@ -9,6 +9,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 
@@ -18,6 +19,7 @@ from agent.config import DEFAULT_CONFIG_PATH, EX_CONFIG, AgentConfig, ConfigErro
 log = logging.getLogger("signage-agent")
 
 EX_USAGE = 2
+EX_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a writer cut off this way
 
 
 def _setup_logging(verbose: bool) -> None:
@@ -41,7 +43,10 @@ def _load_or_exit(path: Path) -> AgentConfig:
 
 def _run_agent(config: AgentConfig, frame_file: Path | None = None) -> int:
     from agent.core import Agent
+    from agent.messages import set_board_zone
     from display_layouts.problems import LayoutError
+
+    set_board_zone(ZoneInfo(config.board.timezone))  # every outbound time in board time
 
     try:
         agent = Agent(config, frame_file=frame_file)
@@ -153,8 +158,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         code: int = args.func(args)
+        sys.stdout.flush()  # here, where a broken pipe is caught, not at exit
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # `schema --asyncapi | head`: the reader left; that is no error worth a traceback.
+        # Point stdout at /dev/null so that the flush at exit does not fail again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EX_BROKEN_PIPE
     except Exception as exc:
         # A user sees one sentence; the traceback goes to the log for the developers.
         log.debug("unexpected error", exc_info=True)

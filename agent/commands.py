@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from agent import __version__
-from agent.messages import Command, CommandResult
+from agent.messages import Command, CommandResult, board_time, is_identifier
 from agent.output import png_bytes
 from agent.storage import atomic_write
 from agent.validation import InvalidInput, decode, errors_from
@@ -28,7 +28,7 @@ EX_RESTART = 75  # EX_TEMPFAIL: "try again", which systemd's Restart=on-failure 
 
 
 class BrightnessArgs(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     percent: Annotated[int, Field(ge=0, le=100)]
     for_s: Annotated[float, Field(gt=0, le=7 * 86_400)] | None = None
@@ -54,7 +54,8 @@ def _recoverable_id(payload: bytes) -> str | None:
     except (ValueError, RecursionError):
         return None
     command_id = data.get("id") if isinstance(data, dict) else None
-    return command_id if isinstance(command_id, str) and 0 < len(command_id) <= 128 else None
+    # Only an id that is valid as such is echoed (no lone surrogates, no control codes).
+    return command_id if isinstance(command_id, str) and is_identifier(command_id) else None
 
 
 class SeenCommands:
@@ -148,7 +149,7 @@ class CommandRunner:
 
     def ping(self, args: dict[str, Any]) -> dict[str, Any]:
         self._no_args(args)
-        return {"agent_version": __version__, "at": self.agent.clock.now().isoformat()}
+        return {"agent_version": __version__, "at": board_time(self.agent.clock.now())}
 
     def reload(self, args: dict[str, Any]) -> dict[str, Any]:
         """Read the layouts again and redraw (what SIGHUP does)."""
@@ -164,7 +165,7 @@ class CommandRunner:
         brightness = self.agent.brightness
         brightness.set(wanted.percent, wanted.for_s, now)  # applied by the next tick
         until = brightness.override.until if brightness.override else None
-        return {"percent": wanted.percent, "until": until.isoformat() if until else None}
+        return {"percent": wanted.percent, "until": board_time(until) if until else None}
 
     def display_power(self, args: dict[str, Any]) -> dict[str, Any]:
         wanted = self._args(PowerArgs, args)

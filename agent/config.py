@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -26,7 +27,7 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails
 
-from agent.messages import Slug
+from agent.messages import Slug, clean_name
 
 DEFAULT_CONFIG_PATH = Path("/etc/signage-agent/agent.toml")
 ENV_PREFIX = "SIGNAGE_"
@@ -34,15 +35,16 @@ EX_CONFIG = 78
 
 
 class Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # TOML allows nan and inf: no number in the config may be anything but finite.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class BoardConfig(Section):
     id: Slug = Field(description="Board id; also the MQTT client id")
     district: Slug
     commune: Slug
-    name: Annotated[str, Field(min_length=1, max_length=200)] = Field(
-        description="Display name, any Unicode"
+    name: Annotated[str, Field(min_length=1, max_length=200), AfterValidator(clean_name)] = Field(
+        description="Display name, any Unicode (NFC; no control characters)"
     )
     timezone: str = "Asia/Ho_Chi_Minh"
 
@@ -104,9 +106,12 @@ class MqttConfig(Section):
         return self
 
     def password(self) -> str | None:
+        """The first line of `password_file`, as documented (a note or a second secret
+        below it is not part of the password); doctor says when there are more lines."""
         if self.password_file is None:
             return None
-        return self.password_file.read_text(encoding="utf-8").rstrip("\r\n")
+        lines = self.password_file.read_text(encoding="utf-8").splitlines()
+        return lines[0] if lines else ""
 
 
 class DisplayConfig(Section):

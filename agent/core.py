@@ -61,6 +61,7 @@ from agent.messages import (
     SerialLinkDown,
     SerialLinkUp,
     StorageError,
+    log_excerpt,
 )
 from agent.outbox import Outbox
 from agent.output import Output, SerialLine, open_output
@@ -156,6 +157,7 @@ class Agent:
         self._started = self.clock.monotonic()
         self._next_heartbeat = self._started
         self._display_problem = display_problem  # reported once the loop starts
+        self._logged_state = ""  # the heartbeat's state line last logged at INFO
         self.errors_total = 1 if display_problem else 0
         for problem in self._layout_problems:
             log.error("%s", problem)
@@ -678,13 +680,17 @@ class Agent:
 
     def _emit(self, event: EventBase) -> None:
         body = event.model_dump_json()
-        log.info("event %s", body)
+        log.info("event %s", log_excerpt(body))
         self.send(self.topics.events, body)
 
     def _send_heartbeat(self) -> None:
         heartbeat = self.heartbeat()
         body = heartbeat.model_dump_json()
-        log.info("heartbeat %s", body)
+        log.debug("heartbeat %s", body)  # every interval: only with -v
+        state = heartbeat.state_line()
+        if state != self._logged_state:
+            log.info("heartbeat %d: %s", heartbeat.seq, state)
+            self._logged_state = state
         self.send(self.topics.heartbeat, body)
         self._next_heartbeat += self.config.health.heartbeat_interval_s
         if self._next_heartbeat < self.clock.monotonic():  # we were suspended: no burst

@@ -9,9 +9,12 @@ the string "17" is an error, not 17) because a typo must not pass silently.
 
 from __future__ import annotations
 
+import math
+import re
 import unicodedata
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo
 
 from pydantic import (
     AfterValidator,
@@ -44,18 +47,40 @@ Slug = Annotated[
     str, StringConstraints(pattern=r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$", max_length=64)
 ]
 # Ids chosen by the city's systems (items, alerts, commands).
+IDENTIFIER_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]*$"
 Identifier = Annotated[
-    str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$", min_length=1, max_length=128)
+    str, StringConstraints(pattern=IDENTIFIER_PATTERN, min_length=1, max_length=128)
 ]
+_IDENTIFIER = re.compile(IDENTIFIER_PATTERN)
+
+
+def is_identifier(value: str) -> bool:
+    """Whether `value` is a valid id (safe to echo in a result, a log line or a topic)."""
+    return 0 < len(value) <= 128 and _IDENTIFIER.fullmatch(value) is not None
+
+
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 ClockTime = Annotated[str, StringConstraints(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")]
 
 
 def clean_text(value: str) -> str:
-    """NFC-normalise and refuse control characters (NUL, escape codes); keep newlines and tabs."""
+    """NFC-normalise and refuse control characters (NUL, escape codes) and lone surrogates
+    (not Unicode: they cannot even be encoded to UTF-8); keep newlines and tabs."""
+    for index, char in enumerate(value):
+        if "\ud800" <= char <= "\udfff":
+            raise ValueError(f"contains a lone surrogate U+{ord(char):04X} at position {index}")
     text = unicodedata.normalize("NFC", value)
     for index, char in enumerate(text):
         if unicodedata.category(char) == "Cc" and char not in "\n\t":
+            raise ValueError(f"contains control character U+{ord(char):04X} at position {index}")
+    return text
+
+
+def clean_name(value: str) -> str:
+    """`clean_text` for one-line strings (names, senders): no newlines or tabs either."""
+    text = clean_text(value)
+    for index, char in enumerate(text):
+        if char in "\n\t":
             raise ValueError(f"contains control character U+{ord(char):04X} at position {index}")
     return text
 
@@ -64,21 +89,78 @@ NoticeText = Annotated[
     str, StringConstraints(min_length=1, max_length=MAX_TEXT_CHARS), AfterValidator(clean_text)
 ]
 
+MAX_ARGS_DEPTH = 8
 
-def _rfc3339_ms(value: datetime) -> str:
-    return value.isoformat(timespec="milliseconds")
+
+def _clean_json_value(value: Any, path: str, depth: int) -> Any:
+    # Free-form JSON (command args): the same rules as every other field, all the way down.
+    if depth > MAX_ARGS_DEPTH:
+        raise ValueError(f"{path}: nested deeper than {MAX_ARGS_DEPTH} levels")
+    if isinstance(value, str):
+        try:
+            return clean_text(value)
+        except ValueError as exc:
+            raise ValueError(f"{path}: {exc}") from None
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"{path}: numbers must be finite (got {value})")
+    if isinstance(value, list):
+        return [_clean_json_value(v, f"{path}.{i}", depth + 1) for i, v in enumerate(value)]
+    if isinstance(value, dict):
+        cleaned: dict[str, Any] = {}
+        for key, item in value.items():
+            try:
+                name = clean_name(key)
+            except ValueError as exc:
+                raise ValueError(f"{path}: a key {exc}") from None
+            cleaned[name] = _clean_json_value(item, f"{path}.{name[:64]}", depth + 1)
+        return cleaned
+    return value
+
+
+def _clean_args(args: dict[str, Any]) -> dict[str, Any]:
+    cleaned: dict[str, Any] = _clean_json_value(args, "args", 0)
+    return cleaned
+
+
+CleanArgs = Annotated[dict[str, Any], AfterValidator(_clean_args)]
+
+
+LOG_EXCERPT_CHARS = 2000
+
+
+def log_excerpt(text: str, limit: int = LOG_EXCERPT_CHARS) -> str:
+    """`text` cut to `limit` characters for a log line (an event may echo long input)."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… ({len(text)} characters)"
+
+
+# The board's time zone ([board] timezone); `signage-agent run` sets it before starting.
+_BOARD_ZONE: dict[str, tzinfo] = {"zone": ZoneInfo("Asia/Ho_Chi_Minh")}
+
+
+def set_board_zone(zone: tzinfo) -> None:
+    _BOARD_ZONE["zone"] = zone
+
+
+def board_time(value: datetime) -> str:
+    """THE format of every outbound time (CONTRACT §3): RFC 3339 in the board's time zone
+    with its offset, to the millisecond: `2026-11-27T09:00:00.000+07:00`."""
+    return value.astimezone(_BOARD_ZONE["zone"]).isoformat(timespec="milliseconds")
 
 
 # Outbound times: RFC 3339 with the board's offset, to the millisecond (proof of play).
 Timestamp = Annotated[
     AwareDatetime,
-    PlainSerializer(_rfc3339_ms, return_type=str),
+    PlainSerializer(board_time, return_type=str),
     WithJsonSchema({"type": "string", "format": "date-time"}),
 ]
 
 
 class Inbound(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    # allow_inf_nan=False: every number must be finite (a NaN reaching the renderer is a
+    # crash loop); `validation.decode` also refuses NaN/Infinity in free-form JSON.
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
 class Outbound(BaseModel):
@@ -91,7 +173,11 @@ class Outbound(BaseModel):
 class ImageRef(Inbound):
     """An image to download into the asset cache; verified against its SHA-256."""
 
-    url: Annotated[str, StringConstraints(pattern=r"^https?://\S+$", max_length=2048)]
+    url: Annotated[
+        str,
+        StringConstraints(pattern=r"^https?://\S+$", max_length=2048),
+        AfterValidator(clean_name),
+    ]
     sha256: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 
 
@@ -116,6 +202,8 @@ def _validate_field_value(value: Any, _handler: ValidatorFunctionWrapHandler) ->
 
 
 FieldValue = Annotated[str | ImageRef, WrapValidator(_validate_field_value)]
+# A slot's name as sent: the same rules as every other string (it is quoted in errors).
+SlotName = Annotated[str, AfterValidator(clean_name)]
 
 
 class ScheduleWindow(Inbound):
@@ -146,8 +234,10 @@ class ScheduleWindow(Inbound):
 
 class PlaylistItem(Inbound):
     id: Identifier
-    layout: Annotated[str, StringConstraints(min_length=1, max_length=64)]
-    fields: Annotated[dict[str, FieldValue], Field(max_length=MAX_FIELDS)]
+    layout: Annotated[
+        str, StringConstraints(min_length=1, max_length=64), AfterValidator(clean_name)
+    ]
+    fields: Annotated[dict[SlotName, FieldValue], Field(max_length=MAX_FIELDS)]
     duration_s: Annotated[int, Field(ge=1, le=MAX_DURATION_S)] = 10
     priority: Annotated[int, Field(ge=-MAX_ABS_PRIORITY, le=MAX_ABS_PRIORITY)] = 0
     valid_from: AwareDatetime | None = None
@@ -195,7 +285,9 @@ class Alert(Inbound):
     id: Identifier
     msg_type: Literal["alert", "update", "cancel"]
     status: Literal["actual", "exercise", "test"]
-    sender: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+    sender: Annotated[
+        str, StringConstraints(min_length=1, max_length=128), AfterValidator(clean_name)
+    ]
     sent: AwareDatetime
     expires: AwareDatetime
     severity: Severity
@@ -226,8 +318,10 @@ class Alert(Inbound):
 class Command(Inbound):
     type: Literal["command"]
     id: Identifier
-    command: Annotated[str, StringConstraints(min_length=1, max_length=64)]
-    args: dict[str, Any] = Field(default_factory=dict)
+    command: Annotated[
+        str, StringConstraints(min_length=1, max_length=64), AfterValidator(clean_name)
+    ]
+    args: CleanArgs = Field(default_factory=dict)
 
 
 class CommandResult(Outbound):
@@ -274,6 +368,10 @@ class DisplayHealth(Outbound):
     power: Literal["on", "off"]
     # Addition: characters left out of drawn frames because no bundled font has them.
     missing_glyphs: int = 0
+    # Addition: the SDL video driver drawing a `screen` (x11, wayland, KMSDRM); `offscreen`
+    # or `dummy` mean nothing is visible (a display.error said so at start). null when
+    # the output is not an SDL display (headless, serial).
+    driver: str | None = None
 
 
 class SerialHealth(Outbound):
@@ -316,6 +414,21 @@ class Heartbeat(Outbound):
     system: SystemHealth
     mqtt: MqttHealth | None
     errors_total: int
+
+    def state_line(self) -> str:
+        """The board's state as a technician reads it in the log: logged at INFO when it
+        changes (the whole heartbeat is logged at DEBUG)."""
+        showing, display = self.now_showing, self.display
+        shown = f"showing {showing.item_id} ({showing.channel})" if showing else "showing nothing"
+        screen = f"display {display.output} {display.width}x{display.height} power {display.power}"
+        if display.brightness is not None:
+            screen += f" brightness {display.brightness}%"
+        parts = [shown, f"alerts {', '.join(self.alerts_active) or 'none'}", screen]
+        if self.serial is not None:
+            parts.append("serial " + ("connected" if self.serial.connected else "not connected"))
+        if self.mqtt is not None:
+            parts.append("broker " + ("connected" if self.mqtt.connected_since else "offline"))
+        return "; ".join(parts)
 
 
 # --- events -----------------------------------------------------------------------------

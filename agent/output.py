@@ -133,6 +133,23 @@ class HeadlessOutput:
         return False
 
 
+# SDL's drivers that draw into memory: when no real one (x11, wayland, KMSDRM) can open,
+# SDL takes one of these without a word, and nothing is shown on any screen.
+SDL_INVISIBLE_DRIVERS = ("offscreen", "dummy")
+
+
+def sdl_fallback(driver: str, requested: str | None) -> str | None:
+    """Why `driver` shows nothing when SDL took it without being asked to, else None."""
+    asked = {name.strip().lower() for name in (requested or "").split(",")}
+    if driver.lower() not in SDL_INVISIBLE_DRIVERS or driver.lower() in asked:
+        return None
+    return (
+        f'output = "screen" but no usable display: SDL fell back to its {driver} driver, so '
+        "nothing is shown (no X11/Wayland session and no KMS device: check the screen's "
+        "cable and that it is on, or the vc4-kms-v3d overlay)"
+    )
+
+
 class ScreenOutput:
     """A fullscreen (or windowed) pygame display; SDL picks X11, Wayland or KMS."""
 
@@ -143,6 +160,8 @@ class ScreenOutput:
         pygame.display.set_caption("signage-agent")
         pygame.mouse.set_visible(False)
         self.backlight = Backlight()
+        # The SDL video driver in use (x11, wayland, KMSDRM, …): the heartbeat's `driver`.
+        self.driver: str = pygame.display.get_driver()
 
     @property
     def kind(self) -> OutputKind:
@@ -191,9 +210,15 @@ def open_output(
     """The configured output, or headless with the reason when the screen cannot open."""
     if kind == "screen":
         try:
-            return ScreenOutput(size, fullscreen), None
+            screen = ScreenOutput(size, fullscreen)
         except pygame.error as exc:
             problem = f"cannot open the screen ({exc}); rendering headless"
             log.error(problem)
             return HeadlessOutput(size or DEFAULT_HEADLESS_SIZE, snapshot), problem
+        # Kept open (it renders as configured), but said: display.error at start, and the
+        # heartbeat's display.driver names the invisible driver.
+        fallback = sdl_fallback(screen.driver, os.environ.get("SDL_VIDEODRIVER"))
+        if fallback is not None:
+            log.error(fallback)
+        return screen, fallback
     return HeadlessOutput(size or DEFAULT_HEADLESS_SIZE, snapshot), None

@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 
 from agent.content import check_playlist, did_you_mean
 from agent.messages import Playlist, PlaylistItem
-from agent.validation import InvalidInput, errors_from
+from agent.validation import InvalidInput, errors_from, parse_json
 from display_layouts.catalog import LayoutError, LayoutLibrary, load_library
 
 if TYPE_CHECKING:
@@ -64,7 +64,7 @@ def load_fields(layout: str, content: Path | None) -> dict[str, Any]:
     """Slot values from a playlist file (its first item of `layout`) or a JSON object."""
     if content is None:
         return {}
-    data = json.loads(content.read_text(encoding="utf-8"))
+    data = parse_json(content.read_text(encoding="utf-8"))  # as strict as the board
     if isinstance(data, dict) and data.get("type") == "playlist":
         items = [i for i in data.get("items", []) if isinstance(i, dict)]
         chosen = next((i for i in items if i.get("layout") == layout), None)
@@ -269,8 +269,9 @@ def preview(args: argparse.Namespace) -> int:
             print(f"preview: {problem}", file=sys.stderr)
         return 1
     if args.out is not None:
-        _write_png(args.out, frame(renderer, scene, session))
-        print(f"wrote {args.out} ({session.size[0]}x{session.size[1]})")
+        picture = frame(renderer, scene, session)
+        _write_png(args.out, picture)
+        print(f"wrote {args.out} ({_size_note(session, picture.get_size())})")
         return 0
     return Window(session).run(lambda: (renderer, scene), threading.Event())
 
@@ -325,6 +326,16 @@ class Window:
             pygame.time.wait(_wait_ms(renderer, live))
         self.screen.close()
         return 0
+
+
+def _size_note(preview: Preview, written: tuple[int, int]) -> str:
+    """The image's own size, and the panel's when LED dots make the image larger."""
+    width, height = written
+    if (width, height) == preview.size:
+        return f"{width}x{height}"
+    panel = f"{preview.size[0]}x{preview.size[1]}"
+    pitch = width // preview.size[0]
+    return f"{width}x{height} pixels: a {panel} LED panel drawn as dots, {pitch} pixels per LED"
 
 
 def _view_size(preview: Preview) -> tuple[int, int]:

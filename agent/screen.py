@@ -19,7 +19,7 @@ from typing import Literal, TypeVar
 import pygame
 
 from agent.messages import DisplayHealth
-from agent.output import Output, TextSign, png_bytes
+from agent.output import Output, ScreenOutput, TextSign, png_bytes
 from display_layouts.render import Renderer, Scene
 from display_layouts.theme import BACKGROUND
 
@@ -162,6 +162,7 @@ class Screen:
             brightness=self.brightness,
             power="on" if self.power_on else "off",
             missing_glyphs=self.renderer.missing_glyphs,
+            driver=self.output.driver if isinstance(self.output, ScreenOutput) else None,
         )
 
     def screenshot(self) -> tuple[bytes, tuple[int, int]]:

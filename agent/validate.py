@@ -32,7 +32,58 @@ def _check_config(path: Path) -> tuple[str, list[str]]:
     return f"config of board {config.board.id}", []
 
 
+# What boards publish (CONTRACT §2, outbound): validated against their own models.
+OUTBOUND_KINDS = ("heartbeat", "event", "command_result", "status")
+
+
+def _outbound_kind(raw: bytes) -> str | None:
+    """`heartbeat`, `event`, `command_result` or `status` (told by its `state`), else None."""
+    try:
+        data = json.loads(raw)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(data, dict):
+        return None
+    kind = data.get("type")
+    if kind is None and "state" in data:
+        return "status"
+    return kind if isinstance(kind, str) and kind in OUTBOUND_KINDS else None
+
+
+def _check_outbound(raw: bytes, kind: str) -> tuple[str, list[str]]:
+    """An example of what a board sends: checked against that payload's own schema, and
+    said to be outbound (a board never takes one as input)."""
+    from pydantic import TypeAdapter, ValidationError
+
+    from agent.messages import CommandResult, Event, Heartbeat, Status
+    from agent.validation import errors_from, parse_json
+
+    adapters: dict[str, TypeAdapter[object]] = {
+        "heartbeat": TypeAdapter(Heartbeat),
+        "event": TypeAdapter(Event),
+        "command_result": TypeAdapter(CommandResult),
+        "status": TypeAdapter(Status),
+    }
+    label = f"outbound {kind}: what a board publishes, not an input to it"
+    where = f"outbound {kind}"  # before each problem: these are not input errors
+    try:
+        text = raw.decode("utf-8")
+        parse_json(text)
+        adapters[kind].validate_json(text)
+    except UnicodeDecodeError as exc:
+        return label, [f"{where}: $: not UTF-8: invalid byte at offset {exc.start}"]
+    except InvalidInput as exc:
+        return label, [f"{where}: {e.path}: {e.message}" for e in exc.errors]
+    except ValidationError as exc:
+        skip = 1 if kind == "event" else 0  # an event's paths start with its `kind` tag
+        return label, [f"{where}: {e.path}: {e.message}" for e in errors_from(exc, skip=skip)]
+    return label + "; valid against its schema", []
+
+
 def _check_payload(raw: bytes) -> tuple[str, list[str]]:
+    outbound = _outbound_kind(raw)
+    if outbound is not None:
+        return _check_outbound(raw, outbound)
     kind = _payload_type(raw)
     label = kind if kind in ("alert", "command") else "playlist"
     try:

@@ -238,6 +238,9 @@ state_dir = "{directory / "state"}"
     return config
 
 
+TRACEBACK = "Traceback (most recent call last)"
+
+
 class AgentProcess:
     """`signage-agent run` as a real process; its log is kept for assertions."""
 
@@ -286,6 +289,25 @@ class AgentProcess:
         if self.process is not None and self.process.poll() is None:
             self.process.kill()
             self.process.wait(5)
+        self.check_no_traceback()
+
+    # Set by tests/conftest.py from the `allow_traceback` marker; per agent, `allow_traceback`.
+    tracebacks_allowed = False
+    allow_traceback: bool | None = None
+
+    def check_no_traceback(self) -> None:
+        """Fail when the agent logged a traceback: no traceback may reach a user (the
+        `fail_on_log_exception` habit, for agent processes; see tests/conftest.py)."""
+        allowed = self.allow_traceback
+        if allowed is None:
+            allowed = AgentProcess.tracebacks_allowed
+        if allowed or self.process is None or not self.log_path.exists():
+            return
+        log = self.log()
+        at = log.find(TRACEBACK)
+        if at >= 0:
+            excerpt = log[max(0, at - 600) : at + 2400]
+            raise AssertionError(f"the agent logged a traceback ({self.log_path}):\n{excerpt}")
 
 
 def playlist(version: int, items: list[dict[str, Any]]) -> bytes:

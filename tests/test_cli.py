@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -109,7 +110,9 @@ def test_demo_runs_sample_content_through_the_inbox_with_heartbeats(tmp_path: Pa
     assert result.returncode == 0, result.stderr
     assert '"kind":"content.accepted","channel":"local"' in result.stderr
     assert '"kind":"playback.started","item_id":"khan-cap-demo"' in result.stderr
-    assert " heartbeat {" in result.stderr
+    # Heartbeats in full only with -v; the state line when it changes.
+    assert " heartbeat {" not in result.stderr
+    assert re.search(r"INFO agent\.core: heartbeat \d+: showing ", result.stderr)
     frame = pygame.image.load(str(tmp_path / "frame.png"))
     assert frame.get_size() == (1920, 1080)
 
@@ -137,4 +140,80 @@ def test_validate_warns_about_characters_the_board_cannot_draw(tmp_path: Path) -
     assert result.returncode == 0  # shown, without the character: a warning, not an error
     assert f"{notice}: warning: items.0.fields.text: the board's fonts cannot draw 🌧" in (
         result.stdout
+    )
+
+
+# --- issue 10, smaller items ---------------------------------------------------------------
+
+OUTBOUND_PREFIXES = ("heartbeat", "event-", "status-", "command-result-")
+
+
+def test_validate_says_an_outbound_example_is_outbound_and_checks_its_own_schema() -> None:
+    outbound = sorted(
+        p for p in DOCS_EXAMPLES.glob("*.json") if p.name.startswith(OUTBOUND_PREFIXES)
+    )
+    assert len(outbound) >= 10
+    result = cli("validate", *map(str, outbound))
+    assert result.returncode == 0, result.stdout + result.stderr
+    for path in outbound:
+        kind = json.loads(path.read_text(encoding="utf-8")).get("type", "status")
+        assert f"{path}: ok (outbound {kind}: what a board publishes" in result.stdout
+    assert "playlist" not in result.stdout
+
+
+def test_a_broken_outbound_payload_is_checked_against_its_own_schema(tmp_path: Path) -> None:
+    beat = json.loads((DOCS_EXAMPLES / "heartbeat.json").read_text(encoding="utf-8"))
+    del beat["seq"]
+    bad_beat = tmp_path / "heartbeat.json"
+    bad_beat.write_text(json.dumps(beat), encoding="utf-8")
+    event = json.loads((DOCS_EXAMPLES / "event-display-error.json").read_text(encoding="utf-8"))
+    bad_event = tmp_path / "event.json"
+    bad_event.write_text(json.dumps(dict(event, message=5)), encoding="utf-8")
+    status = tmp_path / "status.json"
+    status.write_text('{"state": "sleeping"}', encoding="utf-8")
+    result = cli("validate", str(bad_beat), str(bad_event), str(status))
+    assert result.returncode == 1
+    assert result.stdout.splitlines() == [
+        f"{bad_beat}: outbound heartbeat: seq: required key is missing",
+        f"{bad_event}: outbound event: message: Input should be a valid string",
+        f"{status}: outbound status: state: Input should be 'online' or 'offline'",
+    ]
+
+
+def test_schema_into_a_closed_pipe_is_quiet() -> None:
+    """`signage-agent schema --asyncapi | head`: the reader has gone; no traceback."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "agent", "schema", "--asyncapi"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=REPO,
+    )
+    assert process.stdout is not None and process.stderr is not None
+    with process, process.stderr:
+        process.stdout.close()  # like `head` having read its lines and left
+        stderr = process.stderr.read().decode()
+        assert process.wait(60) == 141
+    assert stderr == ""
+
+
+def test_preview_led_out_says_the_panel_and_the_image_size(tmp_path: Path) -> None:
+    content = tmp_path / "led.json"
+    content.write_text(json.dumps({"text": "Bão số 3"}), encoding="utf-8")
+    out = tmp_path / "led.png"
+    result = cli(
+        "preview",
+        "led_text",
+        "--led",
+        "--size",
+        "128x32",
+        "--content",
+        str(content),
+        "--out",
+        str(out),
+    )
+    assert result.returncode == 0, result.stderr
+    width, height = pygame.image.load(str(out)).get_size()
+    assert (width, height) == (1536, 384)
+    assert result.stdout.strip() == (
+        f"wrote {out} (1536x384 pixels: a 128x32 LED panel drawn as dots, 12 pixels per LED)"
     )

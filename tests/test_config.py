@@ -138,3 +138,79 @@ def test_missing_config_file_exits_78(tmp_path: Path) -> None:
     result = run_agent(tmp_path / "none.toml")
     assert result.returncode == EX_CONFIG
     assert "cannot read" in result.stderr
+
+
+# --- password file: the first line is the password (issue 20) ----------------------------
+
+
+def password_config(tmp_path: Path, content: str, port: int | None = None) -> Path:
+    secret = tmp_path / "mqtt-password"
+    secret.write_text(content, encoding="utf-8")
+    host = f'host = "127.0.0.1"\nport = {port}' if port else 'host = "broker.example"'
+    return write(
+        tmp_path,
+        GOOD.replace(
+            'host = "broker.example"',
+            f'{host}\nusername = "hn-badinh-phucxa-01"\npassword_file = "{secret}"',
+        ),
+    )
+
+
+@pytest.mark.parametrize(
+    "content",
+    ["mật-khẩu\n", "mật-khẩu", "mật-khẩu\r\n", "mật-khẩu\nsecond line\n", "mật-khẩu\r\nnote\r\n"],
+)
+def test_the_password_is_the_first_line_of_the_file(tmp_path: Path, content: str) -> None:
+    mqtt = load_config(password_config(tmp_path, content), {}).mqtt
+    assert mqtt is not None and mqtt.password() == "mật-khẩu"
+
+
+def test_doctor_says_when_the_password_file_has_more_than_one_line(tmp_path: Path) -> None:
+    from agent.doctor.password import check_password_file
+
+    one = load_config(password_config(tmp_path, "secret\n"), {})
+    assert check_password_file(one) == []
+    two = load_config(password_config(tmp_path, "secret\nold-secret\n"), {})
+    (check,) = check_password_file(two)
+    assert check.ok
+    assert "has 2 lines: the board logs in with the first line only" in check.what
+    empty = load_config(password_config(tmp_path, "\nsecret\n"), {})
+    (check,) = check_password_file(empty)
+    assert not check.ok and "first line is empty" in check.what and check.fix
+
+
+@pytest.mark.e2e
+def test_a_board_with_a_two_line_password_file_logs_in(tmp_path: Path) -> None:
+    """Real Mosquitto with password authentication; the session the board opens."""
+    from agent.doctor.broker import Session
+    from tests.support import Broker
+
+    passwords = tmp_path / "passwd"
+    subprocess.run(
+        ["mosquitto_passwd", "-c", "-b", str(passwords), "hn-badinh-phucxa-01", "mật-khẩu"],
+        check=True,
+        capture_output=True,
+        timeout=30,
+    )
+    broker = Broker(tmp_path, f"allow_anonymous false\npassword_file {passwords}\n")
+    broker.start()
+    try:
+        config = load_config(password_config(tmp_path, "mật-khẩu\nnote\n", broker.port), {})
+        assert config.mqtt is not None
+        session = Session(config.mqtt, "hn-badinh-phucxa-01", timeout=10)
+        try:
+            login = session._log_in()
+        finally:
+            session.close()
+        assert login.ok, login
+        assert "log-in as hn-badinh-phucxa-01 accepted" in login.what
+    finally:
+        broker.kill()
+
+
+def test_the_board_name_is_nfc_without_control_characters(tmp_path: Path) -> None:
+    nfd = GOOD.replace('name = "Bảng tin phường Phúc Xá"', 'name = "Phu\\u0301c Xa\\u0301"')
+    assert load_config(write(tmp_path, nfd), {}).board.name == "Phúc Xá"
+    bad = GOOD.replace('name = "Bảng tin phường Phúc Xá"', 'name = "Phúc\\u001b[2J Xá"')
+    (problem,) = problems(tmp_path, bad)
+    assert "board.name: contains control character U+001B" in problem

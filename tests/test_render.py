@@ -373,6 +373,7 @@ def test_any_scene_draws_a_full_frame_without_raising(
 # --- the layout engine behind it ----------------------------------------------------------
 
 
+@pytest.mark.allow_traceback  # injects a painting fault on purpose
 def test_a_failing_zone_costs_that_zone_only(monkeypatch: pytest.MonkeyPatch) -> None:
     from display_layouts.zones.clock import ClockZone
 

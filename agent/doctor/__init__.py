@@ -16,6 +16,7 @@ from agent.doctor.broker import check_broker
 from agent.doctor.check import Check, Outcome
 from agent.doctor.display import DisplayDoctor
 from agent.doctor.host import check_clock, check_fonts, check_inbox, check_state_dir
+from agent.doctor.password import check_password_file
 from agent.doctor.serial import ControllerProbe, SerialDoctor, load_probe
 
 __all__ = ["Check", "Outcome", "check_config", "doctor_checks", "run_doctor"]
@@ -76,6 +77,7 @@ def doctor_checks(
 
     return [
         lambda: check_identity(config),
+        lambda: check_password_file(config),
         lambda: check_broker(config),
         serial,
         lambda: DisplayDoctor(config).checks(),
