@@ -36,7 +36,7 @@ NO_DAC = ["setpriv", "--bounding-set=-dac_override,-dac_read_search", "--"]
 def can_drop_dac() -> bool:
     if shutil.which("setpriv") is None:
         return False
-    return subprocess.run([*NO_DAC, "true"], capture_output=True).returncode == 0
+    return subprocess.run([*NO_DAC, "true"], check=False, capture_output=True).returncode == 0
 
 
 @dataclass
@@ -79,6 +79,10 @@ class InboxBoard:
 
     def wait_playing(self, item_id: str, start: int = 0, timeout: float = 20) -> None:
         match = event_matcher(EVENTS, "playback.started", item_id=item_id)
+        self.observer.wait_for(match, timeout=timeout, start=start)
+
+    def wait_accepted(self, version: int, start: int = 0, timeout: float = 20) -> None:
+        match = event_matcher(EVENTS, "content.accepted", channel="local", version=version)
         self.observer.wait_for(match, timeout=timeout, start=start)
 
     def close(self) -> None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import socket
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 
