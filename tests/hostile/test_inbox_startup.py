@@ -132,3 +132,29 @@ def test_a_broken_inbox_folder_gives_one_error_and_the_board_still_shows_content
     assert beat["content"]["local"] is None  # nothing read from a folder it refused
     assert len(board.observer.find(match)) == 1  # one clear error, not one per rescan
     assert board.agent.alive()
+
+
+def test_a_file_without_read_permission_is_rejected_once(
+    tmp_path: Path, boards: list[InboxBoard]
+) -> None:
+    if not can_drop_dac():
+        pytest.skip("setpriv cannot drop CAP_DAC_OVERRIDE here: root reads any file")
+
+    def prepare(inbox: Path) -> None:
+        (inbox / "locked.json").write_bytes(good_playlist(9, "locked"))
+        os.chmod(inbox / "locked.json", 0)
+
+    # As a service without CAP_DAC_OVERRIDE (or running as its own user): open() fails.
+    board = start_board(tmp_path, prepare=prepare, wrapper=NO_DAC)
+    boards.append(board)
+    board.wait_playing("good", timeout=30)
+    rejected = board.rejection("locked.json")
+    assert "no permission" in rejected["errors"][0]["message"]
+    beat = board.heartbeats_after(3)
+    assert beat["now_showing"]["item_id"] == "good" and beat["content"]["local"]["version"] == 1
+    assert len(board.rejections("locked.json")) == 1
+    # Fixing the permission is a change: the file is read then.
+    mark = board.observer.mark()
+    os.chmod(board.inbox / "locked.json", 0o644)
+    board.wait_playing("locked", start=mark)
+    assert not (board.inbox / "locked.json.error.txt").exists()  # the fix removed the sidecar
