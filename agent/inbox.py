@@ -388,6 +388,14 @@ class InboxWatcher:
                 os.write(self._wake_w, b"x")
         if self._thread is not None:
             self._thread.join(timeout=2)
+            if self._thread.is_alive():
+                return  # stuck in a hung file system: its fds go with the process
+        # Closed here, after the thread: a write to a closed (reused) fd number could land
+        # in someone else's file.
+        for fd in (self._wake_r, self._wake_w):
+            if fd >= 0:
+                os.close(fd)
+        self._wake_r = self._wake_w = -1
 
     # --- the thread ---------------------------------------------------------------------
 
@@ -411,12 +419,10 @@ class InboxWatcher:
                     self._stop.wait(SETTLE_S)  # one scan for a burst (cp -p: close, then times)
                 settled = self._drain()
         finally:
-            for fd in (mounts, self._wake_r, self._wake_w):
-                if fd is not None and fd >= 0:
-                    os.close(fd)
+            if mounts is not None:
+                os.close(mounts)
             if self._inotify is not None:
                 self._inotify.close()
-            self._wake_r = self._wake_w = -1
 
     def _make_folder(self) -> None:
         """Made at start when missing (not later: a stick's mount point is the stick's)."""
