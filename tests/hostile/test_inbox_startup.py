@@ -20,7 +20,7 @@ from tests.hostile.inbox_board import (
     secret_playlist,
     start_board,
 )
-from tests.support import is_online
+from tests.support import AgentProcess, is_online, write_config
 
 pytestmark = pytest.mark.e2e
 
@@ -45,7 +45,9 @@ def test_a_fifo_in_the_inbox_at_start_up_does_not_block_the_first_frame(
     boards.append(board)
     board.observer.wait_for(is_online, timeout=20)
     first = board.heartbeat(timeout=20)  # a blocked core never sends one
-    assert first["board_id"]
+    # The agent's first heartbeat (kept in its outbox until connected): made within 5 s of
+    # its start, after its first frame was drawn.
+    assert first["uptime_s"] < 5 and first["display"]["frames"] >= 1
     board.wait_playing("good")
     rejected = board.rejection("aaa-pipe.json")
     assert "named pipe" in rejected["errors"][0]["message"]
@@ -158,3 +160,22 @@ def test_a_file_without_read_permission_is_rejected_once(
     os.chmod(board.inbox / "locked.json", 0o644)
     board.wait_playing("locked", start=mark)
     assert not (board.inbox / "locked.json.error.txt").exists()  # the fix removed the sidecar
+
+
+def test_without_a_broker_a_fifo_at_start_up_is_rejected_and_the_inbox_content_shows(
+    tmp_path: Path,
+) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    os.mkfifo(inbox / "aaa-pipe.json")
+    os.utime(inbox / "aaa-pipe.json", (1, 1))  # oldest: read first
+    (inbox / "good.json").write_bytes(good_playlist())
+    config = write_config(tmp_path, port=None, heartbeat_s=1, extra=f'[inbox]\ndir = "{inbox}"\n')
+    agent = AgentProcess(config, tmp_path / "agent.log").start()
+    try:
+        agent.wait_log('"kind":"playback.started","item_id":"good"', timeout=20)
+        log = agent.wait_log("aaa-pipe.json is a named pipe (FIFO)", timeout=20)
+        assert '"kind":"content.rejected"' in log and "Traceback" not in log
+        assert agent.alive()
+    finally:
+        agent.kill()
