@@ -111,6 +111,8 @@ def _refusal(name: str, st: os.stat_result, limit: int) -> str | None:
         return f"{name} is a hard link ({st.st_nlink} names): only files with one name are read"
     if st.st_size > limit:
         return f"{name} is {st.st_size} bytes; limit {limit} ([content] max_payload_bytes)"
+    if st.st_size == 0:  # a failed copy must not wipe the channel (an empty MQTT payload does)
+        return f'{name} is empty: to clear the local channel, put a playlist with "items": []'
     return None
 
 

@@ -90,6 +90,12 @@ def test_links_pipes_folders_devices_and_hard_links_are_not_read(tmp_path: Path)
         assert what in result.reason and name in result.reason and not result.gone
 
 
+def test_an_empty_file_is_refused_not_taken_as_clear_the_channel(tmp_path: Path) -> None:
+    (tmp_path / "empty.json").write_bytes(b"")
+    result = read_inbox_file(tmp_path / "empty.json", LIMIT)
+    assert isinstance(result, Unreadable) and "empty" in result.reason
+
+
 def test_a_file_gone_before_it_is_read_says_so(tmp_path: Path) -> None:
     result = read_inbox_file(tmp_path / "vanished.json", LIMIT)
     assert isinstance(result, Unreadable) and result.gone

@@ -75,6 +75,17 @@ def _garbage(board: InboxBoard) -> str:
     return "garbage.json"
 
 
+def _empty(board: InboxBoard) -> str:
+    (board.inbox / "empty.json").write_bytes(b"")  # a copy that failed, a stick full
+    return "empty.json"
+
+
+def _truncated(board: InboxBoard) -> str:
+    whole = secret_playlist()
+    (board.inbox / "truncated.json").write_bytes(whole[: len(whole) // 2])
+    return "truncated.json"
+
+
 CASES: list[tuple[str, Callable[[InboxBoard], str], str]] = [
     ("symlink-out-of-the-inbox", _symlink_out, "symbolic link"),
     ("fifo", _fifo, "named pipe"),
@@ -84,6 +95,8 @@ CASES: list[tuple[str, Callable[[InboxBoard], str], str]] = [
     ("hard-link-to-an-outside-file", _hard_link, "hard link"),
     ("unix-socket", _socket, "socket"),
     ("garbage-bytes", _garbage, "UTF-8"),
+    ("empty", _empty, "is empty"),
+    ("truncated", _truncated, "JSON"),
 ]
 
 
