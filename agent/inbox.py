@@ -375,6 +375,7 @@ class InboxWatcher:
         self._problem: str | None = None
         self._made_problem = ""
         self._odd_names: set[str] = set()
+        self._failure: str | None = None
 
     def start(self) -> None:
         """Start the thread; it reports the files already there (oldest first) at once."""
@@ -416,7 +417,12 @@ class InboxWatcher:
                 try:
                     self._scan(settled)
                 except Exception as exc:  # a bug here must not end the inbox for good
-                    log.error("inbox: scanning %s failed: %r", self.directory, exc)
+                    failure = f"inbox: scanning {self.directory} failed: {exc!r}"
+                    if failure != self._failure:  # once, not every rescan
+                        log.error("%s", failure)
+                    self._failure = failure
+                else:
+                    self._failure = None
                 if poller.poll(int(self.rescan_s * 1000)) and not self._stop.is_set():
                     self._stop.wait(SETTLE_S)  # one scan for a burst (cp -p: close, then times)
                 settled = self._drain()
@@ -462,7 +468,12 @@ class InboxWatcher:
                 self._identity = identity
                 if self._inotify is not None:
                     self._inotify.watch(dir_fd)
-            names, capped = self._list(dir_fd)
+            try:
+                names, capped = self._list(dir_fd)
+            except OSError as exc:  # e.g. an I/O error on a failing stick
+                self._problem_is(f"inbox folder {self.directory} cannot be listed: {_why(exc)}")
+                self._identity = None  # listed afresh when it works again
+                return
             current: dict[str, _Seen] = {}
             for name in names[: self.max_files]:
                 try:
