@@ -323,3 +323,18 @@ def test_a_file_still_being_written_waits_for_its_close(tmp_path: Path) -> None:
         assert reports.get(timeout=10) == InboxFile(inbox / "slow.json")
     finally:
         watcher.stop()
+
+
+def test_names_that_cannot_go_into_an_event_are_ignored_and_logged_once(
+    watched: tuple[Path, queue.Queue[Any], InboxWatcher], caplog: pytest.LogCaptureFixture
+) -> None:
+    inbox, reports, _ = watched
+    with open(os.path.join(os.fsencode(inbox), b"\xff\xfe.json"), "wb") as f:
+        f.write(b"{}")  # not UTF-8
+    (inbox / "two\nlines.json").write_text("{}")  # would forge a log line
+    for n in range(2):  # a marker after the odd names, and one after another rescan
+        (inbox / f"marker-{n}.json").write_text("{}")
+        assert reports.get(timeout=10) == InboxFile(inbox / f"marker-{n}.json")
+    assert reports.empty()
+    odd = [r for r in caplog.records if "not a printable UTF-8 name" in r.getMessage()]
+    assert len(odd) == 2
