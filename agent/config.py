@@ -187,6 +187,9 @@ class StorageConfig(Section):
 
 class InboxConfig(Section):
     dir: Path
+    # Addition: content files read at most (the first by name); each also at most
+    # [content] max_payload_bytes.
+    max_files: Annotated[int, Field(ge=1, le=10_000)] = 100
 
 
 class ContentConfig(Section):

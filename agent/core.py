@@ -36,7 +36,7 @@ from agent.content import (
 )
 from agent.drawable import Drawable
 from agent.health import SystemProbe
-from agent.inbox import SIDECAR_SUFFIX, InboxFile, InboxWatcher
+from agent.inbox import InboxFile, InboxWatcher, Unreadable, read_inbox_file, update_sidecar
 from agent.link import Delivered, LinkDown, LinkUp, MqttLink, Received
 from agent.messages import (
     CHANNELS,
@@ -68,7 +68,7 @@ from agent.output import Output, SerialLine, open_output
 from agent.playback import Playback, Showing
 from agent.screen import DrawFault, Frame, Screen
 from agent.sdnotify import Notifier, Watchdog
-from agent.storage import AlertStore, ContentStore, SeqCounter, atomic_write
+from agent.storage import AlertStore, ContentStore, SeqCounter
 from agent.topics import AlertTopic, CommandTopic, ContentTopic, Topics
 from agent.validation import InvalidInput
 from display_layouts.library import scan_library
@@ -146,7 +146,11 @@ class Agent:
                 config.mqtt, board.id, self.topics, self.queue, self.clock, subscribe_alerts=True
             )
             self.outbox = Outbox(state_dir, self.link.publish, bound=config.mqtt.outbox_bound)
-        self.inbox = InboxWatcher(config.inbox.dir, self.queue) if config.inbox else None
+        self.inbox = (
+            InboxWatcher(config.inbox.dir, self.queue, max_files=config.inbox.max_files)
+            if config.inbox
+            else None
+        )
         self._inbox_alerts: dict[Path, str] = {}  # alert files in the inbox: path → alert id
         self.commands = CommandRunner(self, state_dir / "commands.seen")
         self._stop = threading.Event()
@@ -595,26 +599,27 @@ class Agent:
         """A file in the inbox: a playlist of the `local` channel, or a local alert.
 
         Errors also go to a sidecar file next to it, for the technician with the USB stick.
-        Deleting an alert's file ends the alert; a playlist stays until replaced.
+        Deleting an alert's file ends the alert; a playlist stays until replaced. Reading
+        (regular files only, no links, bounded) and the sidecar are agent/inbox.py's.
         """
         path, topic = file.path, f"inbox:{file.path}"
+        if file.problem is not None:  # the folder itself: missing, a link, unreadable, full
+            self._storage_error(file.problem)
+            return
         if file.deleted:
             alert_id = self._inbox_alerts.pop(path, None)
             if alert_id is not None:
                 self._emit_all(self.alert_desk.on_payload(alert_id, b"", self._now()))
             return
-        try:
-            payload = path.read_bytes()
-        except OSError as exc:
-            errors = [ErrorDetail(path="$", message=f"cannot read: {exc.strerror or exc}")]
+        read = read_inbox_file(path, self.config.content.max_payload_bytes)
+        if isinstance(read, Unreadable):
+            if read.gone:
+                return  # removed before it was read: the watcher reports the deletion
+            errors = [ErrorDetail(path="$", message=read.reason)]
             self.reject(topic, "local", errors)
         else:
-            errors = self._on_inbox_payload(path, topic, payload)
-        sidecar = path.with_name(path.name + SIDECAR_SUFFIX)
-        if errors:
-            atomic_write(sidecar, "".join(f"{e.path}: {e.message}\n" for e in errors).encode())
-        else:
-            sidecar.unlink(missing_ok=True)
+            errors = self._on_inbox_payload(path, topic, read)
+        update_sidecar(path, [f"{e.path}: {e.message}" for e in errors])
 
     def _on_inbox_payload(self, path: Path, topic: str, payload: bytes) -> list[ErrorDetail]:
         alert_id = alert_id_of(payload)

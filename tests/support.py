@@ -244,10 +244,17 @@ TRACEBACK = "Traceback (most recent call last)"
 class AgentProcess:
     """`signage-agent run` as a real process; its log is kept for assertions."""
 
-    def __init__(self, config: Path, log: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        config: Path,
+        log: Path,
+        env: dict[str, str] | None = None,
+        wrapper: list[str] | None = None,
+    ) -> None:
         self.config = config
         self.log_path = log
         self.extra_env = env or {}
+        self.wrapper = wrapper or []  # e.g. setpriv: the agent without some capabilities
         self.process: subprocess.Popen[bytes] | None = None
         self.started_at = 0.0
 
@@ -257,7 +264,7 @@ class AgentProcess:
         with open(self.log_path, "ab") as log:
             self.started_at = time.monotonic()
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "agent", "run", "--config", str(self.config)],
+                [*self.wrapper, sys.executable, "-m", "agent", "run", "--config", str(self.config)],
                 stdout=log,
                 stderr=log,
                 env=env,

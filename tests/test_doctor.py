@@ -463,6 +463,20 @@ def test_an_inbox_outside_the_state_folder_needs_a_drop_in(tmp_path: Path) -> No
     assert check is not None and check.ok
 
 
+def test_an_inbox_that_is_a_symlink_or_a_file_is_reported(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    (state / "real").mkdir(parents=True)
+    (state / "inbox").symlink_to(state / "real")
+    config = loaded(config_with(tmp_path, port=None, extra=f'[inbox]\ndir = "{state / "inbox"}"\n'))
+    check = check_inbox(config)
+    assert check is not None and not check.ok and "symbolic link" in check.what
+    assert str(state / "real") in check.fix
+    (state / "inbox").unlink()
+    (state / "inbox").write_text("not a folder")
+    check = check_inbox(config)
+    assert check is not None and not check.ok and "not a folder" in check.what
+
+
 # --- the whole report ----------------------------------------------------------------
 
 

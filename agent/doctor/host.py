@@ -139,6 +139,16 @@ def check_inbox(config: AgentConfig) -> Check | None:
     if config.inbox is None:
         return None
     inbox, state = config.inbox.dir, config.storage.state_dir
+    if inbox.is_symlink():  # the agent does not follow it: a stick could point it anywhere
+        return Check.failed(
+            f"inbox {inbox} is a symbolic link to {os.readlink(inbox)}: the agent does not "
+            "follow it",
+            f'set [inbox] dir = "{inbox.resolve()}" (the real folder)',
+        )
+    if inbox.exists() and not inbox.is_dir():
+        return Check.failed(
+            f"inbox {inbox} is not a folder", "remove it, or set [inbox] dir elsewhere"
+        )
     if not inbox.resolve().is_relative_to(state.resolve()):
         return Check.failed(
             f"inbox {inbox} is outside the state folder {state}: the service may write "
