@@ -1,0 +1,289 @@
+"""The image fetcher against hostile and broken servers (table-driven, real local servers).
+
+Each case asserts the three things a board needs: the fetcher lives, other images still
+arrive within their deadline, and one clear failure says why.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agent.assets import AssetCache, AssetFailure, AssetFetcher, AssetReady, FetchSettings
+from agent.messages import ImageRef
+from tests.hostile.hostile_http import (
+    HostileServer,
+    bomb_png,
+    corrupt_png,
+    hostile_server,
+    huge_png,
+    truncated_png,
+    valid_png,
+)
+
+DEADLINE_S = 4.0  # total per download; a good one takes milliseconds
+
+
+def make_fetcher(cache: AssetCache, reports: queue.Queue[Any], **settings: Any) -> AssetFetcher:
+    values: dict[str, Any] = {
+        "connect_timeout_s": 2.0,
+        "first_byte_timeout_s": 2.0,
+        "deadline_s": DEADLINE_S,
+        "workers": 3,
+        "max_bytes": 1024 * 1024,
+    }
+    values.update(settings)
+    return AssetFetcher(
+        cache, reports, settings=FetchSettings(**values), retry_min_s=30, retry_max_s=60
+    )
+
+
+@pytest.fixture
+def hostile() -> Iterator[HostileServer]:
+    with hostile_server(drip_interval_s=0.5) as server:
+        yield server
+
+
+@pytest.fixture
+def good() -> Iterator[HostileServer]:
+    """Another, well-behaved server: the images that must keep arriving."""
+    with hostile_server() as server:
+        yield server
+
+
+@pytest.fixture
+def reports() -> queue.Queue[Any]:
+    return queue.Queue()
+
+
+@pytest.fixture
+def fetcher(tmp_path: Path, reports: queue.Queue[Any]) -> Iterator[AssetFetcher]:
+    f = make_fetcher(AssetCache(tmp_path / "assets"), reports)
+    yield f
+    f.stop()
+
+
+def ref(url: str, data: bytes) -> ImageRef:
+    return ImageRef(url=url, sha256=hashlib.sha256(data).hexdigest())
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    path: str  # on the hostile server ("{port}" is replaced; absolute URLs are kept)
+    body: bytes
+    why: str  # what the failure must say
+
+
+BODY = valid_png((200, 10, 10))
+CASES = [
+    Case("drip", "/drip/x", BODY, f"within the total deadline of {DEADLINE_S:g} s"),
+    Case("drip-headers", "/drip-headers/x", BODY, "within the total deadline"),
+    Case("silent", "/silent", BODY, "no answer within 2 s"),
+    Case("malformed-status", "/bad-status", BODY, "malformed status line"),
+    Case("broken-chunked", "/bad-chunked", BODY, "chunked"),
+    Case("150-headers", "/many-headers/x", BODY, "more than 100 headers"),
+    Case("redirect-away", "/redirect-away/x", BODY, "redirect to another host"),
+    Case("reset", "/reset", BODY, "closed the connection"),
+    Case("non-numeric-port", "http://127.0.0.1:http/x.png", BODY, "bad URL"),
+    Case("broken-ipv6", "http://[::1/x.png", BODY, "bad URL"),
+    Case("huge-dimensions", "/files/x", huge_png(), "30000×30000"),
+    Case("corrupt-png", "/files/x", corrupt_png(), "damaged"),
+    Case("decompression-bomb", "/files/x", bomb_png(), "4000×4000"),
+    Case("truncated-png", "/files/x", truncated_png(), "truncated"),
+]
+
+
+def url_for(server: HostileServer, path: str) -> str:
+    return path if "://" in path else server.url(path)
+
+
+def collect(
+    reports: queue.Queue[Any], done: Callable[[list[Any]], bool], timeout: float
+) -> list[Any]:
+    """Reports in order until `done` says enough (or the timeout says what was seen)."""
+    seen: list[Any] = []
+    end = time.monotonic() + timeout
+    while not done(seen):
+        remaining = end - time.monotonic()
+        if remaining <= 0:
+            raise AssertionError(f"timed out; reports so far: {seen}")
+        try:
+            seen.append(reports.get(timeout=remaining))
+        except queue.Empty:
+            continue
+    return seen
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_a_hostile_server_costs_one_clear_failure_and_nothing_else(
+    case: Case,
+    hostile: HostileServer,
+    good: HostileServer,
+    fetcher: AssetFetcher,
+    reports: queue.Queue[Any],
+) -> None:
+    hostile.files["x"] = case.body
+    hostile.other_port = good.port
+    good.files["x"] = case.body  # where /redirect-away points: it would verify there
+    bad = ref(url_for(hostile, case.path), case.body)
+    images = [valid_png((i * 40, 90, 200), (10 + i, 8)) for i in range(3)]
+    for index, data in enumerate(images):
+        good.files[f"g{index}"] = data
+    first = ref(good.url("/files/g0"), images[0])
+
+    started = time.monotonic()
+    fetcher.want({bad.sha256: (bad, {"xau"}), first.sha256: (first, {"tot-0"})})
+    ready = AssetReady(first.sha256)
+    seen = collect(
+        reports,
+        lambda s: ready in s and any(isinstance(r, AssetFailure) for r in s),
+        timeout=4 * DEADLINE_S,
+    )
+    failures = [r for r in seen if isinstance(r, AssetFailure)]
+    assert len(failures) == 1, seen
+    failure = failures[0]
+    if case.name in _SLOW:  # the other server's image did not wait for this one
+        assert seen.index(ready) < seen.index(failure), seen
+    assert failure.item_ids == ("xau",) and failure.url == bad.url
+    assert case.why in failure.message, failure.message
+    assert "Traceback" not in failure.message and len(failure.message) < 300
+    assert fetcher.cache.get(bad) is None  # never shown with a hole
+    assert time.monotonic() - started < 3 * DEADLINE_S
+
+    # The fetcher lives: later images still arrive.
+    more = {
+        r.sha256: (r, {f"tot-{i}"})
+        for i, r in enumerate(ref(good.url(f"/files/g{i}"), images[i]) for i in range(3))
+    }
+    fetcher.want({bad.sha256: (bad, {"xau"}), **more})
+    wanted = {AssetReady(sha) for sha in list(more)[1:]}
+    collect(reports, lambda s: wanted <= set(s), timeout=2 * DEADLINE_S)
+    assert fetcher.alive
+
+
+# Failures that take a deadline to show: the good image must not wait for them.
+_SLOW = {"drip", "drip-headers", "silent"}
+
+
+def test_slow_but_valid_server_completes(
+    hostile: HostileServer, fetcher: AssetFetcher, reports: queue.Queue[Any]
+) -> None:
+    data = valid_png((1, 2, 3), (40, 30))
+    hostile.files["s"] = data
+    slow = ref(hostile.url("/slow/s"), data)
+    fetcher.want({slow.sha256: (slow, {"cham"})})
+    assert reports.get(timeout=2 * DEADLINE_S) == AssetReady(slow.sha256)
+
+
+def test_redirect_on_the_same_host_is_followed(
+    hostile: HostileServer, fetcher: AssetFetcher, reports: queue.Queue[Any]
+) -> None:
+    data = valid_png((9, 9, 9))
+    hostile.files["r"] = data
+    moved = ref(hostile.url("/redirect-same/r"), data)
+    fetcher.want({moved.sha256: (moved, {"doi"})})
+    assert reports.get(timeout=2 * DEADLINE_S) == AssetReady(moved.sha256)
+    assert hostile.requests == ["/redirect-same/r", "/files/r"]
+
+
+def test_redirect_to_an_allowed_host_is_followed(
+    tmp_path: Path, hostile: HostileServer, good: HostileServer, reports: queue.Queue[Any]
+) -> None:
+    data = valid_png((9, 90, 9))
+    good.files["r"] = data
+    hostile.other_port = good.port  # redirects to localhost:<good>
+    fetcher = make_fetcher(
+        AssetCache(tmp_path / "a"), reports, allowed_hosts=frozenset({"127.0.0.1", "localhost"})
+    )
+    try:
+        moved = ref(hostile.url("/redirect-away/r"), data)
+        fetcher.want({moved.sha256: (moved, {"doi"})})
+        assert reports.get(timeout=2 * DEADLINE_S) == AssetReady(moved.sha256)
+    finally:
+        fetcher.stop()
+
+
+def test_host_outside_the_allow_list_is_not_contacted(
+    tmp_path: Path, good: HostileServer, reports: queue.Queue[Any]
+) -> None:
+    data = valid_png()
+    good.files["a"] = data
+    fetcher = make_fetcher(
+        AssetCache(tmp_path / "a"), reports, allowed_hosts=frozenset({"cdn.example.vn"})
+    )
+    try:
+        image = ref(good.url("/files/a"), data)
+        fetcher.want({image.sha256: (image, {"anh"})})
+        failure = reports.get(timeout=2 * DEADLINE_S)
+        assert isinstance(failure, AssetFailure)
+        assert "127.0.0.1 is not in [content] allowed_hosts" in failure.message
+        assert "not retried" in failure.message
+        assert good.requests == []
+    finally:
+        fetcher.stop()
+
+
+def test_three_silent_images_on_one_server_leave_workers_for_the_others(
+    hostile: HostileServer, good: HostileServer, fetcher: AssetFetcher, reports: queue.Queue[Any]
+) -> None:
+    """One server gets one download at a time: it cannot occupy the whole pool."""
+    silent = [ref(hostile.url(f"/silent?{i}"), bytes([i])) for i in range(3)]
+    data = valid_png((5, 50, 5))
+    good.files["g"] = data
+    image = ref(good.url("/files/g"), data)
+    fetcher.want({r.sha256: (r, {f"s{i}"}) for i, r in enumerate(silent)})
+    fetcher.want(
+        {**{r.sha256: (r, {f"s{i}"}) for i, r in enumerate(silent)}, image.sha256: (image, {"g"})}
+    )
+    seen = collect(reports, lambda s: AssetReady(image.sha256) in s, timeout=DEADLINE_S)
+    assert not any(isinstance(r, AssetFailure) for r in seen), seen
+
+
+class _Boom(BaseException):
+    """What no `except Exception` catches: stands in for a bug that kills a thread."""
+
+
+def test_supervisor_restarts_a_dead_worker_and_says_so(
+    tmp_path: Path, good: HostileServer, reports: queue.Queue[Any]
+) -> None:
+    from agent.assets import FetcherRestarted
+
+    data = valid_png((7, 7, 70))
+    good.files["a"] = data
+    killed = threading.Event()
+    fetcher = make_fetcher(AssetCache(tmp_path / "a"), reports, workers=1)
+    real = fetcher.download
+
+    def dies_once(*args: Any, **kw: Any) -> bytes:
+        if not killed.is_set():
+            killed.set()
+            raise _Boom("injected")
+        return real(*args, **kw)
+
+    fetcher.download = dies_once  # type: ignore[method-assign]
+    try:
+        image = ref(good.url("/files/a"), data)
+        fetcher.want({image.sha256: (image, {"anh"})})
+        assert killed.wait(10)
+        deadline = time.monotonic() + 10
+        while not fetcher.supervise() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        seen = collect(
+            reports, lambda s: any(isinstance(r, FetcherRestarted) for r in s), timeout=5
+        )
+        restarted = seen[-1]
+        assert "_Boom" in restarted.message and "restarted" in restarted.message
+        # The job the dead worker held is not lost.
+        assert reports.get(timeout=2 * DEADLINE_S) == AssetReady(image.sha256)
+        assert fetcher.alive
+    finally:
+        fetcher.stop()
