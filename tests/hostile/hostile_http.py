@@ -23,12 +23,12 @@ Image makers for the bodies: `huge_png` (a header declaring huge dimensions), `c
 
 from __future__ import annotations
 
+import contextlib
 import io
 import socket
 import socketserver
 import struct
 import threading
-import time
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -45,7 +45,9 @@ def png_header(width: int, height: int, bit_depth: int = 8, colour_type: int = 2
     return b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", ihdr)
 
 
-def valid_png(colour: tuple[int, int, int] = (30, 160, 60), size: tuple[int, int] = (16, 12)) -> bytes:
+def valid_png(
+    colour: tuple[int, int, int] = (30, 160, 60), size: tuple[int, int] = (16, 12)
+) -> bytes:
     surface = pygame.Surface(size)
     surface.fill(colour)
     buffer = io.BytesIO()
@@ -55,8 +57,10 @@ def valid_png(colour: tuple[int, int, int] = (30, 160, 60), size: tuple[int, int
 
 def huge_png(width: int = 30000, height: int = 30000) -> bytes:
     """A complete, small file whose header declares `width`×`height` pixels."""
-    return png_header(width, height) + _chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + _chunk(
-        b"IEND", b""
+    return (
+        png_header(width, height)
+        + _chunk(b"IDAT", zlib.compress(b"\x00" * 64))
+        + _chunk(b"IEND", b"")
     )
 
 
@@ -71,8 +75,10 @@ def bomb_png(width: int = 4000, height: int = 4000) -> bytes:
     row = b"\x00" + b"\x00" * ((width + 7) // 8)
     packer = zlib.compressobj(9)
     data = b"".join(packer.compress(row) for _ in range(height)) + packer.flush()
-    return png_header(width, height, bit_depth=1, colour_type=0) + _chunk(b"IDAT", data) + _chunk(
-        b"IEND", b""
+    return (
+        png_header(width, height, bit_depth=1, colour_type=0)
+        + _chunk(b"IDAT", data)
+        + _chunk(b"IEND", b"")
     )
 
 
@@ -86,6 +92,10 @@ def truncated_png() -> bytes:
     pygame.image.save(surface, buffer, "png")
     data = buffer.getvalue()
     return data[: len(data) * 2 // 3]
+
+
+OK = b"HTTP/1.1 200 OK\r\nContent-Type: image/png\r\nConnection: close\r\n"
+NOT_FOUND = b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"
 
 
 class HostileServer:
@@ -109,7 +119,9 @@ class HostileServer:
 
         self._server = Server(("127.0.0.1", 0), Handler)
         self.port = int(self._server.server_address[1])
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), daemon=True
+        )
 
     def url(self, path: str, host: str = "127.0.0.1") -> str:
         return f"http://{host}:{self.port}{path}"
@@ -135,10 +147,8 @@ class HostileServer:
         if path is None:
             return
         self.requests.append(path)
-        try:
+        with contextlib.suppress(OSError):  # the client gave up (what a deadline is for)
             self._answer(sock, path)
-        except OSError:
-            pass  # the client gave up (that is what a deadline is for)
 
     def _read_request(self, sock: socket.socket) -> str | None:
         data = b""
@@ -154,50 +164,65 @@ class HostileServer:
         return parts[1] if len(parts) >= 2 else None
 
     def _answer(self, sock: socket.socket, path: str) -> None:
-        kind, _, name = path.lstrip("/").partition("/")
-        body = self.files.get(name, b"")
-        ok = b"HTTP/1.1 200 OK\r\nContent-Type: image/png\r\nConnection: close\r\n"
-        match kind:
-            case "files":
-                if name not in self.files:
-                    sock.sendall(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
-                    return
-                sock.sendall(ok + b"Content-Length: %d\r\n\r\n" % len(body) + body)
-            case "slow":
-                sock.sendall(ok + b"Content-Length: %d\r\n\r\n" % len(body))
-                step = max(1, len(body) // 4)
-                for start in range(0, len(body), step):
-                    if self._closing.wait(0.1):
-                        return
-                    sock.sendall(body[start : start + step])
-            case "drip":
-                sock.sendall(ok + b"Content-Length: %d\r\n\r\n" % len(body))
-                self._drip(sock, body)
-            case "drip-headers":
-                self._drip(sock, ok + b"Content-Length: %d\r\n\r\n" % len(body) + body)
-            case "silent":
-                self._closing.wait(120)
-            case "bad-status":
-                sock.sendall(b"HTTP/1.1 TWO-HUNDRED maybe\r\n\r\n" + body)
-            case "bad-chunked":
-                sock.sendall(ok + b"Transfer-Encoding: chunked\r\n\r\nzz-not-hex\r\nabc\r\n")
-            case "many-headers":
-                extra = b"".join(b"X-Junk-%d: %d\r\n" % (i, i) for i in range(150))
-                sock.sendall(ok + extra + b"Content-Length: %d\r\n\r\n" % len(body) + body)
-            case "redirect-away":
-                location = f"http://localhost:{self.other_port}/files/{name}".encode()
-                sock.sendall(b"HTTP/1.1 302 Found\r\nLocation: " + location + b"\r\n\r\n")
-            case "redirect-same":
-                location = f"/files/{name}".encode()
-                sock.sendall(
-                    b"HTTP/1.1 302 Found\r\nLocation: " + location + b"\r\nContent-Length: 0\r\n\r\n"
-                )
-            case "reset":
-                sock.close()
-            case _:
-                sock.sendall(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
+        kind, _, name = path.split("?", maxsplit=1)[0].lstrip("/").partition("/")
+        behaviour = getattr(self, "_" + kind.replace("-", "_"), None)
+        if kind.startswith("_") or behaviour is None:
+            sock.sendall(NOT_FOUND)
+            return
+        behaviour(sock, name)
 
-    def _drip(self, sock: socket.socket, data: bytes) -> None:
+    def _files(self, sock: socket.socket, name: str) -> None:
+        if name not in self.files:
+            sock.sendall(NOT_FOUND)
+            return
+        body = self.files[name]
+        sock.sendall(OK + b"Content-Length: %d\r\n\r\n" % len(body) + body)
+
+    def _slow(self, sock: socket.socket, name: str) -> None:
+        body = self.files.get(name, b"")
+        sock.sendall(OK + b"Content-Length: %d\r\n\r\n" % len(body))
+        step = max(1, len(body) // 4)
+        for start in range(0, len(body), step):
+            if self._closing.wait(0.1):
+                return
+            sock.sendall(body[start : start + step])
+
+    def _drip(self, sock: socket.socket, name: str) -> None:
+        body = self.files.get(name, b"")
+        sock.sendall(OK + b"Content-Length: %d\r\n\r\n" % len(body))
+        self._dribble(sock, body)
+
+    def _drip_headers(self, sock: socket.socket, name: str) -> None:
+        body = self.files.get(name, b"")
+        self._dribble(sock, OK + b"Content-Length: %d\r\n\r\n" % len(body) + body)
+
+    def _silent(self, _sock: socket.socket, _name: str) -> None:
+        self._closing.wait(120)
+
+    def _bad_status(self, sock: socket.socket, _name: str) -> None:
+        sock.sendall(b"HTTP/1.1 TWO-HUNDRED maybe\r\n\r\n" + valid_png())
+
+    def _bad_chunked(self, sock: socket.socket, _name: str) -> None:
+        sock.sendall(OK + b"Transfer-Encoding: chunked\r\n\r\nzz-not-hex\r\nabc\r\n")
+
+    def _many_headers(self, sock: socket.socket, name: str) -> None:
+        body = self.files.get(name, b"")
+        extra = b"".join(b"X-Junk-%d: %d\r\n" % (i, i) for i in range(150))
+        sock.sendall(OK + extra + b"Content-Length: %d\r\n\r\n" % len(body) + body)
+
+    def _redirect_away(self, sock: socket.socket, name: str) -> None:
+        location = f"http://localhost:{self.other_port}/files/{name}".encode()
+        sock.sendall(b"HTTP/1.1 302 Found\r\nLocation: " + location + b"\r\n\r\n")
+
+    def _redirect_same(self, sock: socket.socket, name: str) -> None:
+        location = f"/files/{name}".encode()
+        head = b"HTTP/1.1 302 Found\r\nLocation: " + location
+        sock.sendall(head + b"\r\nContent-Length: 0\r\n\r\n")
+
+    def _reset(self, sock: socket.socket, _name: str) -> None:
+        sock.close()
+
+    def _dribble(self, sock: socket.socket, data: bytes) -> None:
         for index in range(len(data)):
             sock.sendall(data[index : index + 1])
             if self._closing.wait(self.drip_interval_s):
@@ -211,4 +236,3 @@ def hostile_server(**kw: float) -> Iterator[HostileServer]:
         yield server
     finally:
         server.close()
-
