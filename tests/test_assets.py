@@ -183,3 +183,16 @@ def test_garbage_collection_keeps_only_referenced(tmp_path: Path) -> None:
     cache.put("b" * 64, b"2")
     assert cache.collect_garbage({"a" * 64}) == 1
     assert cache.path("a" * 64).exists() and not cache.path("b" * 64).exists()
+
+
+def test_partial_downloads_left_by_a_crash_are_removed_and_never_handed_out(
+    tmp_path: Path,
+) -> None:
+    data = png()
+    sha = hashlib.sha256(data).hexdigest()
+    cache = AssetCache(tmp_path)
+    partial = cache.partial(sha, "asset-fetcher-0")
+    partial.write_bytes(data[:10])  # the power went while it arrived
+    assert cache.get(ImageRef(url="http://x/a.png", sha256=sha)) is None
+    AssetCache(tmp_path)  # the next start
+    assert not partial.exists()

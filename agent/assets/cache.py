@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import threading
 from collections.abc import Iterable
 from pathlib import Path
@@ -13,6 +14,15 @@ from agent.storage import atomic_write
 from display_layouts.images import DEFAULT_LIMITS, ImageLimits, check_image
 
 log = logging.getLogger(__name__)
+
+
+def _fsync_dir(directory: Path) -> None:
+    # The rename survives a power cut only once the directory is on disk too.
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 class AssetCache:
@@ -35,6 +45,8 @@ class AssetCache:
         self.limits = limits
         self.max_bytes = max_bytes
         directory.mkdir(parents=True, exist_ok=True)
+        for left in directory.glob("*/.*.part"):  # a download cut short by a crash
+            left.unlink(missing_ok=True)
         self._verified: set[str] = set()
         self._lock = threading.Lock()  # `put` runs on the fetcher's workers
 
@@ -74,8 +86,23 @@ class AssetCache:
         return check_image(data, self.limits)
 
     def put(self, sha256: str, data: bytes) -> None:
-        """Store verified bytes (the fetcher checked the hash and the picture)."""
+        """Store verified bytes (the caller checked the hash and the picture)."""
         atomic_write(self.path(sha256), data)
+        with self._lock:
+            self._verified.add(sha256)
+
+    def partial(self, sha256: str, worker: str) -> Path:
+        """Where a download is written while it arrives (hidden from `collect_garbage`)."""
+        path = self.path(sha256)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return path.with_name(f".{sha256}.{worker}.part")
+
+    def adopt(self, sha256: str, partial: Path) -> None:
+        """Make a complete, verified download the cached file (an atomic rename)."""
+        with partial.open("rb+") as file:
+            os.fsync(file.fileno())
+        os.replace(partial, self.path(sha256))
+        _fsync_dir(partial.parent)
         with self._lock:
             self._verified.add(sha256)
 

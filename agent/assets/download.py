@@ -21,7 +21,7 @@ import time
 import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, BinaryIO, Literal
 
 from agent import __version__
 from agent.config import ContentConfig
@@ -31,6 +31,7 @@ DEFAULT_MAX_ASSET_BYTES = 16 * 1024 * 1024
 _CHUNK = 64 * 1024
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _MAX_MESSAGE = 200
+_VERIFYING = threading.Lock()  # one downloaded picture in memory at a time
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +79,8 @@ class Origin:
     port: int
 
     def __str__(self) -> str:
-        return f"{self.scheme}://{self.host}:{self.port}"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{self.scheme}://{host}:{self.port}"
 
 
 def parse_url(url: str) -> tuple[Origin, str]:
@@ -114,29 +116,42 @@ def url_problem(url: str) -> str | None:
     return None
 
 
-def download(url: str, sha256: str, settings: FetchSettings) -> bytes:
-    """The verified bytes of an image, or `DownloadError` saying what went wrong."""
+def download(url: str, sha256: str, settings: FetchSettings, sink: BinaryIO) -> None:
+    """Write a verified image to `sink`, or raise `DownloadError` saying what went wrong.
+
+    The body goes to `sink` (a file) as it arrives, hashed on the way: several workers
+    downloading 16 MiB images must not hold them all in memory. It is read back to be
+    checked as a picture one download at a time.
+    """
     deadline = time.monotonic() + settings.deadline_s
     origin, target = parse_url(url)
     _check_allowed(origin, settings)
     for _hop in range(settings.max_redirects + 1):
-        status, location, data = _Attempt(origin, target, settings, deadline).run()
+        sink.seek(0)
+        sink.truncate()
+        digest = hashlib.sha256()
+        status, location = _Attempt(
+            origin, target, settings, deadline, sink=sink, digest=digest
+        ).run()
         if status not in _REDIRECTS:
             break
-        moved, target = parse_url(urllib.parse.urljoin(str(origin) + target, location))
+        try:
+            moved, target = parse_url(urllib.parse.urljoin(str(origin) + target, location))
+        except DownloadError as exc:  # the server's mistake, which it may correct
+            raise DownloadError(f"redirect to a {exc}") from None
         if moved != origin:
             _check_redirect(origin, moved, settings)
         origin = moved
     else:
         raise DownloadError(f"more than {settings.max_redirects} redirects")
-    actual = hashlib.sha256(data).hexdigest()
-    if actual != sha256:
-        raise DownloadError(f"SHA-256 mismatch: got {actual}")
-    problem = check_image(data, settings.limits)
+    if digest.hexdigest() != sha256:
+        raise DownloadError(f"SHA-256 mismatch: got {digest.hexdigest()}")
+    with _VERIFYING:
+        sink.seek(0)
+        problem = check_image(sink.read(settings.max_bytes + 1), settings.limits)
     if problem is not None:
         # The bytes are the ones the SHA-256 names: downloading them again cannot help.
         raise DownloadError(problem, permanent=True)
-    return data
 
 
 def _check_allowed(origin: Origin, settings: FetchSettings) -> None:
@@ -160,7 +175,18 @@ Phase = Literal["connect", "answer", "body"]
 class _Attempt:
     """One request and its answer, with a timer that ends it at the total deadline."""
 
-    def __init__(self, origin: Origin, target: str, settings: FetchSettings, deadline: float):
+    def __init__(
+        self,
+        origin: Origin,
+        target: str,
+        settings: FetchSettings,
+        deadline: float,
+        *,
+        sink: BinaryIO,
+        digest: Any,
+    ) -> None:
+        self.sink = sink
+        self.digest = digest  # hashlib's object (its type is private)
         self.origin = origin
         self.target = target
         self.settings = settings
@@ -191,7 +217,7 @@ class _Attempt:
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
 
-    def run(self) -> tuple[int, str, bytes]:
+    def run(self) -> tuple[int, str]:
         timer = threading.Timer(self.remaining(), self._expire)
         timer.daemon = True
         timer.start()
@@ -215,7 +241,7 @@ class _Attempt:
             raise DownloadError(self._expired_message())
         return answer
 
-    def _exchange(self) -> tuple[int, str, bytes]:
+    def _exchange(self) -> tuple[int, str]:
         settings = self.settings
         host, port = self.origin.host, self.origin.port
         timeout = min(settings.connect_timeout_s, self.remaining())
@@ -242,7 +268,7 @@ class _Attempt:
             location = response.getheader("Location")
             if not location:
                 raise DownloadError(f"HTTP {response.status} without a Location")
-            return response.status, location, b""
+            return response.status, location
         if response.status != 200:
             raise DownloadError(f"HTTP {response.status} {response.reason}"[:80])
         declared = response.getheader("Content-Length")
@@ -250,7 +276,6 @@ class _Attempt:
             raise DownloadError(f"larger than the limit of {settings.max_bytes} bytes")
         self.phase = "body"
         self.chunked = bool(response.chunked)
-        chunks: list[bytes] = []
         size = 0
         while True:
             sock.settimeout(self.remaining())
@@ -260,8 +285,9 @@ class _Attempt:
             size += len(chunk)
             if size > settings.max_bytes:
                 raise DownloadError(f"larger than the limit of {settings.max_bytes} bytes")
-            chunks.append(chunk)
-        return response.status, "", b"".join(chunks)
+            self.digest.update(chunk)
+            self.sink.write(chunk)
+        return response.status, ""
 
     def _describe(self, exc: Exception) -> str:
         for kind, describe in _DESCRIPTIONS:

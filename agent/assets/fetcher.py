@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, BinaryIO
 
 from agent.assets.cache import AssetCache
 from agent.assets.download import DownloadError, FetchSettings, download, parse_url
@@ -53,13 +53,13 @@ class _Job:
     due: float = 0.0
     running: bool = False
     given_up: bool = False  # a permanent failure: not fetched again while it is wanted
+    server: str = field(init=False)  # one download at a time per server
 
-    @property
-    def server(self) -> str:
+    def __post_init__(self) -> None:
         try:
-            return str(parse_url(self.ref.url)[0])
+            self.server = str(parse_url(self.ref.url)[0])
         except DownloadError:
-            return self.ref.url  # fails at once, without contacting anything
+            self.server = self.ref.url  # fails at once, without contacting anything
 
 
 @dataclass
@@ -88,7 +88,7 @@ class AssetFetcher:
         self.retry_min_s = retry_min_s
         self.retry_max_s = retry_max_s
         self.clock = clock
-        self.download: Callable[[str, str, FetchSettings], bytes] = download
+        self.download: Callable[[str, str, FetchSettings, BinaryIO], None] = download
         self._jobs: dict[str, _Job] = {}
         self._busy_servers: set[str] = set()
         self._changed = threading.Condition()
@@ -211,20 +211,27 @@ class AssetFetcher:
 
     def _fetch(self, job: _Job) -> None:
         ref = job.ref
+        partial = None
         try:
-            data = self.download(ref.url, ref.sha256, self.settings)
-            self.cache.put(ref.sha256, data)
+            partial = self.cache.partial(ref.sha256, threading.current_thread().name)
+            with partial.open("w+b") as sink:
+                self.download(ref.url, ref.sha256, self.settings, sink)
+                size = sink.tell()
+            self.cache.adopt(ref.sha256, partial)
         except DownloadError as exc:
             self._failed(job, str(exc), exc.permanent)
             return
         except OSError as exc:  # the cache could not be written
             self._failed(job, f"cannot store the image: {exc.strerror or exc}", False)
             return
+        finally:
+            if partial is not None:
+                partial.unlink(missing_ok=True)
         with self._changed:
             current = self._jobs.get(ref.sha256) is job
             if current:
                 del self._jobs[ref.sha256]
-        log.info("downloaded %s (%d bytes)", ref.url, len(data))
+        log.info("downloaded %s (%d bytes)", ref.url, size)
         if current:
             self.report.put(AssetReady(ref.sha256))
 
