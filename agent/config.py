@@ -207,7 +207,8 @@ class ContentConfig(Section):
     # Pictures (downloaded or data: URIs) larger than this are refused from their header,
     # before decoding: a decoded picture costs width × height × 4 bytes.
     max_image_side: Annotated[int, Field(ge=16, le=32768)] = 8192
-    max_image_pixels: Annotated[int, Field(ge=256, le=64 * 1024 * 1024)] = 4 * 1024 * 1024
+    # At most what the renderer itself decodes (display_layouts.images.MAX_PIXELS).
+    max_image_pixels: Annotated[int, Field(ge=256, le=4096 * 4096)] = 4 * 1024 * 1024
 
     @field_validator("allowed_hosts")
     @classmethod

@@ -64,9 +64,9 @@ class _Job:
 
 @dataclass
 class _Worker:
-    thread: threading.Thread
-    job: _Job | None = None
-    death: str | None = field(default=None)
+    job: _Job | None = None  # the download it is doing
+    death: str | None = None  # why its thread ended, for the supervisor's report
+    thread: threading.Thread = field(init=False)
 
 
 class AssetFetcher:
@@ -133,14 +133,21 @@ class AssetFetcher:
     def _start_workers(self) -> None:
         with self._changed:
             while len(self._workers) < self.settings.workers and not self._stopping:
-                self._workers.append(self._new_worker(len(self._workers)))
+                worker = self._new_worker(len(self._workers))
+                if worker is None:
+                    return  # the supervisor tries again on its next round
+                self._workers.append(worker)
 
-    def _new_worker(self, index: int) -> _Worker:
-        worker = _Worker(threading.Thread(name=f"asset-fetcher-{index}", daemon=True))
+    def _new_worker(self, index: int) -> _Worker | None:
+        worker = _Worker()
         worker.thread = threading.Thread(
             target=self._run, args=(worker,), name=f"asset-fetcher-{index}", daemon=True
         )
-        worker.thread.start()
+        try:
+            worker.thread.start()
+        except RuntimeError as exc:  # "can't start new thread": out of memory or threads
+            log.error("cannot start image download worker %d: %s", index, exc)
+            return None
         return worker
 
     def supervise(self) -> bool:
@@ -157,10 +164,15 @@ class AssetFetcher:
                     job.running = False
                     job.due = self.clock()
                     self._busy_servers.discard(job.server)
+                replacement = self._new_worker(index)
+                if replacement is None:
+                    continue  # tried again on the next round
                 why = worker.death or "it stopped"
                 restarted.append(f"image download worker {index} died ({why}) and was restarted")
-                self._workers[index] = self._new_worker(index)
+                self._workers[index] = replacement
             self._changed.notify_all()
+        if self.pending:
+            self._start_workers()  # workers that could not be started before
         for message in restarted:
             log.error("%s", message)
             self.report.put(FetcherRestarted(message))
