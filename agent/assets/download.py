@@ -12,6 +12,7 @@ named by this SHA-256 can never be used).
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import http.client
 import socket
@@ -169,6 +170,12 @@ def _check_redirect(origin: Origin, moved: Origin, settings: FetchSettings) -> N
         )
 
 
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    # Made once: loading the system's CA certificates costs time and memory.
+    return ssl.create_default_context()
+
+
 Phase = Literal["connect", "answer", "body"]
 
 
@@ -247,7 +254,7 @@ class _Attempt:
         timeout = min(settings.connect_timeout_s, self.remaining())
         if self.origin.scheme == "https":
             self.connection = http.client.HTTPSConnection(
-                host, port, timeout=timeout, context=ssl.create_default_context()
+                host, port, timeout=timeout, context=_tls_context()
             )
         else:
             self.connection = http.client.HTTPConnection(host, port, timeout=timeout)

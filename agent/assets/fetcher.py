@@ -1,11 +1,12 @@
 """A small pool of download workers with retries, and the supervisor that keeps it alive.
 
-Three workers by default (a Pi has little memory, and each holds at most one image in
-memory at a time); one download at a time per server, so that one hostile or stuck server
-ties up one worker, never the pool: every other image is delayed by at most that one
-download's deadline. A worker survives every exception a download raises; if a worker
-dies all the same (a bug), `supervise` — called by the core on every turn of its loop —
-starts a new one, puts the job it held back in the queue and reports `FetcherRestarted`.
+Three workers by default (a Pi has little memory: each writes its download to disk as it
+arrives, and one picture at a time is checked in memory); one download at a time per
+server, so that one hostile or stuck server ties up one worker, never the pool: every
+other image is delayed by at most that one download's deadline. A worker survives every
+exception a download raises; if a worker dies all the same (a bug), `supervise` — called
+by the core on every turn of its loop — starts a new one, puts the job it held back in the
+queue and reports `FetcherRestarted`.
 """
 
 from __future__ import annotations

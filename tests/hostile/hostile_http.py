@@ -15,6 +15,9 @@ Each path prefix is one behaviour a field server has shown (or an attacker could
 | `/redirect-away/<name>` | 302 to `<name>` on another host and port (`localhost:<other>`) |
 | `/redirect-same/<name>` | 302 to `/files/<name>` on this server |
 | `/reset` | accepts and closes at once |
+| `/redirect-plain/<name>` | 302 to `http://` on the same host and port (from an https server) |
+
+With `tls=` (a server `ssl.SSLContext`) every behaviour is served over https.
 
 Image makers for the bodies: `huge_png` (a header declaring huge dimensions), `corrupt_png`
 (a valid header, garbage pixels), `bomb_png` (kilobytes that decode to a huge bitmap),
@@ -27,11 +30,13 @@ import contextlib
 import io
 import socket
 import socketserver
+import ssl
 import struct
 import threading
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import pygame
 
@@ -101,7 +106,8 @@ NOT_FOUND = b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"
 class HostileServer:
     """Threaded: a server stuck on one connection still answers the others."""
 
-    def __init__(self, *, drip_interval_s: float = 1.0) -> None:
+    def __init__(self, *, drip_interval_s: float = 1.0, tls: ssl.SSLContext | None = None) -> None:
+        self.tls = tls  # a server context: answers in https
         self.files: dict[str, bytes] = {}
         self.requests: list[str] = []
         self.drip_interval_s = drip_interval_s
@@ -124,7 +130,8 @@ class HostileServer:
         )
 
     def url(self, path: str, host: str = "127.0.0.1") -> str:
-        return f"http://{host}:{self.port}{path}"
+        scheme = "https" if self.tls else "http"
+        return f"{scheme}://{host}:{self.port}{path}"
 
     def start(self) -> HostileServer:
         self._thread.start()
@@ -138,17 +145,22 @@ class HostileServer:
 
     # --- one connection ----------------------------------------------------------------------
 
-    def _handle(self, sock: socket.socket) -> None:
-        sock.settimeout(10)
+    def _handle(self, raw: socket.socket) -> None:
+        raw.settimeout(10)
         try:
-            path = self._read_request(sock)
+            sock = raw if self.tls is None else self.tls.wrap_socket(raw, server_side=True)
         except OSError:
-            return
-        if path is None:
-            return
-        self.requests.append(path)
-        with contextlib.suppress(OSError):  # the client gave up (what a deadline is for)
-            self._answer(sock, path)
+            return  # the client refused our certificate: that is its answer
+        with sock:
+            try:
+                path = self._read_request(sock)
+            except OSError:
+                return
+            if path is None:
+                return
+            self.requests.append(path)
+            with contextlib.suppress(OSError):  # the client gave up (what a deadline is for)
+                self._answer(sock, path)
 
     def _read_request(self, sock: socket.socket) -> str | None:
         data = b""
@@ -219,6 +231,10 @@ class HostileServer:
         head = b"HTTP/1.1 302 Found\r\nLocation: " + location
         sock.sendall(head + b"\r\nContent-Length: 0\r\n\r\n")
 
+    def _redirect_plain(self, sock: socket.socket, name: str) -> None:
+        location = f"http://127.0.0.1:{self.port}/files/{name}".encode()
+        sock.sendall(b"HTTP/1.1 302 Found\r\nLocation: " + location + b"\r\n\r\n")
+
     def _reset(self, sock: socket.socket, _name: str) -> None:
         sock.close()
 
@@ -230,7 +246,7 @@ class HostileServer:
 
 
 @contextmanager
-def hostile_server(**kw: float) -> Iterator[HostileServer]:
+def hostile_server(**kw: Any) -> Iterator[HostileServer]:
     server = HostileServer(**kw).start()
     try:
         yield server

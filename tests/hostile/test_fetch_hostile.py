@@ -7,7 +7,9 @@ arrive within their deadline, and one clear failure says why.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import queue
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -285,5 +287,63 @@ def test_supervisor_restarts_a_dead_worker_and_says_so(
         # The job the dead worker held is not lost.
         assert reports.get(timeout=2 * DEADLINE_S) == AssetReady(image.sha256)
         assert fetcher.alive
+    finally:
+        fetcher.stop()
+
+
+@pytest.fixture
+def tls_server(tmp_path: Path) -> Iterator[tuple[HostileServer, ssl.SSLContext]]:
+    """An https server with a certificate from a test CA; and a client context trusting it."""
+    from tests.test_e2e_tls import make_certificates
+
+    make_certificates(tmp_path)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(tmp_path / "server.crt", tmp_path / "server.key")
+    with hostile_server(tls=context) as server:
+        yield server, ssl.create_default_context(cafile=str(tmp_path / "ca.crt"))
+
+
+def test_https_server_with_an_untrusted_certificate_is_one_clear_failure(
+    tls_server: tuple[HostileServer, ssl.SSLContext],
+    fetcher: AssetFetcher,
+    reports: queue.Queue[Any],
+) -> None:
+    server, _trusting = tls_server
+    data = valid_png((3, 30, 90))
+    server.files["x"] = data
+    bad = ref(server.url("/files/x"), data)
+    fetcher.want({bad.sha256: (bad, {"tls"})})
+    failure = reports.get(timeout=2 * DEADLINE_S)
+    assert isinstance(failure, AssetFailure), failure
+    assert "certificate of 127.0.0.1 is not trusted" in failure.message
+    assert fetcher.alive
+
+
+def test_https_to_plain_http_redirect_is_refused_even_to_an_allowed_host(
+    tls_server: tuple[HostileServer, ssl.SSLContext],
+    tmp_path: Path,
+    reports: queue.Queue[Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    server, trusting = tls_server
+    monkeypatch.setattr(
+        importlib.import_module("agent.assets.download"), "_tls_context", lambda: trusting
+    )
+    data = valid_png((4, 40, 4))
+    server.files["p"] = data
+    fetcher = make_fetcher(
+        AssetCache(tmp_path / "a"), reports, allowed_hosts=frozenset({"127.0.0.1"})
+    )
+    try:
+        direct = ref(server.url("/files/p"), data)  # the CA is trusted: https works
+        fetcher.want({direct.sha256: (direct, {"mot"})})
+        assert reports.get(timeout=2 * DEADLINE_S) == AssetReady(direct.sha256)
+        other = valid_png((5, 50, 5))
+        server.files["q"] = other
+        moved = ref(server.url("/redirect-plain/q"), other)
+        fetcher.want({moved.sha256: (moved, {"doi"})})
+        failure = reports.get(timeout=2 * DEADLINE_S)
+        assert isinstance(failure, AssetFailure), failure
+        assert "from https to plain http" in failure.message
     finally:
         fetcher.stop()
