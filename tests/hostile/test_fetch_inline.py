@@ -85,7 +85,12 @@ def test_a_bomb_is_refused_from_its_header_and_a_replay_costs_no_second_decode(
 
     calls: list[int] = []
     real = images._check_image
-    monkeypatch.setattr(images, "_check_image", lambda *a: calls.append(1) or real(*a))
+
+    def counted(data: bytes, limits: ImageLimits) -> str | None:
+        calls.append(1)
+        return real(data, limits)
+
+    monkeypatch.setattr(images, "_check_image", counted)
     picture = valid_png(size=(200, 150))
     for _ in range(5):
         parse_playlist(playlist_with(uri(picture)), max_bytes=1 << 20)
