@@ -199,7 +199,7 @@ class ContentConfig(Section):
     download_connect_timeout_s: Annotated[float, Field(gt=0, le=300)] = 10.0
     download_first_byte_timeout_s: Annotated[float, Field(gt=0, le=600)] = 20.0
     download_deadline_s: Annotated[float, Field(gt=0, le=3600)] = 120.0
-    # Images downloaded at once (each holds at most one image in memory); one per server.
+    # Images downloaded at once (each streams to disk as it arrives); one per server.
     download_workers: Annotated[int, Field(ge=1, le=8)] = 3
     # Empty: images come from any host, and redirects stay on the same scheme and host.
     # Otherwise the only hosts images are fetched from, and the hosts redirects may go to.

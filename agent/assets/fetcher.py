@@ -27,6 +27,10 @@ from agent.messages import ImageRef
 log = logging.getLogger(__name__)
 
 
+_RESTART_MAX_S = 300.0
+_CALM_S = 600.0  # this long without a worker dying, and the back-off starts again at 1 s
+
+
 @dataclass(frozen=True, slots=True)
 class AssetReady:
     sha256: str
@@ -95,6 +99,9 @@ class AssetFetcher:
         self._changed = threading.Condition()
         self._stopping = False
         self._workers: list[_Worker] = []
+        self._unreported: list[FetcherRestarted] = []
+        self._restarts = 0  # restarts in a row, for the supervisor's back-off
+        self._last_restart = self._next_restart = float("-inf")
         self._rng = random.Random()
 
     def want(self, wanted: dict[str, tuple[ImageRef, set[str]]]) -> None:
@@ -154,11 +161,14 @@ class AssetFetcher:
     def supervise(self) -> bool:
         """Replace dead workers (reported with `FetcherRestarted`); True if any was."""
         restarted: list[str] = []
+        now = self.clock()
         with self._changed:
             if self._stopping:
                 return False
+            if now - self._last_restart > _CALM_S:
+                self._restarts = 0  # long enough without a death: forgiven
             for index, worker in enumerate(self._workers):
-                if worker.thread.is_alive():
+                if worker.thread.is_alive() or now < self._next_restart:
                     continue
                 job = worker.job
                 if job is not None:  # the job it held goes back in the queue
@@ -171,12 +181,26 @@ class AssetFetcher:
                 why = worker.death or "it stopped"
                 restarted.append(f"image download worker {index} died ({why}) and was restarted")
                 self._workers[index] = replacement
+            if restarted:
+                # A worker that dies again and again (a bug met on every job) is restarted
+                # ever more slowly: 1 s, 2 s, 4 s … at most 5 min; the events stay few.
+                self._restarts += 1
+                self._last_restart = now
+                self._next_restart = now + min(_RESTART_MAX_S, 2.0 ** (self._restarts - 1))
             self._changed.notify_all()
         if self.pending:
             self._start_workers()  # workers that could not be started before
         for message in restarted:
             log.error("%s", message)
-            self.report.put(FetcherRestarted(message))
+        self._unreported.extend(FetcherRestarted(message) for message in restarted)
+        # The caller is the core's loop, the one reader of `report`: it must never wait on
+        # a full queue. What does not fit now goes on the next round.
+        while self._unreported:
+            try:
+                self.report.put_nowait(self._unreported[0])
+            except queue.Full:
+                break
+            self._unreported.pop(0)
         return bool(restarted)
 
     def stop(self) -> None:

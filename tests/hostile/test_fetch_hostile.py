@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import itertools
 import queue
 import ssl
 import threading
@@ -19,7 +20,14 @@ from typing import Any, BinaryIO
 
 import pytest
 
-from agent.assets import AssetCache, AssetFailure, AssetFetcher, AssetReady, FetchSettings
+from agent.assets import (
+    AssetCache,
+    AssetFailure,
+    AssetFetcher,
+    AssetReady,
+    FetchSettings,
+    download,
+)
 from agent.messages import ImageRef
 from tests.hostile.hostile_http import (
     HostileServer,
@@ -345,5 +353,79 @@ def test_https_to_plain_http_redirect_is_refused_even_to_an_allowed_host(
         failure = reports.get(timeout=2 * DEADLINE_S)
         assert isinstance(failure, AssetFailure), failure
         assert "from https to plain http" in failure.message
+    finally:
+        fetcher.stop()
+
+
+def test_the_supervisor_never_waits_on_a_full_core_queue(
+    tmp_path: Path, good: HostileServer
+) -> None:
+    """The core's loop calls `supervise` and is the queue's only reader: a full queue must
+    delay the report, not freeze the board."""
+    from agent.assets import FetcherRestarted
+
+    full: queue.Queue[Any] = queue.Queue(maxsize=1)
+    full.put("something the core has not read yet")
+    fetcher = make_fetcher(AssetCache(tmp_path / "a"), full, workers=1)
+
+    def dies(url: str, sha256: str, settings: FetchSettings, sink: BinaryIO) -> None:
+        raise _Boom("injected")
+
+    fetcher.download = dies
+    try:
+        data = valid_png()
+        good.files["a"] = data
+        image = ref(good.url("/files/a"), data)
+        fetcher.want({image.sha256: (image, {"anh"})})
+        deadline = time.monotonic() + 10
+        while not fetcher.supervise():  # returns at once although the queue is full
+            assert time.monotonic() < deadline, "the worker never died"
+            time.sleep(0.05)
+        assert full.get_nowait() == "something the core has not read yet"
+        fetcher.download = download
+        fetcher.supervise()  # the delayed report goes now
+        assert isinstance(full.get(timeout=5), FetcherRestarted)
+    finally:
+        fetcher.stop()
+
+
+def test_a_worker_that_keeps_dying_is_restarted_ever_more_slowly(
+    tmp_path: Path, good: HostileServer
+) -> None:
+    """A bug met on every job must not turn into a restart (and an event) every second."""
+    now = [1000.0]
+    reports: queue.Queue[Any] = queue.Queue()
+    fetcher = AssetFetcher(
+        AssetCache(tmp_path / "a"),
+        reports,
+        settings=FetchSettings(workers=1),
+        clock=lambda: now[0],
+    )
+    deaths = threading.Semaphore(0)
+
+    def dies(url: str, sha256: str, settings: FetchSettings, sink: BinaryIO) -> None:
+        deaths.release()
+        raise _Boom("injected")
+
+    fetcher.download = dies
+    data = valid_png()
+    good.files["a"] = data
+    image = ref(good.url("/files/a"), data)
+    try:
+        fetcher.want({image.sha256: (image, {"anh"})})
+        restarts_at = []
+        for _ in range(40):  # 40 s of a core loop turning once a second
+            assert deaths.acquire(timeout=10)
+            while fetcher.alive:  # the dying thread is on its way out
+                time.sleep(0.01)
+            while not fetcher.supervise():
+                now[0] += 1.0
+            restarts_at.append(now[0])
+            if now[0] > 1000 + 40:
+                break
+        gaps = [b - a for a, b in itertools.pairwise(restarts_at)]
+        assert gaps[:5] == [1.0, 2.0, 4.0, 8.0, 16.0], gaps
+        events = [reports.get_nowait() for _ in range(reports.qsize())]
+        assert len(events) == len(restarts_at) <= 7
     finally:
         fetcher.stop()
