@@ -192,12 +192,36 @@ class InboxConfig(Section):
     max_files: Annotated[int, Field(ge=1, le=10_000)] = 100
 
 
+# A host name or an IP address as it appears in a URL (no scheme, port or path).
+_HOST_PATTERN = r"^(\[[0-9A-Fa-f:.]+\]|[0-9A-Za-z]([0-9A-Za-z.-]{0,251}[0-9A-Za-z])?)$"
+
+
 class ContentConfig(Section):
     """Addition: limits on inbound content."""
 
     max_payload_bytes: Annotated[int, Field(ge=1024, le=64 * 1024 * 1024)] = 1024 * 1024
     # Largest image downloaded for an item ({"url", "sha256"}).
     max_asset_bytes: Annotated[int, Field(ge=1024, le=256 * 1024 * 1024)] = 16 * 1024 * 1024
+    # Deadlines of one image download: connecting, the first byte of the answer, and the
+    # whole download (a server that drips a byte a second is cut off by the last one).
+    download_connect_timeout_s: Annotated[float, Field(gt=0, le=300)] = 10.0
+    download_first_byte_timeout_s: Annotated[float, Field(gt=0, le=600)] = 20.0
+    download_deadline_s: Annotated[float, Field(gt=0, le=3600)] = 120.0
+    # Images downloaded at once (each streams to disk as it arrives); one per server.
+    download_workers: Annotated[int, Field(ge=1, le=8)] = 3
+    # Empty: images come from any host, and redirects stay on the same scheme and host.
+    # Otherwise the only hosts images are fetched from, and the hosts redirects may go to.
+    allowed_hosts: list[Annotated[str, Field(pattern=_HOST_PATTERN)]] = Field(default_factory=list)
+    # Pictures (downloaded or data: URIs) larger than this are refused from their header,
+    # before decoding: a decoded picture costs width × height × 4 bytes.
+    max_image_side: Annotated[int, Field(ge=16, le=32768)] = 8192
+    # At most what the renderer itself decodes (display_layouts.images.MAX_PIXELS).
+    max_image_pixels: Annotated[int, Field(ge=256, le=4096 * 4096)] = 4 * 1024 * 1024
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _lower_case_hosts(cls, hosts: list[str]) -> list[str]:
+        return [host.lower().strip("[]") for host in hosts]  # as urlsplit gives them
 
 
 class AgentConfig(Section):

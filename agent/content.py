@@ -7,9 +7,11 @@ import binascii
 import difflib
 from collections.abc import Mapping
 
+from agent.assets.download import url_problem
 from agent.messages import ChannelContent, ErrorDetail, ImageRef, Playlist, PlaylistItem
 from agent.validation import InvalidInput, decode, error
 from display_layouts.catalog import BUILTIN_LAYOUTS, LayoutSpec, SlotKind
+from display_layouts.images import DEFAULT_LIMITS, ImageLimits, check_image
 
 MAX_IMAGE_BYTES = 512 * 1024
 _IMAGE_MAGIC = {"image/png": b"\x89PNG\r\n\x1a\n", "image/jpeg": b"\xff\xd8\xff"}
@@ -20,8 +22,13 @@ def did_you_mean(word: str, choices: list[str]) -> str:
     return f"; did you mean '{close[0]}'?" if close else ""
 
 
-def check_data_uri(uri: str) -> str | None:
-    """Why a `data:` image URI is unusable, or None when it is a PNG or JPEG we accept."""
+def check_data_uri(uri: str, limits: ImageLimits = DEFAULT_LIMITS) -> str | None:
+    """Why a `data:` image URI is unusable, or None when it is a PNG or JPEG we accept.
+
+    The picture is decoded once here (bounded: its size is read from the header first, see
+    `check_image`), so that a truncated file or a decompression bomb rejects the playlist
+    instead of going on screen as a hole; the answer is remembered, so a replay costs a hash.
+    """
     head, sep, data = uri.partition(",")
     mime = head.removeprefix("data:").removesuffix(";base64")
     if not sep or not head.endswith(";base64") or mime not in _IMAGE_MAGIC:
@@ -34,10 +41,17 @@ def check_data_uri(uri: str) -> str | None:
         return "image data is not valid base64"
     if not raw.startswith(_IMAGE_MAGIC[mime]):
         return f"image data is not a {mime.removeprefix('image/').upper()} file"
-    return None
+    return check_image(raw, limits)
 
 
-def _check_slots(path: str, item: PlaylistItem, spec: LayoutSpec) -> list[ErrorDetail]:
+def check_image_url(url: str) -> str | None:
+    """Why a remote image's URL can never be fetched (bad port, broken IPv6 literal…)."""
+    return url_problem(url)  # the fetcher's own parser decides
+
+
+def _check_slots(
+    path: str, item: PlaylistItem, spec: LayoutSpec, limits: ImageLimits = DEFAULT_LIMITS
+) -> list[ErrorDetail]:
     errors: list[ErrorDetail] = []
     names = [s.name for s in spec.slots]
     for name, value in item.fields.items():
@@ -51,9 +65,13 @@ def _check_slots(path: str, item: PlaylistItem, spec: LayoutSpec) -> list[ErrorD
         ):
             errors.append(error(where, "this slot takes text, not an image"))
         elif slot.kind is SlotKind.IMAGE and isinstance(value, str):
-            problem = check_data_uri(value)
+            problem = check_data_uri(value, limits)
             if problem:
                 errors.append(error(where, problem))
+        elif slot.kind is SlotKind.IMAGE and isinstance(value, ImageRef):
+            problem = check_image_url(value.url)
+            if problem:
+                errors.append(error(f"{where}.url", problem))
     for slot in spec.slots:
         if slot.required and slot.name not in item.fields:
             errors.append(
@@ -65,7 +83,11 @@ def _check_slots(path: str, item: PlaylistItem, spec: LayoutSpec) -> list[ErrorD
     return errors
 
 
-def check_playlist(playlist: Playlist, layouts: Mapping[str, LayoutSpec]) -> list[ErrorDetail]:
+def check_playlist(
+    playlist: Playlist,
+    layouts: Mapping[str, LayoutSpec],
+    image_limits: ImageLimits = DEFAULT_LIMITS,
+) -> list[ErrorDetail]:
     errors: list[ErrorDetail] = []
     seen: set[str] = set()
     usable = sorted(name for name, spec in layouts.items() if not spec.reserved)
@@ -83,7 +105,7 @@ def check_playlist(playlist: Playlist, layouts: Mapping[str, LayoutSpec]) -> lis
                 error(f"{path}.layout", f"layout '{item.layout}' is for the agent's own use")
             )
         else:
-            errors.extend(_check_slots(path, item, spec))
+            errors.extend(_check_slots(path, item, spec, image_limits))
     return errors
 
 
@@ -92,10 +114,11 @@ def parse_playlist(
     *,
     layouts: Mapping[str, LayoutSpec] = BUILTIN_LAYOUTS,
     max_bytes: int,
+    image_limits: ImageLimits = DEFAULT_LIMITS,
 ) -> Playlist:
     """A validated playlist from bytes, or `InvalidInput`."""
     playlist = decode(payload, Playlist, max_bytes=max_bytes)
-    errors = check_playlist(playlist, layouts)
+    errors = check_playlist(playlist, layouts, image_limits)
     if errors:
         raise InvalidInput(errors)
     return playlist

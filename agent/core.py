@@ -22,7 +22,15 @@ from zoneinfo import ZoneInfo
 
 from agent import __version__
 from agent.alert_desk import AlertDesk, alert_fields, alert_id_of, alert_texts
-from agent.assets import AssetCache, AssetFailure, AssetFetcher, AssetReady
+from agent.assets import (
+    AssetCache,
+    AssetFailure,
+    AssetFetcher,
+    AssetReady,
+    FetcherRestarted,
+    image_limits,
+    settings_from,
+)
 from agent.brightness import Brightness
 from agent.clock import Clock, SystemClock
 from agent.commands import CommandRunner
@@ -116,10 +124,13 @@ class Agent:
         self.store = ContentStore(state_dir)
         self.seq = SeqCounter(state_dir / "heartbeat.seq")
         self.probe = SystemProbe(state_dir)
-        self.assets = AssetCache(state_dir / "assets")
-        self.fetcher = AssetFetcher(
-            self.assets, self.queue, max_bytes=config.content.max_asset_bytes
+        self.image_limits = image_limits(config.content)
+        self.assets = AssetCache(
+            state_dir / "assets",
+            limits=self.image_limits,
+            max_bytes=config.content.max_asset_bytes,
         )
+        self.fetcher = AssetFetcher(self.assets, self.queue, settings=settings_from(config.content))
         self.playlists: dict[Channel, Playlist] = {}
         self.playback = Playback(self.tz, ready=self._may_show)
         self.drawable = Drawable()  # items left out: they no longer fit, or failed to draw
@@ -262,6 +273,7 @@ class Agent:
             while not self._stop.is_set():
                 self._wait_and_handle()
                 self._loop_progress = self.clock.monotonic()
+                self.fetcher.supervise()  # a dead download worker is replaced, and reported
                 self.tick()
         finally:
             self._shutdown()
@@ -477,6 +489,8 @@ class Agent:
                 log.info("image %s is ready", sha256[:12])
             case AssetFailure() as failure:
                 self._on_asset_failure(failure)
+            case FetcherRestarted(message=message):
+                self._display_error(message)
             case SerialLinkChanged() | SerialProblem():
                 self._on_serial(message)
             case Reload():
@@ -539,6 +553,7 @@ class Agent:
                 payload,
                 layouts=self.library.specs,
                 max_bytes=self.config.content.max_payload_bytes,
+                image_limits=self.image_limits,
             )
         except InvalidInput as exc:
             self.reject(topic, channel, exc.errors)

@@ -10,7 +10,7 @@ from typing import Any
 import pygame
 import pytest
 
-from agent.assets import AssetCache, AssetFailure, AssetFetcher, AssetReady
+from agent.assets import AssetCache, AssetFailure, AssetFetcher, AssetReady, FetchSettings
 from agent.messages import ImageRef
 from tests.http_server import ImageServer, image_server
 
@@ -43,8 +43,7 @@ def fetcher(tmp_path: Path, reports: queue.Queue[Any]) -> Iterator[AssetFetcher]
     f = AssetFetcher(
         AssetCache(tmp_path / "assets"),
         reports,
-        max_bytes=64 * 1024,
-        timeout=5,
+        settings=FetchSettings(max_bytes=64 * 1024, deadline_s=5),
         retry_min_s=0.05,
         retry_max_s=0.2,
     )
@@ -76,7 +75,6 @@ def test_downloads_verifies_and_caches_by_hash(
         ("wrong-hash", "SHA-256 mismatch"),
         ("missing", "HTTP 404"),
         ("too-large", "larger than the limit"),
-        ("not-image", "not a PNG or JPEG"),
     ],
 )
 def test_bad_assets_are_reported_and_retried(
@@ -94,9 +92,6 @@ def test_bad_assets_are_reported_and_retried(
         big = b"\x89PNG\r\n\x1a\n" + b"0" * (128 * 1024)
         server.files["/x"] = big
         ref = ref_for(server, "/x", big)
-    elif setup == "not-image":
-        server.files["/x"] = b"<html>login page</html>"
-        ref = ref_for(server, "/x", server.files["/x"])
     fetcher.want({ref.sha256: (ref, {"anh"})})
     first = next_report(reports)
     assert isinstance(first, AssetFailure)
@@ -104,6 +99,51 @@ def test_bad_assets_are_reported_and_retried(
     second = next_report(reports)  # retried with backoff
     assert isinstance(second, AssetFailure) and "attempt 2" in second.message
     assert fetcher.cache.get(ref) is None
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (b"<html>login page</html>", "not a PNG or JPEG"),
+        (b"\x89PNG\r\n\x1a\n" + b"0" * 100, "image header is damaged"),
+    ],
+)
+def test_bytes_matching_their_hash_but_unusable_fail_once_for_good(
+    server: ImageServer,
+    fetcher: AssetFetcher,
+    reports: queue.Queue[Any],
+    body: bytes,
+    expected: str,
+) -> None:
+    """The SHA-256 names these very bytes: downloading them again cannot help."""
+    server.files["/x"] = body
+    ref = ref_for(server, "/x", body)
+    fetcher.want({ref.sha256: (ref, {"anh"})})
+    failure = next_report(reports)
+    assert isinstance(failure, AssetFailure) and expected in failure.message
+    assert "not retried" in failure.message
+    fetcher.want({ref.sha256: (ref, {"anh", "anh-2"})})  # still wanted: not fetched again
+    with pytest.raises(queue.Empty):
+        reports.get(timeout=0.5)
+    assert server.requests == ["/x"] and fetcher.pending == 0
+    assert fetcher.cache.get(ref) is None
+
+
+def test_a_cached_file_that_is_not_a_usable_image_is_never_handed_out(tmp_path: Path) -> None:
+    """Files from an older agent (which did not check pictures) are checked on first use."""
+    from tests.hostile.hostile_http import bomb_png
+
+    cache = AssetCache(tmp_path)
+    good, bomb = png(), bomb_png()
+    for data in (good, bomb):
+        path = cache.path(hashlib.sha256(data).hexdigest())
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    bomb_ref = ImageRef(url="http://x/b.png", sha256=hashlib.sha256(bomb).hexdigest())
+    good_ref = ImageRef(url="http://x/g.png", sha256=hashlib.sha256(good).hexdigest())
+    assert cache.get(good_ref) is not None
+    assert cache.get(bomb_ref) is None
+    assert not cache.path(bomb_ref.sha256).exists()  # deleted: the fetcher will say why
 
 
 def test_unreachable_server_is_reported(fetcher: AssetFetcher, reports: queue.Queue[Any]) -> None:
@@ -143,3 +183,16 @@ def test_garbage_collection_keeps_only_referenced(tmp_path: Path) -> None:
     cache.put("b" * 64, b"2")
     assert cache.collect_garbage({"a" * 64}) == 1
     assert cache.path("a" * 64).exists() and not cache.path("b" * 64).exists()
+
+
+def test_partial_downloads_left_by_a_crash_are_removed_and_never_handed_out(
+    tmp_path: Path,
+) -> None:
+    data = png()
+    sha = hashlib.sha256(data).hexdigest()
+    cache = AssetCache(tmp_path)
+    partial = cache.partial(sha, "asset-fetcher-0")
+    partial.write_bytes(data[:10])  # the power went while it arrived
+    assert cache.get(ImageRef(url="http://x/a.png", sha256=sha)) is None
+    AssetCache(tmp_path)  # the next start
+    assert not partial.exists()

@@ -1,0 +1,119 @@
+"""The downloaded images on disk, named by their SHA-256; only verified ones are handed out."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+
+from agent.messages import ImageRef
+from agent.storage import atomic_write
+from display_layouts.images import DEFAULT_LIMITS, ImageLimits, check_image
+
+log = logging.getLogger(__name__)
+
+
+def _fsync_dir(directory: Path) -> None:
+    # The rename survives a power cut only once the directory is on disk too.
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class AssetCache:
+    """Files named by their SHA-256 under `directory/<2 hex>/<64 hex>`.
+
+    A file is handed out only once it is known good: written by `put` after the fetcher
+    verified it, or (a file from an earlier run, or from an older agent that did not check
+    pictures) verified here on its first use. A file that fails is deleted, so the fetcher
+    downloads it again and reports, with `asset.failed`, why it cannot be used.
+    """
+
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        limits: ImageLimits = DEFAULT_LIMITS,
+        max_bytes: int = 256 * 1024 * 1024,
+    ) -> None:
+        self.directory = directory
+        self.limits = limits
+        self.max_bytes = max_bytes
+        directory.mkdir(parents=True, exist_ok=True)
+        for left in directory.glob("*/.*.part"):  # a download cut short by a crash
+            left.unlink(missing_ok=True)
+        self._verified: set[str] = set()
+        self._lock = threading.Lock()  # `put` runs on the fetcher's workers
+
+    def path(self, sha256: str) -> Path:
+        return self.directory / sha256[:2] / sha256
+
+    def get(self, ref: ImageRef) -> Path | None:
+        """The cached, verified file for `ref`, or None while there is none."""
+        path = self.path(ref.sha256)
+        if not path.exists():
+            return None
+        with self._lock:
+            if ref.sha256 in self._verified:
+                return path
+        problem = self._verify(ref.sha256, path)
+        if problem is None:
+            with self._lock:
+                self._verified.add(ref.sha256)
+            return path
+        log.warning("cached image %s is not usable (%s): deleted", ref.sha256[:12], problem)
+        try:
+            path.unlink(missing_ok=True)
+        except OSError as exc:
+            log.warning("cannot delete %s: %s", path, exc)
+        return None
+
+    def _verify(self, sha256: str, path: Path) -> str | None:
+        try:
+            with path.open("rb") as file:
+                data = file.read(self.max_bytes + 1)
+        except OSError as exc:
+            return f"unreadable: {exc.strerror or exc}"
+        if len(data) > self.max_bytes:
+            return "larger than the download limit"
+        if hashlib.sha256(data).hexdigest() != sha256:
+            return "its content does not match its SHA-256"
+        return check_image(data, self.limits)
+
+    def put(self, sha256: str, data: bytes) -> None:
+        """Store verified bytes (the caller checked the hash and the picture)."""
+        atomic_write(self.path(sha256), data)
+        with self._lock:
+            self._verified.add(sha256)
+
+    def partial(self, sha256: str, worker: str) -> Path:
+        """Where a download is written while it arrives (hidden from `collect_garbage`)."""
+        path = self.path(sha256)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return path.with_name(f".{sha256}.{worker}.part")
+
+    def adopt(self, sha256: str, partial: Path) -> None:
+        """Make a complete, verified download the cached file (an atomic rename)."""
+        with partial.open("rb+") as file:
+            os.fsync(file.fileno())
+        os.replace(partial, self.path(sha256))
+        _fsync_dir(partial.parent)
+        with self._lock:
+            self._verified.add(sha256)
+
+    def collect_garbage(self, keep: Iterable[str]) -> int:
+        """Delete every cached file not in `keep`; returns how many went."""
+        wanted = set(keep)
+        removed = 0
+        for path in self.directory.glob("*/*"):
+            if path.name not in wanted and not path.name.startswith("."):
+                path.unlink(missing_ok=True)
+                removed += 1
+                with self._lock:
+                    self._verified.discard(path.name)
+        return removed

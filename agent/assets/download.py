@@ -1,0 +1,361 @@
+"""One image download: deadlines for each phase, bounded size, same-origin redirects.
+
+urllib has a timeout per socket operation only: a server that drips a byte a second
+never trips it, and one that sends headers slowly keeps a download open for hours. Here
+every download has three deadlines — connecting, the first byte of the answer, and the
+whole download — and a timer closes the socket when the last one passes, whatever the
+download is blocked in. Every failure, whatever the server sends, is a `DownloadError`
+with one short sentence; `permanent` ones are not worth retrying (the URL or the bytes
+named by this SHA-256 can never be used).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import hashlib
+import http.client
+import socket
+import ssl
+import threading
+import time
+import urllib.parse
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, BinaryIO, Literal
+
+from agent import __version__
+from agent.config import ContentConfig
+from display_layouts.images import DEFAULT_LIMITS, ImageLimits, check_image
+
+DEFAULT_MAX_ASSET_BYTES = 16 * 1024 * 1024
+_CHUNK = 64 * 1024
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_MAX_MESSAGE = 200
+_VERIFYING = threading.Lock()  # one downloaded picture in memory at a time
+
+
+@dataclass(frozen=True, slots=True)
+class FetchSettings:
+    """How downloads are bounded (the `[content]` configuration keys)."""
+
+    max_bytes: int = DEFAULT_MAX_ASSET_BYTES
+    connect_timeout_s: float = 10.0
+    first_byte_timeout_s: float = 20.0
+    deadline_s: float = 120.0  # the whole download, redirects included
+    workers: int = 3
+    # Empty: any host. Otherwise the only hosts contacted, and where redirects may go.
+    allowed_hosts: frozenset[str] = frozenset()
+    max_redirects: int = 3
+    limits: ImageLimits = field(default=DEFAULT_LIMITS)
+
+
+def settings_from(content: ContentConfig) -> FetchSettings:
+    """The download limits the `[content]` section sets."""
+    return FetchSettings(
+        max_bytes=content.max_asset_bytes,
+        connect_timeout_s=content.download_connect_timeout_s,
+        first_byte_timeout_s=content.download_first_byte_timeout_s,
+        deadline_s=content.download_deadline_s,
+        workers=content.download_workers,
+        allowed_hosts=frozenset(content.allowed_hosts),
+        limits=image_limits(content),
+    )
+
+
+def image_limits(content: ContentConfig) -> ImageLimits:
+    return ImageLimits(max_side=content.max_image_side, max_pixels=content.max_image_pixels)
+
+
+class DownloadError(Exception):
+    def __init__(self, message: str, *, permanent: bool = False) -> None:
+        super().__init__(message[:_MAX_MESSAGE])
+        self.permanent = permanent
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    scheme: str
+    host: str
+    port: int
+
+    def __str__(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{self.scheme}://{host}:{self.port}"
+
+
+def parse_url(url: str) -> tuple[Origin, str]:
+    """The origin and request target of an http(s) URL, or a permanent `DownloadError`."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+        port = parts.port
+        host = parts.hostname
+    except ValueError as exc:  # "Invalid IPv6 URL", "Port could not be cast to integer …"
+        text = str(exc)
+        if "IPv6" in text:
+            text = "broken IPv6 address (brackets)"
+        elif "Port" in text:
+            text = "the port is not a number from 1 to 65535"
+        raise DownloadError(f"bad URL: {text}", permanent=True) from None
+    if parts.scheme not in ("http", "https"):
+        raise DownloadError("bad URL: only http and https are fetched", permanent=True)
+    if not host:
+        raise DownloadError("bad URL: no host", permanent=True)
+    default = 443 if parts.scheme == "https" else 80
+    target = parts.path or "/"
+    if parts.query:
+        target += "?" + parts.query
+    return Origin(parts.scheme, host.lower(), port or default), target
+
+
+def url_problem(url: str) -> str | None:
+    """Why a URL can never be fetched (checked when a playlist is accepted), or None."""
+    try:
+        parse_url(url)
+    except DownloadError as exc:
+        return str(exc)
+    return None
+
+
+def download(url: str, sha256: str, settings: FetchSettings, sink: BinaryIO) -> None:
+    """Write a verified image to `sink`, or raise `DownloadError` saying what went wrong.
+
+    The body goes to `sink` (a file) as it arrives, hashed on the way: several workers
+    downloading 16 MiB images must not hold them all in memory. It is read back to be
+    checked as a picture one download at a time.
+    """
+    deadline = time.monotonic() + settings.deadline_s
+    origin, target = parse_url(url)
+    _check_allowed(origin, settings)
+    for _hop in range(settings.max_redirects + 1):
+        sink.seek(0)
+        sink.truncate()
+        digest = hashlib.sha256()
+        status, location = _Attempt(
+            origin, target, settings, deadline, sink=sink, digest=digest
+        ).run()
+        if status not in _REDIRECTS:
+            break
+        try:
+            moved, target = parse_url(urllib.parse.urljoin(str(origin) + target, location))
+        except DownloadError as exc:  # the server's mistake, which it may correct
+            raise DownloadError(f"redirect to a {exc}") from None
+        if moved != origin:
+            _check_redirect(origin, moved, settings)
+        origin = moved
+    else:
+        raise DownloadError(f"more than {settings.max_redirects} redirects")
+    if digest.hexdigest() != sha256:
+        raise DownloadError(f"SHA-256 mismatch: got {digest.hexdigest()}")
+    with _VERIFYING:
+        sink.seek(0)
+        problem = check_image(sink.read(settings.max_bytes + 1), settings.limits)
+    if problem is not None:
+        # The bytes are the ones the SHA-256 names: downloading them again cannot help.
+        raise DownloadError(problem, permanent=True)
+
+
+def _check_allowed(origin: Origin, settings: FetchSettings) -> None:
+    if settings.allowed_hosts and origin.host not in settings.allowed_hosts:
+        raise DownloadError(f"host {origin.host} is not in [content] allowed_hosts", permanent=True)
+
+
+def _check_redirect(origin: Origin, moved: Origin, settings: FetchSettings) -> None:
+    if origin.scheme == "https" and moved.scheme == "http":
+        raise DownloadError(f"redirect from https to plain http ({moved}) refused")
+    if moved.host not in settings.allowed_hosts:
+        raise DownloadError(
+            f"redirect to another host ({moved}) refused; "
+            "hosts a redirect may go to are listed in [content] allowed_hosts"
+        )
+
+
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    # Made once: loading the system's CA certificates costs time and memory.
+    return ssl.create_default_context()
+
+
+Phase = Literal["connect", "answer", "body"]
+
+
+class _Attempt:
+    """One request and its answer, with a timer that ends it at the total deadline."""
+
+    def __init__(
+        self,
+        origin: Origin,
+        target: str,
+        settings: FetchSettings,
+        deadline: float,
+        *,
+        sink: BinaryIO,
+        digest: Any,
+    ) -> None:
+        self.sink = sink
+        self.digest = digest  # hashlib's object (its type is private)
+        self.origin = origin
+        self.target = target
+        self.settings = settings
+        self.deadline = deadline
+        self.phase: Phase = "connect"
+        self.expired = threading.Event()
+        self.connection: http.client.HTTPConnection | None = None
+        # Kept apart: http.client drops `connection.sock` once an answer says it will
+        # close, while the answer goes on reading from this socket.
+        self.sock: socket.socket | None = None
+        self.chunked = False
+
+    def remaining(self) -> float:
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            self.expired.set()
+            raise DownloadError(self._expired_message())
+        return left
+
+    def _expired_message(self) -> str:
+        return f"no complete answer within the total deadline of {self.settings.deadline_s:g} s"
+
+    def _expire(self) -> None:
+        # Runs on the timer's thread: shutting the socket down wakes the blocked read.
+        self.expired.set()
+        sock = self.sock
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    def run(self) -> tuple[int, str]:
+        timer = threading.Timer(self.remaining(), self._expire)
+        timer.daemon = True
+        timer.start()
+        try:
+            answer = self._exchange()
+        except DownloadError:
+            if self.expired.is_set():
+                raise DownloadError(self._expired_message()) from None
+            raise
+        except Exception as exc:  # whatever a server sends, one sentence and no traceback
+            if self.expired.is_set():
+                raise DownloadError(self._expired_message()) from None
+            raise DownloadError(self._describe(exc)) from None
+        finally:
+            timer.cancel()
+            if self.connection is not None:
+                self.connection.close()
+            if self.sock is not None:
+                self.sock.close()
+        if self.expired.is_set():  # the timer cut the answer short
+            raise DownloadError(self._expired_message())
+        return answer
+
+    def _exchange(self) -> tuple[int, str]:
+        settings = self.settings
+        host, port = self.origin.host, self.origin.port
+        timeout = min(settings.connect_timeout_s, self.remaining())
+        if self.origin.scheme == "https":
+            self.connection = http.client.HTTPSConnection(
+                host, port, timeout=timeout, context=_tls_context()
+            )
+        else:
+            self.connection = http.client.HTTPConnection(host, port, timeout=timeout)
+        connection = self.connection
+        connection.connect()
+        self.phase = "answer"
+        sock = self.sock = connection.sock
+        assert sock is not None
+        sock.settimeout(min(settings.first_byte_timeout_s, self.remaining()))
+        headers = {
+            "User-Agent": f"signage-agent/{__version__}",
+            "Accept": "image/png, image/jpeg",
+            "Accept-Encoding": "identity",
+        }
+        connection.request("GET", self.target, headers=headers)
+        response = connection.getresponse()
+        if response.status in _REDIRECTS:
+            location = response.getheader("Location")
+            if not location:
+                raise DownloadError(f"HTTP {response.status} without a Location")
+            return response.status, location
+        if response.status != 200:
+            raise DownloadError(f"HTTP {response.status} {response.reason}"[:80])
+        declared = response.getheader("Content-Length")
+        if declared is not None and declared.isdigit() and int(declared) > settings.max_bytes:
+            raise DownloadError(f"larger than the limit of {settings.max_bytes} bytes")
+        self.phase = "body"
+        self.chunked = bool(response.chunked)
+        size = 0
+        while True:
+            sock.settimeout(self.remaining())
+            chunk = response.read1(_CHUNK)
+            if not chunk:
+                break
+            size += len(chunk)
+            if size > settings.max_bytes:
+                raise DownloadError(f"larger than the limit of {settings.max_bytes} bytes")
+            self.digest.update(chunk)
+            self.sink.write(chunk)
+        return response.status, ""
+
+    def _describe(self, exc: Exception) -> str:
+        for kind, describe in _DESCRIPTIONS:
+            if isinstance(exc, kind):
+                text = describe(self, exc)
+                if text is not None:
+                    return text
+        return f"download failed: {type(exc).__name__}: {exc}"
+
+    def timeout_message(self) -> str:
+        where = f"{self.origin.host}:{self.origin.port}"
+        if self.phase == "connect":
+            return f"could not connect to {where} within {self.settings.connect_timeout_s:g} s"
+        if self.phase == "answer":
+            return f"no answer within {self.settings.first_byte_timeout_s:g} s"
+        return self._expired_message()
+
+
+def _os_error(attempt: _Attempt, exc: OSError) -> str:
+    cause = exc.strerror or str(exc)
+    return f"unreachable: {cause}" if attempt.phase == "connect" else f"download failed: {cause}"
+
+
+# The first entry whose type matches (and whose function answers) says what went wrong;
+# order matters where types are subclasses of one another.
+_DESCRIPTIONS: tuple[tuple[type[Exception], Callable[[_Attempt, Any], str | None]], ...] = (
+    (TimeoutError, lambda a, _e: a.timeout_message()),
+    (socket.gaierror, lambda a, _e: f"unreachable: cannot resolve {a.origin.host}"),
+    (
+        ConnectionRefusedError,
+        lambda a, _e: f"unreachable: {a.origin.host}:{a.origin.port} refused the connection",
+    ),
+    (
+        ssl.SSLCertVerificationError,
+        lambda a, e: f"TLS: the certificate of {a.origin.host} is not trusted ({e.reason})",
+    ),
+    (ssl.SSLError, lambda _a, e: f"TLS failed: {e.reason or e}"),
+    (
+        http.client.RemoteDisconnected,
+        lambda _a, _e: "the server closed the connection without answering",
+    ),
+    (
+        http.client.IncompleteRead,
+        lambda a, e: (
+            "bad HTTP response: broken chunked encoding"
+            if a.chunked
+            else f"the server closed the connection mid-answer ({len(e.partial)} bytes)"
+        ),
+    ),
+    (
+        http.client.BadStatusLine,
+        lambda _a, e: f"bad HTTP response: malformed status line {str(e)[:60]!r}",
+    ),
+    (http.client.HTTPException, lambda _a, e: f"bad HTTP response: {e}"),
+    (
+        ValueError,
+        lambda a, _e: "bad HTTP response: broken chunked encoding" if a.phase == "body" else None,
+    ),
+    (
+        ConnectionResetError,
+        lambda _a, _e: "the server closed the connection (reset)",
+    ),
+    (OSError, _os_error),
+)
