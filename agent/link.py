@@ -61,7 +61,6 @@ SUPERVISE_S = 0.25
 # reason. Only a message bigger than this (and than anything acknowledged so far) is
 # taken for the culprit: a heartbeat in flight when a broker restarts is not.
 LEARN_FLOOR = 16 * 1024
-CLOSES_BEFORE_FALLBACK = 2  # a broker restarting mid-handshake closes once, not twice
 KEEPALIVE_TIMEOUT = 0x8D  # paho's reason code when it gives up waiting for the broker
 
 
@@ -186,8 +185,10 @@ class MqttLink:
         # What the connection side knows and reports.
         self.protocol: ProtocolName = first_protocol(config)
         self.fell_back = False  # auto mode settled on 3.1.1 for this session
-        self._spoke_5 = False  # a CONNACK under MQTT 5 was seen: never fall back after
-        self._closes_before_connack = 0
+        # `auto` tries both versions in turn until a broker answers; the version of its
+        # first CONNACK holds for the session (a frozen broker must not change it later).
+        self._settled = config.protocol != "auto"
+        self._refused_5 = False  # the broker said so: no more MQTT 5 attempts
         self.limits = ServerLimits(self.protocol)
         self._learned_max_packet: int | None = None
         self.last_error: str | None = None
@@ -338,9 +339,7 @@ class MqttLink:
             if reason.is_failure:
                 self._refused(client, reason)
                 return
-            if self.protocol == "5":
-                self._spoke_5 = True
-            self._closes_before_connack = 0
+            self._settle()
             self._apply_limits(ServerLimits.from_connack(self.protocol, props))
             if self._ever_connected:
                 self.reconnects += 1
@@ -375,8 +374,9 @@ class MqttLink:
 
     def _refused(self, client: mqtt.Client, reason: ReasonCode) -> None:
         code = reason.value
-        if code == UNSUPPORTED_PROTOCOL and self._may_fall_back():
-            self._fall_back(client, f"broker refused MQTT 5 ({reason})")
+        if code == UNSUPPORTED_PROTOCOL and not self._settled and self.protocol == "5":
+            self._refused_5 = True
+            self._try_other_protocol(client, f"broker refused MQTT 5 ({reason})")
             return
         if code == RETAIN_NOT_SUPPORTED and self._retain:
             self._retain = False
@@ -390,15 +390,25 @@ class MqttLink:
             return
         self._failed(f"broker refused the connection: {reason}")
 
-    def _may_fall_back(self) -> bool:
-        return self.config.protocol == "auto" and self.protocol == "5" and not self._spoke_5
+    def _settle(self) -> None:
+        if self._settled:
+            return
+        self._settled = True
+        if self.protocol == "3.1.1":
+            self.fell_back = True
+            log.warning(
+                "the broker does not speak MQTT 5: falling back to MQTT 3.1.1 for this "
+                'session (set [mqtt] protocol = "3.1.1" to skip the MQTT 5 attempts)'
+            )
 
-    def _fall_back(self, client: mqtt.Client, why: str) -> None:
-        self.protocol = "3.1.1"
-        self.fell_back = True
-        self.limits = ServerLimits("3.1.1")
-        switch_protocol(client, "3.1.1", persistent=True)
-        self._failed(f"{why}: falling back to MQTT 3.1.1 for this session")
+    def _try_other_protocol(self, client: mqtt.Client, why: str) -> None:
+        """Before any CONNACK in `auto` mode: the next attempt speaks the other version."""
+        other: ProtocolName = "3.1.1" if self.protocol == "5" or self._refused_5 else "5"
+        if other != self.protocol:
+            self.protocol = other
+            self.limits = ServerLimits(other)
+            switch_protocol(client, other, persistent=True)
+        self._failed(f"{why}; trying MQTT {other} next")
 
     def _apply_limits(self, limits: ServerLimits) -> None:
         self.limits = limits
@@ -477,15 +487,13 @@ class MqttLink:
             if opened is None and cut is None:
                 return  # after a refusal, already reported and retried
             if cut is not None:
-                self._failed(cut)
-                return
-            if reason.value == KEEPALIVE_TIMEOUT:  # paho's own deadline while connecting
-                self._failed(f"no CONNACK within {self.config.keepalive_s} s (keepalive)")
-                return
-            self._closes_before_connack += 1
-            why = f"connection closed before CONNACK ({reason})"
-            if self._may_fall_back() and self._closes_before_connack >= CLOSES_BEFORE_FALLBACK:
-                self._fall_back(client, why)
+                why = cut
+            elif reason.value == KEEPALIVE_TIMEOUT:  # paho's own deadline while connecting
+                why = f"no CONNACK within {self.config.keepalive_s} s (keepalive)"
+            else:
+                why = f"connection closed before CONNACK ({reason})"
+            if not self._settled:
+                self._try_other_protocol(client, why)
                 return
             hint = "; the broker may not speak MQTT 5" if self.protocol == "5" else ""
             self._failed(why + hint)
