@@ -57,10 +57,13 @@ log = logging.getLogger(__name__)
 SESSION_EXPIRY_S = 3600  # commands sent during a short outage still arrive
 SILENCE_FACTOR = 1.4  # leave a silent broker before 1.5 × keepalive (paho alone takes 2 ×)
 SUPERVISE_S = 0.25
-# Under MQTT 3.1.1 a broker drops an oversize packet by closing the connection, without a
-# reason. Only a message bigger than this (and than anything acknowledged so far) is
-# taken for the culprit: a heartbeat in flight when a broker restarts is not.
-LEARN_FLOOR = 16 * 1024
+# Under MQTT 3.1.1 a broker drops an oversize packet by closing the connection at once,
+# without a reason. A message is taken for the culprit only when the connection dropped
+# within LEARN_WINDOW_S of handing it over, it is bigger than LEARN_FLOOR (heartbeats and
+# small events never are) and than anything the broker acknowledged so far: a broker that
+# merely restarts while a report is in flight teaches nothing.
+LEARN_FLOOR = 2048
+LEARN_WINDOW_S = 1.0
 KEEPALIVE_TIMEOUT = 0x8D  # paho's reason code when it gives up waiting for the broker
 
 
@@ -205,7 +208,7 @@ class MqttLink:
         self._socket_opened_at: float | None = None
         self._last_received = time.monotonic()
         self._cut_reason: str | None = None
-        self._unacked: dict[int, tuple[str, int]] = {}  # mid → (topic, packet size)
+        self._unacked: dict[int, tuple[str, int, float]] = {}  # mid → (topic, size, handed at)
         self._largest_acked = 0
         self._pending_subscriptions: dict[int, list[str]] = {}
         self._synthetic_mid = 0
@@ -476,9 +479,9 @@ class MqttLink:
                 log.info("MQTT disconnected (clean stop)")
                 return
             from_broker = flags.is_disconnect_packet_from_server
-            self._forget_oversize(reason, from_broker=from_broker, cut=cut is not None)
+            oversize = self._forget_oversize(reason, from_broker=from_broker, cut=cut is not None)
             if was_connected:
-                cause = cut or f"connection lost: {reason}"
+                cause = cut or oversize or f"connection lost: {reason}"
                 log.warning("MQTT %s", cause)
                 self._note_error(cause)
                 self.inbox.put(LinkDown(str(reason)))
@@ -550,25 +553,30 @@ class MqttLink:
         with contextlib.suppress(queue.Full):
             self.inbox.put_nowait(LinkTrouble(f"denied {what}"))
 
-    def _forget_oversize(self, reason: ReasonCode, *, from_broker: bool, cut: bool) -> None:
+    def _forget_oversize(self, reason: ReasonCode, *, from_broker: bool, cut: bool) -> str | None:
         """After a broker dropped us for a packet's size: learn the size, drop the packet.
 
         paho would resend it after reconnecting and lose the connection again, forever.
+        Returns the cause, for the log line of the lost connection.
         """
         if cut or self._stopping.is_set():
-            return
+            return None
         too_large = from_broker and reason.value == PACKET_TOO_LARGE
         unexplained = self.protocol == "3.1.1" and not from_broker
         if not (too_large or unexplained):
-            return
+            return None
         with self._lock:
             if not self._unacked:
-                return
-            mid, (topic, size) = max(self._unacked.items(), key=lambda entry: entry[1][1])
-            if not too_large and size <= max(LEARN_FLOOR, self._largest_acked):
-                return
+                return None
+            mid, (topic, size, handed) = max(self._unacked.items(), key=lambda e: e[1][1])
+            recent = time.monotonic() - handed < LEARN_WINDOW_S
+            if not too_large and (size <= max(LEARN_FLOOR, self._largest_acked) or not recent):
+                return None
             del self._unacked[mid]
-        limit = size - 1
+            # 0x95 says only "smaller than this"; so does a 3.1.1 close. What the broker
+            # took is certain: nothing bigger than that is sent again (no second loss).
+            # Reports up to LEARN_FLOOR always go (a broker taking less is not usable).
+            limit = min(max(self._largest_acked, LEARN_FLOOR), size - 1)
         self._learned_max_packet = min(limit, self._learned_max_packet or limit)
         out = getattr(self.client, "_out_messages", None)  # paho's resend queue
         lock = getattr(self.client, "_out_message_mutex", None)
@@ -580,9 +588,8 @@ class MqttLink:
             f"broker dropped the connection for a {size}-byte packet on {topic}: "
             f"dropped it; packets above {self.max_packet_size} bytes are not sent from now on"
         )
-        log.error("MQTT %s", cause)
-        self._note_error(cause)
         self.inbox.put(Delivered(mid))  # the outbox lets it go (it cannot ever be sent)
+        return cause
 
     def _on_publish(
         self,
@@ -676,7 +683,7 @@ class MqttLink:
             return None
         if self._qos > 0:
             with self._lock:
-                self._unacked[info.mid] = (topic, size)
+                self._unacked[info.mid] = (topic, size, time.monotonic())
         return info.mid
 
     def _drop_oversize(self, topic: str, size: int, limit: int) -> int:
