@@ -511,7 +511,9 @@ class MqttLink:
             exc = sys.exc_info()[1]
             cfg = self.config
             self._failed(
-                describe_connect_error(exc, cfg.host, cfg.effective_port, cfg.connect_timeout_s)
+                describe_connect_error(
+                    exc, cfg.host, cfg.effective_port, cfg.connect_timeout_s, tls=cfg.tls
+                )
             )
         except Exception:
             log.exception("error in MQTT on_connect_fail")

@@ -88,10 +88,11 @@ def publish_packet_size(topic: str, payload: bytes, protocol: ProtocolName) -> i
 
 
 def describe_connect_error(  # noqa: PLR0911  (one answer per kind of failure)
-    exc: BaseException | None, host: str, port: int, timeout: float
+    exc: BaseException | None, host: str, port: int, timeout: float, *, tls: bool = False
 ) -> str:
     """Why the TCP connect or TLS handshake failed: one line, the cause first."""
     where = f"{host}:{port}"
+    plain = f"{where} may speak plain MQTT, not TLS (port 8883 is the usual TLS port)"
     if isinstance(exc, ssl.SSLCertVerificationError):
         message = exc.verify_message or str(exc)
         if "Hostname mismatch" in message or "IP address mismatch" in message:
@@ -102,7 +103,9 @@ def describe_connect_error(  # noqa: PLR0911  (one answer per kind of failure)
     if isinstance(exc, ssl.SSLError):
         reason = exc.reason or str(exc)
         if reason in ("WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE", "PACKET_LENGTH_TOO_LONG"):
-            return f"TLS protocol error ({reason}): {where} may speak plain MQTT, not TLS"
+            return f"TLS protocol error ({reason}): {plain}"
+        if isinstance(exc, ssl.SSLEOFError):
+            return f"TLS protocol error (the broker closed during the handshake): {plain}"
         return f"TLS protocol error ({reason}) with {where}"
     if isinstance(exc, socket.gaierror):
         return f"broker name {host} does not resolve ({exc.strerror or exc})"
@@ -110,6 +113,8 @@ def describe_connect_error(  # noqa: PLR0911  (one answer per kind of failure)
         return f"connection refused by {where} (nothing listens there, or the broker is down)"
     if isinstance(exc, TimeoutError):
         return f"no TCP/TLS answer from {where} within {timeout:g} s"
+    if isinstance(exc, ConnectionResetError | BrokenPipeError) and tls:
+        return f"TLS protocol error (connection reset during the handshake): {plain}"
     if isinstance(exc, ConnectionResetError):
         return f"connection reset by {where} during the connect (a TLS port spoken to in clear?)"
     if isinstance(exc, OSError):
