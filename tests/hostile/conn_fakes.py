@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import subprocess
 import threading
+from pathlib import Path
 from typing import Literal
 
-from tests.support import free_port
+from tests.support import BOARD, Broker, free_port
 
 Mode = Literal["silent", "close", "refuse-5"]
 CONNACK_ACCEPTED = bytes([0x20, 0x02, 0x00, 0x00])
@@ -82,3 +84,55 @@ class FakeBroker:
         for conn in self._open:
             with contextlib.suppress(OSError):
                 conn.close()
+
+
+BOARD_PASSWORD = "mật-khẩu-đúng"
+DASHBOARD_PASSWORD = "bảng-điều-khiển"
+
+# The board may read its content, alerts and commands, and write only its heartbeats (so
+# that the dashboard can see the denials of the rest counted in them).
+ACL_NO_WRITES = """pattern read signage/v1/content/#
+pattern read signage/v1/alert/#
+pattern read signage/v1/board/%u/cmd
+pattern write signage/v1/board/%u/heartbeat
+user dashboard
+topic readwrite signage/v1/#
+"""
+# The board may write all of its own topics (its cmd too: doctor can probe it) but not
+# read its commands: Mosquitto grants the subscription and never delivers.
+ACL_NO_COMMAND_READS = """pattern read signage/v1/content/#
+pattern read signage/v1/alert/#
+pattern write signage/v1/board/%u/#
+user dashboard
+topic readwrite signage/v1/#
+"""
+
+
+def acl_broker(directory: Path, acl: str) -> Broker:
+    """A Mosquitto with a password per account (the board, `dashboard`) and this ACL."""
+    directory.mkdir(parents=True, exist_ok=True)
+    passwords = directory / "passwd"
+    for n, (user, password) in enumerate(
+        ((BOARD["id"], BOARD_PASSWORD), ("dashboard", DASHBOARD_PASSWORD))
+    ):
+        create = ["-c"] if n == 0 else []
+        subprocess.run(
+            ["mosquitto_passwd", *create, "-b", str(passwords), user, password],
+            check=True,
+            capture_output=True,
+            timeout=30,
+        )
+    (directory / "board.acl").write_text(acl)
+    broker = Broker(
+        directory,
+        f"allow_anonymous false\npassword_file {passwords}\nacl_file {directory / 'board.acl'}\n",
+    )
+    broker.start()
+    return broker
+
+
+def board_login(directory: Path) -> str:
+    """[mqtt] lines of the board's own account."""
+    password = directory / "board.password"
+    password.write_text(BOARD_PASSWORD + "\n", encoding="utf-8")
+    return f'username = "{BOARD["id"]}"\npassword_file = "{password}"\n'
