@@ -357,12 +357,9 @@ class MqttLink:
             since = self.clock.now()
             self.connected_since = since
             online = Status(state="online", since=since, agent_version=__version__)
-            client.publish(
-                self.topics.status,
-                online.model_dump_json(exclude_none=True),
-                self._qos,
-                self._retain,
-            )
+            body = online.model_dump_json(exclude_none=True).encode()
+            info = client.publish(self.topics.status, body, self._qos, self._retain)
+            self._track(info.mid, self.topics.status, body)
             log.info(
                 "MQTT %s session with %s:%d%s; broker limits: %s",
                 self.protocol,
@@ -683,10 +680,16 @@ class MqttLink:
                 "MQTT client refused a message for %s: %s", topic, mqtt.error_string(info.rc)
             )
             return None
-        if self._qos > 0:
-            with self._lock:
-                self._unacked[info.mid] = (topic, size, time.monotonic())
+        self._track(info.mid, topic, data, size)
         return info.mid
+
+    def _track(self, mid: int, topic: str, data: bytes, size: int | None = None) -> None:
+        """Remember what a message id was, for its PUBACK's reason code."""
+        if self._qos == 0:
+            return
+        size = size if size is not None else self.packet_size(topic, data)
+        with self._lock:
+            self._unacked[mid] = (topic, size, time.monotonic())
 
     def _drop_oversize(self, topic: str, size: int, limit: int) -> int:
         self.too_large += 1
