@@ -203,6 +203,7 @@ class MqttLink:
         self._oversize_logged: set[str] = set()
         self._qos = 1
         self._retain = True
+        self._retain_reported = False
         # Supervision state, shared with the supervisor thread.
         self._lock = threading.Lock()
         self._socket_opened_at: float | None = None
@@ -412,8 +413,9 @@ class MqttLink:
 
     def _apply_limits(self, limits: ServerLimits) -> None:
         self.limits = limits
-        if limits.retain_available is False and self._retain:
+        if limits.retain_available is False and not self._retain_reported:
             self._retain = False
+            self._retain_reported = True
             log.error(
                 "the broker does not keep retained messages: presence (status) is sent "
                 "unretained, and content and alerts reach this board only while it is "

@@ -5,12 +5,19 @@ too large is scaled down or refused with the reason (issues 10 and 19)."""
 from __future__ import annotations
 
 import json
+import logging
+import queue
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from agent.clock import SystemClock
+from agent.config import MqttConfig
+from agent.link import MqttLink
+from agent.topics import Topics
 from tests.support import (
+    BOARD,
     COMMUNE_TOPIC,
     AgentProcess,
     Broker,
@@ -21,12 +28,14 @@ from tests.support import (
     playlist,
     text_item,
     wait_online,
+    wait_until,
     write_config,
 )
 
 pytestmark = pytest.mark.e2e
 RESULTS = board_topic("cmd/result")
 HEARTBEAT = board_topic("heartbeat")
+TOPICS = Topics("signage/v1", BOARD["district"], BOARD["commune"], BOARD["id"])
 LIMIT = 6000  # a 640×360 frame of text is a PNG of some 10–20 kB
 
 
@@ -125,3 +134,33 @@ def test_an_unannounced_limit_costs_the_connection_once_then_is_known(
         assert log.count("oversize packet") == 1, log
     finally:
         observer.close()
+
+
+def test_a_broker_without_retained_messages_gets_a_clear_error_and_unretained_presence(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Mosquitto `retain_available false`: it refuses a CONNECT whose Will is retained
+    (0x9A); the board connects again without retain and says what that costs."""
+    broker = Broker(tmp_path, "allow_anonymous true\nretain_available false\n")
+    broker.start()
+    inbox: queue.Queue[Any] = queue.Queue()
+    cfg = MqttConfig.model_validate(
+        {"host": "127.0.0.1", "port": broker.port, "reconnect_min_s": 0.2, "protocol": "5"}
+    )
+    link = MqttLink(cfg, BOARD["id"], TOPICS, inbox, SystemClock())
+    observer = Observer(broker.port, [board_topic("status")]).connect()
+    try:
+        link.start()
+        wait_until(lambda: link.connected, 15, "a connection without retain")
+        status = observer.wait_for(lambda m: m.topic == board_topic("status"), timeout=10)
+        assert status.json()["state"] == "online" and status.retain is False
+        errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+        assert any("does not keep retained messages" in e for e in errors), errors
+        assert link.limits.retain_available is False
+        assert "Retain not supported" in (link.last_error or "") or "retained" in (
+            link.last_error or ""
+        )
+    finally:
+        link.stop(timeout=0.5)
+        observer.close()
+        broker.kill()
