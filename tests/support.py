@@ -94,7 +94,8 @@ class AmqttBroker:
     Same face as `Broker` (port, start, kill); no ACLs (anonymous, every topic allowed).
     """
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, plugins: str = "") -> None:
+        """`plugins`: more YAML lines under `plugins:` (indented by two spaces)."""
         self.port = free_port()
         self.conf = directory / "amqtt.yaml"
         self.conf.write_text(
@@ -104,7 +105,7 @@ class AmqttBroker:
             f"    bind: 127.0.0.1:{self.port}\n"
             "plugins:\n"
             "  amqtt.plugins.authentication.AnonymousAuthPlugin:\n"
-            "    allow_anonymous: true\n"
+            "    allow_anonymous: true\n" + plugins
         )
         self.log = directory / "amqtt.log"
         self.process: subprocess.Popen[bytes] | None = None

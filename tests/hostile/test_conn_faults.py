@@ -21,7 +21,7 @@ from agent.config import MqttConfig
 from agent.link import LinkUp, MqttLink
 from agent.topics import Topics
 from tests.hostile.conn_fakes import FakeBroker, Mode
-from tests.support import BOARD, Broker, wait_until
+from tests.support import BOARD, AmqttBroker, Broker, wait_until
 from tests.test_e2e_tls import make_certificates, tls_broker
 
 __all__ = ["tls_broker"]  # a fixture used below
@@ -168,3 +168,27 @@ def test_tls_failures_name_their_cause(
     for link in (untrusted, mismatch, plain):
         assert link.reconnects >= 1
     broker.kill()
+
+
+def test_a_refused_subscription_is_a_denial_on_mqtt_3_1_1_too(
+    tmp_path: Path, links: list[MqttLink], caplog: pytest.LogCaptureFixture
+) -> None:
+    """amqtt's topic ACL answers a subscription it refuses with SUBACK 0x80 (3.1.1):
+    the board says it cannot read its commands, once, and in its STATUS= line."""
+    cmd = TOPICS.command
+    acl = (
+        "  amqtt.plugins.topic_checking.TopicAccessControlListPlugin:\n"
+        "    acl:\n"
+        "      anonymous: ['signage/v1/content/#', 'signage/v1/alert/#']\n"
+    )
+    broker = AmqttBroker(tmp_path, acl)
+    broker.start()
+    try:
+        link, _ = start_link(mqtt_config(broker.port, connect_timeout_s=3), links)
+        wait_until(lambda: f"read {cmd}" in link.denials, 20, "the refused subscription")
+        assert link.protocol == "3.1.1"
+        assert link.health(UTC, None).denied == 1  # only the cmd topic
+        assert f"broker denies read {cmd}" in (link.problems() or "")
+        assert len(warnings_with(caplog, f"denies read {cmd}")) == 1
+    finally:
+        broker.kill()
