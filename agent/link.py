@@ -208,6 +208,7 @@ class MqttLink:
         self._lock = threading.Lock()
         self._socket_opened_at: float | None = None
         self._last_received = time.monotonic()
+        self._keepalive = config.keepalive_s
         self._cut_reason: str | None = None
         self._unacked: dict[int, tuple[str, int, float]] = {}  # mid → (topic, size, handed at)
         self._largest_acked = 0
@@ -278,7 +279,7 @@ class MqttLink:
             if now - opened > self.config.connect_timeout_s:
                 self._cut(f"no CONNACK within {self.config.connect_timeout_s:g} s")
         elif self.connected_since is not None:
-            keepalive = self.config.keepalive_s
+            keepalive = self._keepalive
             if now - heard > SILENCE_FACTOR * keepalive:
                 self._cut(
                     f"broker silent for {now - heard:.1f} s (keepalive {keepalive} s): "
@@ -345,6 +346,9 @@ class MqttLink:
                 return
             self._settle()
             self._apply_limits(ServerLimits.from_connack(self.protocol, props))
+            # A broker may impose its own keepalive (MQTT 5 Server Keep Alive); paho obeys.
+            server_keepalive = getattr(props, "ServerKeepAlive", None) if props else None
+            self._keepalive = server_keepalive or self.config.keepalive_s
             if self._ever_connected:
                 self.reconnects += 1
             self._ever_connected = True

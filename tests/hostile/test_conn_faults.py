@@ -192,3 +192,12 @@ def test_a_refused_subscription_is_a_denial_on_mqtt_3_1_1_too(
         assert len(warnings_with(caplog, f"denies read {cmd}")) == 1
     finally:
         broker.kill()
+
+
+def test_the_protocol_key_takes_auto_5_and_3_1_1_only() -> None:
+    assert mqtt_config(1883).protocol == "auto"
+    assert mqtt_config(1883, protocol=5).protocol == "5"  # TOML `protocol = 5`
+    assert mqtt_config(1883, protocol="3.1.1").protocol == "3.1.1"
+    for wrong in ("4", "3.1", 311, True):
+        with pytest.raises(ValueError, match="protocol"):
+            mqtt_config(1883, protocol=wrong)
