@@ -23,6 +23,7 @@ from tests.support import (
     wait_online,
     write_config,
 )
+from tests.test_sdnotify import NotifySocket
 
 pytestmark = pytest.mark.e2e
 HEARTBEAT = board_topic("heartbeat")
@@ -42,7 +43,10 @@ def test_a_frozen_broker_is_left_within_1_5_keepalives_and_rejoined_when_it_thaw
     config = write_config(
         tmp_path, port=broker.port, heartbeat_s=1, mqtt_extra="connect_timeout_s = 2\n"
     )
-    agent = AgentProcess(config, tmp_path / "agent.log").start()
+    notify = NotifySocket(tmp_path / "notify.sock")
+    agent = AgentProcess(
+        config, tmp_path / "agent.log", env={"NOTIFY_SOCKET": str(notify.path)}
+    ).start()
     agents.append(agent)
     wait_online(observer, timeout=15)
     time.sleep(1.5)  # some traffic, so that the freeze comes between keepalives
@@ -56,10 +60,25 @@ def test_a_frozen_broker_is_left_within_1_5_keepalives_and_rejoined_when_it_thaw
         assert left_after <= 1.5 * KEEPALIVE_S + 0.5, left_after  # + this test's polling
         # The kernel still accepts TCP for the frozen broker: CONNACK never comes.
         agent.wait_log("no CONNACK within 2 s", timeout=15)
+        # systemctl status says why the board is offline.
+        notify.wait_for("last error: no CONNACK within 2 s", timeout=10)
     finally:
+        mark = observer.mark()
         os.kill(pid, signal.SIGCONT)
-    mark = observer.mark()
+        notify.close()
     observer.wait_for(is_online, start=mark, timeout=30)
+
+    # The heartbeats made after the outage say what it was (the spooled ones before them
+    # were made while the link was still taken for alive, or already down).
+    def after_outage(m: Message) -> bool:
+        return (
+            m.topic == HEARTBEAT
+            and m.json()["mqtt"]["connected_since"] is not None
+            and (m.json()["mqtt"]["reconnects"] >= 2)
+        )
+
+    beat = observer.wait_for(after_outage, start=mark, timeout=15).json()
+    assert beat["mqtt"]["last_error"], beat["mqtt"]
     assert agent.alive()
     assert "falling back" not in agent.log()  # MQTT 5 spoken before: no fallback later
 
