@@ -145,3 +145,25 @@ def test_core_cases_on_each_broker(
         assert agent.alive()
     finally:
         observer.close()
+
+
+@pytest.mark.parametrize("protocol", ["5", "3.1.1"])
+def test_a_command_sent_while_the_board_is_down_arrives_in_both_versions(
+    tmp_path: Path, broker: Broker, observer: Observer, agents: list[AgentProcess], protocol: str
+) -> None:
+    """The broker keeps the board's session: MQTT 5 by its session expiry (3600 s), MQTT
+    3.1.1 by clean session off. The same behaviour, by two means."""
+    config = write_config(tmp_path, port=broker.port, mqtt_extra=f'protocol = "{protocol}"\n')
+    first = AgentProcess(config, tmp_path / "first.log").start()
+    agents.append(first)
+    observer.wait_for(is_online, timeout=15)
+    assert first.terminate() == 0
+    body = {"type": "command", "id": f"while-down-{protocol}", "command": "ping", "args": {}}
+    observer.publish(board_topic("cmd"), json.dumps(body))  # nobody connected for it
+    mark = observer.mark()
+    again = AgentProcess(config, tmp_path / "again.log").start()
+    agents.append(again)
+    result = observer.wait_for(
+        lambda m: m.topic == RESULTS and m.json()["id"] == body["id"], start=mark, timeout=20
+    )
+    assert result.json()["ok"] is True
