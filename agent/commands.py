@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
+import pygame
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from agent import __version__
@@ -25,6 +26,15 @@ log = logging.getLogger(__name__)
 
 
 EX_RESTART = 75  # EX_TEMPFAIL: "try again", which systemd's Restart=on-failure does
+
+SCREENSHOT_SHRINK_TRIES = 6  # each try aims just under the limit; PNG sizes vary
+
+
+def _scaled(surface: pygame.Surface, size: tuple[int, int]) -> pygame.Surface:
+    try:
+        return pygame.transform.smoothscale(surface, size)
+    except ValueError:  # smoothscale needs 24 or 32 bits per pixel
+        return pygame.transform.scale(surface, size)
 
 
 class BrightnessArgs(BaseModel):
@@ -184,10 +194,37 @@ class CommandRunner:
         return {"stalled_s": seconds}
 
     def screenshot(self, args: dict[str, Any]) -> dict[str, Any]:
-        """Publish a PNG of the frame on show, then answer with its size."""
+        """Publish a PNG of the frame on show, then answer with its size.
+
+        A PNG bigger than the broker's maximum packet size would cost the connection: it
+        is scaled down until it fits (the result says from what size), or refused.
+        """
         self._no_args(args)
         canvas = self.agent.output.canvas
+        topic = self.agent.topics.screenshot
+        link = self.agent.link
         image = png_bytes(canvas)
-        self.agent.publish(self.agent.topics.screenshot, image)
-        width, height = canvas.get_size()
-        return {"width": width, "height": height, "bytes": len(image)}
+        shot = canvas
+        limit = link.max_packet_size if link is not None else None
+        for _ in range(SCREENSHOT_SHRINK_TRIES):
+            if link is None or link.fits(topic, image):
+                break
+            assert limit is not None
+            ratio = max(0.1, min(0.9, (limit / link.packet_size(topic, image)) ** 0.5 * 0.9))
+            width, height = shot.get_size()
+            if min(width, height) * ratio < 8:
+                break
+            shot = _scaled(shot, (max(1, int(width * ratio)), max(1, int(height * ratio))))
+            image = png_bytes(shot)
+        if link is not None and not link.fits(topic, image):
+            raise CommandFailed(
+                f"screenshot too large for the broker: {len(image)} bytes, its maximum "
+                f"packet size is {limit} bytes (raise max_packet_size at the broker)"
+            )
+        self.agent.publish(topic, image)
+        width, height = shot.get_size()
+        data: dict[str, Any] = {"width": width, "height": height, "bytes": len(image)}
+        if shot is not canvas:
+            data["scaled_from"] = list(canvas.get_size())
+            data["reason"] = f"the broker's maximum packet size is {limit} bytes"
+        return data

@@ -79,6 +79,20 @@ class MqttConfig(Section):
     max_queued_messages: Annotated[int, Field(ge=10, le=100_000)] = 1000
     # Heartbeats, events and command results kept while the broker is unreachable.
     outbox_bound: Annotated[int, Field(ge=10, le=1_000_000)] = 10_000
+    # Addition: MQTT version. `auto` tries MQTT 5 and falls back to 3.1.1 for the rest of
+    # the session when the broker refuses the protocol or closes before its CONNACK.
+    protocol: Literal["auto", "5", "3.1.1"] = "auto"
+    # Addition: the CONNACK deadline (also bounds the TCP connect and the TLS handshake).
+    connect_timeout_s: Annotated[float, Field(gt=0, le=120)] = 10.0
+    # Addition: the broker's maximum packet size when it does not announce one (MQTT 3.1.1
+    # brokers never do); the smaller of this and the announced one applies.
+    max_packet_size: Annotated[int, Field(ge=1024, le=268_435_455)] | None = None
+
+    @field_validator("protocol", mode="before")
+    @classmethod
+    def _protocol_number(cls, value: Any) -> Any:
+        # `protocol = 5` in TOML is an integer; so is SIGNAGE_MQTT__PROTOCOL=5 once parsed.
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
     @property
     def effective_port(self) -> int:

@@ -45,7 +45,7 @@ from agent.content import (
 from agent.drawable import Drawable
 from agent.health import SystemProbe
 from agent.inbox import InboxFile, InboxWatcher, Unreadable, read_inbox_file, update_sidecar
-from agent.link import Delivered, LinkDown, LinkUp, MqttLink, Received
+from agent.link import Delivered, LinkDown, LinkTrouble, LinkUp, MqttLink, Received
 from agent.messages import (
     CHANNELS,
     AlertStarted,
@@ -223,7 +223,9 @@ class Agent:
         )
         showing = self._now_showing()
         what = f"{showing.channel}/{showing.item_id}" if showing else "idle"
-        return f"{broker}; showing {what}; {len(self.alert_desk.book.active())} alerts"
+        line = f"{broker}; showing {what}; {len(self.alert_desk.book.active())} alerts"
+        trouble = self.link.problems() if self.link is not None else None
+        return f"{line}; {trouble}" if trouble else line
 
     def request_stop(self, exit_code: int = 0) -> None:
         self.exit_code = exit_code
@@ -485,6 +487,8 @@ class Agent:
                 self._on_inbox_file(file)
             case LinkUp() | LinkDown() | Delivered():
                 self._on_link(message)
+            case LinkTrouble():  # a denial: the technician's `systemctl status` says so now
+                self.notifier.status(self._status_line())
             case AssetReady(sha256=sha256):
                 log.info("image %s is ready", sha256[:12])
             case AssetFailure() as failure:
@@ -712,6 +716,7 @@ class Agent:
             log.info("heartbeat %d: %s", heartbeat.seq, state)
             self._logged_state = state
         self.send(self.topics.heartbeat, body)
+        self.notifier.status(self._status_line())  # a link failure shows without a change
         self._next_heartbeat += self.config.health.heartbeat_interval_s
         if self._next_heartbeat < self.clock.monotonic():  # we were suspended: no burst
             self._next_heartbeat = self.clock.monotonic() + self.config.health.heartbeat_interval_s

@@ -397,6 +397,15 @@ class MqttHealth(Outbound):
     outbox: int
     # Addition: messages the bounded outbox had to drop (oldest first) since installation.
     outbox_dropped: int = 0
+    # Additions (connection side, see docs/contract.md): the MQTT version in use ("5" or
+    # "3.1.1"), the last connection failure or broker refusal and when, publishes and
+    # subscriptions the broker denied, messages not sent because the broker cannot take
+    # their size.
+    protocol: Literal["5", "3.1.1"] | None = None
+    last_error: str | None = None
+    last_error_at: Timestamp | None = None
+    denied: int = 0
+    too_large: int = 0
 
 
 class Heartbeat(Outbound):

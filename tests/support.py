@@ -87,6 +87,57 @@ class Broker:
     stop = kill
 
 
+class AmqttBroker:
+    """amqtt (PyPI), an independent MQTT 3.1.1-only broker, as a subprocess on a free
+    loopback port: the second broker implementation the end-to-end core cases run against.
+
+    Same face as `Broker` (port, start, kill); no ACLs (anonymous, every topic allowed).
+    """
+
+    def __init__(self, directory: Path, plugins: str = "") -> None:
+        """`plugins`: more YAML lines under `plugins:` (indented by two spaces)."""
+        self.port = free_port()
+        self.conf = directory / "amqtt.yaml"
+        self.conf.write_text(
+            "listeners:\n"
+            "  default:\n"
+            "    type: tcp\n"
+            f"    bind: 127.0.0.1:{self.port}\n"
+            "plugins:\n"
+            "  amqtt.plugins.authentication.AnonymousAuthPlugin:\n"
+            "    allow_anonymous: true\n" + plugins
+        )
+        self.log = directory / "amqtt.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        binary = Path(sys.executable).with_name("amqtt")
+        if not binary.exists():
+            raise RuntimeError("amqtt is not installed (pip install -e '.[test]')")
+        with open(self.log, "ab") as log:
+            self.process = subprocess.Popen(
+                [str(binary), "-c", str(self.conf)], stdout=log, stderr=log
+            )
+        wait_until(self._accepts, 30, f"amqtt on port {self.port}")
+
+    def _accepts(self) -> bool:
+        if self.process is not None and self.process.poll() is not None:
+            raise RuntimeError(f"amqtt exited: {self.log.read_text(errors='replace')}")
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                return True
+        except OSError:
+            return False
+
+    def kill(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait(5)
+            self.process = None
+
+    stop = kill
+
+
 @dataclass
 class Message:
     topic: str
@@ -105,11 +156,14 @@ class Observer:
     port: int
     topics: list[str]
     messages: list[Message] = field(default_factory=list)
+    protocol: mqtt.MQTTProtocolVersion = mqtt.MQTTv311  # amqtt speaks only 3.1.1
 
     def __post_init__(self) -> None:
         self._lock = threading.Condition()
         self._subscribed = threading.Event()
-        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"observer-{free_port()}")
+        client = mqtt.Client(
+            CallbackAPIVersion.VERSION2, client_id=f"observer-{free_port()}", protocol=self.protocol
+        )
         client.on_connect = self._on_connect
         client.on_subscribe = lambda *_args: self._subscribed.set()
         client.on_message = self._on_message

@@ -12,6 +12,7 @@ import re
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
@@ -28,7 +29,15 @@ from agent.doctor.display import DisplayDoctor
 from agent.doctor.host import check_clock, check_fonts, check_inbox, check_state_dir
 from agent.doctor.serial import ControllerProbe, SerialDoctor, load_probe
 from tests.fake_tpm2 import FakeTpm2Controller, probe_tpm2
-from tests.support import BOARD, REPO, Broker, free_port, write_config
+from tests.hostile.conn_fakes import (
+    ACL_NO_COMMAND_READS,
+    ACL_NO_WRITES,
+    FakeBroker,
+    Mode,
+    acl_broker,
+    board_login,
+)
+from tests.support import BOARD, REPO, AmqttBroker, Broker, free_port, write_config
 from tests.test_e2e_tls import make_certificates
 
 ACL = REPO / "examples" / "mosquitto" / "signage.acl"
@@ -499,3 +508,114 @@ def test_any_failure_exits_1_and_counts_the_problems(
     assert status == 1
     assert out.getvalue().endswith("2 problem(s): fix the ✗ lines, then run doctor again.\n")
     assert_every_failure_says_what_to_do(out.getvalue())
+
+
+# --- broker: protocol, limits and permissions proven by round trips ------------------
+
+
+def broker_report(directory: Path, port: int, mqtt: str = "", **kwargs: float) -> str:
+    config = loaded(config_with(directory, port=port, mqtt=mqtt))
+    return lines(check_broker(config, **kwargs))
+
+
+@pytest.mark.e2e
+def test_denied_writes_are_a_failure_naming_the_permission(tmp_path: Path) -> None:
+    broker = acl_broker(tmp_path / "broker", ACL_NO_WRITES)
+    try:
+        report = broker_report(tmp_path / "board", broker.port, board_login(tmp_path))
+    finally:
+        broker.kill()
+    assert "✓ subscribed to the board's 9 topics" in report  # reading is allowed
+    assert (
+        f"✗ broker denies {BOARD['id']} writing signage/v1/board/{BOARD['id']}/events: "
+        "Not authorized" in report
+    )
+    assert "→ the ACL must let" in report and "pattern write signage/v1/board/%u/" in report
+    assert_every_failure_says_what_to_do(report)
+
+
+@pytest.mark.e2e
+def test_denied_command_reads_are_caught_by_a_round_trip(tmp_path: Path) -> None:
+    """Mosquitto grants the SUBACK of a topic its ACL denies reading: only a message that
+    is published and never delivered shows it."""
+    broker = acl_broker(tmp_path / "broker", ACL_NO_COMMAND_READS)
+    try:
+        report = broker_report(tmp_path / "board", broker.port, board_login(tmp_path), timeout=2)
+    finally:
+        broker.kill()
+    assert "✓ subscribed to the board's 9 topics" in report  # the SUBACK lies
+    assert "✓ write permission" in report
+    cmd = f"signage/v1/board/{BOARD['id']}/cmd"
+    assert f"✗ broker denies {BOARD['id']} reading {cmd}: a probe command was accepted" in report
+    assert "pattern read signage/v1/board/%u/cmd" in report
+    assert_every_failure_says_what_to_do(report)
+
+
+@pytest.mark.e2e
+def test_the_example_acl_passes_with_what_it_cannot_prove_said_plainly(tmp_path: Path) -> None:
+    broker = acl_broker(tmp_path / "broker", ACL.read_text())
+    try:
+        report = broker_report(tmp_path / "board", broker.port, board_login(tmp_path))
+    finally:
+        broker.kill()
+    assert "✓ write permission: the broker accepted a probe" in report  # PUBACK, MQTT 5
+    assert "– read permission on" in report and "not testable" in report
+    assert "✗" not in report
+
+
+@pytest.mark.e2e
+def test_protocol_and_limits_are_named_with_a_warning_for_small_packets(tmp_path: Path) -> None:
+    broker = Broker(tmp_path, "allow_anonymous true\nmax_packet_size 4000\n")
+    broker.start()
+    try:
+        report = broker_report(tmp_path / "board", broker.port)
+    finally:
+        broker.kill()
+    assert "✓ MQTT log-in as anonymous accepted (MQTT 5;" in report
+    assert "✓ broker limits: maximum packet size 4000 bytes, receive maximum 20" in report
+    assert "! maximum packet size 4000 bytes is below a full screenshot" in report
+    assert "✓ write permission proven" in report and "✓ read permission proven" in report
+
+
+@pytest.mark.e2e
+def test_a_3_1_1_only_broker_is_named_and_used(tmp_path: Path) -> None:
+    broker = AmqttBroker(tmp_path)
+    broker.start()
+    try:
+        report = broker_report(tmp_path / "board", broker.port)
+    finally:
+        broker.kill()
+    assert "(MQTT 3.1.1: the broker does not speak MQTT 5" in report
+    assert "do not announce their maximum packet size" in report
+    assert "✓ read permission proven" in report and "✗" not in report
+
+
+@pytest.mark.parametrize(
+    ("mode", "expected"),
+    [
+        ("silent", "✗ no MQTT answer within 1 s (no CONNACK"),
+        ("close", "✗ the broker closed the connection before its CONNACK"),
+    ],
+)
+def test_a_broker_that_fails_the_handshake_is_reported_within_one_deadline(
+    tmp_path: Path, mode: Mode, expected: str
+) -> None:
+    fake = FakeBroker(mode)
+    try:
+        started = time.monotonic()
+        report = broker_report(tmp_path, fake.port, "connect_timeout_s = 1\n")
+        took = time.monotonic() - started
+    finally:
+        fake.close()
+    assert expected in report, report
+    assert took < 1 + 1.5  # MQTT 5 and 3.1.1 are tried side by side: one deadline
+    assert_every_failure_says_what_to_do(report)
+
+
+def test_a_broker_refusing_mqtt5_is_used_in_3_1_1(tmp_path: Path) -> None:
+    fake = FakeBroker("refuse-5")
+    try:
+        report = broker_report(tmp_path, fake.port, "connect_timeout_s = 2\n")
+    finally:
+        fake.close()
+    assert "accepted (MQTT 3.1.1: the broker does not speak MQTT 5 (Unsupported protocol" in report

@@ -116,6 +116,6 @@ def test_wrong_password_is_logged_and_retried_without_crashing(
     ).start()
     agents.append(agent)
     agent.wait_log("broker refused the connection", timeout=15)
-    wait_until(lambda: agent.log().count("MQTT reconnect attempt") >= 2, 15, "a second attempt")
+    wait_until(lambda: agent.log().count("failed (attempt") >= 2, 15, "a second attempt")
     assert agent.alive()
     assert "connected to the broker" not in agent.log()
