@@ -206,6 +206,8 @@ CONFIG_NUMBERS = {
         "reconnect_max_s": 60.0,
         "max_queued_messages": 1000,
         "outbox_bound": 10000,
+        "connect_timeout_s": 10.0,
+        "max_packet_size": 268435455,
     },
     "display": {"width": 640, "height": 480, "fps": 30},
     "serial": {
@@ -221,7 +223,17 @@ CONFIG_NUMBERS = {
         "alpha_packet_gap_s": 0.15,
     },
     "health": {"heartbeat_interval_s": 30},
-    "content": {"max_payload_bytes": 1048576, "max_asset_bytes": 16777216},
+    "inbox": {"max_files": 100},
+    "content": {
+        "max_payload_bytes": 1048576,
+        "max_asset_bytes": 16777216,
+        "download_connect_timeout_s": 10.0,
+        "download_first_byte_timeout_s": 20.0,
+        "download_deadline_s": 120.0,
+        "download_workers": 3,
+        "max_image_side": 8192,
+        "max_image_pixels": 4194304,
+    },
 }
 TOML_NON_FINITE = st.sampled_from(["nan", "+nan", "-nan", "inf", "+inf", "-inf"])
 TOML_EXTREME = st.sampled_from(["1e308", "-1e308", "9223372036854775807", "-9223372036854775808"])
@@ -254,6 +266,7 @@ def config_text(section: str, key: str, literal: str) -> str:
         "display": {"output": '"serial"'},
         "serial": {"port": '"loop://"', "protocol": '"tpm2"'},
         "health": {},
+        "inbox": {"dir": '"/tmp/signage-inbox"'},
         "content": {},
     }
     for name, values in CONFIG_NUMBERS.items():

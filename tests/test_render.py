@@ -421,6 +421,7 @@ def test_a_scene_marked_builtin_is_drawn_with_the_shipped_layout(tmp_path: Path)
     assert _count(shipped, theme.BACKGROUND) > 320 * 180
 
 
+@pytest.mark.allow_traceback  # injects a fault on purpose
 def test_a_failing_zone_is_counted_at_every_frame_but_logged_once(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -48,6 +48,9 @@ zones:
   - {name: code, type: qr, box: [70, 0, 30, 100], data: "https://canhbao.hanoi.gov.vn"}
 """
 
+# Every test here injects a drawing fault on purpose: the agent logs its traceback once.
+pytestmark = pytest.mark.allow_traceback
+
 
 def broken_paint(self: Any, paint: Paint, rect: Any) -> None:
     raise RuntimeError("injected renderer fault")

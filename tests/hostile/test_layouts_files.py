@@ -311,6 +311,7 @@ def test_a_folder_of_many_big_files_is_read_within_a_bound(
     assert "13 layout files: only the first 5 by name are read" in folder.summary()
 
 
+@pytest.mark.allow_traceback  # injects a fault on purpose
 def test_a_bug_in_the_loader_leaves_one_file_out_not_the_board(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
