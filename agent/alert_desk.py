@@ -123,16 +123,27 @@ class AlertDesk:
         return events
 
     def _save(self, alert: Alert) -> None:
+        # One report while saving fails (a burst of alerts on a full SD card is one problem).
         try:
             self.store.save(alert)
         except OSError as exc:
-            self.on_storage_error(f"cannot save alert {alert.id}: {exc}")
+            self._storage_problem(f"cannot save alert {alert.id}: {exc}")
+        else:
+            self.store.health.resolved(self._WRITE_KEY)
 
     def _forget(self, alert_id: str) -> None:
         try:
             self.store.delete(alert_id)
         except OSError as exc:
-            self.on_storage_error(f"cannot delete alert {alert_id}: {exc}")
+            self._storage_problem(f"cannot delete alert {alert_id}: {exc}")
+
+    _WRITE_KEY = "write:alerts"
+
+    def _storage_problem(self, message: str) -> None:
+        if self.store.health.sink is None:  # a store without its own reporting
+            self.on_storage_error(message)
+        else:
+            self.store.health.problem(self._WRITE_KEY, message)
 
     def active_ids(self) -> list[str]:
         return [alert.id for alert in self.book.active()]

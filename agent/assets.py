@@ -52,7 +52,10 @@ class AssetCache:
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
-        directory.mkdir(parents=True, exist_ok=True)
+        try:  # a read-only or broken state dir: downloads then fail, each with its event
+            directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            log.error("image cache %s cannot be made: %s", directory, exc)
 
     def path(self, sha256: str) -> Path:
         return self.directory / sha256[:2] / sha256
