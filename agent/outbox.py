@@ -38,7 +38,7 @@ from collections import deque
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from agent.storage import (
     StateFileProblem,
@@ -88,6 +88,18 @@ class _BadLine(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+def _spool_lines(spool: BinaryIO) -> Iterator[bytes]:
+    """The non-empty lines of a spool; a line longer than any message is given as b"x"
+    (damage), never kept whole in memory."""
+    while line := spool.readline(MAX_SPOOL_LINE_BYTES):
+        if not line.endswith(b"\n") and len(line) == MAX_SPOOL_LINE_BYTES:
+            while (rest := spool.readline(MAX_SPOOL_LINE_BYTES)) and not rest.endswith(b"\n"):
+                pass  # skip the rest of the line
+            yield b"x"  # not JSON: reported as damage
+        elif line.strip():
+            yield line
 
 
 @dataclass(eq=False)
@@ -165,22 +177,13 @@ class Outbox:
         total = 0
         try:
             with os.fdopen(fd, "rb") as spool:
-                while line := spool.readline(MAX_SPOOL_LINE_BYTES):
-                    if not line.endswith(b"\n") and len(line) == MAX_SPOOL_LINE_BYTES:
-                        while (rest := spool.readline(MAX_SPOOL_LINE_BYTES)) and not (
-                            rest.endswith(b"\n")
-                        ):
-                            pass  # skip the rest of an absurdly long line without keeping it
-                        bad.append("a line longer than any message")
-                        continue
-                    if not line.strip():
-                        continue
+                for line in _spool_lines(spool):
                     try:
                         kept.append(self._parse_line(line))
+                        total += 1
                     except _BadLine as damage:
-                        bad.append(damage.reason)
-                        continue
-                    total += 1
+                        if damage.reason:
+                            bad.append(damage.reason)
         except OSError as exc:
             set_aside(
                 self.spool,
@@ -193,6 +196,7 @@ class Outbox:
         if total > len(records):
             self.dropped += total - len(records)
             log.warning("outbox: %d spooled messages above the bound dropped", total - len(records))
+            self._save_dropped()
         if bad:
             self._quarantine_lines(bad, records)
         elif total > len(records):
@@ -222,8 +226,8 @@ class Outbox:
             raise _BadLine("payload is not a JSON document") from None
         if not isinstance(body, dict):
             raise _BadLine("payload is not a JSON object")
-        if packet_bytes(topic, payload) > self.max_message_bytes():
-            raise _BadLine("message larger than the broker takes")
+        if self._too_large(topic, payload):  # not damage: counted as oversize, not kept
+            raise _BadLine("")
         seq = body.get("seq")
         if body.get("type") == "heartbeat" and type(seq) is int:
             self.highest_seq = seq if self.highest_seq is None else max(self.highest_seq, seq)
@@ -435,6 +439,9 @@ class Outbox:
         log.warning("outbox full: dropped the %d oldest messages", len(waiting))
         if spooled:
             self._rewrite()
+        self._save_dropped()
+
+    def _save_dropped(self) -> None:
         try:
             atomic_write(self._dropped_file, f"{self.dropped}\n".encode())
         except OSError as exc:

@@ -75,12 +75,12 @@ def test_a_spooled_message_over_a_limit_learned_later_is_never_handed_over(
     assert len(outbox) == 0 and not outbox.spool.exists()
 
 
-def test_a_spooled_line_too_large_for_the_broker_is_quarantined_at_start(tmp_path: Path) -> None:
+def test_a_spooled_message_too_large_for_the_broker_is_dropped_at_start(tmp_path: Path) -> None:
     Outbox(tmp_path, FakeClient().publish).submit(EV, body(1, size=20_000))
     client = FakeClient()
     again = Outbox(tmp_path, client.publish, max_message_bytes=lambda: 10_000)
     again.link_up()
-    assert client.handed == [] and again.quarantined == 1
+    assert client.handed == [] and again.oversize == 1 and len(again) == 0
 
 
 def test_alert_events_overtake_a_backlog_and_each_class_keeps_its_order(tmp_path: Path) -> None:
