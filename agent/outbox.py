@@ -193,13 +193,15 @@ class Outbox:
             )
             return list(kept)
         records = list(kept)
+        # Dropped lines (bound, size) must not come back at the next start.
+        rewrite = total > len(records) or self.oversize > 0
         if total > len(records):
             self.dropped += total - len(records)
             log.warning("outbox: %d spooled messages above the bound dropped", total - len(records))
             self._save_dropped()
         if bad:
             self._quarantine_lines(bad, records)
-        elif total > len(records):
+        elif rewrite:
             self._save_spool(records)
         if records:
             log.info("outbox: %d messages from before the restart", len(records))
