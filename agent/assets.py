@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import queue
 import random
+import shutil
 import threading
 import time
 import urllib.error
@@ -26,7 +28,7 @@ from typing import Any
 
 from agent import __version__
 from agent.messages import ImageRef
-from agent.storage import atomic_write
+from agent.storage import StateFileProblem, StorageHealth, atomic_write, open_state_file
 
 log = logging.getLogger(__name__)
 
@@ -48,10 +50,16 @@ class AssetFailure:
 
 
 class AssetCache:
-    """Files named by their SHA-256 under `directory/<2 hex>/<64 hex>`."""
+    """Files named by their SHA-256 under `directory/<2 hex>/<64 hex>`.
 
-    def __init__(self, directory: Path) -> None:
+    A cached file is checked against its name the first time it is used in a process: a
+    truncated or replaced file (a worn SD card, a power cut) is deleted and reported, and
+    downloaded again, instead of being drawn broken."""
+
+    def __init__(self, directory: Path, health: StorageHealth | None = None) -> None:
         self.directory = directory
+        self.health = health or StorageHealth()
+        self._verified: set[str] = set()
         try:  # a read-only or broken state dir: downloads then fail, each with its event
             directory.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -63,10 +71,47 @@ class AssetCache:
     def get(self, ref: ImageRef) -> Path | None:
         """The cached file for `ref`, or None while it is not downloaded."""
         path = self.path(ref.sha256)
-        return path if path.exists() else None
+        if ref.sha256 in self._verified:
+            if path.exists():
+                return path
+            self._verified.discard(ref.sha256)
+        if not os.path.lexists(path):
+            return None
+        problem = self._damage(path, ref.sha256)
+        if problem is None:
+            self._verified.add(ref.sha256)
+            return path
+        try:
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)
+            else:
+                path.unlink()
+            done = "deleted; it is downloaded again"
+        except OSError as exc:
+            done = f"could not be deleted ({exc.strerror or exc}); it is not shown"
+        self.health.problem(f"damaged:{path}", f"cached image {path} {problem}: {done}")
+        return None
+
+    @staticmethod
+    def _damage(path: Path, sha256: str) -> str | None:
+        """Why a cached file is not the image it is named after, or None."""
+        try:
+            fd = open_state_file(path)
+            if fd is None:
+                return "vanished"
+            digest = hashlib.sha256()
+            with os.fdopen(fd, "rb") as f:
+                while chunk := f.read(_CHUNK):
+                    digest.update(chunk)
+        except StateFileProblem as problem:
+            return problem.reason
+        except OSError as exc:
+            return f"cannot be read ({exc.strerror or exc})"
+        return None if digest.hexdigest() == sha256 else "does not match its SHA-256"
 
     def put(self, sha256: str, data: bytes) -> None:
         atomic_write(self.path(sha256), data)
+        self._verified.add(sha256)  # checked against the hash when downloaded
 
     def collect_garbage(self, keep: Iterable[str]) -> int:
         """Delete every cached file not in `keep`; returns how many went."""

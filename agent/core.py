@@ -125,7 +125,7 @@ class Agent:
         self.seq = SeqCounter(state_dir / "heartbeat.seq", self.storage)
         self.probe = SystemProbe(state_dir)
         ensure_dir(state_dir / "assets", self.storage)
-        self.assets = AssetCache(state_dir / "assets")
+        self.assets = AssetCache(state_dir / "assets", self.storage)
         self.fetcher = AssetFetcher(
             self.assets, self.queue, max_bytes=config.content.max_asset_bytes
         )

@@ -4,6 +4,7 @@ file and what it did instead, and goes on (issue 10 "State that survives anythin
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -256,3 +257,27 @@ def test_alert_events_go_to_the_outbox_as_urgent(tmp_path: Path) -> None:
     finally:
         agent.fetcher.stop()
         agent.seq.close()
+
+
+@pytest.mark.parametrize(
+    "damage", [truncated, garbage, directory], ids=["truncated", "garbage", "folder"]
+)
+def test_a_damaged_cached_image_is_deleted_reported_and_fetched_again(
+    tmp_path: Path, damage: Damage
+) -> None:
+    from agent.assets import AssetCache
+    from agent.messages import ImageRef
+    from tests.test_assets import png
+
+    data = png()
+    sha = hashlib.sha256(data).hexdigest()
+    AssetCache(tmp_path).put(sha, data)
+    damage(AssetCache(tmp_path).path(sha))
+    said = Said()
+    cache = AssetCache(tmp_path, said.health)
+    ref = ImageRef(url="http://127.0.0.1/x.png", sha256=sha)
+    assert cache.get(ref) is None  # never drawn broken; the fetcher downloads it again
+    assert not os.path.lexists(cache.path(sha))
+    assert len(said.messages) == 1 and sha in said.messages[0]
+    cache.put(sha, data)
+    assert cache.get(ref) == cache.path(sha)
