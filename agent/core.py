@@ -73,6 +73,7 @@ from agent.storage import (
     SeqCounter,
     StorageHealth,
     atomic_write,
+    cached_content_limit,
     ensure_dir,
 )
 from agent.topics import AlertTopic, CommandTopic, ContentTopic, Topics
@@ -121,7 +122,11 @@ class Agent:
         self.topics = Topics(root, board.district, board.commune, board.id)
         state_dir = config.storage.state_dir
         ensure_dir(state_dir, self.storage)
-        self.store = ContentStore(state_dir, self.storage)
+        self.store = ContentStore(
+            state_dir,
+            self.storage,
+            max_bytes=cached_content_limit(config.content.max_payload_bytes),
+        )
         self.seq = SeqCounter(state_dir / "heartbeat.seq", self.storage)
         self.probe = SystemProbe(state_dir)
         ensure_dir(state_dir / "assets", self.storage)

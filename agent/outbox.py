@@ -34,6 +34,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import time
 from collections import deque
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
@@ -61,6 +62,11 @@ DROP_FRACTION = 0.1  # drop in batches: rewriting the spool once per dropped mes
 MAX_MESSAGE_BYTES = 64 * 1024
 PACKET_OVERHEAD_BYTES = 16  # fixed header, topic length, packet id, properties length
 MAX_SPOOL_LINE_BYTES = 2 * MAX_MESSAGE_BYTES + 1024  # JSON escaping can double a payload
+# A full outbox of heartbeats (10 000 × ~1.5 KiB) is ~15 MiB; a bigger spool is damage, and
+# reading it from an SD card would hold up the first frame.
+MAX_SPOOL_FILE_BYTES = 32 * 1024 * 1024
+
+SPOOL_RETRY_S = 60.0  # after a failed append (full SD card): not at every message
 
 # Hands a message to the MQTT client; returns its message id, or None when it could not.
 Publish = Callable[[str, bytes], int | None]
@@ -138,6 +144,7 @@ class Outbox:
         self._normal: dict[int, Record] = {}
         self._by_mid: dict[int, tuple[bool, int]] = {}
         self._behind = False  # an append failed: some older records are only in memory
+        self._retry_at = 0.0  # when to try the spool again after a failed append
         self.oversize = 0  # dropped because too large for the broker (since start)
         self.quarantined = 0  # spool lines kept aside as damaged (since start)
         self.highest_seq: int | None = None  # of the heartbeats found in the spool
@@ -171,6 +178,15 @@ class Outbox:
             set_aside(self.spool, problem.reason, "messages in it are not sent", self.health)
             return []
         if fd is None:
+            return []
+        try:
+            size = os.fstat(fd).st_size
+        except OSError:
+            size = 0
+        if size > MAX_SPOOL_FILE_BYTES:  # reading it would hold up the first frame
+            os.close(fd)
+            reason = f"is {size} bytes, more than an outbox ever holds ({MAX_SPOOL_FILE_BYTES})"
+            set_aside(self.spool, reason, "messages in it are not sent", self.health)
             return []
         kept: deque[Record] = deque(maxlen=self.bound)
         bad: list[str] = []
@@ -316,6 +332,7 @@ class Outbox:
                     raise
         except OSError as exc:
             self._behind = True
+            self._retry_at = time.monotonic() + SPOOL_RETRY_S
             self.health.problem(
                 f"write:{self.spool}",
                 f"cannot write the outbox {self.spool} ({exc.strerror or exc}): messages wait "
@@ -356,8 +373,10 @@ class Outbox:
         self._add(record)
         if self.online:
             self._hand_over_waiting()
-        else:
-            self._append(self.records if self._behind else [record])
+        elif not self._behind:
+            self._append([record])
+        elif time.monotonic() >= self._retry_at:  # a failing disk is tried now and then
+            self._append(self.records)
         self._enforce_bound()
 
     def _too_large(self, topic: str, payload: bytes) -> bool:

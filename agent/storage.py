@@ -35,6 +35,14 @@ log = logging.getLogger(__name__)
 BAD_SUFFIX = ".bad-"
 BAD_COPIES_KEPT = 3  # per file: enough for a post-mortem, never a full SD card
 MAX_CACHED_CONTENT_BYTES = 128 * 1024 * 1024  # above the largest payload a board accepts
+
+
+def cached_content_limit(max_payload_bytes: int) -> int:
+    """The largest plausible cached playlist: an accepted payload as the agent saves it
+    (defaults spelled out) stays well within twice its size plus a margin."""
+    return 2 * max_payload_bytes + 1024 * 1024
+
+
 MAX_CACHED_ALERT_BYTES = 1024 * 1024
 
 
@@ -246,9 +254,16 @@ def short_reason(exc: BaseException, limit: int = 200) -> str:
 class ContentStore:
     """The last accepted playlist of each channel, on disk under `state_dir/content/`."""
 
-    def __init__(self, state_dir: Path, health: StorageHealth | None = None) -> None:
+    def __init__(
+        self,
+        state_dir: Path,
+        health: StorageHealth | None = None,
+        *,
+        max_bytes: int = MAX_CACHED_CONTENT_BYTES,
+    ) -> None:
         self.directory = state_dir / "content"
         self.health = health or StorageHealth()
+        self.max_bytes = max_bytes  # larger is damage: never read into memory
         ensure_dir(self.directory, self.health)
 
     def _path(self, channel: Channel) -> Path:
@@ -267,7 +282,7 @@ class ContentStore:
             path = self._path(channel)
             instead = f"the {channel} channel is empty until its content is sent again"
             try:
-                raw = read_state_file(path, MAX_CACHED_CONTENT_BYTES)
+                raw = read_state_file(path, self.max_bytes)
                 if raw is None:
                     continue
                 playlists[channel] = Playlist.model_validate_json(raw)

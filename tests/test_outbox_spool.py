@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.outbox import Outbox
+from agent.outbox import MAX_SPOOL_FILE_BYTES, Outbox
 from agent.storage import StorageHealth
 from tests.test_outbox_bounds import OWN, FakeClient
 
@@ -120,3 +120,13 @@ def test_the_highest_heartbeat_seq_in_the_spool_is_known(tmp_path: Path) -> None
     ]
     (tmp_path / "outbox.jsonl").write_text("\n".join(lines) + "\n")
     assert Outbox(tmp_path, FakeClient().publish, topics=OWN).highest_seq == 4
+
+
+def test_a_huge_spool_is_set_aside_unread(tmp_path: Path) -> None:
+    spool = tmp_path / "outbox.jsonl"
+    with open(spool, "wb") as f:
+        f.truncate(MAX_SPOOL_FILE_BYTES + 1)  # sparse: costs no disk, would cost the read
+    said = Said()
+    outbox = Outbox(tmp_path, FakeClient().publish, topics=OWN, health=said.health())
+    assert len(outbox) == 0 and "bytes" in said.messages[0]
+    assert list(tmp_path.glob("outbox.jsonl.bad-*"))

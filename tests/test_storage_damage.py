@@ -24,6 +24,7 @@ from agent.storage import (
     SeqCounter,
     StorageHealth,
     atomic_write,
+    cached_content_limit,
     quarantine,
 )
 from tests.test_alerts import alert as make_alert
@@ -281,3 +282,13 @@ def test_a_damaged_cached_image_is_deleted_reported_and_fetched_again(
     assert len(said.messages) == 1 and sha in said.messages[0]
     cache.put(sha, data)
     assert cache.get(ref) == cache.path(sha)
+
+
+def test_a_huge_content_cache_file_is_set_aside_unread(tmp_path: Path) -> None:
+    ContentStore(tmp_path).save("city", sample_playlist(1))
+    with open(tmp_path / "content" / "board.json", "wb") as f:
+        f.truncate(10 * 1024 * 1024)  # sparse
+    said = Said()
+    store = ContentStore(tmp_path, said.health, max_bytes=cached_content_limit(1024 * 1024))
+    assert set(store.load_all()) == {"city"}
+    assert "bytes" in said.messages[0] and "board.json" in said.messages[0]
