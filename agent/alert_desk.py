@@ -84,6 +84,8 @@ class AlertDesk:
         events: list[EventBase] = []
         for alert in self.store.load_all():
             events += self._apply(self.book.receive(alert, now), now)
+            if not self.book.is_active(alert.id):
+                self._forget(alert.id)  # expired while the board was off: not again next time
         return events
 
     def on_payload(self, topic_id: str, payload: bytes, now: datetime) -> list[EventBase]:

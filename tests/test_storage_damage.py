@@ -9,6 +9,7 @@ import json
 import logging
 import os
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -292,3 +293,32 @@ def test_a_huge_content_cache_file_is_set_aside_unread(tmp_path: Path) -> None:
     store = ContentStore(tmp_path, said.health, max_bytes=cached_content_limit(1024 * 1024))
     assert set(store.load_all()) == {"city"}
     assert "bytes" in said.messages[0] and "board.json" in said.messages[0]
+
+
+def test_a_cached_alert_that_expired_while_off_is_said_once_not_at_every_start(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from agent.alert_desk import AlertDesk
+    from tests.test_alerts import T0
+
+    AlertStore(tmp_path).save(make_alert("old", expires=T0 + timedelta(minutes=1)))
+    later = T0 + timedelta(hours=1)
+    first = AlertDesk(AlertStore(tmp_path), lambda _m: None).load(later)
+    assert [e.kind for e in first] == ["alert.ignored"]  # type: ignore[attr-defined]
+    assert AlertDesk(AlertStore(tmp_path), lambda _m: None).load(later) == []
+
+
+def test_heartbeats_count_oversize_and_quarantined_messages(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    state.mkdir()
+    (state / "outbox.jsonl").write_text('{"topic": "x/#", "payload": "{}"}\n')
+    agent = Agent(make_config(tmp_path), clock=FakeClock(), output=HeadlessOutput((320, 180)))
+    try:
+        assert agent.outbox is not None
+        agent.send(agent.topics.events, "{" + " " * 70_000 + "}")
+        mqtt = agent.heartbeat().mqtt
+        assert mqtt is not None
+        assert (mqtt.outbox_oversize, mqtt.outbox_quarantined) == (1, 1)
+    finally:
+        agent.fetcher.stop()
+        agent.seq.close()
