@@ -88,6 +88,9 @@ log = logging.getLogger(__name__)
 MAX_WAIT_S = 1.0  # re-check at least this often: wall-clock jumps (NTP at boot) are caught
 SCREEN_PUMP_S = 0.25  # a window must answer its window system
 INBOUND_QUEUE_BOUND = 1000
+# Messages handed to paho and not yet acknowledged: no more than paho's in-flight limit
+# (link.py), so none wait in paho's own queue, where an alert event could not overtake them.
+OUTBOX_WINDOW = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +163,7 @@ class Agent:
                 state_dir,
                 self.link.publish,
                 bound=config.mqtt.outbox_bound,
+                window=OUTBOX_WINDOW,
                 topics=(self.topics.heartbeat, self.topics.events, self.topics.command_result),
                 max_message_bytes=lambda: MAX_MESSAGE_BYTES,
                 health=self.storage,
