@@ -73,6 +73,8 @@ def alert_fields(alert: Alert) -> dict[str, str]:
 
 
 class AlertDesk:
+    _WRITE_KEY = "write:alerts"  # one storage problem, whichever alert could not be saved
+
     def __init__(self, store: AlertStore, on_storage_error: Callable[[str], None]) -> None:
         self.book = AlertBook()
         self.rotation = AlertRotation()
@@ -138,8 +140,6 @@ class AlertDesk:
             self.store.delete(alert_id)
         except OSError as exc:
             self._storage_problem(f"cannot delete alert {alert_id}: {exc}")
-
-    _WRITE_KEY = "write:alerts"
 
     def _storage_problem(self, message: str) -> None:
         if self.store.health.sink is None:  # a store without its own reporting
