@@ -69,6 +69,8 @@ def alert_fields(alert: Alert) -> dict[str, str]:
 
 
 class AlertDesk:
+    _WRITE_KEY = "write:alerts"  # one storage problem, whichever alert could not be saved
+
     def __init__(self, store: AlertStore, on_storage_error: Callable[[str], None]) -> None:
         self.book = AlertBook()
         self.rotation = AlertRotation()
@@ -80,6 +82,8 @@ class AlertDesk:
         events: list[EventBase] = []
         for alert in self.store.load_all():
             events += self._apply(self.book.receive(alert, now), now)
+            if not self.book.is_active(alert.id):
+                self._forget(alert.id)  # expired while the board was off: not again next time
         return events
 
     def on_payload(self, topic_id: str, payload: bytes, now: datetime) -> list[EventBase]:
@@ -120,16 +124,25 @@ class AlertDesk:
         return events
 
     def _save(self, alert: Alert) -> None:
+        # One report while saving fails (a burst of alerts on a full SD card is one problem).
         try:
             self.store.save(alert)
         except OSError as exc:
-            self.on_storage_error(f"cannot save alert {alert.id}: {exc}")
+            self._storage_problem(f"cannot save alert {alert.id}: {exc}")
+        else:
+            self.store.health.resolved(self._WRITE_KEY)
 
     def _forget(self, alert_id: str) -> None:
         try:
             self.store.delete(alert_id)
         except OSError as exc:
-            self.on_storage_error(f"cannot delete alert {alert_id}: {exc}")
+            self._storage_problem(f"cannot delete alert {alert_id}: {exc}")
+
+    def _storage_problem(self, message: str) -> None:
+        if self.store.health.sink is None:  # a store without its own reporting
+            self.on_storage_error(message)
+        else:
+            self.store.health.problem(self._WRITE_KEY, message)
 
     def active_ids(self) -> list[str]:
         return [alert.id for alert in self.book.active()]

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from agent import __version__
 from agent.messages import Command, CommandResult, board_time, is_identifier
 from agent.output import png_bytes
-from agent.storage import atomic_write
+from agent.storage import StateFileProblem, StorageHealth, atomic_write, read_state_file, set_aside
 from agent.validation import InvalidInput, decode, errors_from
 
 if TYPE_CHECKING:
@@ -70,17 +70,36 @@ def _recoverable_id(payload: bytes) -> str | None:
 
 class SeenCommands:
     """Ids of the commands already run, kept on disk: a command runs at most once, also
-    when the broker redelivers it after a restart. Commands are rare: a write each is fine."""
+    when the broker redelivers it after a restart. Commands are rare: a write each is fine.
+
+    A damaged file (garbage, not a list of ids, not a file) is set aside and reported: the
+    ids are then unknown, so a command the broker redelivers may run once more."""
 
     KEEP = 500
+    MAX_FILE_BYTES = 1024 * 1024  # 500 ids of at most 128 characters, with room to spare
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, health: StorageHealth | None = None) -> None:
         self.path = path
+        self.health = health or StorageHealth()
+        self._ids: dict[str, None] = dict.fromkeys(self._load())
+
+    def _load(self) -> list[str]:
+        instead = "the commands already run are forgotten: a redelivered one may run again"
         try:
-            ids = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            ids = []
-        self._ids: dict[str, None] = dict.fromkeys(i for i in ids if isinstance(i, str))
+            raw = read_state_file(self.path, self.MAX_FILE_BYTES)
+            if raw is None:
+                return []
+            ids = json.loads(raw)
+        except StateFileProblem as problem:
+            set_aside(self.path, problem.reason, instead, self.health)
+            return []
+        except (ValueError, RecursionError):
+            set_aside(self.path, "is not JSON", instead, self.health)
+            return []
+        if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+            set_aside(self.path, "is not a list of command ids", instead, self.health)
+            return []
+        return ids[-self.KEEP :]
 
     def first_time(self, command_id: str) -> bool:
         if command_id in self._ids:
@@ -91,14 +110,20 @@ class SeenCommands:
         try:
             atomic_write(self.path, json.dumps(list(self._ids)).encode())
         except OSError as exc:
-            log.error("cannot record command ids in %s: %s", self.path, exc)
+            self.health.problem(
+                f"write:{self.path}",
+                f"cannot record command ids in {self.path} ({exc.strerror or exc}): after a "
+                "restart a redelivered command may run again",
+            )
+        else:
+            self.health.resolved(f"write:{self.path}")
         return True
 
 
 class CommandRunner:
     def __init__(self, agent: Agent, seen_path: Path) -> None:
         self.agent = agent
-        self.seen = SeenCommands(seen_path)
+        self.seen = SeenCommands(seen_path, agent.storage)
         self.handlers: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
             "ping": self.ping,
             "screenshot": self.screenshot,

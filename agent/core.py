@@ -62,6 +62,7 @@ from agent.messages import (
     EventBase,
     Heartbeat,
     ImageRef,
+    MqttHealth,
     NowShowing,
     PlaybackStarted,
     Playlist,
@@ -71,12 +72,19 @@ from agent.messages import (
     StorageError,
     log_excerpt,
 )
-from agent.outbox import Outbox
+from agent.outbox import MAX_MESSAGE_BYTES, Outbox
 from agent.output import Output, SerialLine, open_output
 from agent.playback import Playback, Showing
 from agent.screen import DrawFault, Frame, Screen
 from agent.sdnotify import Notifier, Watchdog
-from agent.storage import AlertStore, ContentStore, SeqCounter
+from agent.storage import (
+    AlertStore,
+    ContentStore,
+    SeqCounter,
+    StorageHealth,
+    cached_content_limit,
+    ensure_dir,
+)
 from agent.topics import AlertTopic, CommandTopic, ContentTopic, Topics
 from agent.validation import InvalidInput
 from display_layouts.library import scan_library
@@ -91,6 +99,9 @@ INBOUND_QUEUE_BOUND = 1000
 # Redraws after a fault within one tick: each skips one more item or falls back to a
 # built-in layout, so a few always end on something drawable (idle at worst).
 MAX_FAULT_REDRAWS = 8
+# Messages handed to paho and not yet acknowledged: no more than paho's in-flight limit
+# (link.py), so none wait in paho's own queue, where an alert event could not overtake them.
+OUTBOX_WINDOW = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,20 +126,30 @@ class Agent:
         self.config = config
         self.clock = clock or SystemClock()
         self.tz = ZoneInfo(config.board.timezone)
+        self.errors_total = 0
+        # Damaged state files are found before the outbox exists: said at the end of set-up.
+        self._storage_said: list[str] | None = []
+        self.storage = StorageHealth(self._storage_error)
         self.queue: queue.Queue[Any] = queue.Queue(INBOUND_QUEUE_BOUND)
         board = config.board
         root = config.mqtt.topic_root if config.mqtt else "signage/v1"
         self.topics = Topics(root, board.district, board.commune, board.id)
         state_dir = config.storage.state_dir
-        state_dir.mkdir(parents=True, exist_ok=True)
-        self.store = ContentStore(state_dir)
-        self.seq = SeqCounter(state_dir / "heartbeat.seq")
+        ensure_dir(state_dir, self.storage)
+        self.store = ContentStore(
+            state_dir,
+            self.storage,
+            max_bytes=cached_content_limit(config.content.max_payload_bytes),
+        )
+        self.seq = SeqCounter(state_dir / "heartbeat.seq", self.storage)
         self.probe = SystemProbe(state_dir)
         self.image_limits = image_limits(config.content)
+        ensure_dir(state_dir / "assets", self.storage)
         self.assets = AssetCache(
             state_dir / "assets",
             limits=self.image_limits,
             max_bytes=config.content.max_asset_bytes,
+            health=self.storage,
         )
         self.fetcher = AssetFetcher(self.assets, self.queue, settings=settings_from(config.content))
         self.playlists: dict[Channel, Playlist] = {}
@@ -149,14 +170,8 @@ class Agent:
         )
         self.screen = Screen(self.output, self.renderer, self._display_error)
         self.brightness = Brightness(config.brightness.schedule, self.tz)
-        self.alert_desk = AlertDesk(AlertStore(state_dir), self._storage_error)
-        self.link: MqttLink | None = None
-        self.outbox: Outbox | None = None
-        if config.mqtt is not None:
-            self.link = MqttLink(
-                config.mqtt, board.id, self.topics, self.queue, self.clock, subscribe_alerts=True
-            )
-            self.outbox = Outbox(state_dir, self.link.publish, bound=config.mqtt.outbox_bound)
+        self.alert_desk = AlertDesk(AlertStore(state_dir, self.storage), self._storage_error)
+        self.link, self.outbox = self._open_broker(state_dir)
         self.inbox = (
             InboxWatcher(config.inbox.dir, self.queue, max_files=config.inbox.max_files)
             if config.inbox
@@ -173,11 +188,39 @@ class Agent:
         self._next_heartbeat = self._started
         self._display_problem = display_problem  # reported once the loop starts
         self._logged_state = ""  # the heartbeat's state line last logged at INFO
-        self.errors_total = 1 if display_problem else 0
+        self.errors_total += 1 if display_problem else 0
         for problem in self._layout_problems:
             log.error("%s", problem)
+        said, self._storage_said = self._storage_said or [], None
+        for message in said:  # the outbox exists now: what was found on disk goes out
+            self._emit(StorageError(at=self._now(), message=message))
 
     # --- set-up and shutdown -------------------------------------------------------------
+
+    def _open_broker(self, state_dir: Path) -> tuple[MqttLink | None, Outbox | None]:
+        """The MQTT link and the outbox behind it; neither without `[mqtt]` (inbox only)."""
+        mqtt = self.config.mqtt
+        if mqtt is None:
+            return None, None
+        topics = self.topics
+        link = MqttLink(
+            mqtt, self.config.board.id, topics, self.queue, self.clock, subscribe_alerts=True
+        )
+        outbox = Outbox(
+            state_dir,
+            link.publish,
+            bound=mqtt.outbox_bound,
+            window=OUTBOX_WINDOW,
+            topics=(topics.heartbeat, topics.events, topics.command_result),
+            # The hard cap, or the broker's limit once it has announced or shown one.
+            max_message_bytes=lambda: min(
+                MAX_MESSAGE_BYTES, link.max_packet_size or MAX_MESSAGE_BYTES
+            ),
+            health=self.storage,
+        )
+        if outbox.highest_seq is not None:  # never below a heartbeat still waiting
+            self.seq.at_least(outbox.highest_seq + 1)
+        return link, outbox
 
     def _open_output(
         self, given: Output | None, frame_file: Path | None
@@ -465,8 +508,12 @@ class Agent:
         self._emit(DisplayError(at=self._now(), message=message))
 
     def _storage_error(self, message: str) -> None:
+        """A problem with the state dir (said once per problem by `self.storage`)."""
         self.errors_total += 1
-        log.error(message)
+        log.error("%s", message)
+        if self._storage_said is not None:  # during set-up: nothing can be sent yet
+            self._storage_said.append(message)
+            return
         self._emit(StorageError(at=self._now(), message=message))
 
     # --- inbound -------------------------------------------------------------------------
@@ -606,13 +653,17 @@ class Agent:
 
     def _persist(self, channel: Channel, playlist: Playlist | None) -> None:
         """Keep the channel's content on disk; a failing SD card must not hide new content."""
+        key = f"write:content/{channel}"
         try:
             if playlist is None:
                 self.store.clear(channel)
             else:
                 self.store.save(channel, playlist)
         except OSError as exc:
-            self._storage_error(f"cannot save {channel} content to {self.store.directory}: {exc}")
+            message = f"cannot save {channel} content to {self.store.directory}: {exc}"
+            self.storage.problem(key, message)
+        else:
+            self.storage.resolved(key)
 
     def _on_inbox_file(self, file: InboxFile) -> None:
         """A file in the inbox: a playlist of the `local` channel, or a local alert.
@@ -659,8 +710,11 @@ class Agent:
 
     def reject(self, topic: str, channel: Channel | None, errors: list[ErrorDetail]) -> None:
         self.errors_total += 1
-        log.warning("rejected %s: %s", topic, "; ".join(f"{e.path}: {e.message}" for e in errors))
-        self._emit(ContentRejected(at=self._now(), topic=topic, channel=channel, errors=errors))
+        event = ContentRejected(at=self._now(), topic=topic, channel=channel, errors=errors)
+        # The event's own bounded summary: a payload must not come back whole in the log.
+        summary = "; ".join(f"{e.path}: {e.message}" for e in event.errors)
+        log.warning("rejected %s: %s", event.topic, summary)
+        self._emit(event)
 
     def _assets_ready(self, item: PlaylistItem) -> bool:
         # An item whose images are not downloaded yet waits rather than showing a hole.
@@ -697,15 +751,18 @@ class Agent:
         if self.link is not None and self.link.connected:
             self.link.publish(topic, payload)
 
-    def send(self, topic: str, body: str) -> None:
-        """What the dashboard must get even across outages and restarts: via the outbox."""
+    def send(self, topic: str, body: str, *, urgent: bool = False) -> None:
+        """What the dashboard must get even across outages and restarts: via the outbox
+        (which drops, counts and logs anything larger than the broker takes)."""
         if self.outbox is not None:
-            self.outbox.submit(topic, body.encode())
+            self.outbox.submit(topic, body.encode(), urgent=urgent)
 
     def _emit(self, event: EventBase) -> None:
         body = event.model_dump_json()
         log.info("event %s", log_excerpt(body))
-        self.send(self.topics.events, body)
+        # Alert events overtake a backlog of command results and heartbeats.
+        urgent = str(getattr(event, "kind", "")).startswith("alert.")
+        self.send(self.topics.events, body, urgent=urgent)
 
     def _send_heartbeat(self) -> None:
         heartbeat = self.heartbeat()
@@ -736,9 +793,19 @@ class Agent:
             display=self.screen.health(mono),
             serial=self.output.health() if isinstance(self.output, SerialLine) else None,
             system=self.probe.read(),
-            mqtt=link.health(self.tz, self.outbox) if link is not None else None,
+            mqtt=self._mqtt_health(link),
             errors_total=self.errors_total,
         )
+
+    def _mqtt_health(self, link: MqttLink | None) -> MqttHealth | None:
+        if link is None:
+            return None
+        health = link.health(self.tz, self.outbox)
+        if self.outbox is None:
+            return health
+        counts = {"outbox_oversize": self.outbox.oversize}
+        counts["outbox_quarantined"] = self.outbox.quarantined
+        return health.model_copy(update=counts)
 
     def _now_showing(self) -> NowShowing | None:
         full = self.alert_desk.rotation.full

@@ -20,6 +20,7 @@ from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     PlainSerializer,
@@ -154,6 +155,40 @@ Timestamp = Annotated[
     AwareDatetime,
     PlainSerializer(board_time, return_type=str),
     WithJsonSchema({"type": "string", "format": "date-time"}),
+]
+
+
+# Outbound text is bounded, whatever it quotes: a rejected payload just under the payload
+# limit must not come back as an event the broker refuses (CONTRACT §3, event). Values
+# are cut, never refused: an outbound message is built by the agent, not validated input.
+MAX_EVENT_ERRORS = 20  # listed per event; then one "… and K more"
+MAX_PATH_CHARS = 200
+MAX_MESSAGE_CHARS = 300
+MAX_OUTBOUND_TEXT_CHARS = 500
+MAX_URL_CHARS = 2048  # the inbound limit of an image URL
+MAX_RESULT_ERROR_CHARS = 1000
+
+
+def truncate(limit: int) -> Any:
+    """A validator that cuts text to `limit` characters, ending it with "…"."""
+
+    def cut(value: Any) -> Any:
+        if isinstance(value, str) and len(value) > limit:
+            return value[: limit - 1] + "…"
+        return value
+
+    return BeforeValidator(cut)
+
+
+# Outbound text of at most so many characters (cut, and said so in the schema).
+PathText = Annotated[str, truncate(MAX_PATH_CHARS), Field(max_length=MAX_PATH_CHARS)]
+MessageText = Annotated[str, truncate(MAX_MESSAGE_CHARS), Field(max_length=MAX_MESSAGE_CHARS)]
+OutboundText = Annotated[
+    str, truncate(MAX_OUTBOUND_TEXT_CHARS), Field(max_length=MAX_OUTBOUND_TEXT_CHARS)
+]
+UrlText = Annotated[str, truncate(MAX_URL_CHARS), Field(max_length=MAX_URL_CHARS)]
+ResultErrorText = Annotated[
+    str, truncate(MAX_RESULT_ERROR_CHARS), Field(max_length=MAX_RESULT_ERROR_CHARS)
 ]
 
 
@@ -329,7 +364,7 @@ class CommandResult(Outbound):
     id: str
     ok: bool
     data: dict[str, Any] | None = None
-    error: str | None = None
+    error: ResultErrorText | None = None
 
 
 # --- presence ---------------------------------------------------------------------------
@@ -406,6 +441,11 @@ class MqttHealth(Outbound):
     last_error_at: Timestamp | None = None
     denied: int = 0
     too_large: int = 0
+    # Addition: messages dropped since start because they were larger than the broker takes
+    # (the outbox's hard cap, or the broker's announced maximum packet size).
+    outbox_oversize: int = 0
+    # Addition: damaged outbox spool lines set aside at start-up (never sent).
+    outbox_quarantined: int = 0
 
 
 class Heartbeat(Outbound):
@@ -446,8 +486,21 @@ class Heartbeat(Outbound):
 class ErrorDetail(Outbound):
     """One problem with an input: where (`items.0.duration_s`; `$` is the whole payload)."""
 
-    path: str
-    message: str
+    path: PathText
+    message: MessageText
+
+
+def summarise_errors(errors: Any) -> Any:
+    """At most `MAX_EVENT_ERRORS` problems: the first ones, then "… and K more"."""
+    if not isinstance(errors, list) or len(errors) <= MAX_EVENT_ERRORS:
+        return errors
+    more = len(errors) - (MAX_EVENT_ERRORS - 1)
+    return [*errors[: MAX_EVENT_ERRORS - 1], ErrorDetail(path="$", message=f"… and {more} more")]
+
+
+ErrorList = Annotated[
+    list[ErrorDetail], BeforeValidator(summarise_errors), Field(max_length=MAX_EVENT_ERRORS)
+]
 
 
 class EventBase(Outbound):
@@ -464,9 +517,9 @@ class ContentAccepted(EventBase):
 
 class ContentRejected(EventBase):
     kind: Literal["content.rejected"] = "content.rejected"
-    topic: str
+    topic: OutboundText
     channel: Channel | None
-    errors: list[ErrorDetail]
+    errors: ErrorList
 
 
 class ContentWarning(EventBase):
@@ -475,14 +528,14 @@ class ContentWarning(EventBase):
 
     kind: Literal["content.warning"] = "content.warning"
     channel: Channel | Literal["alert"]
-    warnings: list[ErrorDetail]
+    warnings: ErrorList
 
 
 class ContentIgnored(EventBase):
     kind: Literal["content.ignored"] = "content.ignored"
     channel: Channel
     version: int
-    reason: str
+    reason: OutboundText
 
 
 class ContentCleared(EventBase):
@@ -525,7 +578,7 @@ class AlertIgnored(EventBase):
 
     kind: Literal["alert.ignored"] = "alert.ignored"
     alert_id: str
-    reason: str
+    reason: OutboundText
 
 
 class AlertTest(EventBase):
@@ -539,32 +592,32 @@ class AlertTest(EventBase):
 class AssetFailed(EventBase):
     kind: Literal["asset.failed"] = "asset.failed"
     item_id: str
-    url: str
-    message: str
+    url: UrlText
+    message: OutboundText
 
 
 class SerialLinkUp(EventBase):
     kind: Literal["serial.link_up"] = "serial.link_up"
-    port: str
-    message: str
+    port: OutboundText
+    message: OutboundText
 
 
 class SerialLinkDown(EventBase):
     kind: Literal["serial.link_down"] = "serial.link_down"
-    port: str
-    message: str
+    port: OutboundText
+    message: OutboundText
 
 
 class StorageError(EventBase):
     """Addition to the contract: the state dir could not be written (SD card full or worn)."""
 
     kind: Literal["storage.error"] = "storage.error"
-    message: str
+    message: OutboundText
 
 
 class DisplayError(EventBase):
     kind: Literal["display.error"] = "display.error"
-    message: str
+    message: OutboundText
 
 
 Event = Annotated[

@@ -5,12 +5,13 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import shutil
 import threading
 from collections.abc import Iterable
 from pathlib import Path
 
 from agent.messages import ImageRef
-from agent.storage import atomic_write
+from agent.storage import StateFileProblem, StorageHealth, atomic_write, read_state_file
 from display_layouts.images import DEFAULT_LIMITS, ImageLimits, check_image
 
 log = logging.getLogger(__name__)
@@ -31,7 +32,9 @@ class AssetCache:
     A file is handed out only once it is known good: written by `put` after the fetcher
     verified it, or (a file from an earlier run, or from an older agent that did not check
     pictures) verified here on its first use. A file that fails is deleted, so the fetcher
-    downloads it again and reports, with `asset.failed`, why it cannot be used.
+    downloads it again and reports, with `asset.failed`, why it cannot be used; damage
+    found on disk (a truncated or replaced file, a worn SD card) is also a `storage.error`
+    naming the file, once.
     """
 
     def __init__(
@@ -40,13 +43,18 @@ class AssetCache:
         *,
         limits: ImageLimits = DEFAULT_LIMITS,
         max_bytes: int = 256 * 1024 * 1024,
+        health: StorageHealth | None = None,
     ) -> None:
         self.directory = directory
         self.limits = limits
         self.max_bytes = max_bytes
-        directory.mkdir(parents=True, exist_ok=True)
-        for left in directory.glob("*/.*.part"):  # a download cut short by a crash
-            left.unlink(missing_ok=True)
+        self.health = health or StorageHealth()
+        try:  # a read-only or broken state dir: downloads then fail, each with its event
+            directory.mkdir(parents=True, exist_ok=True)
+            for left in directory.glob("*/.*.part"):  # a download cut short by a crash
+                left.unlink(missing_ok=True)
+        except OSError as exc:
+            log.error("image cache %s cannot be used: %s", directory, exc)
         self._verified: set[str] = set()
         self._lock = threading.Lock()  # `put` runs on the fetcher's workers
 
@@ -56,33 +64,41 @@ class AssetCache:
     def get(self, ref: ImageRef) -> Path | None:
         """The cached, verified file for `ref`, or None while there is none."""
         path = self.path(ref.sha256)
-        if not path.exists():
-            return None
         with self._lock:
             if ref.sha256 in self._verified:
-                return path
+                if path.exists():
+                    return path
+                self._verified.discard(ref.sha256)
+        if not os.path.lexists(path):
+            return None
         problem = self._verify(ref.sha256, path)
         if problem is None:
             with self._lock:
                 self._verified.add(ref.sha256)
             return path
-        log.warning("cached image %s is not usable (%s): deleted", ref.sha256[:12], problem)
         try:
-            path.unlink(missing_ok=True)
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)
+            else:
+                path.unlink()
+            done = "deleted; it is downloaded again"
         except OSError as exc:
-            log.warning("cannot delete %s: %s", path, exc)
+            done = f"could not be deleted ({exc.strerror or exc}); it is not shown"
+        self.health.problem(f"damaged:{path}", f"cached image {path} {problem}: {done}")
         return None
 
     def _verify(self, sha256: str, path: Path) -> str | None:
+        """Why a cached file is not the picture it is named after, or None."""
         try:
-            with path.open("rb") as file:
-                data = file.read(self.max_bytes + 1)
+            data = read_state_file(path, self.max_bytes)
+        except StateFileProblem as problem:
+            return problem.reason
         except OSError as exc:
-            return f"unreadable: {exc.strerror or exc}"
-        if len(data) > self.max_bytes:
-            return "larger than the download limit"
+            return f"cannot be read ({exc.strerror or exc})"
+        if data is None:
+            return "vanished"
         if hashlib.sha256(data).hexdigest() != sha256:
-            return "its content does not match its SHA-256"
+            return "does not match its SHA-256"
         return check_image(data, self.limits)
 
     def put(self, sha256: str, data: bytes) -> None:
