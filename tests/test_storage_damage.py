@@ -276,7 +276,7 @@ def test_a_damaged_cached_image_is_deleted_reported_and_fetched_again(
     AssetCache(tmp_path).put(sha, data)
     damage(AssetCache(tmp_path).path(sha))
     said = Said()
-    cache = AssetCache(tmp_path, said.health)
+    cache = AssetCache(tmp_path, health=said.health)
     ref = ImageRef(url="http://127.0.0.1/x.png", sha256=sha)
     assert cache.get(ref) is None  # never drawn broken; the fetcher downloads it again
     assert not os.path.lexists(cache.path(sha))
