@@ -76,6 +76,10 @@ class AlertBook:
     def is_active(self, alert_id: str) -> bool:
         return alert_id in self._active
 
+    def get(self, alert_id: str) -> Alert | None:
+        """The active alert with this id, if any."""
+        return self._active.get(alert_id)
+
     def receive(self, alert: Alert, now: datetime) -> list[Outcome]:
         latest = self._latest_sent.get(alert.id)
         if latest is not None and alert.sent < latest:

@@ -9,10 +9,13 @@ next deadline or the next message.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import queue
 import signal
 import threading
+import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -53,6 +56,7 @@ from agent.messages import (
     EventBase,
     Heartbeat,
     ImageRef,
+    InputSuppressed,
     NowShowing,
     PlaybackStarted,
     Playlist,
@@ -64,6 +68,7 @@ from agent.messages import (
 from agent.outbox import Outbox
 from agent.output import Output, SerialLine, open_output
 from agent.playback import Playback, Showing
+from agent.rejections import RejectionLimiter
 from agent.screen import Frame, Screen
 from agent.sdnotify import Notifier, Watchdog
 from agent.storage import AlertStore, ContentStore, SeqCounter, atomic_write
@@ -78,7 +83,12 @@ log = logging.getLogger(__name__)
 
 MAX_WAIT_S = 1.0  # re-check at least this often: wall-clock jumps (NTP at boot) are caught
 SCREEN_PUMP_S = 0.25  # a window must answer its window system
-INBOUND_QUEUE_BOUND = 1000
+# The core's queue is unbounded: no thread ever blocks on it, and nothing on it is dropped.
+# What bounds it: the broker sends at most `link.RECEIVE_MAXIMUM` unacknowledged messages
+# (each is acknowledged once handled), QoS 0 is capped by the link, the rest is rare.
+# A turn handles what has arrived for at most this long, then draws and sends heartbeats:
+HANDLE_BUDGET_S = 0.2
+REJECTED_RETAINED_KEEP = 1024  # fingerprints of rejected payloads (32 bytes each)
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +113,13 @@ class Agent:
         self.config = config
         self.clock = clock or SystemClock()
         self.tz = ZoneInfo(config.board.timezone)
-        self.queue: queue.Queue[Any] = queue.Queue(INBOUND_QUEUE_BOUND)
+        self.queue: queue.Queue[Any] = queue.Queue()  # unbounded: see HANDLE_BUDGET_S
+        self._backlog: list[Any] = []  # arrived, not handled yet, in handling order
+        self.rejections = RejectionLimiter()
+        # Fingerprints of rejected inbound messages: the same retained payload, replayed by
+        # the broker at every reconnect, is not reported again.
+        self._rejected: OrderedDict[bytes, None] = OrderedDict()
+        self._inbound: Received | None = None  # the MQTT message being handled
         board = config.board
         root = config.mqtt.topic_root if config.mqtt else "signage/v1"
         self.topics = Topics(root, board.district, board.commune, board.id)
@@ -251,12 +267,31 @@ class Agent:
         if self.inbox is not None:
             self.inbox.stop()
         self.fetcher.stop()
-        if self.outbox is not None:
-            self.outbox.link_down()  # what the broker has not confirmed survives the restart
+        self._report_suppressed(self.rejections.pending())
         if self.link is not None:
+            # Publishes `offline` and waits for its PUBACK: the broker acknowledges in order,
+            # so what was handed over before it (a `restart` result) is confirmed by then.
             self.link.stop()
+        if self.outbox is not None:
+            self._take_deliveries()  # confirmed while stopping: not spooled, not sent twice
+            self.outbox.link_down()  # what the broker has not confirmed survives the restart
         self.seq.close()
         self.output.close()
+
+    def _take_deliveries(self) -> None:
+        """Acknowledgements that arrived after the loop stopped (the rest stays unhandled:
+        unacknowledged, so the broker sends it again to the next run)."""
+        assert self.outbox is not None
+        for message in self._backlog:
+            if isinstance(message, Delivered):
+                self.outbox.delivered(message.mid)
+        while True:
+            try:
+                message = self.queue.get_nowait()
+            except queue.Empty:
+                return
+            if isinstance(message, Delivered):
+                self.outbox.delivered(message.mid)
 
     # --- the loop ------------------------------------------------------------------------
 
@@ -264,22 +299,49 @@ class Agent:
         return self.clock.now().astimezone(self.tz)
 
     def _wait_and_handle(self) -> None:
-        timeout = self._seconds_until_next_deadline()
-        try:
-            message = self.queue.get(timeout=timeout)
-        except queue.Empty:
-            return
-        self.handle(message)
-        while True:  # drain what else arrived, without waiting
+        """Wait for messages, then handle what has arrived, most urgent first, for at most
+        HANDLE_BUDGET_S: under a flood the loop still draws and sends heartbeats."""
+        if not self._backlog:
             try:
-                message = self.queue.get_nowait()
+                self._backlog.append(self.queue.get(timeout=self._seconds_until_next_deadline()))
             except queue.Empty:
                 return
+        arrived = []
+        while True:  # take what else arrived, without waiting
+            try:
+                arrived.append(self.queue.get_nowait())
+            except queue.Empty:
+                break
+        if arrived:
+            # Stable: per-topic order is kept (a topic always has the same rank).
+            self._backlog = sorted(self._backlog + arrived, key=self._rank)
+        deadline = time.monotonic() + HANDLE_BUDGET_S
+        handled = 0
+        for message in self._backlog:
             self.handle(message)
+            handled += 1
+            if time.monotonic() >= deadline:
+                break
+        del self._backlog[:handled]
+
+    def _rank(self, message: Any) -> int:
+        """Handling order of a backlog: link state and signals (cheap), then alerts, then
+        content, then commands."""
+        if isinstance(message, Received):
+            route = self.topics.route(message.topic)
+            if isinstance(route, AlertTopic):
+                return 1
+            return 2 if isinstance(route, ContentTopic) else 3
+        return 2 if isinstance(message, InboxFile) else 0
 
     def _seconds_until_next_deadline(self) -> float:
+        if self._backlog:
+            return 0.0
         now = self.clock.now()
-        waits = [MAX_WAIT_S, self._next_heartbeat - self.clock.monotonic()]
+        mono = self.clock.monotonic()
+        waits = [MAX_WAIT_S, self._next_heartbeat - mono]
+        if (summary_due := self.rejections.next_due()) is not None:
+            waits.append(summary_due - mono)
         wakeup = self.playback.next_wakeup(now, self.playlists)
         deadlines = (
             wakeup,
@@ -315,6 +377,7 @@ class Agent:
         if not self.screen.show(self._frame(now)):
             self.screen.refresh(now)
         self._prove_play(started, full_changed, banner_changed)
+        self._report_suppressed(self.rejections.due(self.clock.monotonic()))
         if self.clock.monotonic() >= self._next_heartbeat:
             self._send_heartbeat()
 
@@ -374,11 +437,19 @@ class Agent:
         except Exception:  # a bug in one message's handling must not stop the board
             self.errors_total += 1
             log.exception("error handling %s", type(message).__name__)
+        finally:
+            if isinstance(message, Received) and self.link is not None:
+                # Handled (and persisted): only now may the broker forget it.
+                self.link.ack(message)
 
     def _dispatch(self, message: Any) -> None:
         match message:
-            case Received(topic=topic, payload=payload):
-                self._on_received(topic, payload)
+            case Received() as received:
+                self._inbound = received
+                try:
+                    self._on_received(received)
+                finally:
+                    self._inbound = None
             case InboxFile() as file:
                 self._on_inbox_file(file)
             case LinkUp() | LinkDown() | Delivered():
@@ -425,14 +496,15 @@ class Agent:
                 return
         self.notifier.status(self._status_line())
 
-    def _on_received(self, topic: str, payload: bytes) -> None:
+    def _on_received(self, message: Received) -> None:
+        topic, payload = message.topic, message.payload
         route = self.topics.route(topic)
         if isinstance(route, ContentTopic):
             self._on_content(route.channel, topic, payload)
         elif isinstance(route, AlertTopic):
             self._on_alert(route.alert_id, topic, payload)
         elif isinstance(route, CommandTopic):
-            self.commands.on_payload(topic, payload)
+            self.commands.on_payload(topic, payload, retained=message.retained)
         else:
             log.warning("message on a topic the agent does not handle: %s", topic)
 
@@ -492,8 +564,10 @@ class Agent:
             return
         self._emit_all(events)
         if any(isinstance(event, AlertStarted | AlertUpdated) for event in events):
-            alert = next(a for a in self.alert_desk.book.active() if a.id == alert_id)
-            self._warn_about_glyphs("alert", alert_texts(alert))
+            # A lookup, not a scan of every active alert: thousands may arrive at once.
+            alert = self.alert_desk.book.get(alert_id)
+            if alert is not None:
+                self._warn_about_glyphs("alert", alert_texts(alert))
 
     def _persist(self, channel: Channel, playlist: Playlist | None) -> None:
         """Keep the channel's content on disk; a failing SD card must not hide new content."""
@@ -547,10 +621,74 @@ class Agent:
         for event in events:
             self._emit(event)
 
-    def reject(self, topic: str, channel: Channel | None, errors: list[ErrorDetail]) -> None:
+    def reject(self, topic: str, channel: Channel | None, errors: list[ErrorDetail]) -> bool:
+        """Report bad input with one `content.rejected`; returns whether it was reported.
+
+        Not reported: the same payload the broker replays as retained at every reconnect
+        (reported the first time), and a flood beyond the rate limit (counted, and
+        reported as `input.suppressed`, see agent/rejections.py).
+        """
+        if self._already_rejected():
+            log.debug("retained %s was rejected before; not reporting it again", topic)
+            return False
         self.errors_total += 1
+        if not self.rejections.admit(
+            self.rejection_source(topic), self.clock.monotonic(), self._now()
+        ):
+            return False
         log.warning("rejected %s: %s", topic, "; ".join(f"{e.path}: {e.message}" for e in errors))
         self._emit(ContentRejected(at=self._now(), topic=topic, channel=channel, errors=errors))
+        return True
+
+    def admit_report(self, topic: str) -> bool:
+        """Whether one more answer to bad input on `topic` may go out (the flood limit)."""
+        return self.rejections.admit(
+            self.rejection_source(topic), self.clock.monotonic(), self._now()
+        )
+
+    def _already_rejected(self) -> bool:
+        """The MQTT message being handled was rejected before and is a retained replay;
+        remembers it otherwise (bounded: the oldest fingerprints are forgotten)."""
+        message = self._inbound
+        if message is None:
+            return False
+        key = hashlib.sha256(message.topic.encode() + b"\0" + message.payload).digest()
+        if key in self._rejected:
+            self._rejected.move_to_end(key)
+            if message.retained:
+                return True
+        self._rejected[key] = None
+        while len(self._rejected) > REJECTED_RETAINED_KEEP:
+            self._rejected.popitem(last=False)
+        return False
+
+    def rejection_source(self, topic: str) -> str:
+        """Floods are limited per source: a topic; for alerts the subscription that matched
+        (a flood over many alert ids is one flood); for files, the inbox."""
+        if topic.startswith("inbox:"):
+            return "inbox"
+        if isinstance(self.topics.route(topic), AlertTopic):
+            return topic.rsplit("/", 1)[0] + "/+"
+        return topic
+
+    def _report_suppressed(self, reports: list[Any]) -> None:
+        for report in reports:
+            log.warning(
+                "%d more bad messages on %s between %s and %s (not reported one by one)",
+                report.count,
+                report.source,
+                report.first_at.isoformat(),
+                report.last_at.isoformat(),
+            )
+            self._emit(
+                InputSuppressed(
+                    at=self._now(),
+                    topic=report.source,
+                    count=report.count,
+                    first_at=report.first_at.astimezone(self.tz),
+                    last_at=report.last_at.astimezone(self.tz),
+                )
+            )
 
     def _assets_ready(self, item: PlaylistItem) -> bool:
         # An item whose images are not downloaded yet waits rather than showing a hole.

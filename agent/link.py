@@ -34,12 +34,27 @@ log = logging.getLogger(__name__)
 
 SESSION_EXPIRY_S = 3600  # commands sent during a short outage still arrive
 
+# --- inbound flow control -----------------------------------------------------------------
+# A QoS 1 message is acknowledged only once the core has handled it (manual acks), and the
+# broker keeps at most RECEIVE_MAXIMUM unacknowledged messages in flight to us (MQTT 5
+# Receive Maximum; for MQTT 3.1.1 clients Mosquitto applies its own `max_inflight_messages`).
+# So a burst waits at the broker, not in our memory, and nothing acknowledged is ever
+# dropped here. QoS 0 messages have no flow control: beyond QOS0_BACKLOG of them waiting
+# for the core, further ones are dropped and counted (they were never acknowledged).
+RECEIVE_MAXIMUM = 100
+QOS0_BACKLOG = 1000
+
 
 @dataclass(frozen=True, slots=True)
 class Received:
     topic: str
     payload: bytes
     retained: bool
+    # For the acknowledgement after handling (`MqttLink.ack`): the packet id and QoS, and
+    # the connection it came on (a packet id means nothing on a later connection).
+    mid: int = 0
+    qos: int = 0
+    connection: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +123,11 @@ class MqttLink:
         self._attempt = 0
         self.connected_since: datetime | None = None
         self.reconnects = 0
-        self.dropped_inbound = 0
+        self.dropped_inbound = 0  # QoS 0 messages beyond QOS0_BACKLOG (never acknowledged)
+        self._connection = 0  # grows at every successful connect (paho's thread writes it)
+        # QoS 0 messages handed to the core and handled: each counter has one writer thread.
+        self._qos0_in = 0
+        self._qos0_done = 0
         self._ever_connected = False
         self._stopping = threading.Event()
         self.last_activity = time.monotonic()  # paho's thread did something (watchdog)
@@ -121,6 +140,7 @@ class MqttLink:
         client = new_client(cfg, board_id)
         client.max_queued_messages_set(cfg.max_queued_messages)
         client.max_inflight_messages_set(20)
+        client.manual_ack_set(True)  # acknowledged by `ack` once the core has handled it
         client.reconnect_delay_set(cfg.reconnect_min_s, cfg.reconnect_max_s)  # type: ignore[arg-type]
         will = Status(state="offline", reason="connection-lost")
         client.will_set(self.topics.status, will.model_dump_json(exclude_none=True), 1, True)
@@ -136,6 +156,7 @@ class MqttLink:
     def start(self) -> None:
         props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
         props.SessionExpiryInterval = SESSION_EXPIRY_S
+        props.ReceiveMaximum = RECEIVE_MAXIMUM  # back-pressure: see RECEIVE_MAXIMUM
         self.client.connect_async(
             self.config.host,
             self.config.effective_port,
@@ -182,6 +203,7 @@ class MqttLink:
             log.warning("broker refused the connection: %s", reason)
             return
         try:
+            self._connection += 1  # before any message of this connection can arrive
             if self._ever_connected:
                 self.reconnects += 1
             self._ever_connected = True
@@ -243,14 +265,48 @@ class MqttLink:
         _reason: ReasonCode,
         _props: Properties | None,
     ) -> None:
-        self.inbox.put(Delivered(mid))
-
-    def _on_message(self, _client: mqtt.Client, _userdata: Any, msg: mqtt.MQTTMessage) -> None:
         try:
-            self.inbox.put_nowait(Received(msg.topic, bytes(msg.payload), bool(msg.retain)))
-        except queue.Full:
-            self.dropped_inbound += 1
-            log.error("inbound queue full: dropped a message on %s", msg.topic)
+            self.inbox.put_nowait(Delivered(mid))  # the core's queue is unbounded: never blocks
+        except Exception:
+            log.exception("error in MQTT on_publish")
+
+    def _on_message(self, client: mqtt.Client, _userdata: Any, msg: mqtt.MQTTMessage) -> None:
+        """Hand the message to the core; it is acknowledged (`ack`) once handled there.
+
+        Never blocks and never drops a QoS 1 message: the broker's in-flight limit bounds
+        how many can be waiting here (RECEIVE_MAXIMUM).
+        """
+        try:
+            if msg.qos == 0:
+                if self._qos0_in - self._qos0_done >= QOS0_BACKLOG:
+                    self.dropped_inbound += 1
+                    if self.dropped_inbound % QOS0_BACKLOG == 1:
+                        log.warning("QoS 0 flood: dropped %d messages so far", self.dropped_inbound)
+                    return
+                self._qos0_in += 1
+            received = Received(
+                msg.topic, bytes(msg.payload), bool(msg.retain), msg.mid, msg.qos, self._connection
+            )
+            self.inbox.put_nowait(received)
+        except Exception:  # a raising callback would kill paho's thread
+            log.exception("error in MQTT on_message; acknowledging the message unhandled")
+            if msg.qos > 0:
+                client.ack(msg.mid, msg.qos)  # else it would hold an in-flight slot for ever
+
+    def ack(self, message: Received) -> None:
+        """The core is through with `message`: the broker may forget it (and send the next).
+
+        A message of an earlier connection is not acknowledged on this one: its packet id
+        may name another message now, and the broker sends it again anyway.
+        """
+        if message.qos == 0:
+            self._qos0_done += 1
+            return
+        if message.connection != self._connection:
+            return
+        rc = self.client.ack(message.mid, message.qos)
+        if rc not in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):
+            log.warning("could not acknowledge a message on %s: %s", message.topic, rc)
 
     # --- use from the core --------------------------------------------------------------
 

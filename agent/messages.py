@@ -445,6 +445,17 @@ class DisplayError(EventBase):
     message: str
 
 
+class InputSuppressed(EventBase):
+    """Addition to the contract: bad input on `topic` beyond the rate limit of
+    `content.rejected` events (a flood), counted instead of reported one by one."""
+
+    kind: Literal["input.suppressed"] = "input.suppressed"
+    topic: str  # the topic, or for alerts the subscription that matched (`…/alert/city/+`)
+    count: int  # rejections not reported one by one
+    first_at: Timestamp
+    last_at: Timestamp
+
+
 Event = Annotated[
     ContentAccepted
     | ContentRejected
@@ -461,6 +472,7 @@ Event = Annotated[
     | SerialLinkUp
     | SerialLinkDown
     | DisplayError
-    | StorageError,
+    | StorageError
+    | InputSuppressed,
     Field(discriminator="kind"),
 ]
