@@ -1,0 +1,190 @@
+"""The core under inbound floods, in-process with an injected clock (no broker): handling
+order of a backlog, rate-limited rejections with their summary, retained junk."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from agent.core import Agent
+from agent.link import Received
+from agent.output import HeadlessOutput
+from tests.support import COMMUNE_TOPIC, playlist, text_item
+from tests.test_core import FakeClock, alert_payload, events, make_config
+
+CMD = "signage/v1/board/hn-01/cmd"
+ALERT_TOPIC = "signage/v1/alert/city/bao-so-3"
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def agent(tmp_path: Path, clock: FakeClock) -> Iterator[Agent]:
+    made = Agent(make_config(tmp_path), clock=clock, output=HeadlessOutput((320, 180)))
+    made.link = None  # in-process: events go to the log only
+    yield made
+    made.fetcher.stop()
+    made.seq.close()
+
+
+def event_kinds(caplog: pytest.LogCaptureFixture) -> list[str]:
+    kinds = []
+    for record in caplog.records:
+        message = record.getMessage()
+        if message.startswith("event "):
+            kinds.append(json.loads(message.removeprefix("event "))["kind"])
+    return kinds
+
+
+def test_backlog_is_handled_alerts_first_then_content_then_commands(
+    agent: Agent, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    for n in range(3):
+        agent.queue.put(Received(CMD, b"{junk %d" % n, retained=False))
+    agent.queue.put(Received(COMMUNE_TOPIC, playlist(1, [text_item("a", "A")]), retained=False))
+    agent.queue.put(Received(COMMUNE_TOPIC, playlist(2, [text_item("b", "B")]), retained=False))
+    agent.queue.put(Received(ALERT_TOPIC, alert_payload(), retained=False))
+    agent._wait_and_handle()
+    kinds = [k for k in event_kinds(caplog) if k != "playback.started"]
+    assert kinds[0] == "alert.started", kinds
+    # Per-topic order is kept: version 1, then 2 (which would be ignored the other way).
+    assert kinds[1:3] == ["content.accepted", "content.accepted"], kinds
+    assert kinds[3:] == ["content.rejected"] * 3, kinds
+    assert agent.playlists["commune"].version == 2
+
+
+def test_a_junk_flood_gives_a_few_rejections_and_one_summary(
+    agent: Agent, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    flood = 10_000
+    started = time.perf_counter()
+    for n in range(flood):
+        agent.handle(Received(CMD, b"junk %d" % n, retained=False))
+        if n % 1000 == 0:
+            clock.advance(0.1)  # the flood lasts a second
+    spent = time.perf_counter() - started
+    assert spent < 10, f"{spent:.1f} s for {flood} junk messages: rejecting must be cheap"
+    rejected = events(caplog, "content.rejected")
+    assert 1 <= len(rejected) <= 10
+    agent.tick()
+    assert events(caplog, "input.suppressed") == []  # the burst may not be over yet
+    clock.advance(6)
+    agent.tick()
+    (summary,) = events(caplog, "input.suppressed")
+    assert summary["topic"] == CMD
+    assert summary["count"] + len(rejected) == flood, "every junk message is accounted for"
+    assert summary["first_at"] <= summary["last_at"]
+    assert agent.errors_total == flood
+    # A later, lone bad message is reported again at once.
+    clock.advance(20)
+    agent.handle(Received(CMD, b"one more", retained=False))
+    assert len(events(caplog, "content.rejected")) == len(rejected) + 1
+
+
+def test_floods_over_many_alert_ids_are_one_flood(
+    agent: Agent, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    for n in range(200):
+        agent.handle(Received(f"signage/v1/alert/city/x{n}", b"{", retained=False))
+    clock.advance(6)
+    agent.tick()
+    (summary,) = events(caplog, "input.suppressed")
+    assert summary["topic"] == "signage/v1/alert/city/+"
+    assert summary["count"] + len(events(caplog, "content.rejected")) == 200
+
+
+def test_retained_command_is_not_run_and_reported_once(
+    agent: Agent, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    stale = json.dumps(
+        {"type": "command", "id": "off-1", "command": "display_power", "args": {"state": "off"}}
+    ).encode()
+    for _ in range(3):  # the broker replays it at every reconnect
+        agent.handle(Received(CMD, stale, retained=True))
+    assert agent.screen.power_on
+    (rejected,) = events(caplog, "content.rejected")
+    assert "retained command ignored" in rejected["errors"][0]["message"]
+    # The same command sent live runs.
+    agent.handle(Received(CMD, stale, retained=False))
+    assert not agent.screen.power_on
+
+
+def test_retained_bad_playlist_is_rejected_once_but_live_repeats_are_reported(
+    agent: Agent, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    bad = b'{"type": "playlist", "version": "7"}'
+    agent.handle(Received(COMMUNE_TOPIC, bad, retained=False))  # published while connected
+    for _ in range(3):
+        agent.handle(Received(COMMUNE_TOPIC, bad, retained=True))  # replays at reconnects
+    assert len(events(caplog, "content.rejected")) == 1
+    agent.handle(Received(COMMUNE_TOPIC, bad, retained=False))  # sent again on purpose
+    assert len(events(caplog, "content.rejected")) == 2
+    other = b'{"type": "playlist", "version": "8"}'
+    agent.handle(Received(COMMUNE_TOPIC, other, retained=True))
+    assert len(events(caplog, "content.rejected")) == 3
+
+
+def test_an_empty_message_on_the_command_topic_is_not_an_error(
+    agent: Agent, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    agent.handle(Received(CMD, b"", retained=False))  # how a retained command is cleared
+    assert events(caplog, "content.rejected") == []
+    assert agent.errors_total == 0
+
+
+def test_thousands_of_active_alerts_cost_each_alert_and_each_tick_little(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    """Alert handling must not scan every active alert per alert (O(n²) for a burst)."""
+    # On tmpfs (a real file system without the SD card's fsync cost) what is left to
+    # measure is the agent's own work per alert.
+    shm = Path("/dev/shm")
+    state = Path(tempfile.mkdtemp(dir=shm)) if shm.is_dir() else tmp_path
+    agent = Agent(make_config(state), clock=clock, output=HeadlessOutput((320, 180)))
+    agent.link, agent.outbox = None, None
+    total = 3000
+    try:
+
+        def burst(first: int, count: int) -> float:
+            started = time.perf_counter()
+            for n in range(first, first + count):
+                topic = f"signage/v1/alert/city/a{n}"
+                payload = alert_payload(id=f"a{n}", severity="minor" if n % 50 else "severe")
+                agent.handle(Received(topic, payload, retained=True))
+            return time.perf_counter() - started
+
+        early = burst(0, 200)
+        burst(200, total - 400)
+        late = burst(total - 200, 200)
+        assert len(agent.alert_desk.book.active()) == total
+        # An alert with thousands active costs about what it costs with none (the scan
+        # per alert made it 20 times more).
+        assert late < 3 * early + 0.1, (early, late)
+        started = time.perf_counter()
+        for _ in range(20):
+            clock.advance(1)
+            agent.tick()
+        per_tick = (time.perf_counter() - started) / 20
+        assert per_tick < 0.1, f"{per_tick * 1000:.0f} ms per tick with {total} alerts"
+        assert len(agent.heartbeat().alerts_active) == total
+    finally:
+        agent.fetcher.stop()
+        agent.seq.close()
+        if state != tmp_path:
+            shutil.rmtree(state, ignore_errors=True)
