@@ -3,9 +3,11 @@
 Every bad payload gets a `content.rejected` event, but a flood of 40 000 junk messages on
 one topic must not become 40 000 events queued for the dashboard (they would bury the
 alert events behind them and fill the outbox). Per source (a topic; for alerts, the
-subscription that matched), at most `allow` rejections per `window_s` are reported; the
-rest are counted and reported in one `input.suppressed` summary per burst: once the
-source has been quiet for `quiet_s`, or every `report_every_s` while a long flood lasts.
+subscription that matched), a token bucket: up to `burst` rejections in a row are
+reported (a content manager trying things, a test suite), then one per `1 / rate`
+seconds; the rest are counted and reported in one `input.suppressed` summary per burst:
+once the source has been quiet for `quiet_s`, or every `report_every_s` while a long
+flood lasts.
 
 Pure: time comes in as arguments (monotonic seconds for the limits, wall time for the
 report).
@@ -32,8 +34,8 @@ class Suppressed:
 
 @dataclass(slots=True)
 class _Source:
-    window_start: float
-    admitted: int = 0
+    tokens: float
+    updated: float
     count: int = 0
     first_mono: float = 0.0
     last_mono: float = 0.0
@@ -45,13 +47,13 @@ class RejectionLimiter:
     def __init__(
         self,
         *,
-        allow: int = 5,
-        window_s: float = 10.0,
+        burst: int = 50,
+        rate: float = 0.5,
         quiet_s: float = 5.0,
         report_every_s: float = 60.0,
     ) -> None:
-        self.allow = allow
-        self.window_s = window_s
+        self.burst = burst
+        self.rate = rate
         self.quiet_s = quiet_s
         self.report_every_s = report_every_s
         self._sources: dict[str, _Source] = {}
@@ -64,11 +66,10 @@ class RejectionLimiter:
                 return (
                     self.admit(OVERFLOW_SOURCE, mono, now) if source != OVERFLOW_SOURCE else False
                 )
-            state = self._sources[source] = _Source(window_start=mono)
-        if mono - state.window_start >= self.window_s:
-            state.window_start, state.admitted = mono, 0
-        if state.admitted < self.allow:
-            state.admitted += 1
+            state = self._sources[source] = _Source(tokens=self.burst, updated=mono)
+        self._refill(state, mono)
+        if state.tokens >= 1:
+            state.tokens -= 1
             return True
         if state.count == 0:
             state.first_mono, state.first_at = mono, now
@@ -87,9 +88,14 @@ class RejectionLimiter:
                 assert state.first_at is not None and state.last_at is not None
                 reports.append(Suppressed(source, state.count, state.first_at, state.last_at))
                 state.count = 0
-            if state.count == 0 and mono - state.window_start >= self.window_s:
-                del self._sources[source]  # nothing pending: forget it
+            self._refill(state, mono)
+            if state.count == 0 and state.tokens >= self.burst:
+                del self._sources[source]  # nothing pending, nothing spent: forget it
         return reports
+
+    def _refill(self, state: _Source, mono: float) -> None:
+        state.tokens = min(self.burst, state.tokens + (mono - state.updated) * self.rate)
+        state.updated = mono
 
     def next_due(self) -> float | None:
         """The monotonic time at which `due` may have something to say."""

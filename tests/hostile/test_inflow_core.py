@@ -77,7 +77,7 @@ def test_a_junk_flood_gives_a_few_rejections_and_one_summary(
     spent = time.perf_counter() - started
     assert spent < 10, f"{spent:.1f} s for {flood} junk messages: rejecting must be cheap"
     rejected = events(caplog, "content.rejected")
-    assert 1 <= len(rejected) <= 10
+    assert 1 <= len(rejected) <= 60
     agent.tick()
     assert events(caplog, "input.suppressed") == []  # the burst may not be over yet
     clock.advance(6)
@@ -88,7 +88,7 @@ def test_a_junk_flood_gives_a_few_rejections_and_one_summary(
     assert summary["first_at"] <= summary["last_at"]
     assert agent.errors_total == flood
     # A later, lone bad message is reported again at once.
-    clock.advance(20)
+    clock.advance(5)
     agent.handle(Received(CMD, b"one more", retained=False))
     assert len(events(caplog, "content.rejected")) == len(rejected) + 1
 
@@ -97,13 +97,14 @@ def test_floods_over_many_alert_ids_are_one_flood(
     agent: Agent, clock: FakeClock, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO)
-    for n in range(200):
+    for n in range(500):
         agent.handle(Received(f"signage/v1/alert/city/x{n}", b"{", retained=False))
     clock.advance(6)
     agent.tick()
     (summary,) = events(caplog, "input.suppressed")
     assert summary["topic"] == "signage/v1/alert/city/+"
-    assert summary["count"] + len(events(caplog, "content.rejected")) == 200
+    assert len(events(caplog, "content.rejected")) <= 60
+    assert summary["count"] + len(events(caplog, "content.rejected")) == 500
 
 
 def test_retained_command_is_not_run_and_reported_once(
