@@ -15,7 +15,7 @@ import queue
 import signal
 import threading
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -89,6 +89,7 @@ SCREEN_PUMP_S = 0.25  # a window must answer its window system
 # A turn handles what has arrived for at most this long, then draws and sends heartbeats:
 HANDLE_BUDGET_S = 0.2
 REJECTED_RETAINED_KEEP = 1024  # fingerprints of rejected payloads (32 bytes each)
+RANKS = 4  # handling order of a backlog, see Agent._rank
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +115,8 @@ class Agent:
         self.clock = clock or SystemClock()
         self.tz = ZoneInfo(config.board.timezone)
         self.queue: queue.Queue[Any] = queue.Queue()  # unbounded: see HANDLE_BUDGET_S
-        self._backlog: list[Any] = []  # arrived, not handled yet, in handling order
+        # Arrived, not handled yet: one queue per rank (see `_rank`), each in arrival order.
+        self._backlog: list[deque[Any]] = [deque() for _ in range(RANKS)]
         self.rejections = RejectionLimiter()
         # Fingerprints of rejected inbound messages: the same retained payload, replayed by
         # the broker at every reconnect, is not reported again.
@@ -282,7 +284,7 @@ class Agent:
         """Acknowledgements that arrived after the loop stopped (the rest stays unhandled:
         unacknowledged, so the broker sends it again to the next run)."""
         assert self.outbox is not None
-        for message in self._backlog:
+        for message in self._backlog[0]:  # rank 0 holds the link's messages
             if isinstance(message, Delivered):
                 self.outbox.delivered(message.mid)
         while True:
@@ -301,28 +303,26 @@ class Agent:
     def _wait_and_handle(self) -> None:
         """Wait for messages, then handle what has arrived, most urgent first, for at most
         HANDLE_BUDGET_S: under a flood the loop still draws and sends heartbeats."""
-        if not self._backlog:
+        if not any(self._backlog):
             try:
-                self._backlog.append(self.queue.get(timeout=self._seconds_until_next_deadline()))
+                self._enqueue(self.queue.get(timeout=self._seconds_until_next_deadline()))
             except queue.Empty:
                 return
-        arrived = []
         while True:  # take what else arrived, without waiting
             try:
-                arrived.append(self.queue.get_nowait())
+                self._enqueue(self.queue.get_nowait())
             except queue.Empty:
                 break
-        if arrived:
-            # Stable: per-topic order is kept (a topic always has the same rank).
-            self._backlog = sorted(self._backlog + arrived, key=self._rank)
+        # Real time, not the agent's clock: this bounds the work done per turn.
         deadline = time.monotonic() + HANDLE_BUDGET_S
-        handled = 0
-        for message in self._backlog:
-            self.handle(message)
-            handled += 1
-            if time.monotonic() >= deadline:
-                break
-        del self._backlog[:handled]
+        for line in self._backlog:
+            while line:
+                self.handle(line.popleft())
+                if time.monotonic() >= deadline:
+                    return
+
+    def _enqueue(self, message: Any) -> None:
+        self._backlog[self._rank(message)].append(message)
 
     def _rank(self, message: Any) -> int:
         """Handling order of a backlog: link state and signals (cheap), then alerts, then
@@ -335,7 +335,7 @@ class Agent:
         return 2 if isinstance(message, InboxFile) else 0
 
     def _seconds_until_next_deadline(self) -> float:
-        if self._backlog:
+        if any(self._backlog):
             return 0.0
         now = self.clock.now()
         mono = self.clock.monotonic()
