@@ -7,6 +7,7 @@ with every acknowledged alert active and every heartbeat delivered in order.
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 from collections.abc import Iterator
@@ -107,6 +108,13 @@ def assert_heartbeats_in_order(observer: Observer) -> None:
     assert seqs == list(range(seqs[0], seqs[0] + len(seqs))), f"gaps or disorder: {seqs}"
 
 
+def assert_never_off_the_dashboard(observer: Observer, start: int, longest_s: float) -> None:
+    """Heartbeats kept arriving: no silence longer than `longest_s` from `start` on."""
+    times = [m.at for m in observer.find(lambda m: m.topic in (HEARTBEAT, STATUS), start=start)]
+    gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
+    assert gaps and max(gaps) < longest_s, f"the dashboard heard nothing for {max(gaps):.1f} s"
+
+
 def went_offline(observer: Observer) -> list[Message]:
     return observer.find(lambda m: m.topic == STATUS and m.json()["state"] == "offline")
 
@@ -148,6 +156,7 @@ def test_5000_retained_alerts_are_all_active_and_heartbeats_keep_coming(
                     start=mark,
                 ).json()
                 assert sorted(beat["alerts_active"]) == sorted(ids)
+                assert_never_off_the_dashboard(observer, mark, 5)
                 # Still on the dashboard afterwards: the next heartbeats arrive in time.
                 seen = beat["seq"]
                 observer.wait_for(
@@ -219,6 +228,7 @@ def test_40000_junk_commands_are_cheap_and_an_alert_after_them_is_shown(
         assert max(beat["mqtt"]["outbox"] for beat in heartbeats(observer)) < 1000
         assert not went_offline(observer)
         assert_heartbeats_in_order(observer)
+        assert_never_off_the_dashboard(observer, 0, 5)
     finally:
         publisher.close()
         observer.close()
