@@ -90,6 +90,7 @@ SCREEN_PUMP_S = 0.25  # a window must answer its window system
 HANDLE_BUDGET_S = 0.2
 REJECTED_RETAINED_KEEP = 1024  # fingerprints of rejected payloads (32 bytes each)
 RANKS = 4  # handling order of a backlog, see Agent._rank
+LOGGED_ERRORS = 5  # a rejection's log line names the first few problems, not thousands
 
 
 @dataclass(frozen=True, slots=True)
@@ -636,7 +637,9 @@ class Agent:
             self.rejection_source(topic), self.clock.monotonic(), self._now()
         ):
             return False
-        log.warning("rejected %s: %s", topic, "; ".join(f"{e.path}: {e.message}" for e in errors))
+        shown = "; ".join(f"{e.path}: {e.message}"[:200] for e in errors[:LOGGED_ERRORS])
+        more = f" (and {len(errors) - LOGGED_ERRORS} more)" if len(errors) > LOGGED_ERRORS else ""
+        log.warning("rejected %s: %s%s", topic, shown, more)
         self._emit(ContentRejected(at=self._now(), topic=topic, channel=channel, errors=errors))
         return True
 
