@@ -9,12 +9,17 @@ import shutil
 import tempfile
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from agent.alerts import AlertBook, priority_key
 from agent.core import Agent
 from agent.link import Received
+from agent.messages import Alert
 from agent.output import HeadlessOutput
 from tests.support import COMMUNE_TOPIC, playlist, text_item
 from tests.test_core import FakeClock, alert_payload, events, make_config
@@ -191,3 +196,45 @@ def test_thousands_of_active_alerts_cost_each_alert_and_each_tick_little(
         agent.seq.close()
         if state != tmp_path:
             shutil.rmtree(state, ignore_errors=True)
+
+
+ALERT_OPS = st.lists(
+    st.tuples(
+        st.sampled_from(["alert", "update", "cancel", "delete", "expire"]),
+        st.integers(0, 5),  # which alert
+        st.integers(1, 120),  # minutes: sent offset, expiry, or time passing
+    ),
+    max_size=40,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(ALERT_OPS)
+def test_the_alert_books_cached_order_and_expiry_match_a_fresh_computation(
+    ops: list[tuple[str, int, int]],
+) -> None:
+    """The book keeps its sorted list and soonest expiry between changes (a tick with
+    thousands of active alerts must not re-sort them): they must always be right."""
+    book = AlertBook()
+    now = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
+    sent = 0
+    for op, which, minutes in ops:
+        alert_id = f"a{which}"
+        if op == "delete":
+            book.delete(alert_id)
+        elif op == "expire":
+            now += timedelta(minutes=minutes)
+            book.expire(now)
+        else:
+            sent += 1
+            data = json.loads(alert_payload(id=alert_id))
+            data.update(
+                msg_type=op,
+                severity=["extreme", "severe", "moderate", "minor"][minutes % 4],
+                sent=(now + timedelta(seconds=sent)).isoformat(),
+                expires=(now + timedelta(minutes=minutes)).isoformat(),
+            )
+            book.receive(Alert.model_validate_json(json.dumps(data)), now)
+        fresh = sorted(book._active.values(), key=priority_key)
+        assert book.active() == fresh
+        assert book.next_expiry() == min((a.expires for a in fresh), default=None)
