@@ -201,7 +201,9 @@ def test_40000_junk_commands_are_cheap_and_an_alert_after_them_is_shown(
         wait_until(lambda: len(heartbeats(observer)) >= 2, 15, "heartbeats before the flood")
         flood = [(CMD, junk(n), False) for n in range(FLOOD)]
         empty = sum(1 for _, payload, _ in flood if not payload)
-        publisher.publish_all(flood, timeout=120)
+        # An alert in the middle of the flood, and one right after it.
+        middle = (f"{ROOT}/alert/city/giua-lu", alert("giua-lu", "severe"), False)
+        publisher.publish_all([*flood[: FLOOD // 2], middle, *flood[FLOOD // 2 :]], timeout=120)
         publisher.publish_all([(f"{ROOT}/alert/city/sau-lu", alert("sau-lu", "extreme"), False)])
         burst_end = time.monotonic()
 
@@ -213,6 +215,7 @@ def test_40000_junk_commands_are_cheap_and_an_alert_after_them_is_shown(
         )
         assert started.at - burst_end < 15, "the alert waited behind the junk"
         assert beat.at - burst_end < 15, "the board was off the dashboard after the flood"
+        assert "giua-lu" in beat.json()["alerts_active"], "an acknowledged alert went missing"
 
         # Every junk message is accounted for: a few rejections, the rest in summaries.
         def accounted() -> int:
