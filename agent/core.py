@@ -650,15 +650,16 @@ class Agent:
         )
 
     def _already_rejected(self) -> bool:
-        """The MQTT message being handled was rejected before and is a retained replay;
-        remembers it otherwise (bounded: the oldest fingerprints are forgotten)."""
+        """The MQTT message being handled was rejected before and comes again as a replay:
+        retained (at every reconnect) or a redelivery (DUP: our acknowledgement did not
+        arrive); remembers it otherwise (bounded: the oldest fingerprints are forgotten)."""
         message = self._inbound
         if message is None:
             return False
         key = hashlib.sha256(message.topic.encode() + b"\0" + message.payload).digest()
         if key in self._rejected:
             self._rejected.move_to_end(key)
-            if message.retained:
+            if message.retained or message.duplicate:
                 return True
         self._rejected[key] = None
         while len(self._rejected) > REJECTED_RETAINED_KEEP:

@@ -55,6 +55,9 @@ class Received:
     mid: int = 0
     qos: int = 0
     connection: int = 0
+    # The broker sends it again (DUP): it was sent before and not acknowledged, e.g. the
+    # connection dropped between our handling it and our acknowledgement arriving.
+    duplicate: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -285,7 +288,13 @@ class MqttLink:
                     return
                 self._qos0_in += 1
             received = Received(
-                msg.topic, bytes(msg.payload), bool(msg.retain), msg.mid, msg.qos, self._connection
+                msg.topic,
+                bytes(msg.payload),
+                bool(msg.retain),
+                msg.mid,
+                msg.qos,
+                self._connection,
+                bool(msg.dup),
             )
             self.inbox.put_nowait(received)
         except Exception:  # a raising callback would kill paho's thread

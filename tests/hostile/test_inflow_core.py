@@ -147,6 +147,17 @@ def test_retained_bad_playlist_is_rejected_once_but_live_repeats_are_reported(
     assert len(events(caplog, "content.rejected")) == 3
 
 
+def test_a_redelivered_bad_message_is_not_reported_again(
+    agent: Agent, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The link dropped before our acknowledgement arrived: the broker sends it again."""
+    caplog.set_level(logging.INFO)
+    bad = b'{"type": "playlist", "version": "7"}'
+    agent.handle(Received(COMMUNE_TOPIC, bad, retained=False, qos=1))
+    agent.handle(Received(COMMUNE_TOPIC, bad, retained=False, qos=1, duplicate=True))
+    assert len(events(caplog, "content.rejected")) == 1
+
+
 def test_an_empty_message_on_the_command_topic_is_not_an_error(
     agent: Agent, caplog: pytest.LogCaptureFixture
 ) -> None:
