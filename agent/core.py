@@ -630,7 +630,7 @@ class Agent:
         reported as `input.suppressed`, see agent/rejections.py).
         """
         if self._already_rejected():
-            log.debug("retained %s was rejected before; not reporting it again", topic)
+            log.debug("%s: the same bad payload again (a replay): not reported again", topic)
             return False
         self.errors_total += 1
         if not self.rejections.admit(
@@ -642,12 +642,6 @@ class Agent:
         log.warning("rejected %s: %s%s", topic, shown, more)
         self._emit(ContentRejected(at=self._now(), topic=topic, channel=channel, errors=errors))
         return True
-
-    def admit_report(self, topic: str) -> bool:
-        """Whether one more answer to bad input on `topic` may go out (the flood limit)."""
-        return self.rejections.admit(
-            self.rejection_source(topic), self.clock.monotonic(), self._now()
-        )
 
     def _already_rejected(self) -> bool:
         """The MQTT message being handled was rejected before and comes again as a replay:

@@ -62,10 +62,8 @@ class RejectionLimiter:
         """Whether this rejection may be reported; if not, it is counted for the summary."""
         state = self._sources.get(source)
         if state is None:
-            if len(self._sources) >= MAX_SOURCES:
-                return (
-                    self.admit(OVERFLOW_SOURCE, mono, now) if source != OVERFLOW_SOURCE else False
-                )
+            if len(self._sources) >= MAX_SOURCES and source != OVERFLOW_SOURCE:
+                return self.admit(OVERFLOW_SOURCE, mono, now)  # counted there, never lost
             state = self._sources[source] = _Source(tokens=self.burst, updated=mono)
         self._refill(state, mono)
         if state.tokens >= 1:

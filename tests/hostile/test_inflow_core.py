@@ -21,6 +21,7 @@ from agent.core import Agent
 from agent.link import Received
 from agent.messages import Alert
 from agent.output import HeadlessOutput
+from agent.rejections import RejectionLimiter
 from tests.support import COMMUNE_TOPIC, playlist, text_item
 from tests.test_core import FakeClock, alert_payload, events, make_config
 
@@ -249,3 +250,12 @@ def test_the_alert_books_cached_order_and_expiry_match_a_fresh_computation(
         fresh = sorted(book._active.values(), key=priority_key)
         assert book.active() == fresh
         assert book.next_expiry() == min((a.expires for a in fresh), default=None)
+
+
+def test_the_flood_limit_never_loses_a_count_even_with_too_many_sources() -> None:
+    limiter = RejectionLimiter(burst=1, rate=0.1)
+    now = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
+    admitted = sum(limiter.admit(f"topic/{n % 200}", 0.0, now) for n in range(1000))
+    reports = limiter.due(100.0)
+    assert admitted + sum(r.count for r in reports) == 1000
+    assert limiter.due(200.0) == [] and limiter.pending() == []
