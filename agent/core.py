@@ -116,13 +116,7 @@ class Agent:
         self.clock = clock or SystemClock()
         self.tz = ZoneInfo(config.board.timezone)
         self.queue: queue.Queue[Any] = queue.Queue()  # unbounded: see HANDLE_BUDGET_S
-        # Arrived, not handled yet: one queue per rank (see `_rank`), each in arrival order.
-        self._backlog: list[deque[Any]] = [deque() for _ in range(RANKS)]
-        self.rejections = RejectionLimiter()
-        # Fingerprints of rejected inbound messages: the same retained payload, replayed by
-        # the broker at every reconnect, is not reported again.
-        self._rejected: OrderedDict[bytes, None] = OrderedDict()
-        self._inbound: Received | None = None  # the MQTT message being handled
+        self._set_up_inflow()
         board = config.board
         root = config.mqtt.topic_root if config.mqtt else "signage/v1"
         self.topics = Topics(root, board.district, board.commune, board.id)
@@ -170,6 +164,16 @@ class Agent:
         self.errors_total = 1 if display_problem else 0
 
     # --- set-up and shutdown -------------------------------------------------------------
+
+    def _set_up_inflow(self) -> None:
+        """The inbound side's state: the backlog and what floods and replays need."""
+        # Arrived, not handled yet: one queue per rank (see `_rank`), each in arrival order.
+        self._backlog: list[deque[Any]] = [deque() for _ in range(RANKS)]
+        self.rejections = RejectionLimiter()
+        # Fingerprints of rejected inbound messages: the same retained payload, replayed by
+        # the broker at every reconnect, is not reported again.
+        self._rejected: OrderedDict[bytes, None] = OrderedDict()
+        self._inbound: Received | None = None  # the MQTT message being handled
 
     def _open_output(
         self, given: Output | None, frame_file: Path | None
