@@ -42,6 +42,7 @@ from agent.inbox import SIDECAR_SUFFIX, InboxFile, InboxWatcher
 from agent.link import Delivered, LinkDown, LinkUp, MqttLink, Received
 from agent.messages import (
     CHANNELS,
+    HEARTBEAT_ALERT_IDS,
     AlertStarted,
     AlertUpdated,
     AssetFailed,
@@ -174,6 +175,7 @@ class Agent:
         # the broker at every reconnect, is not reported again.
         self._rejected: OrderedDict[bytes, None] = OrderedDict()
         self._inbound: Received | None = None  # the MQTT message being handled
+        self._restored: list[EventBase] = []  # events of restored alerts, for the first LinkUp
 
     def _open_output(
         self, given: Output | None, frame_file: Path | None
@@ -246,8 +248,13 @@ class Agent:
         self.tick()  # the first frame, before (and without) any broker
         self.notifier.ready(self._status_line())
         self.watchdog.start()
-        for event in restored:
-            self._emit(event)
+        if self.link is None:
+            self._emit_all(restored)
+        else:
+            # Sent once the broker is reachable: spooled now, thousands of restored alerts
+            # (a retained burst before the restart) cost one fsync each and held the
+            # connection back for seconds — minutes on an SD card.
+            self._restored = restored
         if self._display_problem:
             self._emit(DisplayError(at=self._now(), message=self._display_problem))
         if self.inbox is not None:
@@ -491,6 +498,8 @@ class Agent:
                 log.info("connected to the broker since %s", since.isoformat())
                 if outbox is not None:
                     outbox.link_up()
+                restored, self._restored = self._restored, []
+                self._emit_all(restored)  # alerts active since before the restart
             case LinkDown(reason=reason):
                 log.warning("broker connection lost (%s); showing cached content", reason)
                 if outbox is not None:
@@ -749,6 +758,7 @@ class Agent:
     def heartbeat(self) -> Heartbeat:
         mono = self.clock.monotonic()
         link = self.link
+        active = self.alert_desk.active_ids()
         return Heartbeat(
             board_id=self.config.board.id,
             seq=self.seq.next(),
@@ -756,7 +766,8 @@ class Agent:
             agent_version=__version__,
             uptime_s=int(mono - self._started),
             now_showing=self._now_showing(),
-            alerts_active=self.alert_desk.active_ids(),
+            alerts_active=active[:HEARTBEAT_ALERT_IDS],
+            alerts_active_count=len(active),
             content={channel: channel_summary(self.playlists.get(channel)) for channel in CHANNELS},
             display=self.screen.health(mono),
             serial=self.output.health() if isinstance(self.output, SerialLine) else None,

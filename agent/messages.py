@@ -301,6 +301,9 @@ class MqttHealth(Outbound):
     outbox_dropped: int = 0
 
 
+HEARTBEAT_ALERT_IDS = 100
+
+
 class Heartbeat(Outbound):
     type: Literal["heartbeat"] = "heartbeat"
     board_id: str
@@ -309,13 +312,17 @@ class Heartbeat(Outbound):
     agent_version: str
     uptime_s: int
     now_showing: NowShowing | None
-    alerts_active: list[str]
+    alerts_active: list[str]  # at most HEARTBEAT_ALERT_IDS of them, most severe first
     content: dict[Channel, ChannelContent | None]
     display: DisplayHealth
     serial: SerialHealth | None
     system: SystemHealth
     mqtt: MqttHealth | None
     errors_total: int
+    # Addition: how many alerts are active. A heartbeat must stay small (thousands of
+    # active alerts would make it larger than a broker takes): `alerts_active` lists the
+    # first HEARTBEAT_ALERT_IDS ids only, and this says whether that is all of them.
+    alerts_active_count: int = 0
 
 
 # --- events -----------------------------------------------------------------------------

@@ -19,10 +19,10 @@ from hypothesis import strategies as st
 from agent.alerts import AlertBook, priority_key
 from agent.core import Agent
 from agent.link import Received
-from agent.messages import Alert
+from agent.messages import HEARTBEAT_ALERT_IDS, Alert
 from agent.output import HeadlessOutput
 from agent.rejections import RejectionLimiter
-from tests.support import COMMUNE_TOPIC, playlist, text_item
+from tests.support import COMMUNE_TOPIC, Broker, playlist, text_item
 from tests.test_core import FakeClock, alert_payload, events, make_config
 
 CMD = "signage/v1/board/hn-01/cmd"
@@ -202,7 +202,9 @@ def test_thousands_of_active_alerts_cost_each_alert_and_each_tick_little(
             agent.tick()
         per_tick = (time.perf_counter() - started) / 20
         assert per_tick < 0.1, f"{per_tick * 1000:.0f} ms per tick with {total} alerts"
-        assert len(agent.heartbeat().alerts_active) == total
+        beat = agent.heartbeat()
+        assert beat.alerts_active_count == total
+        assert len(beat.alerts_active) == HEARTBEAT_ALERT_IDS  # a heartbeat stays small
     finally:
         agent.fetcher.stop()
         agent.seq.close()
@@ -259,3 +261,50 @@ def test_the_flood_limit_never_loses_a_count_even_with_too_many_sources() -> Non
     reports = limiter.due(100.0)
     assert admitted + sum(r.count for r in reports) == 1000
     assert limiter.due(200.0) == [] and limiter.pending() == []
+
+
+def _cache_alerts(state: Path, count: int) -> None:
+    """Alerts kept on disk by an earlier run (what a retained burst leaves behind)."""
+    directory = state / "alerts"
+    directory.mkdir(parents=True)
+    for n in range(count):
+        alert = Alert.model_validate_json(alert_payload(id=f"a{n}", expires="2099-01-01T00:00:00Z"))
+        (directory / f"a{n}.json").write_text(alert.model_dump_json())
+
+
+def test_alerts_restored_at_start_are_not_written_again(tmp_path: Path, clock: FakeClock) -> None:
+    _cache_alerts(tmp_path / "state", 50)
+    before = {p.name: p.stat().st_mtime_ns for p in (tmp_path / "state" / "alerts").iterdir()}
+    agent = Agent(make_config(tmp_path), clock=clock, output=HeadlessOutput((320, 180)))
+    agent.link = None
+    try:
+        agent.start()
+        assert len(agent.alert_desk.book.active()) == 50
+        after = {p.name: p.stat().st_mtime_ns for p in (tmp_path / "state" / "alerts").iterdir()}
+        assert after == before, "restored alerts were written again (an fsync each)"
+    finally:
+        agent.fetcher.stop()
+        agent.seq.close()
+
+
+def test_events_of_restored_alerts_wait_for_the_broker_instead_of_the_spool(
+    tmp_path: Path, broker: Broker
+) -> None:
+    """Thousands of restored alerts spooled one fsync each held the connection back."""
+    _cache_alerts(tmp_path / "state", 30)
+    config = make_config(tmp_path, mqtt={"host": "127.0.0.1", "port": broker.port})
+    agent = Agent(config, output=HeadlessOutput((320, 180)))
+    assert agent.outbox is not None
+    try:
+        agent.start()
+        spool = tmp_path / "state" / "outbox.jsonl"
+        spooled = spool.read_text() if spool.exists() else ""
+        assert "alert.started" not in spooled
+        deadline = time.monotonic() + 10
+        while not (agent.link and agent.link.connected and len(agent.outbox) == 0):
+            agent._wait_and_handle()
+            assert time.monotonic() < deadline, "not connected, or the events not delivered"
+        assert agent._restored == []
+    finally:
+        agent._shutdown()
+        agent.fetcher.stop()
