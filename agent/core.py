@@ -69,7 +69,7 @@ from agent.messages import (
 from agent.outbox import Outbox
 from agent.output import Output, SerialLine, open_output
 from agent.playback import Playback, Showing
-from agent.rejections import RejectionLimiter
+from agent.rejections import RejectionLimiter, Suppressed
 from agent.screen import Frame, Screen
 from agent.sdnotify import Notifier, Watchdog
 from agent.storage import AlertStore, ContentStore, SeqCounter, atomic_write
@@ -682,7 +682,7 @@ class Agent:
             return topic.rsplit("/", 1)[0] + "/+"
         return topic
 
-    def _report_suppressed(self, reports: list[Any]) -> None:
+    def _report_suppressed(self, reports: list[Suppressed]) -> None:
         for report in reports:
             log.warning(
                 "%d more bad messages on %s between %s and %s (not reported one by one)",
