@@ -280,13 +280,11 @@ class MqttLink:
         how many can be waiting here (RECEIVE_MAXIMUM).
         """
         try:
-            if msg.qos == 0:
-                if self._qos0_in - self._qos0_done >= QOS0_BACKLOG:
-                    self.dropped_inbound += 1
-                    if self.dropped_inbound % QOS0_BACKLOG == 1:
-                        log.warning("QoS 0 flood: dropped %d messages so far", self.dropped_inbound)
-                    return
-                self._qos0_in += 1
+            if msg.qos == 0 and self._qos0_in - self._qos0_done >= QOS0_BACKLOG:
+                self.dropped_inbound += 1
+                if self.dropped_inbound % QOS0_BACKLOG == 1:
+                    log.warning("QoS 0 flood: dropped %d messages so far", self.dropped_inbound)
+                return
             received = Received(
                 msg.topic,
                 bytes(msg.payload),
@@ -297,6 +295,8 @@ class MqttLink:
                 bool(msg.dup),
             )
             self.inbox.put_nowait(received)
+            if msg.qos == 0:
+                self._qos0_in += 1  # handed over: `ack` counts it done
         except Exception:  # a raising callback would kill paho's thread
             log.exception("error in MQTT on_message; acknowledging the message unhandled")
             if msg.qos > 0:
