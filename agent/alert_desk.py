@@ -81,7 +81,8 @@ class AlertDesk:
         """Alerts cached before a restart, unless they have expired since."""
         events: list[EventBase] = []
         for alert in self.store.load_all():
-            events += self._apply(self.book.receive(alert, now), now)
+            # Already on disk: not written again (thousands cost a restart seconds).
+            events += self._apply(self.book.receive(alert, now), now, save=False)
             if not self.book.is_active(alert.id):
                 self._forget(alert.id)  # expired while the board was off: not again next time
         return events
@@ -100,12 +101,15 @@ class AlertDesk:
     def expire(self, now: datetime) -> list[EventBase]:
         return self._apply(self.book.expire(now), now)
 
-    def _apply(self, outcomes: list[Outcome], now: datetime) -> list[EventBase]:
+    def _apply(
+        self, outcomes: list[Outcome], now: datetime, *, save: bool = True
+    ) -> list[EventBase]:
         events: list[EventBase] = []
         for outcome in outcomes:
             match outcome:
                 case Started(alert=alert):
-                    self._save(alert)
+                    if save:
+                        self._save(alert)
                     events.append(AlertStarted(at=now, alert_id=alert.id, severity=alert.severity))
                 case Updated(alert=alert):
                     self._save(alert)

@@ -69,12 +69,26 @@ class AlertBook:
         # The newest `sent` seen per id, also for ended alerts: an older retained copy
         # arriving after a cancel or an update must not bring an alert back.
         self._latest_sent: dict[str, datetime] = {}
+        # Asked every tick, changed rarely: with thousands of active alerts (a retained
+        # burst) sorting them and finding the soonest expiry each tick cost most of a tick.
+        self._ordered: list[Alert] | None = None
+        self._soonest: datetime | None = None
+
+    def _changed(self) -> None:
+        self._ordered = None
+        self._soonest = None
 
     def active(self) -> list[Alert]:
-        return sorted(self._active.values(), key=priority_key)
+        if self._ordered is None:
+            self._ordered = sorted(self._active.values(), key=priority_key)
+        return list(self._ordered)
 
     def is_active(self, alert_id: str) -> bool:
         return alert_id in self._active
+
+    def get(self, alert_id: str) -> Alert | None:
+        """The active alert with this id, if any."""
+        return self._active.get(alert_id)
 
     def receive(self, alert: Alert, now: datetime) -> list[Outcome]:
         latest = self._latest_sent.get(alert.id)
@@ -93,28 +107,39 @@ class AlertBook:
             if held is None:
                 return [Ignored(alert.id, "cancel for an alert that is not active")]
             del self._active[alert.id]
+            self._changed()
             return [Ended(held, "cancel")]
         if alert.expires <= now:
             if held is not None:  # an update that is already out of date ends the alert
                 del self._active[alert.id]
+                self._changed()
                 return [Ended(held, "expired")]
             return [Ignored(alert.id, f"expired at {alert.expires.isoformat()}")]
         self._active[alert.id] = alert
+        self._changed()
         return [Updated(alert)] if held is not None else [Started(alert)]
 
     def delete(self, alert_id: str) -> list[Outcome]:
         """An empty retained payload on the alert's topic."""
         held = self._active.pop(alert_id, None)
+        if held is not None:
+            self._changed()
         return [Ended(held, "deleted")] if held is not None else []
 
     def expire(self, now: datetime) -> list[Outcome]:
+        soonest = self.next_expiry()
+        if soonest is None or soonest > now:
+            return []
         ended = [a for a in self._active.values() if a.expires <= now]
         for alert in ended:
             del self._active[alert.id]
+        self._changed()
         return [Ended(alert, "expired") for alert in ended]
 
     def next_expiry(self) -> datetime | None:
-        return min((a.expires for a in self._active.values()), default=None)
+        if self._soonest is None and self._active:
+            self._soonest = min(a.expires for a in self._active.values())
+        return self._soonest
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,10 +14,10 @@ import pygame
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from agent import __version__
-from agent.messages import Command, CommandResult, board_time, is_identifier
+from agent.messages import Command, CommandResult, ErrorDetail, board_time, is_identifier
 from agent.output import png_bytes
 from agent.storage import StateFileProblem, StorageHealth, atomic_write, read_state_file, set_aside
-from agent.validation import InvalidInput, decode, errors_from
+from agent.validation import InvalidInput, decode, error, errors_from
 
 if TYPE_CHECKING:
     from agent.core import Agent
@@ -26,6 +26,10 @@ log = logging.getLogger(__name__)
 
 
 EX_RESTART = 75  # EX_TEMPFAIL: "try again", which systemd's Restart=on-failure does
+RETAINED_IGNORED = (
+    "retained command ignored: commands are never taken from retained messages "
+    "(publish commands without the retain flag; clear this one with an empty retained message)"
+)
 
 SCREENSHOT_SHRINK_TRIES = 6  # each try aims just under the limit; PNG sizes vary
 
@@ -135,20 +139,42 @@ class CommandRunner:
         if os.environ.get("SIGNAGE_TEST_HOOKS") == "1":
             self.handlers["stall"] = self.stall  # freezes the render loop: watchdog tests only
 
-    def on_payload(self, topic: str, payload: bytes) -> None:
+    def on_payload(self, topic: str, payload: bytes, *, retained: bool = False) -> None:
+        if not payload:
+            # How a retained command is removed from the broker: nothing to do, nothing wrong.
+            log.info("empty message on %s (a retained command cleared): ignored", topic)
+            return
+        if retained:
+            # A retained command would run again at every reconnect (a stale
+            # `display_power off` switching the board off each time): never run one.
+            self._refuse(topic, payload, [error("$", RETAINED_IGNORED)])
+            return
         try:
             command = decode(payload, Command, max_bytes=64 * 1024)
         except InvalidInput as exc:
-            self.agent.reject(topic, None, exc.errors)
-            command_id = _recoverable_id(payload)
-            if command_id is not None:
-                reason = "; ".join(f"{e.path}: {e.message}" for e in exc.errors)
-                self._answer(CommandResult(id=command_id, ok=False, error=f"invalid: {reason}"))
+            self._refuse(topic, payload, exc.errors)
+            return
+        if command.command not in self.handlers:
+            # Refused before it is recorded as seen: junk costs no disk write.
+            known = ", ".join(sorted(self.handlers))
+            unknown = f"unknown command '{command.command}' (known: {known})"
+            if self.agent.reject(topic, None, [error("command", unknown)]):
+                self._answer(CommandResult(id=command.id, ok=False, error=unknown))
             return
         if not self.seen.first_time(command.id):
             log.info("command %s already ran; not running it again", command.id)
             return
         self._answer(self.run(command))
+
+    def _refuse(self, topic: str, payload: bytes, errors: list[ErrorDetail]) -> None:
+        """One `content.rejected`, and an `ok:false` result when the command has an id to
+        answer to; neither beyond the flood limit or for a retained replay (agent.reject)."""
+        if not self.agent.reject(topic, None, errors):
+            return
+        command_id = _recoverable_id(payload)
+        if command_id is not None:
+            reason = "; ".join(f"{e.path}: {e.message}" for e in errors)
+            self._answer(CommandResult(id=command_id, ok=False, error=f"invalid: {reason}"))
 
     def run(self, command: Command) -> CommandResult:
         handler = self.handlers.get(command.command)

@@ -9,10 +9,13 @@ next deadline or the next message.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import queue
 import signal
 import threading
+import time
+from collections import OrderedDict, deque
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -48,6 +51,7 @@ from agent.inbox import InboxFile, InboxWatcher, Unreadable, read_inbox_file, up
 from agent.link import Delivered, LinkDown, LinkTrouble, LinkUp, MqttLink, Received
 from agent.messages import (
     CHANNELS,
+    HEARTBEAT_ALERT_IDS,
     AlertStarted,
     AlertUpdated,
     AssetFailed,
@@ -62,6 +66,7 @@ from agent.messages import (
     EventBase,
     Heartbeat,
     ImageRef,
+    InputSuppressed,
     MqttHealth,
     NowShowing,
     PlaybackStarted,
@@ -75,6 +80,7 @@ from agent.messages import (
 from agent.outbox import MAX_MESSAGE_BYTES, Outbox
 from agent.output import Output, SerialLine, open_output
 from agent.playback import Playback, Showing
+from agent.rejections import RejectionLimiter, Suppressed
 from agent.screen import DrawFault, Frame, Screen
 from agent.sdnotify import Notifier, Watchdog
 from agent.storage import (
@@ -95,13 +101,20 @@ log = logging.getLogger(__name__)
 
 MAX_WAIT_S = 1.0  # re-check at least this often: wall-clock jumps (NTP at boot) are caught
 SCREEN_PUMP_S = 0.25  # a window must answer its window system
-INBOUND_QUEUE_BOUND = 1000
 # Redraws after a fault within one tick: each skips one more item or falls back to a
 # built-in layout, so a few always end on something drawable (idle at worst).
 MAX_FAULT_REDRAWS = 8
 # Messages handed to paho and not yet acknowledged: no more than paho's in-flight limit
 # (link.py), so none wait in paho's own queue, where an alert event could not overtake them.
 OUTBOX_WINDOW = 20
+# The core's queue is unbounded: no thread ever blocks on it, and nothing on it is dropped.
+# What bounds it: the broker sends at most `link.RECEIVE_MAXIMUM` unacknowledged messages
+# (each is acknowledged once handled), QoS 0 is capped by the link, the rest is rare.
+# A turn handles what has arrived for at most this long, then draws and sends heartbeats:
+HANDLE_BUDGET_S = 0.2
+REJECTED_RETAINED_KEEP = 1024  # fingerprints of rejected payloads (32 bytes each)
+RANKS = 4  # handling order of a backlog, see Agent._rank
+LOGGED_ERRORS = 5  # a rejection's log line names the first few problems, not thousands
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,7 +143,8 @@ class Agent:
         # Damaged state files are found before the outbox exists: said at the end of set-up.
         self._storage_said: list[str] | None = []
         self.storage = StorageHealth(self._storage_error)
-        self.queue: queue.Queue[Any] = queue.Queue(INBOUND_QUEUE_BOUND)
+        self.queue: queue.Queue[Any] = queue.Queue()  # unbounded: see HANDLE_BUDGET_S
+        self._set_up_inflow()
         board = config.board
         root = config.mqtt.topic_root if config.mqtt else "signage/v1"
         self.topics = Topics(root, board.district, board.commune, board.id)
@@ -222,6 +236,17 @@ class Agent:
             self.seq.at_least(outbox.highest_seq + 1)
         return link, outbox
 
+    def _set_up_inflow(self) -> None:
+        """The inbound side's state: the backlog and what floods and replays need."""
+        # Arrived, not handled yet: one queue per rank (see `_rank`), each in arrival order.
+        self._backlog: list[deque[Any]] = [deque() for _ in range(RANKS)]
+        self.rejections = RejectionLimiter()
+        # Fingerprints of rejected inbound messages: the same retained payload, replayed by
+        # the broker at every reconnect, is not reported again.
+        self._rejected: OrderedDict[bytes, None] = OrderedDict()
+        self._inbound: Received | None = None  # the MQTT message being handled
+        self._restored: list[EventBase] = []  # events of restored alerts, for the first LinkUp
+
     def _open_output(
         self, given: Output | None, frame_file: Path | None
     ) -> tuple[Output, str | None]:
@@ -299,8 +324,13 @@ class Agent:
         self.tick()  # the first frame, before (and without) any broker
         self.notifier.ready(self._status_line())
         self.watchdog.start()
-        for event in restored:
-            self._emit(event)
+        if self.link is None:
+            self._emit_all(restored)
+        else:
+            # Sent once the broker is reachable: spooled now, thousands of restored alerts
+            # (a retained burst before the restart) cost one fsync each and held the
+            # connection back for seconds — minutes on an SD card.
+            self._restored = restored
         if self._display_problem:
             self._emit(DisplayError(at=self._now(), message=self._display_problem))
         for problem in self._layout_problems:
@@ -331,12 +361,31 @@ class Agent:
         if self.inbox is not None:
             self.inbox.stop()
         self.fetcher.stop()
-        if self.outbox is not None:
-            self.outbox.link_down()  # what the broker has not confirmed survives the restart
+        self._report_suppressed(self.rejections.pending())
         if self.link is not None:
+            # Publishes `offline` and waits for its PUBACK: the broker acknowledges in order,
+            # so what was handed over before it (a `restart` result) is confirmed by then.
             self.link.stop()
+        if self.outbox is not None:
+            self._take_deliveries()  # confirmed while stopping: not spooled, not sent twice
+            self.outbox.link_down()  # what the broker has not confirmed survives the restart
         self.seq.close()
         self.output.close()
+
+    def _take_deliveries(self) -> None:
+        """Acknowledgements that arrived after the loop stopped (the rest stays unhandled:
+        unacknowledged, so the broker sends it again to the next run)."""
+        assert self.outbox is not None
+        for message in self._backlog[0]:  # rank 0 holds the link's messages
+            if isinstance(message, Delivered):
+                self.outbox.delivered(message.mid)
+        while True:
+            try:
+                message = self.queue.get_nowait()
+            except queue.Empty:
+                return
+            if isinstance(message, Delivered):
+                self.outbox.delivered(message.mid)
 
     # --- the loop ------------------------------------------------------------------------
 
@@ -344,22 +393,47 @@ class Agent:
         return self.clock.now().astimezone(self.tz)
 
     def _wait_and_handle(self) -> None:
-        timeout = self._seconds_until_next_deadline()
-        try:
-            message = self.queue.get(timeout=timeout)
-        except queue.Empty:
-            return
-        self.handle(message)
-        while True:  # drain what else arrived, without waiting
+        """Wait for messages, then handle what has arrived, most urgent first, for at most
+        HANDLE_BUDGET_S: under a flood the loop still draws and sends heartbeats."""
+        if not any(self._backlog):
             try:
-                message = self.queue.get_nowait()
+                self._enqueue(self.queue.get(timeout=self._seconds_until_next_deadline()))
             except queue.Empty:
                 return
-            self.handle(message)
+        while True:  # take what else arrived, without waiting
+            try:
+                self._enqueue(self.queue.get_nowait())
+            except queue.Empty:
+                break
+        # Real time, not the agent's clock: this bounds the work done per turn.
+        deadline = time.monotonic() + HANDLE_BUDGET_S
+        for line in self._backlog:
+            while line:
+                self.handle(line.popleft())
+                if time.monotonic() >= deadline:
+                    return
+
+    def _enqueue(self, message: Any) -> None:
+        self._backlog[self._rank(message)].append(message)
+
+    def _rank(self, message: Any) -> int:
+        """Handling order of a backlog: link state and signals (cheap), then alerts, then
+        content, then commands."""
+        if isinstance(message, Received):
+            route = self.topics.route(message.topic)
+            if isinstance(route, AlertTopic):
+                return 1
+            return 2 if isinstance(route, ContentTopic) else 3
+        return 2 if isinstance(message, InboxFile) else 0
 
     def _seconds_until_next_deadline(self) -> float:
+        if any(self._backlog):
+            return 0.0
         now = self.clock.now()
-        waits = [MAX_WAIT_S, self._next_heartbeat - self.clock.monotonic()]
+        mono = self.clock.monotonic()
+        waits = [MAX_WAIT_S, self._next_heartbeat - mono]
+        if (summary_due := self.rejections.next_due()) is not None:
+            waits.append(summary_due - mono)
         wakeup = self.playback.next_wakeup(now, self.playlists)
         deadlines = (
             wakeup,
@@ -397,6 +471,7 @@ class Agent:
         if self.screen.faults:
             started = self._after_faults(now, started)
         self._prove_play(started, full_changed, banner_changed)
+        self._report_suppressed(self.rejections.due(self.clock.monotonic()))
         if self.clock.monotonic() >= self._next_heartbeat:
             self._send_heartbeat()
 
@@ -525,11 +600,19 @@ class Agent:
         except Exception:  # a bug in one message's handling must not stop the board
             self.errors_total += 1
             log.exception("error handling %s", type(message).__name__)
+        finally:
+            if isinstance(message, Received) and self.link is not None:
+                # Handled (and persisted): only now may the broker forget it.
+                self.link.ack(message)
 
     def _dispatch(self, message: Any) -> None:
         match message:
-            case Received(topic=topic, payload=payload):
-                self._on_received(topic, payload)
+            case Received() as received:
+                self._inbound = received
+                try:
+                    self._on_received(received)
+                finally:
+                    self._inbound = None
             case InboxFile() as file:
                 self._on_inbox_file(file)
             case LinkUp() | LinkDown() | Delivered():
@@ -570,6 +653,8 @@ class Agent:
                 log.info("connected to the broker since %s", since.isoformat())
                 if outbox is not None:
                     outbox.link_up()
+                restored, self._restored = self._restored, []
+                self._emit_all(restored)  # alerts active since before the restart
             case LinkDown(reason=reason):
                 log.warning("broker connection lost (%s); showing cached content", reason)
                 if outbox is not None:
@@ -580,14 +665,15 @@ class Agent:
                 return
         self.notifier.status(self._status_line())
 
-    def _on_received(self, topic: str, payload: bytes) -> None:
+    def _on_received(self, message: Received) -> None:
+        topic, payload = message.topic, message.payload
         route = self.topics.route(topic)
         if isinstance(route, ContentTopic):
             self._on_content(route.channel, topic, payload)
         elif isinstance(route, AlertTopic):
             self._on_alert(route.alert_id, topic, payload)
         elif isinstance(route, CommandTopic):
-            self.commands.on_payload(topic, payload)
+            self.commands.on_payload(topic, payload, retained=message.retained)
         else:
             log.warning("message on a topic the agent does not handle: %s", topic)
 
@@ -648,8 +734,10 @@ class Agent:
             return
         self._emit_all(events)
         if any(isinstance(event, AlertStarted | AlertUpdated) for event in events):
-            alert = next(a for a in self.alert_desk.book.active() if a.id == alert_id)
-            self._warn_about_glyphs("alert", alert_texts(alert))
+            # A lookup, not a scan of every active alert: thousands may arrive at once.
+            alert = self.alert_desk.book.get(alert_id)
+            if alert is not None:
+                self._warn_about_glyphs("alert", alert_texts(alert))
 
     def _persist(self, channel: Channel, playlist: Playlist | None) -> None:
         """Keep the channel's content on disk; a failing SD card must not hide new content."""
@@ -708,13 +796,73 @@ class Agent:
         for event in events:
             self._emit(event)
 
-    def reject(self, topic: str, channel: Channel | None, errors: list[ErrorDetail]) -> None:
+    def reject(self, topic: str, channel: Channel | None, errors: list[ErrorDetail]) -> bool:
+        """Report bad input with one `content.rejected`; returns whether it was reported.
+
+        Not reported: the same payload the broker replays as retained at every reconnect
+        (reported the first time), and a flood beyond the rate limit (counted, and
+        reported as `input.suppressed`, see agent/rejections.py).
+        """
+        if self._already_rejected():
+            log.debug("%s: the same bad payload again (a replay): not reported again", topic)
+            return False
         self.errors_total += 1
+        if not self.rejections.admit(
+            self.rejection_source(topic), self.clock.monotonic(), self._now()
+        ):
+            return False
         event = ContentRejected(at=self._now(), topic=topic, channel=channel, errors=errors)
         # The event's own bounded summary: a payload must not come back whole in the log.
-        summary = "; ".join(f"{e.path}: {e.message}" for e in event.errors)
-        log.warning("rejected %s: %s", event.topic, summary)
+        shown = "; ".join(f"{e.path}: {e.message}" for e in event.errors[:LOGGED_ERRORS])
+        more = f" (and {len(errors) - LOGGED_ERRORS} more)" if len(errors) > LOGGED_ERRORS else ""
+        log.warning("rejected %s: %s%s", event.topic, shown, more)
         self._emit(event)
+        return True
+
+    def _already_rejected(self) -> bool:
+        """The MQTT message being handled was rejected before and comes again as a replay:
+        retained (at every reconnect) or a redelivery (DUP: our acknowledgement did not
+        arrive); remembers it otherwise (bounded: the oldest fingerprints are forgotten)."""
+        message = self._inbound
+        if message is None:
+            return False
+        key = hashlib.sha256(message.topic.encode() + b"\0" + message.payload).digest()
+        if key in self._rejected:
+            self._rejected.move_to_end(key)
+            if message.retained or message.duplicate:
+                return True
+        self._rejected[key] = None
+        while len(self._rejected) > REJECTED_RETAINED_KEEP:
+            self._rejected.popitem(last=False)
+        return False
+
+    def rejection_source(self, topic: str) -> str:
+        """Floods are limited per source: a topic; for alerts the subscription that matched
+        (a flood over many alert ids is one flood); for files, the inbox."""
+        if topic.startswith("inbox:"):
+            return "inbox"
+        if isinstance(self.topics.route(topic), AlertTopic):
+            return topic.rsplit("/", 1)[0] + "/+"
+        return topic
+
+    def _report_suppressed(self, reports: list[Suppressed]) -> None:
+        for report in reports:
+            log.warning(
+                "%d more bad messages on %s between %s and %s (not reported one by one)",
+                report.count,
+                report.source,
+                report.first_at.isoformat(),
+                report.last_at.isoformat(),
+            )
+            self._emit(
+                InputSuppressed(
+                    at=self._now(),
+                    topic=report.source,
+                    count=report.count,
+                    first_at=report.first_at.astimezone(self.tz),
+                    last_at=report.last_at.astimezone(self.tz),
+                )
+            )
 
     def _assets_ready(self, item: PlaylistItem) -> bool:
         # An item whose images are not downloaded yet waits rather than showing a hole.
@@ -781,6 +929,7 @@ class Agent:
     def heartbeat(self) -> Heartbeat:
         mono = self.clock.monotonic()
         link = self.link
+        active = self.alert_desk.active_ids()
         return Heartbeat(
             board_id=self.config.board.id,
             seq=self.seq.next(),
@@ -788,7 +937,8 @@ class Agent:
             agent_version=__version__,
             uptime_s=int(mono - self._started),
             now_showing=self._now_showing(),
-            alerts_active=self.alert_desk.active_ids(),
+            alerts_active=active[:HEARTBEAT_ALERT_IDS],
+            alerts_active_count=len(active),
             content={channel: channel_summary(self.playlists.get(channel)) for channel in CHANNELS},
             display=self.screen.health(mono),
             serial=self.output.health() if isinstance(self.output, SerialLine) else None,

@@ -66,12 +66,30 @@ LEARN_FLOOR = 2048
 LEARN_WINDOW_S = 1.0
 KEEPALIVE_TIMEOUT = 0x8D  # paho's reason code when it gives up waiting for the broker
 
+# --- inbound flow control -----------------------------------------------------------------
+# A QoS 1 message is acknowledged only once the core has handled it (manual acks), and the
+# broker keeps at most RECEIVE_MAXIMUM unacknowledged messages in flight to us (MQTT 5
+# Receive Maximum; for MQTT 3.1.1 clients Mosquitto applies its own `max_inflight_messages`).
+# So a burst waits at the broker, not in our memory, and nothing acknowledged is ever
+# dropped here. QoS 0 messages have no flow control: beyond QOS0_BACKLOG of them waiting
+# for the core, further ones are dropped and counted (they were never acknowledged).
+RECEIVE_MAXIMUM = 100
+QOS0_BACKLOG = 1000
+
 
 @dataclass(frozen=True, slots=True)
 class Received:
     topic: str
     payload: bytes
     retained: bool
+    # For the acknowledgement after handling (`MqttLink.ack`): the packet id and QoS, and
+    # the connection it came on (a packet id means nothing on a later connection).
+    mid: int = 0
+    qos: int = 0
+    connection: int = 0
+    # The broker sends it again (DUP): it was sent before and not acknowledged, e.g. the
+    # connection dropped between our handling it and our acknowledgement arriving.
+    duplicate: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,7 +199,11 @@ class MqttLink:
         self._attempt = 0
         self.connected_since: datetime | None = None
         self.reconnects = 0  # failed attempts and re-connections after a loss
-        self.dropped_inbound = 0
+        self.dropped_inbound = 0  # QoS 0 messages beyond QOS0_BACKLOG (never acknowledged)
+        self._connection = 0  # grows at every successful connect (paho's thread writes it)
+        # QoS 0 messages handed to the core and handled: each counter has one writer thread.
+        self._qos0_in = 0
+        self._qos0_done = 0
         self._ever_connected = False
         self._stopping = threading.Event()
         self.last_activity = time.monotonic()  # paho's thread did something (watchdog)
@@ -224,6 +246,7 @@ class MqttLink:
         client = new_client(cfg, board_id, self.protocol, persistent=True)
         client.max_queued_messages_set(cfg.max_queued_messages)
         client.max_inflight_messages_set(20)
+        client.manual_ack_set(True)  # acknowledged by `ack` once the core has handled it
         client.reconnect_delay_set(cfg.reconnect_min_s, cfg.reconnect_max_s)  # type: ignore[arg-type]
         self._set_will(client)
         client.on_connect = self._on_connect
@@ -247,6 +270,7 @@ class MqttLink:
         if self.protocol == "5":
             props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
             props.SessionExpiryInterval = SESSION_EXPIRY_S
+            props.ReceiveMaximum = RECEIVE_MAXIMUM  # back-pressure: see RECEIVE_MAXIMUM
         self.client.connect_async(
             self.config.host,
             self.config.effective_port,
@@ -345,6 +369,7 @@ class MqttLink:
                 self._refused(client, reason)
                 return
             self._settle()
+            self._connection += 1  # before any message of this connection can arrive
             self._apply_limits(ServerLimits.from_connack(self.protocol, props))
             # A broker may impose its own keepalive (MQTT 5 Server Keep Alive); paho obeys.
             server_keepalive = getattr(props, "ServerKeepAlive", None) if props else None
@@ -605,14 +630,54 @@ class MqttLink:
         _props: Properties | None,
     ) -> None:
         self._acknowledged(mid, _reason)  # connection side: reason codes (never raises)
-        self.inbox.put(Delivered(mid))
-
-    def _on_message(self, _client: mqtt.Client, _userdata: Any, msg: mqtt.MQTTMessage) -> None:
         try:
-            self.inbox.put_nowait(Received(msg.topic, bytes(msg.payload), bool(msg.retain)))
-        except queue.Full:
-            self.dropped_inbound += 1
-            log.error("inbound queue full: dropped a message on %s", msg.topic)
+            self.inbox.put_nowait(Delivered(mid))  # the core's queue is unbounded: never blocks
+        except Exception:
+            log.exception("error in MQTT on_publish")
+
+    def _on_message(self, client: mqtt.Client, _userdata: Any, msg: mqtt.MQTTMessage) -> None:
+        """Hand the message to the core; it is acknowledged (`ack`) once handled there.
+
+        Never blocks and never drops a QoS 1 message: the broker's in-flight limit bounds
+        how many can be waiting here (RECEIVE_MAXIMUM).
+        """
+        try:
+            if msg.qos == 0 and self._qos0_in - self._qos0_done >= QOS0_BACKLOG:
+                self.dropped_inbound += 1
+                if self.dropped_inbound % QOS0_BACKLOG == 1:
+                    log.warning("QoS 0 flood: dropped %d messages so far", self.dropped_inbound)
+                return
+            received = Received(
+                msg.topic,
+                bytes(msg.payload),
+                bool(msg.retain),
+                msg.mid,
+                msg.qos,
+                self._connection,
+                bool(msg.dup),
+            )
+            self.inbox.put_nowait(received)
+            if msg.qos == 0:
+                self._qos0_in += 1  # handed over: `ack` counts it done
+        except Exception:  # a raising callback would kill paho's thread
+            log.exception("error in MQTT on_message; acknowledging the message unhandled")
+            if msg.qos > 0:
+                client.ack(msg.mid, msg.qos)  # else it would hold an in-flight slot for ever
+
+    def ack(self, message: Received) -> None:
+        """The core is through with `message`: the broker may forget it (and send the next).
+
+        A message of an earlier connection is not acknowledged on this one: its packet id
+        may name another message now, and the broker sends it again anyway.
+        """
+        if message.qos == 0:
+            self._qos0_done += 1
+            return
+        if message.connection != self._connection:
+            return
+        rc = self.client.ack(message.mid, message.qos)
+        if rc not in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):
+            log.warning("could not acknowledge a message on %s: %s", message.topic, rc)
 
     # --- use from the core --------------------------------------------------------------
 

@@ -448,6 +448,9 @@ class MqttHealth(Outbound):
     outbox_quarantined: int = 0
 
 
+HEARTBEAT_ALERT_IDS = 100
+
+
 class Heartbeat(Outbound):
     type: Literal["heartbeat"] = "heartbeat"
     board_id: str
@@ -456,13 +459,17 @@ class Heartbeat(Outbound):
     agent_version: str
     uptime_s: int
     now_showing: NowShowing | None
-    alerts_active: list[str]
+    alerts_active: list[str]  # at most HEARTBEAT_ALERT_IDS of them, most severe first
     content: dict[Channel, ChannelContent | None]
     display: DisplayHealth
     serial: SerialHealth | None
     system: SystemHealth
     mqtt: MqttHealth | None
     errors_total: int
+    # Addition: how many alerts are active. A heartbeat must stay small (thousands of
+    # active alerts would make it larger than a broker takes): `alerts_active` lists the
+    # first HEARTBEAT_ALERT_IDS ids only, and this says whether that is all of them.
+    alerts_active_count: int = 0
 
     def state_line(self) -> str:
         """The board's state as a technician reads it in the log: logged at INFO when it
@@ -620,6 +627,17 @@ class DisplayError(EventBase):
     message: OutboundText
 
 
+class InputSuppressed(EventBase):
+    """Addition to the contract: bad input on `topic` beyond the rate limit of
+    `content.rejected` events (a flood), counted instead of reported one by one."""
+
+    kind: Literal["input.suppressed"] = "input.suppressed"
+    topic: str  # the topic, or for alerts the subscription that matched (`…/alert/city/+`)
+    count: int  # rejections not reported one by one
+    first_at: Timestamp
+    last_at: Timestamp
+
+
 Event = Annotated[
     ContentAccepted
     | ContentRejected
@@ -636,6 +654,7 @@ Event = Annotated[
     | SerialLinkUp
     | SerialLinkDown
     | DisplayError
-    | StorageError,
+    | StorageError
+    | InputSuppressed,
     Field(discriminator="kind"),
 ]
