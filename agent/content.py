@@ -11,12 +11,18 @@ from agent.assets.download import url_problem
 from agent.messages import ChannelContent, ErrorDetail, ImageRef, Playlist, PlaylistItem
 from agent.validation import InvalidInput, decode, error
 from display_layouts.catalog import BUILTIN_LAYOUTS, LayoutSpec, SlotKind
-from display_layouts.image_formats import FORMATS, data_uri_parts, format_named, is_data_uri
+from display_layouts.image_formats import (
+    DATA_URI,
+    FORMATS,
+    data_uri_parts,
+    format_named,
+    is_data_uri,
+)
 from display_layouts.images import DEFAULT_LIMITS, ImageLimits, check_image
 
 MAX_IMAGE_BYTES = 512 * 1024
 _DATA_URI_FORMS = "an image data URI must be " + " or ".join(
-    f"data:{known.mime};base64,…" for known in FORMATS
+    f"{DATA_URI}{known.mime};base64,…" for known in FORMATS
 )
 
 
