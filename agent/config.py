@@ -27,7 +27,7 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails
 
-from agent.messages import Slug, clean_name
+from agent.messages import OutputKind, Slug, clean_name
 
 DEFAULT_CONFIG_PATH = Path("/etc/signage-agent/agent.toml")
 ENV_PREFIX = "SIGNAGE_"
@@ -129,7 +129,7 @@ class MqttConfig(Section):
 
 
 class DisplayConfig(Section):
-    output: Literal["screen", "headless", "serial"] = "screen"
+    output: OutputKind = "screen"
     width: Annotated[int, Field(ge=8, le=8192)] | None = None
     height: Annotated[int, Field(ge=8, le=8192)] | None = None
     fullscreen: bool = True

@@ -11,10 +11,19 @@ from agent.assets.download import url_problem
 from agent.messages import ChannelContent, ErrorDetail, ImageRef, Playlist, PlaylistItem
 from agent.validation import InvalidInput, decode, error
 from display_layouts.catalog import BUILTIN_LAYOUTS, LayoutSpec, SlotKind
+from display_layouts.image_formats import (
+    DATA_URI,
+    FORMATS,
+    data_uri_parts,
+    format_named,
+    is_data_uri,
+)
 from display_layouts.images import DEFAULT_LIMITS, ImageLimits, check_image
 
 MAX_IMAGE_BYTES = 512 * 1024
-_IMAGE_MAGIC = {"image/png": b"\x89PNG\r\n\x1a\n", "image/jpeg": b"\xff\xd8\xff"}
+_DATA_URI_FORMS = "an image data URI must be " + " or ".join(
+    f"{DATA_URI}{known.mime};base64,…" for known in FORMATS
+)
 
 
 def did_you_mean(word: str, choices: list[str]) -> str:
@@ -29,18 +38,19 @@ def check_data_uri(uri: str, limits: ImageLimits = DEFAULT_LIMITS) -> str | None
     `check_image`), so that a truncated file or a decompression bomb rejects the playlist
     instead of going on screen as a hole; the answer is remembered, so a replay costs a hash.
     """
-    head, sep, data = uri.partition(",")
-    mime = head.removeprefix("data:").removesuffix(";base64")
-    if not sep or not head.endswith(";base64") or mime not in _IMAGE_MAGIC:
-        return "an image data URI must be data:image/png;base64,… or data:image/jpeg;base64,…"
+    parts = data_uri_parts(uri)
+    kind = None if parts is None else format_named(parts[0])
+    if parts is None or kind is None:
+        return _DATA_URI_FORMS
+    data = parts[1]
     if len(data) * 3 // 4 > MAX_IMAGE_BYTES:
         return f"image is larger than {MAX_IMAGE_BYTES // 1024} KiB"
     try:
         raw = base64.b64decode(data, validate=True)
     except (binascii.Error, ValueError):
         return "image data is not valid base64"
-    if not raw.startswith(_IMAGE_MAGIC[mime]):
-        return f"image data is not a {mime.removeprefix('image/').upper()} file"
+    if not raw.startswith(kind.signature):
+        return f"image data is not a {kind.name} file"
     return check_image(raw, limits)
 
 
@@ -60,9 +70,7 @@ def _check_slots(
         if slot is None:
             hint = did_you_mean(name, names) or f"; its slots are {', '.join(names)}"
             errors.append(error(where, f"layout '{spec.name}' has no slot '{name}'{hint}"))
-        elif slot.kind is SlotKind.TEXT and (
-            not isinstance(value, str) or value.startswith("data:")
-        ):
+        elif slot.kind is SlotKind.TEXT and (not isinstance(value, str) or is_data_uri(value)):
             errors.append(error(where, "this slot takes text, not an image"))
         elif slot.kind is SlotKind.IMAGE and isinstance(value, str):
             problem = check_data_uri(value, limits)
@@ -142,7 +150,7 @@ def playlist_texts(playlist: Playlist) -> dict[str, str]:
         f"items.{index}.fields.{name}": value
         for index, item in enumerate(playlist.items)
         for name, value in item.fields.items()
-        if isinstance(value, str) and not value.startswith("data:")
+        if isinstance(value, str) and not is_data_uri(value)
     }
 
 

@@ -33,6 +33,8 @@ from pydantic import (
     model_validator,
 )
 
+from display_layouts.image_formats import is_data_uri
+
 # Limits against absurd input; generous for real notices.
 MAX_TEXT_CHARS = 4000
 MAX_ITEMS = 200
@@ -220,7 +222,7 @@ def _field_value(value: Any) -> str | ImageRef:
     # Text, a data: URI (both strings), or an image reference object. Checked by hand so
     # that an error names the slot (items.0.fields.title), not a union member.
     if isinstance(value, str):
-        if len(value) > MAX_TEXT_CHARS and not value.startswith("data:"):
+        if len(value) > MAX_TEXT_CHARS and not is_data_uri(value):
             raise ValueError(f"text is {len(value)} characters; the limit is {MAX_TEXT_CHARS}")
         if not value.strip():
             raise ValueError("must not be empty")
@@ -393,8 +395,12 @@ class ChannelContent(Outbound):
     items: int
 
 
+# Where frames go: a screen, memory (and a snapshot file), or a serial LED controller.
+OutputKind = Literal["screen", "headless", "serial"]
+
+
 class DisplayHealth(Outbound):
-    output: Literal["screen", "headless", "serial"]
+    output: OutputKind
     width: int
     height: int
     fps: float

@@ -10,19 +10,16 @@ import io
 import logging
 import os
 from pathlib import Path
-from typing import Literal, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 import pygame
 
-from agent.messages import SerialHealth
+from agent.messages import OutputKind, SerialHealth
 from agent.storage import atomic_write
 
 log = logging.getLogger(__name__)
 
 DEFAULT_HEADLESS_SIZE = (1920, 1080)
-
-
-OutputKind = Literal["screen", "headless", "serial"]
 
 
 class Output(Protocol):

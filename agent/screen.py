@@ -19,7 +19,7 @@ from typing import Literal, TypeVar
 import pygame
 
 from agent.messages import DisplayHealth
-from agent.output import Output, ScreenOutput, TextSign, png_bytes
+from agent.output import Output, ScreenOutput, TextSign
 from display_layouts.render import Renderer, Scene
 from display_layouts.theme import BACKGROUND
 
@@ -45,9 +45,7 @@ class Frame:
 
     def key(self) -> tuple[object, ...]:
         """What decides the pixels, apart from the time (clocks are refreshed separately)."""
-        banner = self.banner
-        shown = (banner.layout, banner.fields, banner.builtin) if banner is not None else None
-        return (self.base.layout, self.base.fields, self.base.builtin, shown)
+        return self.base.key(), self.banner.key() if self.banner is not None else None
 
     def at(self, now: datetime) -> Frame:
         banner = replace(self.banner, now=now) if self.banner else None
@@ -164,9 +162,6 @@ class Screen:
             missing_glyphs=self.renderer.missing_glyphs,
             driver=self.output.driver if isinstance(self.output, ScreenOutput) else None,
         )
-
-    def screenshot(self) -> tuple[bytes, tuple[int, int]]:
-        return png_bytes(self.output.canvas), self.output.canvas.get_size()
 
     def _guard(
         self,

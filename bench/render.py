@@ -33,6 +33,7 @@ from _harness import machine, percentile  # noqa: E402
 
 from display_layouts import samples  # noqa: E402
 from display_layouts.catalog import BUILTIN_LAYOUTS  # noqa: E402
+from display_layouts.image_formats import is_data_uri  # noqa: E402
 from display_layouts.render import Renderer, Scene  # noqa: E402
 
 SIZES = ((1920, 1080), (128, 32))
@@ -41,7 +42,7 @@ MAX_WAIT_S = 1.0  # the core wakes at least this often
 
 def varied(fields: dict[str, str], n: int) -> dict[str, str]:
     """The sample notice with a counter in each text: a new item every frame."""
-    return {k: v if v.startswith("data:") else f"{v} {n}" for k, v in fields.items()}
+    return {k: v if is_data_uri(v) else f"{v} {n}" for k, v in fields.items()}
 
 
 def timed(action: Callable[[], object], frames: int) -> list[float]:

@@ -6,8 +6,6 @@ Nothing here raises on bad input: an image that cannot be decoded is simply not 
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import io
 import struct
@@ -22,37 +20,27 @@ from typing import Literal, TypeVar
 
 import pygame
 
+from display_layouts.image_formats import FORMATS, JPEG, PNG, decode_data_uri, format_of
+
 # A PNG of a few hundred kilobytes can claim 30000x30000 pixels (3.6 GB decoded): the
 # header is read first and anything larger than a 4K frame is refused.
 MAX_PIXELS = 4096 * 4096
 # A downloaded file is read whole before its header is checked: bound what that costs.
 MAX_FILE_BYTES = 32 * 1024 * 1024
 
-_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-_JPEG_SIGNATURE = b"\xff\xd8"
 # JPEG start-of-frame markers (baseline, progressive, …) carry the image size.
 _JPEG_SOF = frozenset(
     {*range(0xC0, 0xC4), *range(0xC5, 0xC8), *range(0xC9, 0xCC), 0xCD, 0xCE, 0xCF}
 )
 
 
-def decode_data_uri(uri: str) -> bytes | None:
-    """The bytes of a base64 `data:image/…` URI, or None if it is not one."""
-    header, comma, payload = uri.partition(",")
-    if not comma or not header.startswith("data:image/") or not header.endswith(";base64"):
-        return None
-    try:
-        return base64.b64decode(payload, validate=False)
-    except (binascii.Error, ValueError):
-        return None
-
-
 def image_size(data: bytes) -> tuple[int, int] | None:
     """Width and height from a PNG or JPEG header, without decoding the pixels."""
-    if data.startswith(_PNG_SIGNATURE) and len(data) >= 24 and data[12:16] == b"IHDR":
+    kind = format_of(data)
+    if kind is PNG and len(data) >= 24 and data[12:16] == b"IHDR":
         width, height = struct.unpack(">II", data[16:24])
         return int(width), int(height)
-    if data.startswith(_JPEG_SIGNATURE):
+    if kind is JPEG:
         return _jpeg_size(data)
     return None
 
@@ -133,16 +121,20 @@ def check_image(data: bytes, limits: ImageLimits = DEFAULT_LIMITS) -> str | None
     return problem
 
 
+_NOT_A_PICTURE = f"not a {' or '.join(known.name for known in FORMATS)} image"
+
+
 class _Unusable(Exception):
     """Why a picture cannot be shown (raised inside the checks, returned as text)."""
 
 
 def _check_image(data: bytes, limits: ImageLimits) -> str | None:
     try:
-        if not data.startswith((_PNG_SIGNATURE, _JPEG_SIGNATURE)):
-            raise _Unusable("not a PNG or JPEG image")
+        kind = format_of(data)
+        if kind is None:
+            raise _Unusable(_NOT_A_PICTURE)
         width, height = _checked_size(data, limits)
-        if data.startswith(_PNG_SIGNATURE):
+        if kind is PNG:
             _check_png(data, width, height)
         else:
             _check_jpeg(data)
@@ -173,7 +165,7 @@ def _checked_size(data: bytes, limits: ImageLimits) -> tuple[int, int]:
 
 def _png_chunks(data: bytes) -> Iterator[tuple[bytes, bytes]]:
     """(type, body) of each chunk up to IEND, checksums checked."""
-    offset = len(_PNG_SIGNATURE)
+    offset = len(PNG.signature)
     while True:
         if offset + 12 > len(data):
             raise _Unusable("the PNG file is truncated (it ends before its IEND chunk)")
@@ -282,19 +274,20 @@ def _check_jpeg(data: bytes) -> None:
         raise _Unusable("the JPEG file is truncated (no end-of-image marker)")
     with _JPEG_DECODE:
         try:
-            pygame.image.load(io.BytesIO(data), "image.jpg")
+            pygame.image.load(io.BytesIO(data), JPEG.hint)
         except (pygame.error, ValueError, OSError, MemoryError) as exc:
             raise _Unusable(f"the JPEG does not decode ({exc})") from None
 
 
 def load(data: bytes) -> pygame.Surface | None:
     """Decode PNG or JPEG bytes into a 32-bit surface, or None if they are not usable."""
-    size = image_size(data)
-    if size is None or size[0] <= 0 or size[1] <= 0 or size[0] * size[1] > MAX_PIXELS:
+    kind, size = format_of(data), image_size(data)
+    if kind is None or size is None or size[0] <= 0 or size[1] <= 0:
         return None
-    hint = "image.png" if data.startswith(_PNG_SIGNATURE) else "image.jpg"
+    if size[0] * size[1] > MAX_PIXELS:
+        return None
     try:
-        image = pygame.image.load(io.BytesIO(data), hint)
+        image = pygame.image.load(io.BytesIO(data), kind.hint)
         # 32-bit with alpha: smoothscale refuses palette images, and convert_alpha()
         # needs a display, which a headless agent does not have.
         return image.convert(pygame.Surface((1, 1), pygame.SRCALPHA, 32))

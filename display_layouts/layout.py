@@ -7,7 +7,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from display_layouts.model import Canvas, When
+from display_layouts.canvas import Canvas
+from display_layouts.model import When
 from display_layouts.spec import LayoutSpec, Slot, SlotKind
 from display_layouts.zones.base import Zone
 

@@ -7,12 +7,12 @@ their own type's model: an error then names the zone, and an unknown `type:` get
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from display_layouts import theme
+from display_layouts.canvas import Canvas, Orientation, Panel
 from display_layouts.zones.base import parse_color
 
 MAX_ZONES = 64
@@ -38,8 +38,8 @@ class Strict(BaseModel):
 class When(Strict):
     """Which canvases a variant is for; every condition given must hold."""
 
-    orientation: Literal["landscape", "portrait"] | None = None
-    panel: Literal["led", "lcd"] | None = Field(
+    orientation: Orientation | None = None
+    panel: Panel | None = Field(
         None, description=f"led: an LED panel (short side under {theme.LED_UNIT} pixels)."
     )
     min_width: int | None = Field(None, ge=1, le=16384)
@@ -64,28 +64,6 @@ class When(Strict):
             self.max_height is None or height <= self.max_height,
         )
         return all(checks)
-
-
-@dataclass(frozen=True, slots=True)
-class Canvas:
-    """What is drawn on: its size, and whether it is an LED panel."""
-
-    size: tuple[int, int]
-    led: bool
-
-    @classmethod
-    def of(cls, size: tuple[int, int], panel: Literal["led", "lcd"] | None = None) -> Canvas:
-        """`panel` as told, or guessed from the size (LED panels are small)."""
-        led = min(size) < theme.LED_UNIT if panel is None else panel == "led"
-        return cls(size, led)
-
-    @property
-    def panel(self) -> Literal["led", "lcd"]:
-        return "led" if self.led else "lcd"
-
-    @property
-    def orientation(self) -> Literal["landscape", "portrait"]:
-        return "portrait" if self.size[1] > self.size[0] else "landscape"
 
 
 class VariantFile(Strict):

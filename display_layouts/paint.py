@@ -3,25 +3,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pygame
 
+from display_layouts.canvas import Canvas
 from display_layouts.fonts import Face
-from display_layouts.images import Fit, ImageCache, decode_data_uri, read_image_file, uri_key
-from display_layouts.model import Canvas
+from display_layouts.image_formats import ImageSource, RemoteImage, decode_data_uri, is_data_uri
+from display_layouts.images import Fit, ImageCache, read_image_file, uri_key
 from display_layouts.plain import clean
 from display_layouts.text import Align, Color, TextBlock, TextStyle, VAlign, draw_block, fit
-
-# A remote image reference (agent.messages.ImageRef) in, a verified local file out.
-ImageSource = Callable[[Any], Path | None]
-
-
-def is_data_uri(value: object) -> bool:
-    return isinstance(value, str) and value.startswith("data:")
 
 
 def text_value(fields: Mapping[str, object], name: str) -> str | None:
@@ -72,8 +66,8 @@ class Images:
         digest = getattr(ref, "sha256", None)
         if self.source is None or not isinstance(digest, str):
             return None
-        try:
-            path = self.source(ref)
+        try:  # a slot value with a text sha256: a remote image reference
+            path = self.source(cast(RemoteImage, ref))
         except Exception:  # a failing cache must cost the picture, not the frame
             return None
         # Keyed by content: the same picture under two URLs is decoded once.

@@ -15,25 +15,21 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from pathlib import Path
-from typing import TYPE_CHECKING, Literal
 
 import pygame
 import pygame.freetype
 
 from display_layouts import theme
+from display_layouts.canvas import Canvas, Panel
+from display_layouts.image_formats import ImageSource, RemoteImage
 from display_layouts.layout import Arrangement, Layout, arrange
 from display_layouts.library import LayoutLibrary, builtin_library
-from display_layouts.model import Canvas
 from display_layouts.paint import Context, Images, Paint, text_value
 from display_layouts.text import Color
 from display_layouts.zones.base import Zone
-
-if TYPE_CHECKING:
-    from agent.messages import ImageRef
 
 log = logging.getLogger(__name__)
 
@@ -46,8 +42,8 @@ _IDLE = "idle"
 @dataclass(frozen=True)
 class Scene:
     layout: str  # a name from the layout library
-    # Slot values: NFC text, a data: URI, or an ImageRef (drawn once the file is cached).
-    fields: Mapping[str, str | ImageRef]
+    # Slot values: NFC text, a data: URI, or a remote image (drawn once its file is cached).
+    fields: Mapping[str, str | RemoteImage]
     board_name: str
     now: datetime  # timezone-aware, in the board's time zone
     # When the item went on screen: a ticker has scrolled (now - started) × speed pixels.
@@ -56,9 +52,11 @@ class Scene:
     # fallback when a replaced alert or idle layout fails to draw (alerts are never lost).
     builtin: bool = False
 
-
-# A cached, sha256-verified file for a remote image, or None while it is not downloaded.
-ImageSource = Callable[["ImageRef"], Path | None]
+    def key(self) -> tuple[object, ...]:
+        """What decides the scene's pixels apart from the time (only animated zones show
+        it) and the readiness of its images: scenes with equal keys look alike."""
+        # A copy of the fields: a key kept to compare against later must not change.
+        return self.layout, dict(self.fields), self.board_name, self.builtin
 
 
 @dataclass
@@ -90,7 +88,7 @@ class Renderer:
         library: LayoutLibrary | None = None,
         images: ImageSource | None = None,
         fps: int = 30,
-        panel: Literal["led", "lcd"] | None = None,
+        panel: Panel | None = None,
     ) -> None:
         """`panel`: whether the output is an LED panel (pixel font, no antialiasing) or an
         LCD; by default guessed from the size (see theme.LED_UNIT)."""
@@ -251,7 +249,7 @@ class Renderer:
         """What the static layer depends on: not the time (only animated zones show it),
         but whether each image is ready (a download may finish while the item shows)."""
         ready = tuple(self._images.ready(value) for value in scene.fields.values())
-        return id(layout), dict(scene.fields), scene.board_name, ready, canvas
+        return id(layout), scene.key(), ready, canvas
 
     # --- which layout ------------------------------------------------------------------------
 

@@ -13,6 +13,8 @@ import unicodedata
 from datetime import datetime, timedelta, timezone
 from functools import cache
 
+from display_layouts.image_formats import DATA_URI, PNG, is_data_uri
+
 # A fixed moment (a Friday afternoon in Hanoi): samples draw the same every time.
 HANOI = timezone(timedelta(hours=7))
 NOW = datetime(2026, 11, 27, 14, 5, 33, tzinfo=HANOI)
@@ -73,7 +75,7 @@ def notices() -> dict[str, dict[str, str]]:
 def with_every_diacritic(layout: str) -> dict[str, str]:
     """The layout's notice with DIACRITICS in every text slot."""
     return {
-        name: DIACRITICS if not value.startswith("data:") else value
+        name: DIACRITICS if not is_data_uri(value) else value
         for name, value in notices()[layout].items()
     }
 
@@ -90,4 +92,4 @@ def sample_photo() -> str:
     pygame.draw.polygon(image, (40, 110, 170), [(0, 300), (150, 190), (260, 190), (480, 300)])
     buffer = io.BytesIO()
     pygame.image.save(image, buffer, "photo.png")
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+    return f"{DATA_URI}{PNG.mime};base64," + base64.b64encode(buffer.getvalue()).decode()

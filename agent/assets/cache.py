@@ -10,8 +10,8 @@ import threading
 from collections.abc import Iterable
 from pathlib import Path
 
-from agent.messages import ImageRef
 from agent.storage import StateFileProblem, StorageHealth, atomic_write, read_state_file
+from display_layouts.image_formats import RemoteImage
 from display_layouts.images import DEFAULT_LIMITS, ImageLimits, check_image
 
 log = logging.getLogger(__name__)
@@ -61,7 +61,7 @@ class AssetCache:
     def path(self, sha256: str) -> Path:
         return self.directory / sha256[:2] / sha256
 
-    def get(self, ref: ImageRef) -> Path | None:
+    def get(self, ref: RemoteImage) -> Path | None:
         """The cached, verified file for `ref`, or None while there is none."""
         path = self.path(ref.sha256)
         with self._lock:

@@ -26,6 +26,7 @@ from typing import Any, BinaryIO, Literal
 
 from agent import __version__
 from agent.config import ContentConfig
+from display_layouts.image_formats import FORMATS
 from display_layouts.images import DEFAULT_LIMITS, ImageLimits, check_image
 
 DEFAULT_MAX_ASSET_BYTES = 16 * 1024 * 1024
@@ -33,6 +34,7 @@ _CHUNK = 64 * 1024
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _MAX_MESSAGE = 200
 _VERIFYING = threading.Lock()  # one downloaded picture in memory at a time
+_ACCEPT = ", ".join(known.mime for known in FORMATS)  # the pictures a board shows
 
 
 @dataclass(frozen=True, slots=True)
@@ -266,7 +268,7 @@ class _Attempt:
         sock.settimeout(min(settings.first_byte_timeout_s, self.remaining()))
         headers = {
             "User-Agent": f"signage-agent/{__version__}",
-            "Accept": "image/png, image/jpeg",
+            "Accept": _ACCEPT,
             "Accept-Encoding": "identity",
         }
         connection.request("GET", self.target, headers=headers)
