@@ -12,6 +12,9 @@ heartbeats carry `seq` to tell).
 Two classes of messages: *urgent* ones (alert events) overtake a backlog of the others
 (command results after a flood, heartbeats after an outage). Each class keeps its own
 order, oldest first; heartbeats are all in the ordinary class, so they go in `seq` order.
+After a run of `window` urgent hand-overs, the oldest ordinary message goes next: a flood
+of alert events (thousands of retained alerts after a resubscribe) slows heartbeats down
+but never silences them, for a board whose heartbeats stop looks dead to the dashboard.
 
 What the outbox never does:
 
@@ -141,6 +144,7 @@ class Outbox:
         self._next_key = 0
         # Not yet acknowledged, oldest first (dicts keep insertion order), per class.
         self._urgent: dict[int, Record] = {}
+        self._urgent_run = 0  # urgent hand-overs since the last ordinary one
         self._normal: dict[int, Record] = {}
         self._by_mid: dict[int, tuple[bool, int]] = {}
         self._behind = False  # an append failed: some older records are only in memory
@@ -164,6 +168,16 @@ class Outbox:
         """Every record, in the order they are handed over: urgent ones first."""
         yield from self._urgent.items()
         yield from self._normal.items()
+
+    def _hand_over_order(self) -> Iterator[tuple[int, Record]]:
+        """The order of hand-over: urgent first, but after a long run of urgent ones the
+        oldest ordinary message (see the module's docstring). The head may come twice:
+        once handed over, it is skipped the second time."""
+        if self._urgent_run >= self.window:
+            head = next(((k, r) for k, r in self._normal.items() if r.mid is None), None)
+            if head is not None:
+                yield head
+        yield from self._in_order()
 
     @property
     def records(self) -> list[Record]:
@@ -398,10 +412,10 @@ class Outbox:
         """Give the client the oldest waiting messages, up to the window, urgent first."""
         budget = self.window - len(self._by_mid)
         too_large: list[tuple[bool, int]] = []
-        for key, record in self._in_order():
+        for key, record in self._hand_over_order():
             if budget <= 0:
                 break
-            if record.mid is not None:
+            if record.mid is not None or (record.urgent, key) in too_large:
                 continue
             if self._too_large(record.topic, record.payload):  # the broker's limit shrank
                 too_large.append((record.urgent, key))
@@ -411,6 +425,7 @@ class Outbox:
                 break  # the client refused (link just dropped): try again later
             record.mid = mid
             self._by_mid[mid] = (record.urgent, key)
+            self._urgent_run = self._urgent_run + 1 if record.urgent else 0
             budget -= 1
         if too_large:
             spooled = [self._queue(urgent).pop(key).on_disk for urgent, key in too_large]

@@ -195,7 +195,13 @@ def watched(tmp_path: Path) -> Iterator[tuple[Path, queue.Queue[Any], InboxWatch
     inbox.mkdir()
     reports: queue.Queue[Any] = queue.Queue()
     watcher = InboxWatcher(inbox, reports, max_files=3, rescan_s=0.3)
+    # The watcher's first scan reports whatever is there at once, complete or not: the
+    # tests write their files after it (a file written during it may come twice).
+    (inbox / "ready.json").write_text("{}")
     watcher.start()
+    assert reports.get(timeout=10) == InboxFile(inbox / "ready.json")
+    (inbox / "ready.json").unlink()
+    assert reports.get(timeout=10) == InboxFile(inbox / "ready.json", deleted=True)
     yield inbox, reports, watcher
     watcher.stop()
 

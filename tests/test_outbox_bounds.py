@@ -6,6 +6,7 @@ results in the outbox").
 
 from __future__ import annotations
 
+import itertools
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -96,6 +97,28 @@ def test_alert_events_overtake_a_backlog_and_each_class_keeps_its_order(tmp_path
     order = [b["n"] for b in client.bodies()]
     assert order[:4] == [0, 1, 100, 101]  # the alerts go right after what was in flight
     assert [n for n in order if n < 100] == list(range(10))
+
+
+def test_a_flood_of_alert_events_slows_heartbeats_but_never_silences_them(
+    tmp_path: Path,
+) -> None:
+    """Thousands of retained alerts make thousands of alert events; the heartbeats behind
+    them still go, one after each run of `window` alert events (the dashboard must not
+    think the board dead)."""
+    client = FakeClient()
+    outbox = Outbox(tmp_path, client.publish, window=4)
+    outbox.link_up()
+    for n in range(200):
+        outbox.submit(EV, body(1000 + n, kind="alert"), urgent=True)
+    for n in range(3):
+        outbox.submit(HB, body(n))
+    while len(outbox):
+        outbox.delivered(client.handed[len(client.handed) - len(outbox._by_mid)][0])
+    order = [b["n"] for b in client.bodies()]
+    beats = [order.index(n) for n in range(3)]
+    assert beats == sorted(beats)  # in seq order
+    assert beats[0] <= 4 and all(b - a <= 5 for a, b in itertools.pairwise(beats)), beats
+    assert [n for n in order if n >= 1000] == list(range(1000, 1200))  # alerts in order too
 
 
 def test_urgent_messages_still_go_first_after_a_restart(tmp_path: Path) -> None:
