@@ -17,7 +17,8 @@ from agent import __version__
 from agent.messages import Command, CommandResult, board_time, is_identifier
 from agent.output import png_bytes
 from agent.storage import StateFileProblem, StorageHealth, atomic_write, read_state_file, set_aside
-from agent.validation import InvalidInput, decode, errors_from
+from agent.validation import InvalidInput, decode
+from display_layouts.input_problems import from_validation
 
 if TYPE_CHECKING:
     from agent.core import Agent
@@ -179,7 +180,7 @@ class CommandRunner:
         try:
             return model.model_validate(args, strict=True)
         except ValidationError as exc:
-            problems = "; ".join(f"args.{e.path}: {e.message}" for e in errors_from(exc))
+            problems = "; ".join(f"args.{e.path}: {e.message}" for e in from_validation(exc, model))
             raise CommandFailed(problems) from None
 
     def ping(self, args: dict[str, Any]) -> dict[str, Any]:

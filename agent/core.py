@@ -58,7 +58,6 @@ from agent.messages import (
     ContentRejected,
     ContentWarning,
     DisplayError,
-    ErrorDetail,
     EventBase,
     Heartbeat,
     ImageRef,
@@ -86,7 +85,7 @@ from agent.storage import (
     ensure_dir,
 )
 from agent.topics import AlertTopic, CommandTopic, ContentTopic, Topics
-from agent.validation import InvalidInput
+from agent.validation import InvalidInput, Problem
 from display_layouts.library import scan_library
 from display_layouts.render import Renderer, Scene
 from firmware_bridge.events import SerialLinkChanged, SerialProblem
@@ -591,7 +590,7 @@ class Agent:
         else:
             log.warning("message on a topic the agent does not handle: %s", topic)
 
-    def _on_content(self, channel: Channel, topic: str, payload: bytes) -> list[ErrorDetail]:
+    def _on_content(self, channel: Channel, topic: str, payload: bytes) -> list[Problem]:
         """Apply a channel's new content; returns the errors when it was rejected."""
         if not payload:  # an empty retained payload clears the channel
             if self.playlists.pop(channel, None) is not None:
@@ -685,13 +684,13 @@ class Agent:
         if isinstance(read, Unreadable):
             if read.gone:
                 return  # removed before it was read: the watcher reports the deletion
-            errors = [ErrorDetail(path="$", message=read.reason)]
+            errors = [Problem("$", read.reason)]
             self.reject(topic, "local", errors)
         else:
             errors = self._on_inbox_payload(path, topic, read)
         update_sidecar(path, [f"{e.path}: {e.message}" for e in errors])
 
-    def _on_inbox_payload(self, path: Path, topic: str, payload: bytes) -> list[ErrorDetail]:
+    def _on_inbox_payload(self, path: Path, topic: str, payload: bytes) -> list[Problem]:
         alert_id = alert_id_of(payload)
         if alert_id is None:
             return self._on_content("local", topic, payload)
@@ -708,7 +707,7 @@ class Agent:
         for event in events:
             self._emit(event)
 
-    def reject(self, topic: str, channel: Channel | None, errors: list[ErrorDetail]) -> None:
+    def reject(self, topic: str, channel: Channel | None, errors: list[Problem]) -> None:
         self.errors_total += 1
         event = ContentRejected(at=self._now(), topic=topic, channel=channel, errors=errors)
         # The event's own bounded summary: a payload must not come back whole in the log.

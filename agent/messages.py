@@ -484,7 +484,12 @@ class Heartbeat(Outbound):
 
 
 class ErrorDetail(Outbound):
-    """One problem with an input: where (`items.0.duration_s`; `$` is the whole payload)."""
+    """One problem with an input: where (`items.0.duration_s`; `$` is the whole payload).
+
+    Built from any object with `path` and `message` (a `Problem`): its source and line
+    stay off the wire, which names the topic instead."""
+
+    model_config = ConfigDict(extra="forbid", from_attributes=True)
 
     path: PathText
     message: MessageText

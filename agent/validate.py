@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from agent.config import ConfigError, load_config
 from agent.content import parse_playlist
@@ -56,27 +56,29 @@ def _check_outbound(raw: bytes, kind: str) -> tuple[str, list[str]]:
     from pydantic import TypeAdapter, ValidationError
 
     from agent.messages import CommandResult, Event, Heartbeat, Status
-    from agent.validation import errors_from, parse_json
+    from agent.validation import parse_json
+    from display_layouts.input_problems import from_validation
 
-    adapters: dict[str, TypeAdapter[object]] = {
-        "heartbeat": TypeAdapter(Heartbeat),
-        "event": TypeAdapter(Event),
-        "command_result": TypeAdapter(CommandResult),
-        "status": TypeAdapter(Status),
+    types: dict[str, Any] = {
+        "heartbeat": Heartbeat,
+        "event": Event,
+        "command_result": CommandResult,
+        "status": Status,
     }
     label = f"outbound {kind}: what a board publishes, not an input to it"
     where = f"outbound {kind}"  # before each problem: these are not input errors
     try:
         text = raw.decode("utf-8")
         parse_json(text)
-        adapters[kind].validate_json(text)
+        TypeAdapter(types[kind]).validate_json(text)
     except UnicodeDecodeError as exc:
         return label, [f"{where}: $: not UTF-8: invalid byte at offset {exc.start}"]
     except InvalidInput as exc:
         return label, [f"{where}: {e.path}: {e.message}" for e in exc.errors]
     except ValidationError as exc:
-        skip = 1 if kind == "event" else 0  # an event's paths start with its `kind` tag
-        return label, [f"{where}: {e.path}: {e.message}" for e in errors_from(exc, skip=skip)]
+        # The event union's `kind` tag, which pydantic puts first in a path, is left out.
+        found = from_validation(exc, types[kind])
+        return label, [f"{where}: {e.path}: {e.message}" for e in found]
     return label + "; valid against its schema", []
 
 
