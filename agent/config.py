@@ -25,12 +25,20 @@ from pydantic import (
     model_validator,
 )
 
-from agent.messages import Slug, clean_name
-from display_layouts.input_problems import Problem, Problems, dotted, translate
+from agent.messages import ClockTime, Slug, clean_name
+from display_layouts.input_problems import Problem, Problems, dotted, named_pattern, translate
 
 DEFAULT_CONFIG_PATH = Path("/etc/signage-agent/agent.toml")
 ENV_PREFIX = "SIGNAGE_"
 EX_CONFIG = 78
+
+
+# Named forms: an error says the words, the JSON Schema shows the pattern.
+TOPIC_ROOT_PATTERN = named_pattern(
+    r"^[^#+/\s][^#+\s]*[^#+/\s]$|^[^#+/\s]$",
+    "an MQTT topic root such as signage/v1: no '#', '+' or spaces, no '/' at either end",
+)
+ALPHA_ADDRESS_PATTERN = named_pattern(r"^[0-9A-Fa-f]{2}$", "two hexadecimal digits, e.g. 00")
 
 
 class Section(BaseModel):
@@ -62,9 +70,7 @@ class MqttConfig(Section):
     port: Annotated[int, Field(ge=1, le=65535)] | None = Field(
         default=None, description="1883, or 8883 with TLS"
     )
-    topic_root: Annotated[str, Field(pattern=r"^[^#+/\s][^#+\s]*[^#+/\s]$|^[^#+/\s]$")] = (
-        "signage/v1"
-    )
+    topic_root: Annotated[str, Field(pattern=TOPIC_ROOT_PATTERN)] = "signage/v1"
     username: str | None = None
     password_file: Path | None = None
     tls: bool = False
@@ -165,14 +171,12 @@ class SerialConfig(Section):
     alpha_mode: str = "auto"
     alpha_color: str = "amber"
     alpha_position: Literal["fill", "middle", "top", "bottom"] = "fill"
-    alpha_address: Annotated[str, Field(pattern=r"^[0-9A-Fa-f]{2}$")] = "00"
+    alpha_address: Annotated[str, Field(pattern=ALPHA_ADDRESS_PATTERN)] = "00"
     alpha_packet_gap_s: Annotated[float, Field(ge=0, le=5)] = 0.15
 
 
 class BrightnessStep(Section):
-    at: Annotated[str, Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")] = Field(
-        description="time of day, HH:MM, board time zone"
-    )
+    at: ClockTime = Field(description="time of day, HH:MM, board time zone")
     percent: Annotated[int, Field(ge=0, le=100)]
 
 
@@ -206,7 +210,10 @@ class InboxConfig(Section):
 
 
 # A host name or an IP address as it appears in a URL (no scheme, port or path).
-_HOST_PATTERN = r"^(\[[0-9A-Fa-f:.]+\]|[0-9A-Za-z]([0-9A-Za-z.-]{0,251}[0-9A-Za-z])?)$"
+_HOST_PATTERN = named_pattern(
+    r"^(\[[0-9A-Fa-f:.]+\]|[0-9A-Za-z]([0-9A-Za-z.-]{0,251}[0-9A-Za-z])?)$",
+    "a host name or IP address, without scheme, port or path (e.g. cdn.example.vn)",
+)
 
 
 class ContentConfig(Section):

@@ -15,7 +15,13 @@ from display_layouts.input_problems.problem import (
     did_you_mean,
     printable,
 )
-from display_layouts.input_problems.translate import Loc, dotted, from_validation, translate
+from display_layouts.input_problems.translate import (
+    Loc,
+    dotted,
+    from_validation,
+    named_pattern,
+    translate,
+)
 
 __all__ = [
     "ROOT",
@@ -25,6 +31,7 @@ __all__ = [
     "did_you_mean",
     "dotted",
     "from_validation",
+    "named_pattern",
     "printable",
     "translate",
 ]

@@ -26,6 +26,21 @@ from display_layouts.input_problems.problem import ROOT, Problem, closest, did_y
 
 Loc = tuple[str | int, ...]
 MAX_SHOWN_INPUT_CHARS = 100
+# Each string pattern of an input, in words: a writer is told "a slug: lower-case …",
+# never shown the regular expression (see `named_pattern`).
+FORMS: dict[str, str] = {}
+
+
+def named_pattern(pattern: str, words: str) -> str:
+    """`pattern`, registered with what it means in words ("String should be WORDS"), for a
+    `StringConstraints(pattern=…)` or `Field(pattern=…)`; pydantic still checks it and the
+    JSON Schema still shows it, but an error says the words."""
+    known = FORMS.setdefault(pattern, words)
+    if known != words:
+        raise ValueError(f"pattern {pattern!r} is already named {known!r}")
+    return pattern
+
+
 _QUOTED = re.compile(r"'((?:[^'\\]|\\.)*)'")
 
 
@@ -217,6 +232,8 @@ def _sentence(detail: ErrorDetails, root: Any, unknown_key: str, show_input: boo
             message += _shown_input(tag)
         return _Sentence(loc, message + did_you_mean(str(tag), tags))
     message = detail["msg"].removeprefix("Value error, ")
+    if kind == "string_pattern_mismatch" and ctx.get("pattern") in FORMS:
+        message = f"String should be {FORMS[ctx['pattern']]}"
     if show_input and not isinstance(value, dict):
         message += _shown_input(value)
     if kind in ("literal_error", "enum") and isinstance(value, str):
