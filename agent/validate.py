@@ -11,7 +11,7 @@ from typing import Any, TextIO
 from agent.config import ConfigError, load_config
 from agent.content import parse_playlist
 from agent.messages import Alert, Command
-from agent.validation import InvalidInput, decode
+from agent.validation import InvalidInput, Problem, decode
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
 
@@ -28,7 +28,7 @@ def _check_config(path: Path) -> tuple[str, list[str]]:
     try:
         config = load_config(path, env={}, files_elsewhere=True)
     except ConfigError as exc:
-        return "config", [p.removeprefix(f"{path}: ") for p in exc.problems]
+        return "config", [p.within(path) for p in exc.errors]
     return f"config of board {config.board.id}", []
 
 
@@ -74,11 +74,11 @@ def _check_outbound(raw: bytes, kind: str) -> tuple[str, list[str]]:
     except UnicodeDecodeError as exc:
         return label, [f"{where}: $: not UTF-8: invalid byte at offset {exc.start}"]
     except InvalidInput as exc:
-        return label, [f"{where}: {e.path}: {e.message}" for e in exc.errors]
+        return label, [str(Problem(e.path, e.message, where)) for e in exc.errors]
     except ValidationError as exc:
         # The event union's `kind` tag, which pydantic puts first in a path, is left out.
         found = from_validation(exc, types[kind])
-        return label, [f"{where}: {e.path}: {e.message}" for e in found]
+        return label, [str(Problem(e.path, e.message, where)) for e in found]
     return label + "; valid against its schema", []
 
 
@@ -97,7 +97,7 @@ def _check_payload(raw: bytes) -> tuple[str, list[str]]:
             return f"command {command.command}", []
         playlist = parse_playlist(raw, max_bytes=MAX_FILE_BYTES)
     except InvalidInput as exc:
-        return str(label), [f"{e.path}: {e.message}" for e in exc.errors]
+        return str(label), [str(e) for e in exc.errors]
     return f"playlist version {playlist.version}, {len(playlist.items)} items", []
 
 
@@ -109,7 +109,7 @@ def _check_layout(path: Path) -> tuple[str, list[str]]:
     try:
         layout = load_layout_file(path)
     except LayoutError as exc:
-        return "layout", [p.removeprefix(f"{path}: ") for p in exc.problems]
+        return "layout", [p.within(path) for p in exc.errors]
     slots = ", ".join(s.name if s.required else f"{s.name}?" for s in layout.spec.slots)
     what = f"layout {layout.name}, slots: {slots or 'none'}"
     shipped = path.resolve().parent == BUILTIN_DIR

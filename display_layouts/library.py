@@ -78,7 +78,7 @@ class SkippedFile:
 
     def summary(self, limit: int = 3) -> str:
         """One bounded line for an event: the first problems and how many more."""
-        shown = [str(_unsourced(p, self.path)) for p in self.errors[:limit]]
+        shown = [p.within(self.path) for p in self.errors[:limit]]
         more = len(self.errors) - limit
         tail = f"; and {more} more (signage-agent validate {self.path})" if more > 0 else ""
         return f"layout file {self.path} skipped: {'; '.join(shown)}{tail}"
@@ -98,13 +98,6 @@ class LibraryScan:
     @property
     def problems(self) -> list[str]:
         return [str(problem) for problem in self.errors]
-
-
-def _unsourced(problem: Problem, path: Path) -> Problem:
-    # The summary names the file once, before its problems.
-    if problem.source != str(path):
-        return problem
-    return Problem(problem.path, problem.message, "", problem.line)
 
 
 def _load_all(

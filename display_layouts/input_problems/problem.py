@@ -34,6 +34,12 @@ class Problem(BaseModel):
         text = ": ".join([*(part for part in (self.source, self.path) if part), self.message])
         return f"{text} (line {self.line})" if self.line is not None else text
 
+    def within(self, source: object) -> str:
+        """The line as printed under a heading that names `source` already."""
+        if self.source != str(source):
+            return str(self)
+        return str(Problem(self.path, self.message, "", self.line))
+
 
 class Problems(Exception):
     """An input that must be refused, with every problem found in it (not just the first).
