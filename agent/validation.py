@@ -1,7 +1,8 @@
 """Bytes in, a validated model or a list of errors with field paths out.
 
 Every inbound byte string (MQTT payload, inbox file, CLI file) goes through `decode`,
-so all of them fail the same way: an `InvalidInput` naming each problem and where.
+so all of them fail the same way: an `InvalidInput` naming each problem and where, in
+the words of the one translation (`display_layouts.input_problems`).
 """
 
 from __future__ import annotations
@@ -36,7 +37,18 @@ M = TypeVar("M", bound=BaseModel)
 # wrong and where); the name says what it is to a payload's reader.
 InvalidInput = Problems
 
-__all__ = ["ROOT", "InvalidInput", "Problem", "printable"]
+__all__ = [
+    "DEFAULT_MAX_PAYLOAD_BYTES",
+    "ROOT",
+    "InvalidInput",
+    "Problem",
+    "decode",
+    "error",
+    "field_path",
+    "loads_or_none",
+    "parse_json",
+    "printable",
+]
 
 
 def error(path: str, message: str) -> Problem:

@@ -21,7 +21,15 @@ Loc = tuple[str | int, ...]
 # line per problem, each naming the file and line).
 LayoutError = Problems
 
-__all__ = ["LayoutError", "Loc", "did_you_mean"]
+__all__ = [
+    "Finding",
+    "LayoutError",
+    "Loc",
+    "did_you_mean",
+    "from_validation",
+    "render",
+    "zone_context",
+]
 
 
 @dataclass(frozen=True, slots=True)

@@ -267,3 +267,19 @@ def test_one_exception_and_one_line_format() -> None:
     assert str(problem) == "my.yaml: zone 'body': colr: unknown field 'colr' (line 8)"
     assert str(Problem("items.0.id", "bad")) == "items.0.id: bad"
     assert Problems([problem]).problems == [str(problem)]
+
+
+def test_a_rejection_event_carries_path_and_message_only() -> None:
+    from datetime import UTC, datetime
+
+    from agent.messages import ContentRejected
+
+    event = ContentRejected(
+        at=datetime(2026, 11, 27, tzinfo=UTC),
+        topic="signage/v1/content/city",
+        channel="city",
+        errors=[Problem("items.0.id", "bad", "a-file.json", 3)],
+    )
+    assert json.loads(event.model_dump_json())["errors"] == [
+        {"path": "items.0.id", "message": "bad"}
+    ]
