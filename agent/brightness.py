@@ -8,7 +8,7 @@ seconds or until the schedule's next step.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from agent.config import BrightnessStep
@@ -18,11 +18,6 @@ from agent.config import BrightnessStep
 class Override:
     percent: int
     until: datetime | None  # None: until the schedule's next step
-
-
-def _at(step: BrightnessStep) -> time:
-    hours, minutes = step.at.split(":")
-    return time(int(hours), int(minutes))
 
 
 class Brightness:
@@ -36,7 +31,7 @@ class Brightness:
         if not self.steps:
             return 100
         clock = now.astimezone(self.tz).time()
-        earlier = [s for s in self.steps if _at(s) <= clock]
+        earlier = [s for s in self.steps if s.at <= clock]
         return (
             earlier[-1] if earlier else self.steps[-1]
         ).percent  # before the first: last night's
@@ -47,7 +42,7 @@ class Brightness:
         local = now.astimezone(self.tz)
         for day in (0, 1):
             for step in self.steps:
-                when = datetime.combine(local.date() + timedelta(days=day), _at(step), self.tz)
+                when = datetime.combine(local.date() + timedelta(days=day), step.at, self.tz)
                 if when > local:
                     return when
         return None

@@ -14,10 +14,11 @@ import pygame
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from agent import __version__
-from agent.messages import Command, CommandResult, ErrorDetail, board_time, is_identifier
+from agent.messages import Command, CommandResult, board_time, is_identifier
 from agent.output import png_bytes
 from agent.storage import StateFileProblem, StorageHealth, atomic_write, read_state_file, set_aside
-from agent.validation import InvalidInput, decode, error, errors_from
+from agent.validation import InvalidInput, decode, error
+from display_layouts.input_problems import Problem, from_validation
 
 if TYPE_CHECKING:
     from agent.core import Agent
@@ -166,7 +167,7 @@ class CommandRunner:
             return
         self._answer(self.run(command))
 
-    def _refuse(self, topic: str, payload: bytes, errors: list[ErrorDetail]) -> None:
+    def _refuse(self, topic: str, payload: bytes, errors: list[Problem]) -> None:
         """One `content.rejected`, and an `ok:false` result when the command has an id to
         answer to; neither beyond the flood limit or for a retained replay (agent.reject)."""
         if not self.agent.reject(topic, None, errors):
@@ -205,7 +206,7 @@ class CommandRunner:
         try:
             return model.model_validate(args, strict=True)
         except ValidationError as exc:
-            problems = "; ".join(f"args.{e.path}: {e.message}" for e in errors_from(exc))
+            problems = "; ".join(f"args.{e.path}: {e.message}" for e in from_validation(exc, model))
             raise CommandFailed(problems) from None
 
     def ping(self, args: dict[str, Any]) -> dict[str, Any]:

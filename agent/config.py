@@ -7,7 +7,6 @@ environment variables override keys, which suits systemd drop-ins.
 
 from __future__ import annotations
 
-import difflib
 import os
 import tomllib
 from collections.abc import Mapping
@@ -25,13 +24,21 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_core import ErrorDetails
 
-from agent.messages import OutputKind, Slug, clean_name
+from agent.messages import ClockTime, OutputKind, Slug, clean_name
+from display_layouts.input_problems import Problem, Problems, dotted, named_pattern, translate
 
 DEFAULT_CONFIG_PATH = Path("/etc/signage-agent/agent.toml")
 ENV_PREFIX = "SIGNAGE_"
 EX_CONFIG = 78
+
+
+# Named forms: an error says the words, the JSON Schema shows the pattern.
+TOPIC_ROOT_PATTERN = named_pattern(
+    r"^[^#+/\s][^#+\s]*[^#+/\s]$|^[^#+/\s]$",
+    "an MQTT topic root such as signage/v1: no '#', '+' or spaces, no '/' at either end",
+)
+ALPHA_ADDRESS_PATTERN = named_pattern(r"^[0-9A-Fa-f]{2}$", "two hexadecimal digits, e.g. 00")
 
 
 class Section(BaseModel):
@@ -63,9 +70,7 @@ class MqttConfig(Section):
     port: Annotated[int, Field(ge=1, le=65535)] | None = Field(
         default=None, description="1883, or 8883 with TLS"
     )
-    topic_root: Annotated[str, Field(pattern=r"^[^#+/\s][^#+\s]*[^#+/\s]$|^[^#+/\s]$")] = (
-        "signage/v1"
-    )
+    topic_root: Annotated[str, Field(pattern=TOPIC_ROOT_PATTERN)] = "signage/v1"
     username: str | None = None
     password_file: Path | None = None
     tls: bool = False
@@ -166,14 +171,12 @@ class SerialConfig(Section):
     alpha_mode: str = "auto"
     alpha_color: str = "amber"
     alpha_position: Literal["fill", "middle", "top", "bottom"] = "fill"
-    alpha_address: Annotated[str, Field(pattern=r"^[0-9A-Fa-f]{2}$")] = "00"
+    alpha_address: Annotated[str, Field(pattern=ALPHA_ADDRESS_PATTERN)] = "00"
     alpha_packet_gap_s: Annotated[float, Field(ge=0, le=5)] = 0.15
 
 
 class BrightnessStep(Section):
-    at: Annotated[str, Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")] = Field(
-        description="time of day, HH:MM, board time zone"
-    )
+    at: ClockTime = Field(description="time of day, HH:MM, board time zone")
     percent: Annotated[int, Field(ge=0, le=100)]
 
 
@@ -207,7 +210,10 @@ class InboxConfig(Section):
 
 
 # A host name or an IP address as it appears in a URL (no scheme, port or path).
-_HOST_PATTERN = r"^(\[[0-9A-Fa-f:.]+\]|[0-9A-Za-z]([0-9A-Za-z.-]{0,251}[0-9A-Za-z])?)$"
+_HOST_PATTERN = named_pattern(
+    r"^(\[[0-9A-Fa-f:.]+\]|[0-9A-Za-z]([0-9A-Za-z.-]{0,251}[0-9A-Za-z])?)$",
+    "a host name or IP address, without scheme, port or path (e.g. cdn.example.vn)",
+)
 
 
 class ContentConfig(Section):
@@ -256,12 +262,9 @@ class AgentConfig(Section):
         return self
 
 
-class ConfigError(Exception):
-    """A configuration that cannot be used; `problems` are ready-to-print lines."""
-
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("\n".join(problems))
-        self.problems = problems
+# A configuration that cannot be used: the one problem exception; `problems` are
+# ready-to-print lines naming the file (or environment variable), the key and what is wrong.
+ConfigError = Problems
 
 
 def _parse_env_value(raw: str) -> Any:
@@ -287,32 +290,6 @@ def apply_env(data: dict[str, Any], env: Mapping[str, str]) -> dict[str, str]:
     return origins
 
 
-def _describe(detail: ErrorDetails, fields: dict[str, Any]) -> str:
-    loc = [str(p) for p in detail["loc"]]
-    message = detail["msg"].removeprefix("Value error, ")
-    if detail["type"] == "extra_forbidden":
-        known = list(fields.get(loc[0], {})) if len(loc) == 2 else list(fields)
-        close = difflib.get_close_matches(loc[-1], known, n=1)
-        message = "unknown key" + (f"; did you mean '{close[0]}'?" if close else "")
-    elif detail["type"] == "missing":
-        message = "required key is missing"
-    elif "input" in detail and not isinstance(detail["input"], dict):
-        message += f" (got {detail['input']!r})"
-    return message
-
-
-def _known_keys() -> dict[str, Any]:
-    keys: dict[str, Any] = {}
-    for name, field in AgentConfig.model_fields.items():
-        annotation = field.annotation
-        model = next(
-            (a for a in getattr(annotation, "__args__", (annotation,)) if isinstance(a, type)),
-            None,
-        )
-        keys[name] = dict(model.model_fields) if model and issubclass(model, BaseModel) else {}
-    return keys
-
-
 def validate_config(
     data: dict[str, Any],
     source: str,
@@ -323,13 +300,12 @@ def validate_config(
     try:
         return AgentConfig.model_validate(data, context={"files_elsewhere": files_elsewhere})
     except ValidationError as exc:
-        known = _known_keys()
         problems = []
-        for detail in exc.errors(include_url=False):
-            path = ".".join(str(p) for p in detail["loc"]) or "(top level)"
-            where = origins.get(path)
+        # The config's reader wrote its values: each sentence ends with the one given.
+        for loc, message in translate(exc, AgentConfig, show_input=True):
+            where = origins.get(".".join(str(part) for part in loc))
             origin = f"{where} (environment)" if where else source
-            problems.append(f"{origin}: {path}: {_describe(detail, known)}")
+            problems.append(Problem(dotted(loc) if loc else "(top level)", message, origin))
         raise ConfigError(problems) from None
 
 
@@ -344,10 +320,10 @@ def load_config(
         text = path.read_bytes().decode("utf-8")
         data = tomllib.loads(text)
     except OSError as exc:
-        raise ConfigError([f"{path}: cannot read: {exc.strerror or exc}"]) from None
+        raise ConfigError([Problem("", f"cannot read: {exc.strerror or exc}", str(path))]) from None
     except UnicodeDecodeError as exc:
-        raise ConfigError([f"{path}: not UTF-8 (byte {exc.start})"]) from None
+        raise ConfigError([Problem("", f"not UTF-8 (byte {exc.start})", str(path))]) from None
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError([f"{path}: invalid TOML: {exc}"]) from None
+        raise ConfigError([Problem("", f"invalid TOML: {exc}", str(path))]) from None
     origins = apply_env(data, os.environ if env is None else env)
     return validate_config(data, str(path), origins, files_elsewhere=files_elsewhere)

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import base64
 import binascii
-import difflib
 from collections.abc import Mapping
 
 from agent.assets.download import url_problem
-from agent.messages import ChannelContent, ErrorDetail, ImageRef, Playlist, PlaylistItem
-from agent.validation import InvalidInput, decode, error
+from agent.messages import ChannelContent, ImageRef, Playlist, PlaylistItem
+from agent.validation import InvalidInput, Problem, decode, error
 from display_layouts.catalog import BUILTIN_LAYOUTS, LayoutSpec, SlotKind
 from display_layouts.image_formats import (
     DATA_URI,
@@ -19,16 +18,12 @@ from display_layouts.image_formats import (
     is_data_uri,
 )
 from display_layouts.images import DEFAULT_LIMITS, ImageLimits, check_image
+from display_layouts.input_problems import did_you_mean
 
 MAX_IMAGE_BYTES = 512 * 1024
 _DATA_URI_FORMS = "an image data URI must be " + " or ".join(
     f"{DATA_URI}{known.mime};base64,…" for known in FORMATS
 )
-
-
-def did_you_mean(word: str, choices: list[str]) -> str:
-    close = difflib.get_close_matches(word, choices, n=1)
-    return f"; did you mean '{close[0]}'?" if close else ""
 
 
 def check_data_uri(uri: str, limits: ImageLimits = DEFAULT_LIMITS) -> str | None:
@@ -61,8 +56,8 @@ def check_image_url(url: str) -> str | None:
 
 def _check_slots(
     path: str, item: PlaylistItem, spec: LayoutSpec, limits: ImageLimits = DEFAULT_LIMITS
-) -> list[ErrorDetail]:
-    errors: list[ErrorDetail] = []
+) -> list[Problem]:
+    errors: list[Problem] = []
     names = [s.name for s in spec.slots]
     for name, value in item.fields.items():
         slot = spec.slot(name)
@@ -95,8 +90,8 @@ def check_playlist(
     playlist: Playlist,
     layouts: Mapping[str, LayoutSpec],
     image_limits: ImageLimits = DEFAULT_LIMITS,
-) -> list[ErrorDetail]:
-    errors: list[ErrorDetail] = []
+) -> list[Problem]:
+    errors: list[Problem] = []
     seen: set[str] = set()
     usable = sorted(name for name, spec in layouts.items() if not spec.reserved)
     for index, item in enumerate(playlist.items):
@@ -132,7 +127,7 @@ def parse_playlist(
     return playlist
 
 
-def glyph_warnings(texts: Mapping[str, str]) -> list[ErrorDetail]:
+def glyph_warnings(texts: Mapping[str, str]) -> list[Problem]:
     """Texts (by field path) with characters the board's fonts cannot draw."""
     from display_layouts.coverage import undrawable
 

@@ -62,7 +62,6 @@ from agent.messages import (
     ContentRejected,
     ContentWarning,
     DisplayError,
-    ErrorDetail,
     EventBase,
     Heartbeat,
     ImageRef,
@@ -92,7 +91,7 @@ from agent.storage import (
     ensure_dir,
 )
 from agent.topics import AlertTopic, CommandTopic, ContentTopic, Topics
-from agent.validation import InvalidInput
+from agent.validation import InvalidInput, Problem
 from display_layouts.library import scan_library
 from display_layouts.render import Renderer, Scene
 from firmware_bridge.events import SerialLinkChanged, SerialProblem
@@ -677,7 +676,7 @@ class Agent:
         else:
             log.warning("message on a topic the agent does not handle: %s", topic)
 
-    def _on_content(self, channel: Channel, topic: str, payload: bytes) -> list[ErrorDetail]:
+    def _on_content(self, channel: Channel, topic: str, payload: bytes) -> list[Problem]:
         """Apply a channel's new content; returns the errors when it was rejected."""
         if not payload:  # an empty retained payload clears the channel
             if self.playlists.pop(channel, None) is not None:
@@ -773,13 +772,13 @@ class Agent:
         if isinstance(read, Unreadable):
             if read.gone:
                 return  # removed before it was read: the watcher reports the deletion
-            errors = [ErrorDetail(path="$", message=read.reason)]
+            errors = [Problem("$", read.reason)]
             self.reject(topic, "local", errors)
         else:
             errors = self._on_inbox_payload(path, topic, read)
         update_sidecar(path, [f"{e.path}: {e.message}" for e in errors])
 
-    def _on_inbox_payload(self, path: Path, topic: str, payload: bytes) -> list[ErrorDetail]:
+    def _on_inbox_payload(self, path: Path, topic: str, payload: bytes) -> list[Problem]:
         alert_id = alert_id_of(payload)
         if alert_id is None:
             return self._on_content("local", topic, payload)
@@ -796,7 +795,7 @@ class Agent:
         for event in events:
             self._emit(event)
 
-    def reject(self, topic: str, channel: Channel | None, errors: list[ErrorDetail]) -> bool:
+    def reject(self, topic: str, channel: Channel | None, errors: list[Problem]) -> bool:
         """Report bad input with one `content.rejected`; returns whether it was reported.
 
         Not reported: the same payload the broker replays as retained at every reconnect

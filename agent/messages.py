@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from datetime import datetime, tzinfo
+from datetime import datetime, time, tzinfo
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -24,6 +24,7 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainSerializer,
+    PlainValidator,
     StringConstraints,
     ValidationInfo,
     ValidatorFunctionWrapHandler,
@@ -34,6 +35,7 @@ from pydantic import (
 )
 
 from display_layouts.image_formats import is_data_uri
+from display_layouts.input_problems import named_pattern
 
 # Limits against absurd input; generous for real notices.
 MAX_TEXT_CHARS = 4000
@@ -46,11 +48,17 @@ Channel = Literal["city", "district", "commune", "board", "local"]
 CHANNELS: tuple[Channel, ...] = ("city", "district", "commune", "board", "local")
 BROKER_CHANNELS: tuple[Channel, ...] = ("city", "district", "commune", "board")
 
-Slug = Annotated[
-    str, StringConstraints(pattern=r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$", max_length=64)
-]
+# Named forms: an error says the words, the JSON Schema shows the pattern.
+SLUG_PATTERN = named_pattern(
+    r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$",
+    "a slug: lower-case letters, digits and '-' (not first or last), e.g. ba-dinh",
+)
+Slug = Annotated[str, StringConstraints(pattern=SLUG_PATTERN, max_length=64)]
 # Ids chosen by the city's systems (items, alerts, commands).
-IDENTIFIER_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]*$"
+IDENTIFIER_PATTERN = named_pattern(
+    r"^[A-Za-z0-9][A-Za-z0-9._:-]*$",
+    "an id: letters, digits and . _ : - (starting with a letter or digit)",
+)
 Identifier = Annotated[
     str, StringConstraints(pattern=IDENTIFIER_PATTERN, min_length=1, max_length=128)
 ]
@@ -63,7 +71,30 @@ def is_identifier(value: str) -> bool:
 
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-ClockTime = Annotated[str, StringConstraints(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")]
+CLOCK_TIME_WORDS = "a time of day as HH:MM (00:00 to 23:59)"
+CLOCK_TIME_PATTERN = named_pattern(r"^([01][0-9]|2[0-3]):[0-5][0-9]$", CLOCK_TIME_WORDS)
+_CLOCK_TIME = re.compile(CLOCK_TIME_PATTERN)
+
+
+def _clock_time(value: Any) -> time:
+    # Exactly the text "HH:MM", as on the wire (a TOML time such as 07:00:00 is not one):
+    # the one parser of a time of day.
+    if isinstance(value, str) and _CLOCK_TIME.fullmatch(value):
+        return time(int(value[:2]), int(value[3:]))
+    raise ValueError(f"Input should be {CLOCK_TIME_WORDS}")
+
+
+def _hh_mm(value: time) -> str:
+    return f"{value.hour:02d}:{value.minute:02d}"
+
+
+# A time of day (schedules, brightness steps): a `datetime.time` inside, "HH:MM" outside.
+ClockTime = Annotated[
+    time,
+    PlainValidator(_clock_time),
+    PlainSerializer(_hh_mm, return_type=str),
+    WithJsonSchema({"type": "string", "pattern": CLOCK_TIME_PATTERN}),
+]
 
 
 def clean_text(value: str) -> str:
@@ -212,10 +243,18 @@ class ImageRef(Inbound):
 
     url: Annotated[
         str,
-        StringConstraints(pattern=r"^https?://\S+$", max_length=2048),
+        StringConstraints(
+            pattern=named_pattern(r"^https?://\S+$", "an http:// or https:// URL, no spaces"),
+            max_length=2048,
+        ),
         AfterValidator(clean_name),
     ]
-    sha256: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+    sha256: Annotated[
+        str,
+        StringConstraints(
+            pattern=named_pattern(r"^[0-9a-f]{64}$", "a SHA-256: 64 lower-case hex digits")
+        ),
+    ]
 
 
 def _field_value(value: Any) -> str | ImageRef:
@@ -263,7 +302,7 @@ class ScheduleWindow(Inbound):
 
     @field_validator("to")
     @classmethod
-    def _not_empty_window(cls, to: str, info: ValidationInfo) -> str:
+    def _not_empty_window(cls, to: time, info: ValidationInfo) -> time:
         if info.data.get("from_") == to:
             raise ValueError("`to` equals `from`: the window would be empty")
         return to
@@ -497,7 +536,12 @@ class Heartbeat(Outbound):
 
 
 class ErrorDetail(Outbound):
-    """One problem with an input: where (`items.0.duration_s`; `$` is the whole payload)."""
+    """One problem with an input: where (`items.0.duration_s`; `$` is the whole payload).
+
+    Built from any object with `path` and `message` (a `Problem`): its source and line
+    stay off the wire, which names the topic instead."""
+
+    model_config = ConfigDict(extra="forbid", from_attributes=True)
 
     path: PathText
     message: MessageText

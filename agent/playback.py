@@ -39,14 +39,9 @@ class Showing:
     until: datetime | None
 
 
-def _minutes(hhmm: str) -> int:
-    hours, minutes = hhmm.split(":")
-    return int(hours) * 60 + int(minutes)
-
-
 def in_window(window: ScheduleWindow, local: datetime) -> bool:
-    start, end = _minutes(window.from_), _minutes(window.to)
-    now = local.hour * 60 + local.minute
+    start, end = window.from_, window.to
+    now = local.time()  # the windows' bounds are whole minutes: seconds never tip them
     today = WEEKDAYS[local.weekday()]
     if start < end:
         return today in window.days and start <= now < end
@@ -75,14 +70,11 @@ def entries(playlists: Mapping[Channel, Playlist]) -> Iterator[Entry]:
                 yield Entry(channel, item, (channel_order, index))
 
 
-def _next_local_time(hhmm: str, now: datetime, tz: ZoneInfo) -> datetime:
+def _next_local_time(at: time, now: datetime, tz: ZoneInfo) -> datetime:
     local = now.astimezone(tz)
-    hours, minutes = (int(part) for part in hhmm.split(":"))
-    candidate = datetime.combine(local.date(), time(hours, minutes), tzinfo=tz)
+    candidate = datetime.combine(local.date(), at, tzinfo=tz)
     if candidate <= local:
-        candidate = datetime.combine(
-            local.date() + timedelta(days=1), time(hours, minutes), tzinfo=tz
-        )
+        candidate = datetime.combine(local.date() + timedelta(days=1), at, tzinfo=tz)
     return candidate
 
 
@@ -165,11 +157,11 @@ class Playback:
         times: list[datetime] = []
         if self.showing is not None and self.showing.until is not None:
             times.append(self.showing.until)
-        boundaries: set[str] = set()
+        boundaries: set[time] = set()
         for entry in entries(playlists):
             item = entry.item
             times.extend(t for t in (item.valid_from, item.valid_until) if t and t > now)
             for window in item.schedule or ():
                 boundaries.update((window.from_, window.to))
-        times.extend(_next_local_time(hhmm, now, self.tz) for hhmm in boundaries)
+        times.extend(_next_local_time(at, now, self.tz) for at in boundaries)
         return min(times, default=None)

@@ -22,10 +22,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from agent.content import check_playlist, did_you_mean
+from agent.content import check_playlist
 from agent.messages import Playlist, PlaylistItem
-from agent.validation import InvalidInput, errors_from, parse_json
-from display_layouts.catalog import LayoutError, LayoutLibrary, load_library
+from agent.validation import InvalidInput, parse_json
+from display_layouts.catalog import LayoutLibrary, load_library
+from display_layouts.input_problems import Problem, Problems, did_you_mean, from_validation
 
 if TYPE_CHECKING:
     import pygame
@@ -42,12 +43,9 @@ SETTLE_S = 0.05
 WINDOW_TICK_MS = 100  # a window with nothing moving still answers its window system
 
 
-class PreviewError(Exception):
-    """What is wrong with the layout or content, one line per problem."""
-
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("\n".join(problems))
-        self.problems = problems
+# What is wrong with the layout or content: the one problem exception (`problems` are
+# its lines, each naming the file).
+PreviewError = Problems
 
 
 def parse_size(text: str) -> tuple[int, int]:
@@ -87,7 +85,7 @@ def validated_fields(layout: Layout, fields: dict[str, Any]) -> PlaylistItem:
     try:
         item = PlaylistItem.model_validate_json(json.dumps(raw), strict=True)
     except ValidationError as exc:
-        raise InvalidInput(errors_from(exc)) from None
+        raise InvalidInput(from_validation(exc, PlaylistItem)) from None
     playlist = Playlist(type="playlist", version=0, issued_at=datetime.now(UTC), items=[item])
     spec = dataclasses.replace(layout.spec, reserved=False)
     errors = check_playlist(playlist, {layout.name: spec})
@@ -125,10 +123,10 @@ class Preview:
             message = str(exc)
             if self.content is not None and not message.startswith(str(self.content)):
                 message = f"{self.content}: {message}"  # json's own errors name no file
-            raise PreviewError([message]) from None
+            raise PreviewError([Problem("", message)]) from None
         except InvalidInput as exc:
-            where = self.content or self.layout
-            raise PreviewError([f"{where}: {e.path}: {e.message}" for e in exc.errors]) from None
+            where = str(self.content or self.layout)  # the fields' problems name their file
+            raise PreviewError([Problem(e.path, e.message, where) for e in exc.errors]) from None
         renderer = Renderer(self.size, library=library, panel="led" if self.led else None)
         return renderer, self.scene(item)
 
@@ -144,18 +142,15 @@ class Preview:
         from display_layouts.loader import load_layout_file
 
         path = self.layout_file
-        try:
-            library = load_library()
-            if path is not None:
-                drafted = load_layout_file(path, check_name=False)
-                return library.with_layout(drafted), drafted
-        except LayoutError as exc:
-            raise PreviewError(exc.problems) from None
+        library = load_library()  # a layout file's problems name the file and line
+        if path is not None:
+            drafted = load_layout_file(path, check_name=False)
+            return library.with_layout(drafted), drafted
         layout = library.get(self.layout)
         if layout is None:
             names = library.names
             hint = did_you_mean(self.layout, names) or f"; known: {', '.join(names)}"
-            raise PreviewError([f"unknown layout '{self.layout}'{hint}"])
+            raise PreviewError([Problem("", f"unknown layout '{self.layout}'{hint}")])
         return library, layout
 
 

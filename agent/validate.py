@@ -6,12 +6,12 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from agent.config import ConfigError, load_config
 from agent.content import parse_playlist
 from agent.messages import Alert, Command
-from agent.validation import InvalidInput, decode
+from agent.validation import InvalidInput, Problem, decode
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
 
@@ -28,7 +28,7 @@ def _check_config(path: Path) -> tuple[str, list[str]]:
     try:
         config = load_config(path, env={}, files_elsewhere=True)
     except ConfigError as exc:
-        return "config", [p.removeprefix(f"{path}: ") for p in exc.problems]
+        return "config", [p.within(path) for p in exc.errors]
     return f"config of board {config.board.id}", []
 
 
@@ -56,27 +56,29 @@ def _check_outbound(raw: bytes, kind: str) -> tuple[str, list[str]]:
     from pydantic import TypeAdapter, ValidationError
 
     from agent.messages import CommandResult, Event, Heartbeat, Status
-    from agent.validation import errors_from, parse_json
+    from agent.validation import parse_json
+    from display_layouts.input_problems import from_validation
 
-    adapters: dict[str, TypeAdapter[object]] = {
-        "heartbeat": TypeAdapter(Heartbeat),
-        "event": TypeAdapter(Event),
-        "command_result": TypeAdapter(CommandResult),
-        "status": TypeAdapter(Status),
+    types: dict[str, Any] = {
+        "heartbeat": Heartbeat,
+        "event": Event,
+        "command_result": CommandResult,
+        "status": Status,
     }
     label = f"outbound {kind}: what a board publishes, not an input to it"
     where = f"outbound {kind}"  # before each problem: these are not input errors
     try:
         text = raw.decode("utf-8")
         parse_json(text)
-        adapters[kind].validate_json(text)
+        TypeAdapter(types[kind]).validate_json(text)
     except UnicodeDecodeError as exc:
         return label, [f"{where}: $: not UTF-8: invalid byte at offset {exc.start}"]
     except InvalidInput as exc:
-        return label, [f"{where}: {e.path}: {e.message}" for e in exc.errors]
+        return label, [str(Problem(e.path, e.message, where)) for e in exc.errors]
     except ValidationError as exc:
-        skip = 1 if kind == "event" else 0  # an event's paths start with its `kind` tag
-        return label, [f"{where}: {e.path}: {e.message}" for e in errors_from(exc, skip=skip)]
+        # The event union's `kind` tag, which pydantic puts first in a path, is left out.
+        found = from_validation(exc, types[kind])
+        return label, [str(Problem(e.path, e.message, where)) for e in found]
     return label + "; valid against its schema", []
 
 
@@ -95,7 +97,7 @@ def _check_payload(raw: bytes) -> tuple[str, list[str]]:
             return f"command {command.command}", []
         playlist = parse_playlist(raw, max_bytes=MAX_FILE_BYTES)
     except InvalidInput as exc:
-        return str(label), [f"{e.path}: {e.message}" for e in exc.errors]
+        return str(label), [str(e) for e in exc.errors]
     return f"playlist version {playlist.version}, {len(playlist.items)} items", []
 
 
@@ -107,7 +109,7 @@ def _check_layout(path: Path) -> tuple[str, list[str]]:
     try:
         layout = load_layout_file(path)
     except LayoutError as exc:
-        return "layout", [p.removeprefix(f"{path}: ") for p in exc.problems]
+        return "layout", [p.within(path) for p in exc.errors]
     slots = ", ".join(s.name if s.required else f"{s.name}?" for s in layout.spec.slots)
     what = f"layout {layout.name}, slots: {slots or 'none'}"
     shipped = path.resolve().parent == BUILTIN_DIR

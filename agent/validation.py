@@ -1,7 +1,8 @@
 """Bytes in, a validated model or a list of errors with field paths out.
 
 Every inbound byte string (MQTT payload, inbox file, CLI file) goes through `decode`,
-so all of them fail the same way: an `InvalidInput` naming each problem and where.
+so all of them fail the same way: an `InvalidInput` naming each problem and where, in
+the words of the one translation (`display_layouts.input_problems`).
 """
 
 from __future__ import annotations
@@ -13,11 +14,16 @@ from collections.abc import Iterable
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
-from pydantic_core import ErrorDetails
 
-from agent.messages import ErrorDetail
+from display_layouts.input_problems import (
+    ROOT,
+    Problem,
+    Problems,
+    dotted,
+    from_validation,
+    printable,
+)
 
-ROOT = "$"
 DEFAULT_MAX_PAYLOAD_BYTES = 1024 * 1024
 # Integers beyond 64 bits are absurd in any payload of the contract (and slow to convert).
 MAX_JSON_INT = 2**63 - 1
@@ -27,30 +33,26 @@ _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 
 M = TypeVar("M", bound=BaseModel)
 
+# An input that must be refused: the one problem exception (its `errors` say what is
+# wrong and where); the name says what it is to a payload's reader.
+InvalidInput = Problems
 
-class InvalidInput(Exception):
-    """An input that must be refused; `errors` say what is wrong and where."""
+__all__ = [
+    "DEFAULT_MAX_PAYLOAD_BYTES",
+    "ROOT",
+    "InvalidInput",
+    "Problem",
+    "decode",
+    "error",
+    "field_path",
+    "loads_or_none",
+    "parse_json",
+    "printable",
+]
 
-    def __init__(self, errors: list[ErrorDetail]) -> None:
-        super().__init__("; ".join(f"{e.path}: {e.message}" for e in errors))
-        self.errors = errors
 
-
-def error(path: str, message: str) -> ErrorDetail:
-    return ErrorDetail(path=path or ROOT, message=message)
-
-
-MAX_PATH_KEY_CHARS = 64
-
-
-def printable(text: str, limit: int = MAX_PATH_KEY_CHARS) -> str:
-    """Untrusted text fit to quote in an error, an event or a log line: control characters
-    and lone surrogates (which cannot even be encoded as UTF-8) escaped, length bounded."""
-    if len(text) > limit:
-        text = text[:limit] + "…"
-    if text.isprintable():
-        return text
-    return "".join(c if c.isprintable() else f"\\u{ord(c):04x}" for c in text)
+def error(path: str, message: str) -> Problem:
+    return Problem(path or ROOT, message)
 
 
 def _printable_key(part: int | str) -> str:
@@ -59,22 +61,7 @@ def _printable_key(part: int | str) -> str:
 
 
 def field_path(loc: Iterable[int | str]) -> str:
-    return ".".join(_printable_key(part) for part in loc) or ROOT
-
-
-def _message(detail: ErrorDetails) -> str:
-    message = detail["msg"].removeprefix("Value error, ")
-    if detail["type"] == "extra_forbidden":
-        return "unknown key (not allowed here)"
-    if detail["type"] == "missing":
-        return "required key is missing"
-    return message
-
-
-def errors_from(exc: ValidationError, *, skip: int = 0) -> list[ErrorDetail]:
-    """Pydantic's errors as ours; `skip` leading path parts (a union's tag)."""
-    details = exc.errors(include_url=False)
-    return [error(field_path(d["loc"][skip:] or d["loc"]), _message(d)) for d in details]
+    return dotted(loc)
 
 
 def _kind_of(text: str) -> str:
@@ -118,7 +105,7 @@ def _lone_surrogate(text: str) -> str | None:
     return None
 
 
-def _strict_problems(node: Any, path: list[int | str], found: list[ErrorDetail]) -> None:
+def _strict_problems(node: Any, path: list[int | str], found: list[Problem]) -> None:
     if len(found) >= MAX_STRICT_ERRORS:
         return
     if isinstance(node, dict):
@@ -202,7 +189,7 @@ def parse_json(text: str) -> Any:
     except RecursionError:
         raise InvalidInput([error(ROOT, "Invalid JSON: nested too deeply")]) from None
     if flagged or _SURROGATE_ESCAPE.search(text):
-        found: list[ErrorDetail] = []
+        found: list[Problem] = []
         _strict_problems(data, [], found)
         if found:
             raise InvalidInput(found)
@@ -235,4 +222,4 @@ def decode(payload: bytes, model: type[M], *, max_bytes: int = DEFAULT_MAX_PAYLO
     try:
         return model.model_validate_json(text, strict=True)
     except ValidationError as exc:
-        raise InvalidInput(errors_from(exc)) from None
+        raise InvalidInput(from_validation(exc, model)) from None

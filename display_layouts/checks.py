@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 
 from display_layouts.layout import Arrangement, Layout
-from display_layouts.problems import Loc, Problem, did_you_mean, zone_context
+from display_layouts.problems import Finding, Loc, did_you_mean, zone_context
 from display_layouts.spec import SlotKind
 from display_layouts.zones.base import Zone
 
@@ -22,10 +22,10 @@ Box = tuple[float, float, float, float]
 _EPSILON = 1e-6
 
 
-def check_layout(layout: Layout) -> list[Problem]:
+def check_layout(layout: Layout) -> list[Finding]:
     problems = list(_check_slots(layout))
     if not layout.reserved and not layout.spec.slots:
-        problems.append(Problem(("zones",), "no zone shows a slot, so no playlist can fill it"))
+        problems.append(Finding(("zones",), "no zone shows a slot, so no playlist can fill it"))
     seen = set()
     for index, arrangement in enumerate(layout.arrangements()):
         where = () if index == 0 else (f"variants.{index - 1}",)
@@ -38,13 +38,13 @@ def check_layout(layout: Layout) -> list[Problem]:
     return problems
 
 
-def _check_slots(layout: Layout) -> Iterator[Problem]:
+def _check_slots(layout: Layout) -> Iterator[Finding]:
     kinds: dict[str, SlotKind] = {}
     for position, zone in enumerate(layout.base.zones):
         for binding in zone.bindings():
             known = kinds.setdefault(binding.slot, binding.kind)
             if known is not binding.kind:
-                yield Problem(
+                yield Finding(
                     ("zones", position, "image" if binding.kind is SlotKind.IMAGE else "text"),
                     f"slot '{binding.slot}' is shown as {known} elsewhere and as "
                     f"{binding.kind} here; use two slots",
@@ -54,7 +54,7 @@ def _check_slots(layout: Layout) -> Iterator[Problem]:
 
 def _check_arrangement(
     arrangement: Arrangement, layout: Layout, where: tuple[str, ...], index: int
-) -> Iterator[Problem]:
+) -> Iterator[Finding]:
     zones = arrangement.zones
     names = [zone.name for zone in zones]
     slots = [slot.name for slot in layout.spec.slots]
@@ -65,18 +65,18 @@ def _check_arrangement(
             if other not in names or other == zone.name:
                 hint = did_you_mean(other, [n for n in names if n != zone.name])
                 field: Loc = ("takes_room_of",)
-                yield Problem(loc + field, f"no other zone '{other}'{hint}", context, field)
+                yield Finding(loc + field, f"no other zone '{other}'{hint}", context, field)
         for slot in zone.when_filled:
             if slot not in slots:
                 hint = did_you_mean(slot, slots)
                 field = ("when_filled",)
-                yield Problem(loc + field, f"no zone shows slot '{slot}'{hint}", context, field)
+                yield Finding(loc + field, f"no zone shows slot '{slot}'{hint}", context, field)
     yield from _check_overlaps(arrangement, where, index)
 
 
 def _check_overlaps(
     arrangement: Arrangement, where: tuple[str, ...], index: int
-) -> Iterator[Problem]:
+) -> Iterator[Finding]:
     shown = [zone for zone in arrangement.zones if not zone.hidden]
     boxes = {zone.name: zone.box for zone in shown}
     for position, zone in enumerate(shown):
@@ -85,7 +85,7 @@ def _check_overlaps(
         for other in shown[:position]:
             problem = _conflict(zone, other, boxes)
             if problem:
-                yield Problem((*loc, "box"), problem, context, ("box",))
+                yield Finding((*loc, "box"), problem, context, ("box",))
 
 
 def _loc(index: int, position: int, zone: Zone) -> Loc:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from display_layouts.input_problems import Problem
 from display_layouts.layout import Layout
 from display_layouts.loader import LAYOUT_SUFFIXES, NodeBudget, load_layout_file
 from display_layouts.problems import LayoutError
@@ -69,12 +70,16 @@ class SkippedFile:
     """A layout file that was left out, with every problem found in it."""
 
     path: Path
-    problems: tuple[str, ...]
+    errors: tuple[Problem, ...]
+
+    @property
+    def problems(self) -> list[str]:
+        return [str(problem) for problem in self.errors]
 
     def summary(self, limit: int = 3) -> str:
         """One bounded line for an event: the first problems and how many more."""
-        shown = [p.removeprefix(f"{self.path}: ") for p in self.problems[:limit]]
-        more = len(self.problems) - limit
+        shown = [p.within(self.path) for p in self.errors[:limit]]
+        more = len(self.errors) - limit
         tail = f"; and {more} more (signage-agent validate {self.path})" if more > 0 else ""
         return f"layout file {self.path} skipped: {'; '.join(shown)}{tail}"
 
@@ -87,8 +92,12 @@ class LibraryScan:
     skipped: tuple[SkippedFile, ...] = ()
 
     @property
+    def errors(self) -> list[Problem]:
+        return [problem for file in self.skipped for problem in file.errors]
+
+    @property
     def problems(self) -> list[str]:
-        return [problem for file in self.skipped for problem in file.problems]
+        return [str(problem) for problem in self.errors]
 
 
 def _load_all(
@@ -100,15 +109,16 @@ def _load_all(
         try:
             layout = load_layout_file(path, budget=budget)
         except LayoutError as exc:
-            skipped.append(SkippedFile(path, tuple(exc.problems)))
+            skipped.append(SkippedFile(path, tuple(exc.errors)))
             continue
         except Exception as exc:  # a loader bug: the file is left out, the board goes on
             log.exception("reading layout file %s failed", path)
-            problem = f"{path}: cannot be read: {type(exc).__name__}: {exc}"
+            problem = Problem("", f"cannot be read: {type(exc).__name__}: {exc}", str(path))
             skipped.append(SkippedFile(path, (problem,)))
             continue
         if layout.name in layouts:
-            problem = f"{path}: name: '{layout.name}' is also {layouts[layout.name].source}"
+            also = f"'{layout.name}' is also {layouts[layout.name].source}"
+            problem = Problem("name", also, str(path))
             skipped.append(SkippedFile(path, (problem,)))
             continue
         layouts[layout.name] = layout
@@ -120,7 +130,7 @@ def builtin_library() -> LayoutLibrary:
     """The layouts that ship with the agent (loaded once; a broken one is a bug)."""
     layouts, skipped = _load_all(layout_files(BUILTIN_DIR))
     if skipped:
-        raise LayoutError([problem for file in skipped for problem in file.problems])
+        raise LayoutError([problem for file in skipped for problem in file.errors])
     return LayoutLibrary(layouts)
 
 
@@ -134,13 +144,16 @@ def scan_library(extra_dir: Path | None = None) -> LibraryScan:
     try:
         paths = layout_files(extra_dir)
     except OSError as exc:
-        problem = f"{extra_dir}: cannot read the layouts folder: {exc.strerror or exc}"
+        reason = f"cannot read the layouts folder: {exc.strerror or exc}"
+        problem = Problem("", reason, str(extra_dir))
         return LibraryScan(builtin, (SkippedFile(extra_dir, (problem,)),))
     extra, skipped = _load_all(paths[:MAX_FILES], NodeBudget(MAX_FOLDER_NODES))
     if len(paths) > MAX_FILES:
-        problem = (
-            f"{extra_dir}: {len(paths)} layout files: only the first {MAX_FILES} by name "
-            f"are read (from {paths[0].name} to {paths[MAX_FILES - 1].name})"
+        problem = Problem(
+            "",
+            f"{len(paths)} layout files: only the first {MAX_FILES} by name "
+            f"are read (from {paths[0].name} to {paths[MAX_FILES - 1].name})",
+            str(extra_dir),
         )
         skipped.append(SkippedFile(extra_dir, (problem,)))
     for name, layout in list(extra.items()):
@@ -157,21 +170,24 @@ def load_library(extra_dir: Path | None = None) -> LayoutLibrary:
     (for tools that must not go on with a part: preview, tests)."""
     scan = scan_library(extra_dir)
     if scan.skipped:
-        raise LayoutError(scan.problems)
+        raise LayoutError(scan.errors)
     return scan.library
 
 
-def _replacement_problems(layout: Layout, builtin: Layout | None) -> list[str]:
-    where = f"{layout.source}: "
+def _replacement_problems(layout: Layout, builtin: Layout | None) -> list[Problem]:
+    source = layout.source
     if builtin is None:
         if layout.override:
-            return [f"{where}override: there is no built-in layout '{layout.name}' to replace"]
+            why = f"there is no built-in layout '{layout.name}' to replace"
+            return [Problem("override", why, source)]
         return []
     if not layout.override:
-        return [
-            f"{where}name: '{layout.name}' is a built-in layout: choose another name, or "
+        why = (
+            f"'{layout.name}' is a built-in layout: choose another name, or "
             "set `override: true` to replace it on this board"
-        ]
+        )
+        return [Problem("name", why, source)]
     if builtin.reserved and not layout.reserved:
-        return [f"{where}reserved: '{layout.name}' replaces a reserved layout and must be one"]
+        why = f"'{layout.name}' replaces a reserved layout and must be one"
+        return [Problem("reserved", why, source)]
     return []

@@ -14,14 +14,14 @@ import yaml
 from pydantic import ValidationError
 
 from display_layouts.checks import check_layout
+from display_layouts.input_problems import Problem
 from display_layouts.layout import Arrangement, Layout
 from display_layouts.model import LayoutFile
 from display_layouts.problems import (
+    Finding,
     LayoutError,
     Loc,
-    Problem,
     did_you_mean,
-    field_names,
     from_validation,
     render,
     zone_context,
@@ -111,16 +111,22 @@ def load_layout_file(
     try:
         raw = _read_regular_file(path)
     except OSError as exc:
-        raise LayoutError([f"{path}: cannot read: {exc.strerror or exc}"]) from None
+        raise LayoutError([_whole(path, f"cannot read: {exc.strerror or exc}")]) from None
     if raw is None:
-        raise LayoutError([f"{path}: not a regular file (a folder, pipe or device): not read"])
+        raise LayoutError([_whole(path, "not a regular file (a folder, pipe or device): not read")])
     if len(raw) > MAX_FILE_BYTES:
-        raise LayoutError([f"{path}: larger than {MAX_FILE_BYTES // 1024} KiB"])
+        raise LayoutError([_whole(path, f"larger than {MAX_FILE_BYTES // 1024} KiB")])
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise LayoutError([f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})"]) from None
+        reason = f"not UTF-8 text ({exc.reason} at byte {exc.start})"
+        raise LayoutError([_whole(path, reason)]) from None
     return parse_layout(text, str(path), stem=path.stem if check_name else None, budget=budget)
+
+
+def _whole(source: Path | str, message: str) -> Problem:
+    """A problem of the file as a whole (it could not be read or parsed)."""
+    return Problem("", message, str(source))
 
 
 def _read_regular_file(path: Path) -> bytes | None:
@@ -158,9 +164,9 @@ def _read_yaml(text: str, source: str, budget: NodeBudget | None) -> tuple[Any, 
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark is not None else ""
         reason = getattr(exc, "problem", None) or str(exc)
-        raise LayoutError([f"{source}: not valid YAML: {reason}{where}"]) from None
+        raise LayoutError([_whole(source, f"not valid YAML: {reason}{where}")]) from None
     except (RecursionError, ValueError, OverflowError) as exc:  # past the bounds above: a bug
-        raise LayoutError([f"{source}: not a usable YAML file: {exc}"]) from None
+        raise LayoutError([_whole(source, f"not a usable YAML file: {exc}")]) from None
     finally:
         loader.dispose()
     lines: dict[Loc, int] = {}
@@ -169,10 +175,10 @@ def _read_yaml(text: str, source: str, budget: NodeBudget | None) -> tuple[Any, 
     return data, lines
 
 
-def _non_finite(data: Any, loc: Loc) -> Iterator[Problem]:
+def _non_finite(data: Any, loc: Loc) -> Iterator[Finding]:
     """Every NaN or infinity in the file, wherever it is (nesting is bounded by the loader)."""
     if isinstance(data, float) and not math.isfinite(data):
-        yield Problem(loc, f"{data} is not a finite number: give a number", (), loc)
+        yield Finding(loc, f"{data} is not a finite number: give a number", (), loc)
     elif isinstance(data, dict):
         for key, value in data.items():
             yield from _non_finite(value, (*loc, str(key)))
@@ -193,17 +199,17 @@ def _note_lines(node: yaml.Node, loc: Loc, lines: dict[Loc, int]) -> None:
             _note_lines(item, (*loc, index), lines)
 
 
-def _build(data: Any, stem: str | None, source: str) -> tuple[list[Problem], Layout | None]:
+def _build(data: Any, stem: str | None, source: str) -> tuple[list[Finding], Layout | None]:
     if not isinstance(data, dict):
-        return [Problem((), "a layout file is a mapping (name:, purpose:, zones: …)")], None
-    problems: list[Problem] = []
+        return [Finding((), "a layout file is a mapping (name:, purpose:, zones: …)")], None
+    problems: list[Finding] = []
     try:
         parsed: LayoutFile | None = LayoutFile.model_validate(data)
     except ValidationError as exc:
         parsed = None
-        problems += from_validation(exc, known=field_names(LayoutFile))
+        problems += from_validation(exc, LayoutFile)
     if stem is not None and data.get("name") != stem and isinstance(data.get("name"), str):
-        problems.append(Problem(("name",), f"must match the file name '{stem}'", (), ("name",)))
+        problems.append(Finding(("name",), f"must match the file name '{stem}'", (), ("name",)))
     raw_zones = data.get("zones")
     zones = _zones(raw_zones, problems) if isinstance(raw_zones, list) else None
     if parsed is None or zones is None or problems or not isinstance(raw_zones, list):
@@ -221,7 +227,7 @@ def _build(data: Any, stem: str | None, source: str) -> tuple[list[Problem], Lay
     return problems, layout
 
 
-def _zones(raw_zones: list[Any], problems: list[Problem]) -> tuple[Zone, ...] | None:
+def _zones(raw_zones: list[Any], problems: list[Finding]) -> tuple[Zone, ...] | None:
     zones: list[Zone] = []
     seen: set[str] = set()
     for index, raw in enumerate(raw_zones):
@@ -230,19 +236,19 @@ def _zones(raw_zones: list[Any], problems: list[Problem]) -> tuple[Zone, ...] | 
             continue
         if zone.name in seen:
             context = (zone_context(zone.name),)
-            problems.append(Problem(("zones", index, "name"), "used by another zone", context))
+            problems.append(Finding(("zones", index, "name"), "used by another zone", context))
         seen.add(zone.name)
         zones.append(zone)
     return tuple(zones) if len(zones) == len(raw_zones) else None
 
 
-def _zone(raw: Any, loc: Loc, where: tuple[str, ...], problems: list[Problem]) -> Zone | None:
+def _zone(raw: Any, loc: Loc, where: tuple[str, ...], problems: list[Finding]) -> Zone | None:
     """One zone validated against its type's model; its problems added to `problems`."""
     label = f"#{loc[-1] + 1}" if isinstance(loc[-1], int) else str(loc[-1])
     name = raw.get("name") if isinstance(raw, dict) else None
     context = (*where, zone_context(name if isinstance(name, str) else label))
     if not isinstance(raw, dict):
-        problems.append(Problem(loc, "a zone is a mapping (name:, type:, box: …)", context))
+        problems.append(Finding(loc, "a zone is a mapping (name:, type:, box: …)", context))
         return None
     cls = _zone_class(raw.get("type"), loc, context, problems)
     if cls is None:
@@ -250,12 +256,12 @@ def _zone(raw: Any, loc: Loc, where: tuple[str, ...], problems: list[Problem]) -
     try:
         return cls.model_validate(raw)
     except ValidationError as exc:
-        problems += from_validation(exc, base=loc, context=context, known=field_names(cls))
+        problems += from_validation(exc, cls, base=loc, context=context)
         return None
 
 
 def _zone_class(
-    kind: Any, loc: Loc, context: tuple[str, ...], problems: list[Problem]
+    kind: Any, loc: Loc, context: tuple[str, ...], problems: list[Finding]
 ) -> type[Zone] | None:
     types = zone_types()
     if isinstance(kind, str) and kind in types:
@@ -266,12 +272,12 @@ def _zone_class(
     else:
         hint = did_you_mean(str(kind), types) or f"; zone types: {known}"
         message = f"unknown zone type '{kind}'{hint}"
-    problems.append(Problem((*loc, "type"), message, context, ("type",)))
+    problems.append(Finding((*loc, "type"), message, context, ("type",)))
     return None
 
 
 def _variants(
-    parsed: LayoutFile, raw_zones: list[Any], problems: list[Problem]
+    parsed: LayoutFile, raw_zones: list[Any], problems: list[Finding]
 ) -> Iterator[tuple[Any, Arrangement]]:
     by_name: Mapping[str, dict[str, Any]] = {zone["name"]: zone for zone in raw_zones}
     for index, variant in enumerate(parsed.variants):
@@ -280,7 +286,7 @@ def _variants(
         for name in unknown:
             hint = did_you_mean(name, by_name)
             loc: Loc = ("variants", index, "zones", name)
-            problems.append(Problem(loc, f"no zone '{name}' in this layout{hint}", where))
+            problems.append(Finding(loc, f"no zone '{name}' in this layout{hint}", where))
         zones = []
         for name, raw in by_name.items():
             change = variant.zones.get(name, {})
@@ -288,7 +294,7 @@ def _variants(
                 if key in change:
                     loc = ("variants", index, "zones", name, key)
                     context = (*where, zone_context(name))
-                    problems.append(Problem(loc, "a variant may not change it", context, (key,)))
+                    problems.append(Finding(loc, "a variant may not change it", context, (key,)))
             zone = _zone({**raw, **change}, ("variants", index, "zones", name), where, problems)
             if zone is not None:
                 zones.append(zone)

@@ -13,11 +13,16 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_valida
 
 from display_layouts import theme
 from display_layouts.canvas import Canvas, Orientation, Panel
+from display_layouts.input_problems import named_pattern
 from display_layouts.zones.base import parse_color
 
 MAX_ZONES = 64
 MAX_VARIANTS = 8
-LayoutName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,47}$")]
+LAYOUT_NAME_WORDS = "a name: a lower-case letter, then lower-case letters, digits or '_'"
+LayoutName = Annotated[
+    str,
+    Field(pattern=named_pattern(r"^[a-z][a-z0-9_]{0,47}$", f"{LAYOUT_NAME_WORDS} (48 at most)")),
+]
 
 
 def _parse_background(value: object) -> object:

@@ -63,7 +63,7 @@ def test_no_mqtt_section_means_no_broker(tmp_path: Path) -> None:
     [
         (("port = 1", "port = 70000"), "mqtt.port: Input should be less than or equal to 65535"),
         (('name = "B', 'nam = "B'), "board.nam: unknown key; did you mean 'name'?"),
-        (('id = "hn-badinh-phucxa-01"', 'id = "HN 01"'), "board.id: String should match"),
+        (('id = "hn-badinh-phucxa-01"', 'id = "HN 01"'), "board.id: String should be a slug"),
         (('output = "headless"', 'output = "tv"'), "display.output: Input should be 'screen'"),
         (("[display]", "[display]\nwidth = 100"), "display: Value error, give both"),
     ],

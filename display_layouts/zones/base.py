@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, TypeVar
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from display_layouts import templates, theme
-from display_layouts.problems import did_you_mean
+from display_layouts.input_problems import did_you_mean, named_pattern
 from display_layouts.spec import SlotKind
 
 if TYPE_CHECKING:
@@ -26,7 +26,15 @@ if TYPE_CHECKING:
 
     from display_layouts.paint import Context, Paint
 
-Name = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
+Name = Annotated[
+    str,
+    Field(
+        pattern=named_pattern(
+            r"^[a-z][a-z0-9_]{0,31}$",
+            "a name: a lower-case letter, then lower-case letters, digits or '_' (32 at most)",
+        )
+    ),
+]
 Template = Annotated[str, Field(max_length=2000), AfterValidator(templates.check)]
 FontName = Literal["regular", "bold"]
 Align = Literal["left", "center", "right"]
