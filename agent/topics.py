@@ -9,7 +9,7 @@ topic is a new row here, nowhere else.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final, Literal
 
 from agent.messages import BROKER_CHANNELS, Channel
@@ -227,6 +227,15 @@ class Topics:
     district: str
     commune: str
     board: str
+    # Every row's address, worked out once: routing runs for each inbound message.
+    _addresses: dict[str, str] = field(init=False, repr=False, compare=False)
+    _outbound: dict[str, TopicRow] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        addresses = {row.name: self.address(row) for row in TOPIC_TABLE}
+        outbound = {addresses[row.name]: row for row in TOPIC_TABLE if row.direction == "send"}
+        object.__setattr__(self, "_addresses", addresses)  # frozen: set once, here
+        object.__setattr__(self, "_outbound", outbound)
 
     def address(self, row: TopicRow, alert_id: str = "+") -> str:
         """The row's topic for this board; an alert row's last level is `alert_id`."""
@@ -238,45 +247,48 @@ class Topics:
             **{ALERT_ID: alert_id},
         )
 
+    def _of(self, row: TopicRow) -> str:
+        return self._addresses[row.name]
+
     def content(self, channel: Channel) -> str:
-        return self.address(_CONTENT_ROWS[channel])
+        return self._of(_CONTENT_ROWS[channel])
 
     def alert_scopes(self) -> dict[str, str]:
         """Alert topic prefix (without the alert id) of each scope."""
         return {
-            str(row.scope): self.address(row).removesuffix("/+")
+            str(row.scope): self._of(row).removesuffix("/+")
             for row in TOPIC_TABLE
             if row.purpose == "alert"
         }
 
     @property
     def status(self) -> str:
-        return self.address(row_for("status"))
+        return self._of(row_for("status"))
 
     @property
     def heartbeat(self) -> str:
-        return self.address(row_for("heartbeat"))
+        return self._of(row_for("heartbeat"))
 
     @property
     def events(self) -> str:
-        return self.address(row_for("events"))
+        return self._of(row_for("events"))
 
     @property
     def command(self) -> str:
-        return self.address(row_for("command"))
+        return self._of(row_for("command"))
 
     @property
     def command_result(self) -> str:
-        return self.address(row_for("command_result"))
+        return self._of(row_for("command_result"))
 
     @property
     def screenshot(self) -> str:
-        return self.address(row_for("screenshot"))
+        return self._of(row_for("screenshot"))
 
     def subscription_rows(self, *, alerts: bool) -> list[tuple[str, TopicRow]]:
         """What the board subscribes to (alert ids as the `+` wildcard), in table order."""
         return [
-            (self.address(row), row)
+            (self._of(row), row)
             for row in TOPIC_TABLE
             if row.direction == "receive" and (alerts or row.purpose != "alert")
         ]
@@ -286,10 +298,7 @@ class Topics:
 
     def outbound(self, topic: str) -> TopicRow | None:
         """The send row whose address `topic` is (for its QoS and retain flag)."""
-        for row in TOPIC_TABLE:
-            if row.direction == "send" and self.address(row) == topic:
-                return row
-        return None
+        return self._outbound.get(topic)
 
     def route(self, topic: str) -> Route | None:
         """The receive row `topic` belongs to, as what the core does with it."""
@@ -297,11 +306,11 @@ class Topics:
             if row.direction != "receive":
                 continue
             if row.purpose == "alert":
-                prefix = self.address(row).removesuffix("+")
+                prefix = self._of(row).removesuffix("+")
                 alert_id = topic.removeprefix(prefix)
                 if topic.startswith(prefix) and alert_id and "/" not in alert_id:
                     return AlertTopic(str(row.scope), alert_id)
-            elif topic == self.address(row):
+            elif topic == self._of(row):
                 if row.purpose == "command":
                     return CommandTopic()
                 if row.scope is not None:
