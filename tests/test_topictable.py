@@ -6,19 +6,20 @@ from __future__ import annotations
 import json
 import queue
 import time
-from typing import Any
+from typing import Any, get_args, get_type_hints
 
 import pytest
 from jsonschema import Draft202012Validator
 
 from agent.clock import SystemClock
-from agent.commands import CommandFailed, StallCommand, typed_command
+from agent.commands import CommandFailed, CommandRunner, StallCommand, typed_command
 from agent.config import MqttConfig
 from agent.link import LinkUp, MqttLink
 from agent.messages import (
     BrightnessArgs,
     Command,
     DisplayPowerCommand,
+    KnownCommand,
     NoArgs,
     PingCommand,
     SetBrightnessCommand,
@@ -192,3 +193,13 @@ def test_args_that_do_not_fit_fail_the_command_naming_the_path(
         typed_command(_command(name, **args))
     assert said in str(caught.value)
     assert not str(caught.value).startswith(name)  # the union's tag is not in the path
+
+
+def test_each_member_of_the_union_has_a_handler_taking_its_args() -> None:
+    union, _discriminator = get_args(KnownCommand)
+    for member in (*get_args(union), StallCommand):
+        name = get_args(member.model_fields["command"].annotation)[0]
+        handler = getattr(CommandRunner, name)
+        hints = get_type_hints(handler)
+        (args_type,) = (hint for key, hint in hints.items() if key != "return")
+        assert args_type is member.model_fields["args"].annotation, name
