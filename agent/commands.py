@@ -8,13 +8,23 @@ import os
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Final, Literal
 
 import pygame
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from agent import __version__
-from agent.messages import Command, CommandResult, board_time, is_identifier
+from agent.messages import (
+    BrightnessArgs,
+    Command,
+    CommandBase,
+    CommandResult,
+    KnownCommand,
+    NoArgs,
+    PowerArgs,
+    board_time,
+    is_identifier,
+)
 from agent.output import png_bytes
 from agent.storage import StateFileProblem, StorageHealth, atomic_write, read_state_file, set_aside
 from agent.validation import InvalidInput, decode, error
@@ -42,24 +52,41 @@ def _scaled(surface: pygame.Surface, size: tuple[int, int]) -> pygame.Surface:
         return pygame.transform.scale(surface, size)
 
 
-class BrightnessArgs(BaseModel):
+class StallArgs(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
-    percent: Annotated[int, Field(ge=0, le=100)]
-    for_s: Annotated[float, Field(gt=0, le=7 * 86_400)] | None = None
+    seconds: Annotated[float, Field(ge=0, le=600)] = 5
 
 
-class PowerArgs(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class StallCommand(CommandBase):
+    """Test hook (SIGNAGE_TEST_HOOKS=1): freezes the render loop, for the watchdog tests.
+    Not a `KnownCommand`: it is in no published schema."""
 
-    state: Literal["on", "off"]
+    command: Literal["stall"]
+    args: StallArgs = Field(default_factory=StallArgs)
 
 
-A = TypeVar("A", bound=BaseModel)
+# Every command the runner can parse: the published union, and the test hook (which runs
+# only when its handler is registered).
+_TYPED: Final = TypeAdapter[KnownCommand | StallCommand](
+    Annotated[KnownCommand | StallCommand, Field(discriminator="command")]
+)
 
 
 class CommandFailed(Exception):
     """A command that could not be carried out; the message goes into the result."""
+
+
+def typed_command(command: Command) -> KnownCommand | StallCommand:
+    """The command as its member of the union, typed args and all; what its args get
+    wrong fails the command, naming each path (`args.percent: …`)."""
+    try:
+        return _TYPED.validate_python(command.model_dump(), strict=True)
+    except ValidationError as exc:
+        # The union's tag (the command's name) is left out of each error's path.
+        found = from_validation(exc, KnownCommand | StallCommand)
+        problems = "; ".join(f"{e.path}: {e.message}" for e in found)
+        raise CommandFailed(problems) from None
 
 
 def _recoverable_id(payload: bytes) -> str | None:
@@ -129,7 +156,8 @@ class CommandRunner:
     def __init__(self, agent: Agent, seen_path: Path) -> None:
         self.agent = agent
         self.seen = SeenCommands(seen_path, agent.storage)
-        self.handlers: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+        # Each takes its command's typed args (`typed_command`).
+        self.handlers: dict[str, Callable[[Any], dict[str, Any]]] = {
             "ping": self.ping,
             "screenshot": self.screenshot,
             "reload": self.reload,
@@ -187,7 +215,7 @@ class CommandRunner:
                 error=f"unknown command '{command.command}' (known: {known})",
             )
         try:
-            data = handler(command.args)
+            data = handler(typed_command(command).args)
         except CommandFailed as exc:
             return CommandResult(id=command.id, ok=False, error=str(exc))
         log.info("command %s (%s) done", command.id, command.command)
@@ -196,62 +224,43 @@ class CommandRunner:
     def _answer(self, result: CommandResult) -> None:
         self.agent.send(self.agent.topics.command_result, result.model_dump_json(exclude_none=True))
 
-    @staticmethod
-    def _no_args(args: dict[str, Any]) -> None:
-        if args:
-            raise CommandFailed(f"takes no arguments (got {', '.join(sorted(args))})")
-
-    @staticmethod
-    def _args(model: type[A], args: dict[str, Any]) -> A:
-        try:
-            return model.model_validate(args, strict=True)
-        except ValidationError as exc:
-            problems = "; ".join(f"args.{e.path}: {e.message}" for e in from_validation(exc, model))
-            raise CommandFailed(problems) from None
-
-    def ping(self, args: dict[str, Any]) -> dict[str, Any]:
-        self._no_args(args)
+    def ping(self, _args: NoArgs) -> dict[str, Any]:
         return {"agent_version": __version__, "at": board_time(self.agent.clock.now())}
 
-    def reload(self, args: dict[str, Any]) -> dict[str, Any]:
+    def reload(self, _args: NoArgs) -> dict[str, Any]:
         """Read the layouts again and redraw (what SIGHUP does)."""
-        self._no_args(args)
         problem = self.agent.reload()
         if problem is not None:
             raise CommandFailed(problem)
         return {"layouts": len(self.agent.library.specs)}
 
-    def set_brightness(self, args: dict[str, Any]) -> dict[str, Any]:
-        wanted = self._args(BrightnessArgs, args)
+    def set_brightness(self, wanted: BrightnessArgs) -> dict[str, Any]:
         now = self.agent.clock.now()
         brightness = self.agent.brightness
         brightness.set(wanted.percent, wanted.for_s, now)  # applied by the next tick
         until = brightness.override.until if brightness.override else None
         return {"percent": wanted.percent, "until": board_time(until) if until else None}
 
-    def display_power(self, args: dict[str, Any]) -> dict[str, Any]:
-        wanted = self._args(PowerArgs, args)
+    def display_power(self, wanted: PowerArgs) -> dict[str, Any]:
         self.agent.screen.set_power(wanted.state == "on")
         return {"state": wanted.state}
 
-    def restart(self, args: dict[str, Any]) -> dict[str, Any]:
+    def restart(self, _args: NoArgs) -> dict[str, Any]:
         """Exit cleanly with EX_TEMPFAIL: systemd (Restart=on-failure) starts us again."""
-        self._no_args(args)
         self.agent.request_stop(EX_RESTART)
         return {"exit_status": EX_RESTART}
 
-    def stall(self, args: dict[str, Any]) -> dict[str, Any]:
-        seconds = float(args.get("seconds", 5))
+    def stall(self, args: StallArgs) -> dict[str, Any]:
+        seconds = args.seconds
         time.sleep(seconds)
         return {"stalled_s": seconds}
 
-    def screenshot(self, args: dict[str, Any]) -> dict[str, Any]:
+    def screenshot(self, _args: NoArgs) -> dict[str, Any]:
         """Publish a PNG of the frame on show, then answer with its size.
 
         A PNG bigger than the broker's maximum packet size would cost the connection: it
         is scaled down until it fits (the result says from what size), or refused.
         """
-        self._no_args(args)
         canvas = self.agent.output.canvas
         topic = self.agent.topics.screenshot
         link = self.agent.link

@@ -223,6 +223,7 @@ class MqttLink:
         self.denials: dict[str, str] = {}  # "write TOPIC" / "read TOPIC" → reason
         self.too_large = 0  # messages dropped because the broker cannot take their size
         self._oversize_logged: set[str] = set()
+        # What the broker allows: the topic table's QoS and retain flags are capped to it.
         self._qos = 1
         self._retain = True
         self._retain_reported = False
@@ -261,9 +262,16 @@ class MqttLink:
 
     def _set_will(self, client: mqtt.Client) -> None:
         will = Status(state="offline", reason="connection-lost")
-        client.will_set(
-            self.topics.status, will.model_dump_json(exclude_none=True), self._qos, self._retain
-        )
+        qos, retain = self._flags(self.topics.status)
+        client.will_set(self.topics.status, will.model_dump_json(exclude_none=True), qos, retain)
+
+    def _flags(self, topic: str) -> tuple[int, bool]:
+        """QoS and retain flag of an outbound topic: its row of the topic table, within
+        what the broker supports."""
+        row = self.topics.outbound(topic)
+        if row is None:  # not a topic of the table: a programming error, said loudly
+            raise ValueError(f"{topic} is not an outbound topic of the topic table")
+        return min(row.qos, self._qos), row.retain and self._retain
 
     def start(self) -> None:
         props: Properties | None = None
@@ -380,15 +388,16 @@ class MqttLink:
             self._attempt = 0
             self._last_logged_cause = None
             client.reconnect_delay_set(self.config.reconnect_min_s, self.config.reconnect_max_s)  # type: ignore[arg-type]
-            topics = self.topics.subscriptions(alerts=self.subscribe_alerts)
-            _rc, mid = client.subscribe([(t, 1) for t in topics])
+            rows = self.topics.subscription_rows(alerts=self.subscribe_alerts)
+            topics = [topic for topic, _row in rows]
+            _rc, mid = client.subscribe([(topic, row.qos) for topic, row in rows])
             if mid is not None:
                 self._pending_subscriptions = {mid: topics}
             since = self.clock.now()
             self.connected_since = since
             online = Status(state="online", since=since, agent_version=__version__)
             body = online.model_dump_json(exclude_none=True).encode()
-            info = client.publish(self.topics.status, body, self._qos, self._retain)
+            info = client.publish(self.topics.status, body, *self._flags(self.topics.status))
             self._track(info.mid, self.topics.status, body)
             log.info(
                 "MQTT %s session with %s:%d%s; broker limits: %s",
@@ -731,8 +740,9 @@ class MqttLink:
         limit = self.max_packet_size
         return limit is None or self.packet_size(topic, payload) <= limit
 
-    def publish(self, topic: str, payload: bytes | str, *, retain: bool = False) -> int | None:
-        """Hand a QoS 1 message to the client; its id, or None when the client refused it.
+    def publish(self, topic: str, payload: bytes | str) -> int | None:
+        """Hand a message to the client with its topic's QoS and retain flag (the topic
+        table); its id, or None when the client refused it.
 
         Without a connection the client still keeps a QoS 1 message and sends it after
         reconnecting (it is then handed over all the same); only a full queue refuses.
@@ -745,7 +755,8 @@ class MqttLink:
         limit = self.max_packet_size
         if limit is not None and size > limit:
             return self._drop_oversize(topic, size, limit)
-        info = self.client.publish(topic, data, qos=self._qos, retain=retain and self._retain)
+        qos, retain = self._flags(topic)
+        info = self.client.publish(topic, data, qos=qos, retain=retain)
         if info.rc not in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):
             log.warning(
                 "MQTT client refused a message for %s: %s", topic, mqtt.error_string(info.rc)
@@ -756,7 +767,7 @@ class MqttLink:
 
     def _track(self, mid: int, topic: str, data: bytes, size: int | None = None) -> None:
         """Remember what a message id was, for its PUBACK's reason code."""
-        if self._qos == 0:
+        if self._flags(topic)[0] == 0:  # no PUBACK will come
             return
         size = size if size is not None else self.packet_size(topic, data)
         with self._lock:
@@ -785,8 +796,7 @@ class MqttLink:
             info = self.client.publish(
                 self.topics.status,
                 offline.model_dump_json(exclude_none=True),
-                self._qos,
-                self._retain,
+                *self._flags(self.topics.status),
             )
             try:
                 info.wait_for_publish(timeout)

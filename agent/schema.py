@@ -17,16 +17,15 @@ from pydantic import BaseModel, TypeAdapter
 
 import agent
 from agent.messages import (
-    BROKER_CHANNELS,
     Alert,
-    Command,
     CommandResult,
     Event,
     Heartbeat,
+    KnownCommand,
     Playlist,
     Status,
 )
-from agent.topics import Topics
+from agent.topics import TOPIC_TABLE, MessageKind, row_for
 
 JSON_SCHEMA_DIALECT: Final = "https://json-schema.org/draft/2020-12/schema"
 SCHEMA_BASE_URI: Final = "https://signage-agent.example/schemas/"
@@ -71,11 +70,13 @@ _PAYLOADS: Final[tuple[_Payload, ...]] = (
     _Payload(
         "command",
         "Command",
-        Command,
+        TypeAdapter[Any](KnownCommand),
         "inbound",
         "A command to one board: ping, screenshot, reload, set_brightness "
         "(args.percent 0-100, optional args.for_s), display_power (args.state on/off), "
-        "restart. A command id runs at most once.",
+        "restart; `command` selects the member, and so the `args` it takes. A command id "
+        "runs at most once. An unknown command gets an `ok:false` result naming the known "
+        "ones; args that do not fit get one naming the path (`args.percent`).",
     ),
     _Payload(
         "command_result",
@@ -318,130 +319,30 @@ def _messages() -> dict[str, dict[str, Any]]:
     }
 
 
-@dataclass(frozen=True, slots=True)
-class _Topic:
-    channel: str  # id in channels
-    operation: str  # id in operations
-    address: str
-    messages: tuple[str, ...]
-    action: Literal["receive", "send"]
-    retain: bool
-    title: str
-    description: str
+# The AsyncAPI message id of each kind of message a topic row carries.
+_MESSAGE_IDS: Final[dict[MessageKind, str]] = {"command_result": "commandResult"}
 
 
-def _topics(topic_root: str) -> list[_Topic]:
-    names = Topics(topic_root, "{district}", "{commune}", "{board}")
-    scopes = names.alert_scopes()
-    inbound = "Inbound, QoS 1; the agent re-subscribes after every reconnect."
-    outbox = (
-        " Produced while the broker is unreachable, it waits in the on-disk outbox and is "
-        "published, oldest first, after reconnecting, with its original time."
-    )
-    topics: list[_Topic] = []
-    for channel in BROKER_CHANNELS:
-        topics.append(
-            _Topic(
-                f"content{channel.title()}",
-                f"receive{channel.title()}Content",
-                names.content(channel),
-                ("playlist", "clear"),
-                "receive",
-                True,
-                f"{channel} content",
-                f"Retained playlist of the `{channel}` channel: its whole current content. "
-                f"An empty retained payload clears the channel. {inbound}",
-            )
-        )
-    for scope in BROKER_CHANNELS:
-        topics.append(
-            _Topic(
-                f"alert{scope.title()}",
-                f"receive{scope.title()}Alert",
-                f"{scopes[scope]}/{{alertId}}",
-                ("alert", "clear"),
-                "receive",
-                True,
-                f"{scope} alerts",
-                f"One retained alert per topic ({{alertId}} = the alert's id). A `cancel`, "
-                f"its expiry or an empty retained payload ends it. {inbound}",
-            )
-        )
-    topics += [
-        _Topic(
-            "command",
-            "receiveCommand",
-            names.command,
-            ("command",),
-            "receive",
-            False,
-            "commands",
-            f"Commands to this board; each id runs at most once; the result goes to "
-            f"{names.command_result}. {inbound}",
-        ),
-        _Topic(
-            "status",
-            "sendStatus",
-            names.status,
-            ("status",),
-            "send",
-            True,
-            "presence",
-            "Retained. `online` after each connect; a clean stop publishes `offline` with "
-            f"reason `shutdown` first; the broker publishes the Last Will {_WILL_PAYLOAD} "
-            "(retained, QoS 1) when the connection is lost. A broker crash sends no Will: "
-            "treat a board whose heartbeats stop for 3 intervals as offline.",
-        ),
-        _Topic(
-            "heartbeat",
-            "sendHeartbeat",
-            names.heartbeat,
-            ("heartbeat",),
-            "send",
-            False,
-            "heartbeats",
-            "Health every [health] heartbeat_interval_s (default 30 s)." + outbox,
-        ),
-        _Topic(
-            "events",
-            "sendEvent",
-            names.events,
-            ("event",),
-            "send",
-            False,
-            "events",
-            "Content accepted/rejected/ignored/cleared, proof of play, alerts, assets, "
-            "serial link, display errors." + outbox,
-        ),
-        _Topic(
-            "commandResult",
-            "sendCommandResult",
-            names.command_result,
-            ("commandResult",),
-            "send",
-            False,
-            "command results",
-            "One result per command received on " + names.command + ".",
-        ),
-        _Topic(
-            "screenshot",
-            "sendScreenshot",
-            names.screenshot,
-            ("screenshot",),
-            "send",
-            False,
-            "screenshots",
-            "PNG of the frame on show, published before the `screenshot` command's result.",
-        ),
-    ]
-    return topics
+def _message_id(kind: MessageKind) -> str:
+    return _MESSAGE_IDS.get(kind, kind)
+
+
+def _template_names(topic_root: str) -> dict[str, str]:
+    """What a row's `{…}` fields become in the document: the root, and parameters."""
+    return {
+        "root": topic_root,
+        **{name: f"{{{name}}}" for name in _PARAMETERS},
+        "will": _WILL_PAYLOAD,
+    }
 
 
 def _servers(topic_root: str) -> dict[str, Any]:
-    will_topic = Topics(topic_root, "{district}", "{commune}", "{board}").status
+    status = row_for("status")
+    will_topic = status.template.format(**_template_names(topic_root))
+    will = {"topic": will_topic, "qos": status.qos, "message": _WILL_PAYLOAD}
     bindings = {
         "mqtt": {
-            "lastWill": {"topic": will_topic, "qos": 1, "message": _WILL_PAYLOAD, "retain": True},
+            "lastWill": {**will, "retain": status.retain},
             "keepAlive": 30,
             "bindingVersion": MQTT_BINDING_VERSION,
         }
@@ -474,37 +375,42 @@ def _servers(topic_root: str) -> dict[str, Any]:
 
 def asyncapi_document(topic_root: str = DEFAULT_TOPIC_ROOT) -> dict[str, Any]:
     """AsyncAPI 3.0.0 document of every topic a board subscribes and publishes to."""
-    topics = _topics(topic_root)
+    names = _template_names(topic_root)
     channels: dict[str, Any] = {}
     operations: dict[str, Any] = {}
-    for topic in topics:
+    for row in TOPIC_TABLE:
+        address = row.template.format(**names)
+        messages = [_message_id(kind) for kind in row.messages]
         parameters = {
             name: _ref("components", "parameters", name)
             for name in _PARAMETERS
-            if f"{{{name}}}" in topic.address
+            if f"{{{name}}}" in address
         }
         channel: dict[str, Any] = {
-            "address": topic.address,
-            "title": topic.title,
-            "description": topic.description,
-            "messages": {name: _ref("components", "messages", name) for name in topic.messages},
+            "address": address,
+            "title": row.title,
+            "description": row.description.format(**names),
+            "messages": {name: _ref("components", "messages", name) for name in messages},
         }
         if parameters:
             channel["parameters"] = parameters
-        channels[topic.channel] = channel
+        channels[row.name] = channel
+        action = row.direction  # AsyncAPI's actions are named as the table's directions
         operation: dict[str, Any] = {
-            "action": topic.action,
-            "channel": _ref("channels", topic.channel),
-            "title": f"{'Receive' if topic.action == 'receive' else 'Send'} {topic.title}",
-            "messages": [_ref("channels", topic.channel, "messages", m) for m in topic.messages],
-            "bindings": _mqtt(1, retain=topic.retain),
+            "action": action,
+            "channel": _ref("channels", row.name),
+            "title": f"{action.title()} {row.title}",
+            "messages": [_ref("channels", row.name, "messages", m) for m in messages],
+            "bindings": _mqtt(row.qos, retain=row.retain),
         }
-        if topic.channel == "command":
+        if row.purpose == "command":
+            result = row_for("command_result")
+            reply_id = _message_id(result.messages[0])
             operation["reply"] = {
-                "channel": _ref("channels", "commandResult"),
-                "messages": [_ref("channels", "commandResult", "messages", "commandResult")],
+                "channel": _ref("channels", result.name),
+                "messages": [_ref("channels", result.name, "messages", reply_id)],
             }
-        operations[topic.operation] = operation
+        operations[row.operation] = operation
     return {
         "asyncapi": ASYNCAPI_VERSION,
         "info": {
