@@ -28,6 +28,7 @@ from pydantic import (
 from pydantic_core import ErrorDetails
 
 from agent.messages import Slug, clean_name
+from firmware_bridge.protocols import SerialSection
 
 DEFAULT_CONFIG_PATH = Path("/etc/signage-agent/agent.toml")
 ENV_PREFIX = "SIGNAGE_"
@@ -144,30 +145,11 @@ class DisplayConfig(Section):
         return self
 
 
-class SerialConfig(Section):
-    port: Annotated[str, Field(min_length=1)]
-    protocol: Literal["alpha", "tpm2", "adalight"]
-    baudrate: Annotated[int, Field(ge=300, le=12_000_000)] = 115200
-    panel_width: Annotated[int, Field(ge=8, le=1024)]
-    panel_height: Annotated[int, Field(ge=7, le=512)]
-    color: Literal["mono", "tricolor", "rgb"] = "mono"
-    # Additions (see docs/serial.md): line format, link supervision, conversion, Alpha.
-    bytesize: Literal[7, 8] = 8
-    parity: Literal["none", "even", "odd"] = "none"
-    stopbits: Literal[1, 2] = 1
-    write_timeout_s: Annotated[float, Field(gt=0, le=60)] = 2.0
-    ack: Literal["auto", "wait", "off"] = "auto"
-    ack_timeout_s: Annotated[float, Field(gt=0, le=10)] = 0.25
-    reconnect_min_s: Annotated[float, Field(gt=0, le=300)] = 0.5
-    reconnect_max_s: Annotated[float, Field(gt=0, le=3600)] = 10.0
-    threshold: Annotated[int, Field(ge=0, le=255)] = 128
-    dither: Literal["none", "ordered"] = "none"
-    gamma: Annotated[float, Field(ge=1.0, le=4.0)] = 2.2
-    alpha_mode: str = "auto"
-    alpha_color: str = "amber"
-    alpha_position: Literal["fill", "middle", "top", "bottom"] = "fill"
-    alpha_address: Annotated[str, Field(pattern=r"^[0-9A-Fa-f]{2}$")] = "00"
-    alpha_packet_gap_s: Annotated[float, Field(ge=0, le=5)] = 0.15
+# `[serial]`: each protocol declares its own keys beside its code, with `protocol` telling
+# them apart (firmware_bridge/protocols/<name>_settings.py; docs/serial.md). Only the
+# small settings modules load here: pyserial and the protocols' code wait for a board
+# that opens a controller.
+SerialConfig = SerialSection
 
 
 class BrightnessStep(Section):
