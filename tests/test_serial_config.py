@@ -346,3 +346,25 @@ def test_loading_a_config_loads_no_serial_stack(example: str) -> None:
     )
     loaded = set(json.loads(result.stdout.splitlines()[-1]))
     assert loaded & SERIAL_STACK == set()
+
+
+# --- the same settings outside the config -----------------------------------------------------
+
+
+def test_the_probe_refuses_a_line_or_protocol_it_cannot_use_in_words() -> None:
+    from firmware_bridge.probe import probe_controller
+
+    ok, why = probe_controller("loop://", "tpm2", 115200, 0.1, bytesize=7, parity="even")
+    assert not ok and why == "TPM2 frames are binary: the line needs 8 data bits"
+    ok, why = probe_controller("loop://", "vendorx", 115200, 0.1)
+    assert not ok and why == "unknown serial protocol 'vendorx'"
+
+
+def test_alpha_names_and_codes_are_one_table() -> None:
+    from typing import get_args
+
+    from firmware_bridge.protocols.alpha import commands
+    from firmware_bridge.protocols.alpha_settings import POSITIONS, AlphaPosition
+
+    assert set(get_args(AlphaPosition)) == set(POSITIONS)
+    assert commands.write_text(b"A", "top", "twinkle", b"X") == b'AA\x1b"n0X'

@@ -58,12 +58,17 @@ def _custom(kind: str, message: str, loc: tuple[int | str, ...], value: Any) -> 
 def _reworded(detail: ErrorDetails, section: Mapping[str, Any]) -> InitErrorDetails:
     protocol = section.get("protocol")
     if detail["type"] == "union_tag_invalid":
-        message = not_one_of(str(protocol), list(PROTOCOLS), "a serial protocol")
+        names = list(PROTOCOLS)
+        message = (
+            not_one_of(protocol, names, "a serial protocol")
+            if isinstance(protocol, str)
+            else f"not a serial protocol: {', '.join(names)}"
+        )
         return _custom("serial_protocol", message, ("protocol",), protocol)
     if detail["type"] == "union_tag_not_found":
         return InitErrorDetails(type="missing", loc=("protocol",), input=section)
     loc = detail["loc"]
-    if protocol in PROTOCOLS and loc[:1] == (protocol,):
+    if isinstance(protocol, str) and protocol in PROTOCOLS and loc[:1] == (protocol,):
         loc = loc[1:]  # the model's name is not a key of the file
         if detail["type"] == "extra_forbidden" and len(loc) == 1:
             return _custom("serial_key", _stray_key(str(loc[0]), protocol), loc, section)
@@ -88,6 +93,12 @@ def _stray_key(key: str, protocol: str) -> str:
 SerialSection = Annotated[SerialSettings, WrapValidator(_in_words)]
 
 
+def _known(name: object) -> str:
+    if not isinstance(name, str) or name not in PROTOCOLS:
+        raise UnknownProtocol(f"unknown serial protocol {name!r}")
+    return name
+
+
 @cache
 def _adapter() -> TypeAdapter[SerialSettings]:
     return TypeAdapter(SerialSection)
@@ -96,9 +107,7 @@ def _adapter() -> TypeAdapter[SerialSettings]:
 def serial_settings(**keys: Any) -> SerialSettings:
     """Settings from `[serial]` keys, as the config checks them (tests, benchmarks, the
     probe). Raises `UnknownProtocol`, or pydantic's `ValidationError`."""
-    name = keys.get("protocol")
-    if name not in PROTOCOLS:
-        raise UnknownProtocol(f"unknown serial protocol {name!r}")
+    _known(keys.get("protocol"))
     return _adapter().validate_python(keys)
 
 
@@ -106,8 +115,5 @@ def unchecked_settings(**keys: Any) -> SerialSettings:
     """Settings taken as given, defaults filled in, nothing checked: for the protocols'
     worked examples and test panels smaller than a real one (2×1). The agent never uses
     this; its settings come through the config's checks."""
-    name = keys.get("protocol")
-    if name not in PROTOCOLS:
-        raise UnknownProtocol(f"unknown serial protocol {name!r}")
-    settings: SerialSettings = PROTOCOLS[name].model_construct(**keys)  # type: ignore[assignment]
+    settings: SerialSettings = PROTOCOLS[_known(keys.get("protocol"))].model_construct(**keys)  # type: ignore[assignment]
     return settings
