@@ -9,7 +9,6 @@ from firmware_bridge.protocols.common import LineNeeds, ProtocolSettings
 
 
 class AdalightSettings(ProtocolSettings):
-    TITLE: ClassVar[str] = "Adalight"
     LINE: ClassVar[LineNeeds] = LineNeeds(
         data_bits=frozenset((8,)),
         data_bits_why="Adalight frames are binary: the line needs 8 data bits",

@@ -63,7 +63,6 @@ MODE_NAMES = ("auto", *MODES)
 
 
 class AlphaSettings(ProtocolSettings):
-    TITLE: ClassVar[str] = "Alpha"
     # Alpha packets are ASCII only, so 7 and 8 data bits both work (signs are met as 7E1,
     # 7E2 and 8N1); the signs are slow devices, set to 9600 baud or so.
     LINE: ClassVar[LineNeeds] = LineNeeds(

@@ -64,7 +64,6 @@ class ProtocolSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     LINE: ClassVar[LineNeeds] = LineNeeds()
-    TITLE: ClassVar[str] = "?"  # the protocol's name in messages: "TPM2", "Alpha"
 
     protocol: str
     port: Annotated[str, Field(min_length=1)] = Field(

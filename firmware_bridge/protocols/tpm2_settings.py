@@ -11,7 +11,6 @@ from firmware_bridge.protocols.common import AckPolicy, LineNeeds, ProtocolSetti
 
 
 class Tpm2Settings(ProtocolSettings):
-    TITLE: ClassVar[str] = "TPM2"
     LINE: ClassVar[LineNeeds] = LineNeeds(
         data_bits=frozenset((8,)),
         data_bits_why="TPM2 frames are binary: the line needs 8 data bits",
