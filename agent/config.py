@@ -12,7 +12,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -20,6 +20,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PlainValidator,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -28,7 +29,13 @@ from pydantic import (
 from pydantic_core import ErrorDetails
 
 from agent.messages import Slug, clean_name
-from firmware_bridge.protocols import SerialSection
+
+if TYPE_CHECKING:
+    from firmware_bridge.protocols import SerialSettings
+
+    SerialConfig = SerialSettings
+else:
+    SerialConfig = Any  # checked by `_serial_section`, which loads the models it needs
 
 DEFAULT_CONFIG_PATH = Path("/etc/signage-agent/agent.toml")
 ENV_PREFIX = "SIGNAGE_"
@@ -145,11 +152,15 @@ class DisplayConfig(Section):
         return self
 
 
-# `[serial]`: each protocol declares its own keys beside its code, with `protocol` telling
-# them apart (firmware_bridge/protocols/<name>_settings.py; docs/serial.md). Only the
-# small settings modules load here: pyserial and the protocols' code wait for a board
-# that opens a controller.
-SerialConfig = SerialSection
+def _serial_section(value: object) -> SerialConfig:
+    """`[serial]`: each protocol declares its own keys beside its code, `protocol` tells
+    them apart (firmware_bridge/protocols/<name>_settings.py; docs/serial.md); problems
+    keep their key paths below `serial`. Loaded only for a config with the section:
+    boards without one never build those models (about 0.6 MB), and pyserial and the
+    protocols' code wait for a board that opens its controller."""
+    from firmware_bridge.protocols import read_section
+
+    return read_section(value)
 
 
 class BrightnessStep(Section):
@@ -224,7 +235,7 @@ class AgentConfig(Section):
     board: BoardConfig
     mqtt: MqttConfig | None = None
     display: DisplayConfig = DisplayConfig()
-    serial: SerialConfig | None = None
+    serial: Annotated[SerialConfig | None, PlainValidator(_serial_section)] = None
     health: HealthConfig = HealthConfig()
     brightness: BrightnessConfig = BrightnessConfig()
     storage: StorageConfig = StorageConfig()

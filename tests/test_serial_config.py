@@ -334,7 +334,8 @@ SERIAL_STACK = {
 @pytest.mark.parametrize("example", ["hdmi-lcd.toml", "alpha-led-128x32.toml"])
 def test_loading_a_config_loads_no_serial_stack(example: str) -> None:
     """Memory: only boards that open a controller load pyserial and the protocol code (a
-    `[serial]` section alone is checked with the protocols' small settings modules)."""
+    `[serial]` section alone is checked with the protocols' settings modules, and a
+    config without one loads none of them)."""
     result = subprocess.run(
         [sys.executable, "-c", PROBE, str(REPO / "examples" / example)],
         capture_output=True,
@@ -346,6 +347,8 @@ def test_loading_a_config_loads_no_serial_stack(example: str) -> None:
     )
     loaded = set(json.loads(result.stdout.splitlines()[-1]))
     assert loaded & SERIAL_STACK == set()
+    if example == "hdmi-lcd.toml":  # nor the protocols' settings models, without [serial]
+        assert not [name for name in loaded if name.startswith("firmware_bridge.protocols")]
 
 
 # --- the same settings outside the config -----------------------------------------------------

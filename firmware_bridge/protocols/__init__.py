@@ -20,6 +20,7 @@ from firmware_bridge.protocols.section import (
     SerialSection,
     SerialSettings,
     UnknownProtocol,
+    read_section,
     serial_settings,
     unchecked_settings,
 )
@@ -33,6 +34,7 @@ __all__ = [
     "SerialSettings",
     "UnknownProtocol",
     "create_protocol",
+    "read_section",
     "serial_settings",
     "unchecked_settings",
 ]

@@ -61,7 +61,7 @@ class LineNeeds:
 
 class ProtocolSettings(BaseModel):
     # As the agent's config sections: unknown keys and non-finite numbers are refused.
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, defer_build=True)
 
     LINE: ClassVar[LineNeeds] = LineNeeds()
 

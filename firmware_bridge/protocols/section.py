@@ -104,11 +104,16 @@ def _adapter() -> TypeAdapter[SerialSettings]:
     return TypeAdapter(SerialSection)
 
 
+def read_section(section: object) -> SerialSettings:
+    """`[serial]` checked: raises pydantic's `ValidationError`, in words (`_in_words`)."""
+    return _adapter().validate_python(section)
+
+
 def serial_settings(**keys: Any) -> SerialSettings:
     """Settings from `[serial]` keys, as the config checks them (tests, benchmarks, the
     probe). Raises `UnknownProtocol`, or pydantic's `ValidationError`."""
     _known(keys.get("protocol"))
-    return _adapter().validate_python(keys)
+    return read_section(keys)
 
 
 def unchecked_settings(**keys: Any) -> SerialSettings:
