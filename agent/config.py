@@ -152,12 +152,14 @@ class DisplayConfig(Section):
         return self
 
 
-def _serial_section(value: object) -> SerialConfig:
+def _serial_section(value: object) -> SerialConfig | None:
     """`[serial]`: each protocol declares its own keys beside its code, `protocol` tells
     them apart (firmware_bridge/protocols/<name>_settings.py; docs/serial.md); problems
     keep their key paths below `serial`. Loaded only for a config with the section:
     boards without one never build those models (about 0.6 MB), and pyserial and the
     protocols' code wait for a board that opens its controller."""
+    if value is None:  # a config built in code (demo) may say so
+        return None
     from firmware_bridge.protocols import read_section
 
     return read_section(value)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.config import EX_CONFIG, ConfigError, load_config
+from agent.config import EX_CONFIG, ConfigError, load_config, validate_config
 from tests.support import REPO
 
 BOARD = """
@@ -371,3 +371,11 @@ def test_alpha_names_and_codes_are_one_table() -> None:
 
     assert set(get_args(AlphaPosition)) == set(POSITIONS)
     assert commands.write_text(b"A", "top", "twinkle", b"X") == b'AA\x1b"n0X'
+
+
+@pytest.mark.parametrize("kind", list(SECTIONS))
+def test_a_loaded_config_dumps_and_loads_again(tmp_path: Path, kind: str) -> None:
+    """As the demo does: `model_dump()` then `validate_config` gives the same settings."""
+    config = load_config(write(tmp_path, config_text(kind)), {})
+    again = validate_config(config.model_dump(), "dumped", {})
+    assert again.serial == config.serial and type(again.serial) is type(config.serial)

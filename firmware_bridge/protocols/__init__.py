@@ -4,8 +4,8 @@ A protocol `<name>` is two modules side by side:
 
 - `<name>_settings.py`: its `[serial]` keys, a settings model with
   `protocol: Literal["<name>"]` (see `common.ProtocolSettings`) and the line it needs,
-  one line in `section.SerialSettings`. Loaded with the config on every board, so they
-  import nothing but pydantic.
+  one line in `section.SerialSettings`. Loaded with any config that has `[serial]`
+  (`validate` on a laptop too), so they import nothing but pydantic.
 - `<name>.py` (or a package `<name>/`): its code, with `create(settings)
   -> ControllerProtocol` (see `base.py`), loaded only when a board opens its controller.
 """

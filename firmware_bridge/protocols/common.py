@@ -3,7 +3,7 @@
 Each protocol's own settings model (`protocols/<name>_settings.py`) extends
 `ProtocolSettings` with `protocol: Literal["<name>"]` and its own keys; `[serial]` in the
 agent's config is the union of them, told apart by `protocol`. Only pydantic is
-imported here: the config loads these on every board, serial or not.
+imported here: any config with `[serial]` loads these, on a laptop too.
 """
 
 from __future__ import annotations
