@@ -11,7 +11,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -19,6 +19,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PlainValidator,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -27,6 +28,13 @@ from pydantic import (
 
 from agent.messages import ClockTime, OutputKind, Slug, clean_name
 from display_layouts.input_problems import Problem, Problems, dotted, named_pattern, translate
+
+if TYPE_CHECKING:
+    from firmware_bridge.protocols import SerialSettings
+
+    SerialConfig = SerialSettings
+else:
+    SerialConfig = Any  # checked by `_serial_section`, which loads the models it needs
 
 DEFAULT_CONFIG_PATH = Path("/etc/signage-agent/agent.toml")
 ENV_PREFIX = "SIGNAGE_"
@@ -149,30 +157,17 @@ class DisplayConfig(Section):
         return self
 
 
-class SerialConfig(Section):
-    port: Annotated[str, Field(min_length=1)]
-    protocol: Literal["alpha", "tpm2", "adalight"]
-    baudrate: Annotated[int, Field(ge=300, le=12_000_000)] = 115200
-    panel_width: Annotated[int, Field(ge=8, le=1024)]
-    panel_height: Annotated[int, Field(ge=7, le=512)]
-    color: Literal["mono", "tricolor", "rgb"] = "mono"
-    # Additions (see docs/serial.md): line format, link supervision, conversion, Alpha.
-    bytesize: Literal[7, 8] = 8
-    parity: Literal["none", "even", "odd"] = "none"
-    stopbits: Literal[1, 2] = 1
-    write_timeout_s: Annotated[float, Field(gt=0, le=60)] = 2.0
-    ack: Literal["auto", "wait", "off"] = "auto"
-    ack_timeout_s: Annotated[float, Field(gt=0, le=10)] = 0.25
-    reconnect_min_s: Annotated[float, Field(gt=0, le=300)] = 0.5
-    reconnect_max_s: Annotated[float, Field(gt=0, le=3600)] = 10.0
-    threshold: Annotated[int, Field(ge=0, le=255)] = 128
-    dither: Literal["none", "ordered"] = "none"
-    gamma: Annotated[float, Field(ge=1.0, le=4.0)] = 2.2
-    alpha_mode: str = "auto"
-    alpha_color: str = "amber"
-    alpha_position: Literal["fill", "middle", "top", "bottom"] = "fill"
-    alpha_address: Annotated[str, Field(pattern=ALPHA_ADDRESS_PATTERN)] = "00"
-    alpha_packet_gap_s: Annotated[float, Field(ge=0, le=5)] = 0.15
+def _serial_section(value: object) -> SerialConfig | None:
+    """`[serial]`: each protocol declares its own keys beside its code, `protocol` tells
+    them apart (firmware_bridge/protocols/<name>_settings.py; docs/serial.md); problems
+    keep their key paths below `serial`. Loaded only for a config with the section:
+    boards without one never build those models (about 0.6 MB), and pyserial and the
+    protocols' code wait for a board that opens its controller."""
+    if value is None:  # a config built in code (demo) may say so
+        return None
+    from firmware_bridge.protocols import read_section
+
+    return read_section(value)
 
 
 class BrightnessStep(Section):
@@ -248,7 +243,7 @@ class AgentConfig(Section):
     board: BoardConfig
     mqtt: MqttConfig | None = None
     display: DisplayConfig = DisplayConfig()
-    serial: SerialConfig | None = None
+    serial: Annotated[SerialConfig | None, PlainValidator(_serial_section)] = None
     health: HealthConfig = HealthConfig()
     brightness: BrightnessConfig = BrightnessConfig()
     storage: StorageConfig = StorageConfig()

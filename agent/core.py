@@ -77,7 +77,7 @@ from agent.messages import (
     log_excerpt,
 )
 from agent.outbox import MAX_MESSAGE_BYTES, Outbox
-from agent.output import Output, SerialLine, open_output
+from agent.output import Output, open_output, serial_health
 from agent.playback import Playback, Showing
 from agent.rejections import RejectionLimiter, Suppressed
 from agent.screen import DrawFault, Frame, Screen
@@ -940,7 +940,7 @@ class Agent:
             alerts_active_count=len(active),
             content={channel: channel_summary(self.playlists.get(channel)) for channel in CHANNELS},
             display=self.screen.health(mono),
-            serial=self.output.health() if isinstance(self.output, SerialLine) else None,
+            serial=serial_health(self.output),
             system=self.probe.read(),
             mqtt=self._mqtt_health(link),
             errors_total=self.errors_total,

@@ -16,6 +16,7 @@ import pygame
 
 from agent.messages import OutputKind, SerialHealth
 from agent.storage import atomic_write
+from firmware_bridge.events import SerialLinkHealth
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +51,21 @@ class Output(Protocol):
 class SerialLine(Protocol):
     """An output behind a serial line (an LED controller): it reports the link's health."""
 
-    def health(self) -> SerialHealth: ...
+    def health(self) -> SerialLinkHealth: ...
+
+
+def serial_health(output: Output) -> SerialHealth | None:
+    """The heartbeat's `serial`: the link's health when the output is a serial line."""
+    if not isinstance(output, SerialLine):
+        return None
+    link = output.health()
+    return SerialHealth(
+        port=link.port,
+        protocol=link.protocol,
+        connected=link.connected,
+        frames_sent=link.frames_sent,
+        errors=link.errors,
+    )
 
 
 @runtime_checkable

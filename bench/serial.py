@@ -40,8 +40,8 @@ import pygame  # noqa: E402
 from bench._harness import machine, percentile  # noqa: E402
 from firmware_bridge.convert import FrameConverter  # noqa: E402
 from firmware_bridge.output import SerialOutput  # noqa: E402
-from firmware_bridge.protocols import create_protocol  # noqa: E402
-from firmware_bridge.settings import AckPolicy, BridgeSettings, ColorModel  # noqa: E402
+from firmware_bridge.protocols import create_protocol, serial_settings  # noqa: E402
+from firmware_bridge.protocols.common import AckPolicy, ColorModel  # noqa: E402
 
 SEQ_BITS = 16
 TPM2_OVERHEAD = 5  # start, type, size (2), end
@@ -105,7 +105,7 @@ def thread_cpu(name: str) -> float:
 
 def run_case(case: Case, seconds: float, directory: Path) -> dict[str, float]:
     process, link, log = start_simulator(case, directory)
-    settings = BridgeSettings(
+    settings = serial_settings(
         port=str(link),
         protocol="tpm2",
         panel_width=case.size[0],
@@ -165,7 +165,7 @@ def conversion_cost(size: tuple[int, int], color: ColorModel, protocol: str) -> 
     """Seconds to convert and encode one frame (median of 5 runs of 200)."""
     canvas = pygame.Surface(size)
     draw_seq(canvas, 12345)
-    settings = BridgeSettings(
+    settings = serial_settings(
         port="loop://", protocol=protocol, panel_width=size[0], panel_height=size[1], color=color
     )
     plugin = create_protocol(settings)

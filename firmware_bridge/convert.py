@@ -14,7 +14,7 @@ from __future__ import annotations
 import pygame
 
 from firmware_bridge.frame import PanelFrame
-from firmware_bridge.settings import ColorModel, Dither
+from firmware_bridge.protocols.common import ColorModel, Dither
 
 # Bayer 4×4: the order in which dots of a 4×4 cell light as the level rises.
 _BAYER_4 = ((0, 8, 2, 10), (12, 4, 14, 6), (3, 11, 1, 9), (15, 7, 13, 5))

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import pygame
 
-from firmware_bridge.settings import ColorModel
+from firmware_bridge.protocols.common import ColorModel
 
 Rgb = tuple[int, int, int]
 

@@ -20,8 +20,8 @@ from firmware_bridge.events import SerialLinkChanged
 from firmware_bridge.mailbox import Mailbox, Wanted
 from firmware_bridge.pacing import Backoff
 from firmware_bridge.protocols.base import ControllerProtocol
+from firmware_bridge.protocols.common import ProtocolSettings
 from firmware_bridge.session import Closing, LinkLost, LinkStats, Session
-from firmware_bridge.settings import BridgeSettings
 from firmware_bridge.transport import PortErrors, close_quietly, describe, open_port
 
 log = logging.getLogger(__name__)
@@ -30,13 +30,13 @@ IDLE_CHECK_S = 0.5  # with nothing new to send, look at the port this often
 
 
 Report = Callable[[object], None]
-PortOpener = Callable[[BridgeSettings], Any]
+PortOpener = Callable[[ProtocolSettings], Any]
 
 
 class ControllerLink:
     def __init__(
         self,
-        settings: BridgeSettings,
+        settings: ProtocolSettings,
         protocol: ControllerProtocol,
         report: Report,
         *,

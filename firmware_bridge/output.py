@@ -12,24 +12,19 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 import pygame
 
 from firmware_bridge.convert import FrameConverter
-from firmware_bridge.events import SerialLinkChanged, SerialProblem
+from firmware_bridge.events import SerialLinkChanged, SerialLinkHealth, SerialProblem
 from firmware_bridge.link import ControllerLink, PortOpener, Report
-from firmware_bridge.protocols import create_protocol
+from firmware_bridge.protocols import SerialSettings, create_protocol
 from firmware_bridge.protocols.base import Content, SignText
 from firmware_bridge.session import LinkStats
-from firmware_bridge.settings import BridgeSettings
 from firmware_bridge.transport import open_port
 
-if TYPE_CHECKING:
-    from agent.config import SerialConfig
-    from agent.messages import SerialHealth
-
-__all__ = ["SerialLinkChanged", "SerialOutput", "SerialProblem"]
+__all__ = ["SerialLinkChanged", "SerialLinkHealth", "SerialOutput", "SerialProblem"]
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +36,7 @@ def _local_now() -> datetime:
 class SerialOutput:
     def __init__(
         self,
-        config: SerialConfig | BridgeSettings,
+        settings: SerialSettings,
         report: Report,
         *,
         now: Callable[[], datetime] = _local_now,
@@ -49,10 +44,9 @@ class SerialOutput:
     ) -> None:
         """`report(message)` puts a `SerialLinkChanged` or `SerialProblem` on the core's
         queue (called from the writer thread). `now` gives the board's local time, which
-        signs with a clock (Alpha) are set to on every connection."""
-        self.settings = (
-            config if isinstance(config, BridgeSettings) else BridgeSettings.from_config(config)
-        )
+        signs with a clock (Alpha) are set to on every connection. `settings`: the
+        config's `[serial]`, checked when it loaded."""
+        self.settings = settings
         self.protocol = create_protocol(self.settings)
         self.canvas = pygame.Surface(self.settings.size)
         self._converter = FrameConverter(
@@ -128,11 +122,9 @@ class SerialOutput:
         """False: no controller here can power down; the core blanks the frame instead."""
         return False
 
-    def health(self) -> SerialHealth:
-        from agent.messages import SerialHealth
-
+    def health(self) -> SerialLinkHealth:
         stats = self._link.stats
-        return SerialHealth(
+        return SerialLinkHealth(
             port=self.settings.port,
             protocol=self.protocol.name,
             connected=stats.connected,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from firmware_bridge.settings import AckPolicy
+from firmware_bridge.protocols.common import AckPolicy
 
 ACK_MISSES_BEFORE_DOUBT = 3  # "auto": after this many missing acknowledgements, stop waiting
 

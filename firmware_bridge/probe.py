@@ -5,9 +5,11 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from firmware_bridge.protocols import UnknownProtocol, create_protocol
+from pydantic import ValidationError
+
+from firmware_bridge.protocols import UnknownProtocol, create_protocol, serial_settings
 from firmware_bridge.protocols.base import LinkCheck
-from firmware_bridge.settings import BridgeSettings, Parity
+from firmware_bridge.protocols.common import Parity
 from firmware_bridge.transport import PortErrors, close_quietly, describe, open_port
 
 READ_SLICE_S = 0.05
@@ -24,21 +26,25 @@ def probe_controller(
     stopbits: int = 1,
 ) -> tuple[bool, str]:
     """True and what answered, or False and a plain-language reason."""
-    settings = BridgeSettings(
-        port=port,
-        protocol=protocol,
-        panel_width=8,  # the panel's size plays no part in a link check
-        panel_height=8,
-        baudrate=baudrate,
-        bytesize=7 if bytesize == 7 else 8,
-        parity=parity,
-        stopbits=2 if stopbits == 2 else 1,
-    )
-    where = f"{port} at {baudrate} {settings.line_format}"
     try:
-        check = create_protocol(settings).link_check()
+        settings = serial_settings(
+            port=port,
+            protocol=protocol,
+            panel_width=8,  # the panel's size plays no part in a link check
+            panel_height=8,
+            baudrate=baudrate,
+            bytesize=7 if bytesize == 7 else 8,
+            parity=parity,
+            stopbits=2 if stopbits == 2 else 1,
+        )
     except UnknownProtocol as exc:
         return False, str(exc)
+    except ValidationError as exc:  # a line the protocol cannot work over (TPM2 at 7E1…)
+        return False, "; ".join(
+            error["msg"].removeprefix("Value error, ") for error in exc.errors()
+        )
+    where = f"{port} at {baudrate} {settings.line_format}"
+    check = create_protocol(settings).link_check()
     try:
         handle = open_port(settings)
     except PortErrors as exc:

@@ -13,7 +13,7 @@ from typing import Any
 
 from firmware_bridge.pacing import AckWatch, LineModel
 from firmware_bridge.protocols.base import Packet, Pause
-from firmware_bridge.settings import BridgeSettings
+from firmware_bridge.protocols.common import ProtocolSettings
 from firmware_bridge.transport import PortErrors, describe
 
 ACK_POLL_S = 0.05  # longest wait for an acknowledgement before looking at the clock again
@@ -45,7 +45,7 @@ class Session:
     def __init__(
         self,
         port: Any,
-        settings: BridgeSettings,
+        settings: ProtocolSettings,
         stats: LinkStats,
         stop: threading.Event,
         clock: Callable[[], float],
@@ -56,7 +56,7 @@ class Session:
         self.stop = stop
         self.clock = clock
         self.line = LineModel(settings.bytes_per_second)
-        self.acks = AckWatch(settings.ack)
+        self.acks = AckWatch(settings.ack_policy)
         self._ack_marker: bytes | None = None
         self._quiet_until = 0.0  # the gap the last packet asked for ends here
         self._last_size = 0
@@ -111,7 +111,7 @@ class Session:
             return
         # Nothing can be acknowledged before its last byte is on the wire.
         self.wait_until(self.line.busy_until)
-        deadline = self.line.busy_until + self.settings.ack_timeout_s
+        deadline = self.line.busy_until + self.settings.ack_timeout
         while self.acks.owed:
             self.poll()
             if not self.acks.owed:

@@ -8,7 +8,7 @@ from typing import Any
 
 import serial
 
-from firmware_bridge.settings import BridgeSettings
+from firmware_bridge.protocols.common import ProtocolSettings
 
 _PARITY = {"none": serial.PARITY_NONE, "even": serial.PARITY_EVEN, "odd": serial.PARITY_ODD}
 
@@ -25,7 +25,7 @@ _ERRNO_WORDS = {
 }
 
 
-def open_port(settings: BridgeSettings) -> Any:
+def open_port(settings: ProtocolSettings) -> Any:
     """An open `serial.SerialBase` for `settings.port`; raises one of `PortErrors`."""
     port = serial.serial_for_url(
         settings.port,

@@ -13,7 +13,7 @@ import json
 import math
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -25,6 +25,7 @@ from agent.config import ConfigError, load_config
 from agent.content import parse_playlist
 from agent.messages import Alert, Command, Inbound, Playlist
 from agent.validation import DEFAULT_MAX_PAYLOAD_BYTES, InvalidInput, decode
+from firmware_bridge.protocols import PROTOCOLS
 
 PLAYLIST: dict[str, Any] = {
     "type": "playlist",
@@ -239,24 +240,24 @@ TOML_NON_FINITE = st.sampled_from(["nan", "+nan", "-nan", "inf", "+inf", "-inf"]
 TOML_EXTREME = st.sampled_from(["1e308", "-1e308", "9223372036854775807", "-9223372036854775808"])
 
 
+def section_models(annotation: Any) -> list[type[BaseModel]]:
+    """The models a section's annotation allows."""
+    if isinstance(annotation, type):
+        return [annotation] if issubclass(annotation, BaseModel) else []
+    return [model for arg in get_args(annotation) for model in section_models(arg)]
+
+
 def test_every_numeric_config_key_is_in_the_table() -> None:
     from agent.config import AgentConfig
 
     for section, field in AgentConfig.model_fields.items():
-        model = next(
-            (
-                a
-                for a in getattr(field.annotation, "__args__", (field.annotation,))
-                if isinstance(a, type) and issubclass(a, BaseModel)
-            ),
-            None,
-        )
-        if model is None:
-            continue
-        for key, info in model.model_fields.items():
-            text = str(info.annotation)
-            if ("int" in text or "float" in text) and "Literal" not in text:
-                assert key in CONFIG_NUMBERS.get(section, {}), f"{section}.{key}"
+        # `[serial]`: one model per protocol, loaded only for a config with the section.
+        models = list(PROTOCOLS.values()) if section == "serial" else []
+        for model in models or section_models(field.annotation):
+            for key, info in model.model_fields.items():
+                text = str(info.annotation)
+                if ("int" in text or "float" in text) and "Literal" not in text:
+                    assert key in CONFIG_NUMBERS.get(section, {}), f"{section}.{key}"
 
 
 def config_text(section: str, key: str, literal: str) -> str:
@@ -272,6 +273,12 @@ def config_text(section: str, key: str, literal: str) -> str:
     for name, values in CONFIG_NUMBERS.items():
         for k, v in values.items():
             sections[name].setdefault(k, str(v))
+    # `[serial]` takes only its protocol's keys: the protocol that has the key under test.
+    protocol = next(
+        (name for name, model in PROTOCOLS.items() if key in model.model_fields), "tpm2"
+    )
+    serial = sections["serial"] | {"protocol": f'"{protocol}"'}
+    sections["serial"] = {k: v for k, v in serial.items() if k in PROTOCOLS[protocol].model_fields}
     sections[section][key] = literal
     return "".join(
         f"[{name}]\n" + "".join(f"{k} = {v}\n" for k, v in values.items())

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 from typing import Any
 
@@ -11,8 +10,8 @@ import pytest
 from firmware_bridge.frame import PanelFrame
 from firmware_bridge.mailbox import Mailbox
 from firmware_bridge.pacing import ACK_MISSES_BEFORE_DOUBT, AckWatch, Backoff, LineModel
+from firmware_bridge.protocols import serial_settings
 from firmware_bridge.protocols.base import SignText
-from firmware_bridge.settings import BridgeSettings
 
 
 def test_the_line_is_busy_for_the_time_its_bytes_take() -> None:
@@ -28,8 +27,8 @@ def test_the_line_is_busy_for_the_time_its_bytes_take() -> None:
 
 def test_bits_per_byte_follow_the_line_format() -> None:
     def bits(**line: Any) -> int:
-        panel = BridgeSettings(port="loop://", protocol="alpha", panel_width=8, panel_height=8)
-        return dataclasses.replace(panel, **line).bits_per_byte
+        panel = {"port": "loop://", "protocol": "alpha", "panel_width": 8, "panel_height": 8}
+        return serial_settings(**panel, **line).bits_per_byte
 
     assert bits() == 10
     assert bits(bytesize=7, parity="even") == 10

@@ -13,9 +13,16 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from firmware_bridge.frame import PanelFrame
-from firmware_bridge.protocols import UnknownProtocol, create_protocol
+from firmware_bridge.protocols import (
+    SerialSettings,
+    UnknownProtocol,
+    create_protocol,
+    serial_settings,
+    unchecked_settings,
+)
 from firmware_bridge.protocols.adalight import AdalightDecoder
 from firmware_bridge.protocols.adalight import frame_bytes as adalight_frame
 from firmware_bridge.protocols.alpha import commands
@@ -23,13 +30,13 @@ from firmware_bridge.protocols.alpha.packets import AlphaDecoder, build_packet, 
 from firmware_bridge.protocols.base import Packet, Pause, SignText
 from firmware_bridge.protocols.tpm2 import Tpm2Decoder
 from firmware_bridge.protocols.tpm2 import frame_bytes as tpm2_frame
-from firmware_bridge.settings import BridgeSettings
 
 NOON = datetime(2026, 11, 27, 14, 5)  # a Friday
 
 
-def settings(protocol: str, size: tuple[int, int] = (128, 32), **kw: Any) -> BridgeSettings:
-    return BridgeSettings(
+def settings(protocol: str, size: tuple[int, int] = (128, 32), **kw: Any) -> SerialSettings:
+    # Unchecked: the worked examples use panels smaller than a real one (2×1).
+    return unchecked_settings(
         port="loop://", protocol=protocol, panel_width=size[0], panel_height=size[1], **kw
     )
 
@@ -132,12 +139,17 @@ def test_alpha_mode_auto_holds_what_fits_and_rotates_the_rest() -> None:
 
 
 def test_alpha_says_what_it_cannot_do_as_configured() -> None:
-    sign = create_protocol(settings("alpha", (300, 32), color="rgb", alpha_mode="zoom"))
+    sign = create_protocol(settings("alpha", (300, 32), color="rgb"))
     text = " ".join(sign.warnings)
     assert "cut to 255×32" in text
     assert "sent as tricolor" in text
-    assert "'zoom'" in text
     assert sign.color == "tricolor"
+    # An unknown mode no longer reaches the sign as a warning: the settings refuse it
+    # (issue 11: a misspelt alpha_mode fails `validate`).
+    with pytest.raises(ValidationError, match="'zoom'"):
+        serial_settings(
+            port="loop://", protocol="alpha", panel_width=300, panel_height=32, alpha_mode="zoom"
+        )
 
 
 # --- decoders ----------------------------------------------------------------------------------

@@ -176,7 +176,6 @@ def test_display_layouts_has_no_import_cycles() -> None:
     assert _readable(import_cycles("display_layouts")) == []
 
 
-@pytest.mark.skip(reason="enabled when the serialcfg branch lands")
 def test_firmware_bridge_imports_nothing_from_the_agent() -> None:
     assert upward_imports("firmware_bridge", ("agent",)) == []
 

@@ -25,8 +25,9 @@ from display_layouts.render import Renderer, Scene
 from firmware_bridge.convert import FrameConverter
 from firmware_bridge.frame import PanelFrame, to_surface
 from firmware_bridge.output import SerialLinkChanged, SerialOutput
+from firmware_bridge.protocols import serial_settings
 from firmware_bridge.protocols.base import SignText
-from firmware_bridge.settings import BridgeSettings, ColorModel
+from firmware_bridge.protocols.common import ColorModel
 from firmware_bridge.simulator.controller import AnySimulator, SimulatedProtocol, simulator
 
 WAIT_S = 20
@@ -62,7 +63,7 @@ def connect() -> Iterator[Connect]:
     def make(sim: AnySimulator, protocol: str, color: ColorModel, **options: Any) -> SerialOutput:
         width, height = sim.shown().size
         links: queue.Queue[object] = queue.Queue()
-        settings = BridgeSettings(
+        settings = serial_settings(
             port=sim.start(),
             protocol=protocol,
             panel_width=width,

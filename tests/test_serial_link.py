@@ -7,6 +7,7 @@ import os
 
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 
+import dataclasses
 import queue
 import threading
 from collections.abc import Callable, Iterator
@@ -19,7 +20,7 @@ import pytest
 from firmware_bridge.convert import FrameConverter
 from firmware_bridge.frame import PanelFrame
 from firmware_bridge.output import SerialLinkChanged, SerialOutput, SerialProblem
-from firmware_bridge.settings import BridgeSettings
+from firmware_bridge.protocols import serial_settings
 from firmware_bridge.simulator.controller import ControllerSimulator, simulator
 from firmware_bridge.simulator.tpm2_panel import Tpm2Panel
 
@@ -76,7 +77,7 @@ def open_output() -> Iterator[OpenOutput]:
         port: str, size: tuple[int, int] = (64, 32), **options: Any
     ) -> tuple[SerialOutput, Reports]:
         defaults: dict[str, Any] = {"protocol": "tpm2", "color": "rgb", "baudrate": 921600}
-        settings = BridgeSettings(
+        settings = serial_settings(
             port=port,
             panel_width=size[0],
             panel_height=size[1],
@@ -275,7 +276,7 @@ def test_the_heartbeat_sees_port_protocol_link_and_counts(
     output.present()
     assert sim.wait_until(showing(frame), WAIT_S)
     health = output.health()
-    assert health.model_dump() == {
+    assert dataclasses.asdict(health) == {
         "port": sim.port,
         "protocol": "tpm2",
         "connected": True,

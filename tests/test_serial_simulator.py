@@ -24,11 +24,11 @@ from firmware_bridge.convert import FrameConverter
 from firmware_bridge.frame import PanelFrame, to_surface
 from firmware_bridge.output import SerialLinkChanged, SerialOutput
 from firmware_bridge.probe import probe_controller
+from firmware_bridge.protocols import serial_settings, unchecked_settings
 from firmware_bridge.protocols.alpha import commands
 from firmware_bridge.protocols.alpha.packets import build_packet
 from firmware_bridge.protocols.base import Packet
 from firmware_bridge.protocols.tpm2 import frame_bytes
-from firmware_bridge.settings import BridgeSettings
 from firmware_bridge.simulator.alpha_sign import AlphaSign
 from firmware_bridge.simulator.controller import AnySimulator, simulator
 from firmware_bridge.simulator.tpm2_panel import Tpm2Panel
@@ -112,7 +112,7 @@ def test_the_program_prints_the_pty_and_writes_what_the_sign_shows(
     program.append(sim)
     assert sim.port.startswith("/dev/") and os.path.exists(sim.port)
     links: queue.Queue[object] = queue.Queue()
-    settings = BridgeSettings(
+    settings = serial_settings(
         port=sim.port, protocol="alpha", panel_width=64, panel_height=16, color="tricolor"
     )
     output = SerialOutput(settings, links.put)
@@ -255,8 +255,8 @@ def test_the_simulator_notices_the_agent_at_another_baud_rate(
     sim = simulator("tpm2", (8, 4), baud=115200)
     running.append(sim)
     links: queue.Queue[object] = queue.Queue()
-    settings = BridgeSettings(port=sim.start(), protocol="tpm2", panel_width=8, panel_height=4,
-                              baudrate=9600)  # fmt: skip
+    settings = unchecked_settings(port=sim.start(), protocol="tpm2", panel_width=8,
+                                  panel_height=4, baudrate=9600)  # a tiny test panel  # fmt: skip
     output = SerialOutput(settings, links.put)
     try:
         output.present()

@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from firmware_bridge.frame import PanelFrame
+from firmware_bridge.protocols.adalight_settings import AdalightSettings
 from firmware_bridge.protocols.base import Content, FrameOnly, LinkCheck, Packet
-from firmware_bridge.settings import BridgeSettings
 
 MAGIC = b"Ada"
 MAX_LEDS = 0x10000
@@ -74,7 +74,7 @@ class AdalightDecoder:
 class AdalightProtocol(FrameOnly):
     name = "adalight"
 
-    def __init__(self, settings: BridgeSettings) -> None:
+    def __init__(self, settings: AdalightSettings) -> None:
         super().__init__(settings)
         leds = settings.panel_width * settings.panel_height
         if leds > MAX_LEDS:
@@ -94,5 +94,5 @@ class AdalightProtocol(FrameOnly):
         return LinkCheck(b"", greeting, min_listen_s=GREETING_LISTEN_S)
 
 
-def create(settings: BridgeSettings) -> AdalightProtocol:
+def create(settings: AdalightSettings) -> AdalightProtocol:
     return AdalightProtocol(settings)

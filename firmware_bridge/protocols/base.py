@@ -1,7 +1,8 @@
 """What a controller protocol plugin is: the one small interface the writer talks to.
 
 A plugin is a module `firmware_bridge/protocols/<name>.py` (or a package) with
-`create(settings) -> ControllerProtocol`; nothing else needs to know about it.
+`create(settings) -> ControllerProtocol`, beside its settings model
+(`<name>_settings.py`); nothing else needs to know about it.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from datetime import datetime
 from typing import Protocol
 
 from firmware_bridge.frame import PanelFrame
-from firmware_bridge.settings import BridgeSettings, ColorModel
+from firmware_bridge.protocols.common import ColorModel, ProtocolSettings
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +86,7 @@ class ControllerProtocol(Protocol):
 class FrameOnly:
     """Shared by the plugins that only stream pictures (TPM2, Adalight)."""
 
-    settings: BridgeSettings
+    settings: ProtocolSettings
     warnings: list[str] = field(default_factory=list)
 
     @property

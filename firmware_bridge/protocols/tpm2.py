@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from firmware_bridge.frame import PanelFrame, pack_bits
 from firmware_bridge.protocols.base import Content, FrameOnly, LinkCheck, Packet
-from firmware_bridge.settings import BridgeSettings
+from firmware_bridge.protocols.tpm2_settings import Tpm2Settings
 
 FRAME_START = 0xC9
 FRAME_END = 0x36
@@ -94,7 +94,7 @@ class Tpm2Decoder:
 class Tpm2Protocol(FrameOnly):
     name = "tpm2"
 
-    def __init__(self, settings: BridgeSettings) -> None:
+    def __init__(self, settings: Tpm2Settings) -> None:
         super().__init__(settings)
         width, height = settings.size
         row = (width + 7) // 8 if settings.color == "mono" else width * 3
@@ -128,5 +128,5 @@ class Tpm2Protocol(FrameOnly):
         )
 
 
-def create(settings: BridgeSettings) -> Tpm2Protocol:
+def create(settings: Tpm2Settings) -> Tpm2Protocol:
     return Tpm2Protocol(settings)

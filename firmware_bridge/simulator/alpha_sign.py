@@ -22,13 +22,14 @@ from firmware_bridge.protocols.alpha.packets import (
     AlphaPacket,
     build_packet,
 )
-from firmware_bridge.settings import ColorModel
+from firmware_bridge.protocols.alpha_settings import MODES
+from firmware_bridge.protocols.common import ColorModel
 from firmware_bridge.simulator.alpha_text import Calls, draw_runs, text_runs
 from firmware_bridge.simulator.stats import SignStats
 
 PRIORITY_FILE = "0"
 ENTRY_SIZE = 11
-_MODE_NAMES = {code.decode("latin-1"): name for name, code in commands.MODES.items()}
+_MODE_NAMES = {code.decode("latin-1"): name for name, code in MODES.items()}
 
 
 @dataclass(frozen=True, slots=True)

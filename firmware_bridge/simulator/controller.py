@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Generic, Literal, TypeVar, overload
 
 from firmware_bridge.frame import PanelFrame, to_surface
-from firmware_bridge.settings import ColorModel
+from firmware_bridge.protocols.common import ColorModel
 from firmware_bridge.simulator.alpha_sign import AlphaSign
 from firmware_bridge.simulator.stats import PanelModel, SignStats
 from firmware_bridge.simulator.tpm2_panel import Tpm2Panel

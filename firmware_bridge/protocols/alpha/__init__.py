@@ -13,8 +13,9 @@ from datetime import datetime
 from firmware_bridge.frame import PanelFrame
 from firmware_bridge.protocols.alpha import commands
 from firmware_bridge.protocols.alpha.packets import REPLY_TYPE, AlphaDecoder, build_packet
+from firmware_bridge.protocols.alpha_settings import AlphaSettings
 from firmware_bridge.protocols.base import Content, LinkCheck, Packet, Pause, SignText
-from firmware_bridge.settings import BridgeSettings, ColorModel
+from firmware_bridge.protocols.common import ColorModel
 
 TEXT_LABEL = b"A"
 PICTURE_LABEL = b"B"
@@ -32,7 +33,7 @@ def _sign_draws(char: str) -> bool:
 class AlphaProtocol:
     name = "alpha"
 
-    def __init__(self, settings: BridgeSettings) -> None:
+    def __init__(self, settings: AlphaSettings) -> None:
         self.settings = settings
         self.warnings: list[str] = []
         self.color: ColorModel = self._color_model(settings.color)
@@ -43,25 +44,15 @@ class AlphaProtocol:
                 f"Alpha pictures are at most {MAX_DOTS}×{MAX_DOTS} dots: the {width}×{height} "
                 f"frame is cut to {self.picture_size[0]}×{self.picture_size[1]}"
             )
-        self.mode = self._known("alpha_mode", settings.alpha_mode, {"auto", *commands.MODES})
-        self.text_color = (
-            self._known("alpha_color", settings.alpha_color, set(commands.COLORS))
-            if self.color == "tricolor"
-            else None
-        )
+        # Mode and colour are names the settings accepted (a misspelt one fails `validate`).
+        self.mode = settings.alpha_mode
+        self.text_color = settings.alpha_color if self.color == "tricolor" else None
 
     def _color_model(self, wanted: ColorModel) -> ColorModel:
         if wanted == "rgb":
             self.warnings.append("Alpha pictures are tri-colour: RGB frames are sent as tricolor")
             return "tricolor"
         return wanted
-
-    def _known(self, key: str, value: str, known: set[str]) -> str:
-        if value in known:
-            return value
-        fallback = "auto" if "auto" in known else "amber"
-        self.warnings.append(f"serial.{key} {value!r} is not an Alpha choice; using {fallback}")
-        return fallback
 
     def _packet(self, command: tuple[bytes | Pause, ...] | bytes, gap: float = 0.0) -> Packet:
         parts = (command,) if isinstance(command, bytes) else command
@@ -132,5 +123,5 @@ def _sign_reply(received: bytes) -> str | None:
     return None
 
 
-def create(settings: BridgeSettings) -> AlphaProtocol:
+def create(settings: AlphaSettings) -> AlphaProtocol:
     return AlphaProtocol(settings)

@@ -6,6 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+# The names of modes, colours and positions live with the settings that accept them.
+from firmware_bridge.protocols.alpha_settings import COLORS, MODES, POSITIONS
 from firmware_bridge.protocols.base import Pause
 
 ESC = b"\x1b"
@@ -15,50 +17,6 @@ CALL_STRING = b"\x10"
 CR = b"\r"
 DOTS_HEADER_PAUSE_S = 0.1  # the sign prepares the picture after its size header
 
-POSITIONS: dict[str, bytes] = {"middle": b" ", "top": b'"', "bottom": b"&", "fill": b"0"}
-MODES: dict[str, bytes] = {
-    "rotate": b"a",
-    "hold": b"b",
-    "flash": b"c",
-    "roll_up": b"e",
-    "roll_down": b"f",
-    "roll_left": b"g",
-    "roll_right": b"h",
-    "wipe_up": b"i",
-    "wipe_down": b"j",
-    "wipe_left": b"k",
-    "wipe_right": b"l",
-    "scroll": b"m",
-    "automode": b"o",
-    "roll_in": b"p",
-    "roll_out": b"q",
-    "wipe_in": b"r",
-    "wipe_out": b"s",
-    "compressed_rotate": b"t",
-    "explode": b"u",
-    "twinkle": b"n0",
-    "sparkle": b"n1",
-    "snow": b"n2",
-    "interlock": b"n3",
-    "switch": b"n4",
-    "slide": b"n5",
-    "spray": b"n6",
-    "starburst": b"n7",
-    "welcome": b"n8",
-    "slot_machine": b"n9",
-}
-COLORS: dict[str, bytes] = {
-    "red": b"1",
-    "green": b"2",
-    "amber": b"3",
-    "dim_red": b"4",
-    "dim_green": b"5",
-    "brown": b"6",
-    "orange": b"7",
-    "yellow": b"8",
-    "rainbow": b"9",
-    "autocolor": b"C",
-}
 # Picture dot digits: 0 off, 1 red, 2 green, 3 amber — the tricolor pixel values as text.
 DOT_DIGITS = bytes(0x30 + value if value < 10 else 0x30 for value in range(256))
 
