@@ -241,10 +241,17 @@ state_dir = "{directory / "state"}"
 class AgentProcess:
     """`signage-agent run` as a real process; its log is kept for assertions."""
 
-    def __init__(self, config: Path, log: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        config: Path,
+        log: Path,
+        env: dict[str, str] | None = None,
+        prefix: list[str] | None = None,
+    ) -> None:
         self.config = config
         self.log_path = log
         self.extra_env = env or {}
+        self.prefix = prefix or []  # e.g. setpriv, to run the agent as another user
         self.process: subprocess.Popen[bytes] | None = None
         self.started_at = 0.0
 
@@ -254,7 +261,7 @@ class AgentProcess:
         with open(self.log_path, "ab") as log:
             self.started_at = time.monotonic()
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "agent", "run", "--config", str(self.config)],
+                [*self.prefix, sys.executable, "-m", "agent", "run", "--config", str(self.config)],
                 stdout=log,
                 stderr=log,
                 env=env,
