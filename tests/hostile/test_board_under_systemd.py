@@ -208,10 +208,13 @@ def test_a_poisoned_board_comes_up_under_systemd_and_reports_each_poison(
 
     # systemd's own view: running, never restarted, and its status line says what it shows.
     state = wait_until(
-        lambda: (s := service_state(out)).get("SubState") == "running" and s, 30, "service state"
+        lambda: "thong-bao" in (s := service_state(out)).get("StatusText", "") and s,
+        30,
+        "the status line naming what is shown",
     )
-    assert state["ActiveState"] == "active" and state["NRestarts"] == "0", state
-    assert "showing" in state["StatusText"], state
+    assert state["ActiveState"] == "active" and state["SubState"] == "running", state
+    assert state["NRestarts"] == "0", state
+    assert state["StatusText"].startswith("online; showing commune/thong-bao"), state
     # Still heartbeating after all that.
     mark = observer.mark()
     observer.wait_for(lambda m: m.topic == board_topic("heartbeat"), timeout=10, start=mark)
