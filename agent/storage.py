@@ -46,7 +46,8 @@ def cached_content_limit(max_payload_bytes: int) -> int:
 MAX_CACHED_ALERT_BYTES = 1024 * 1024
 
 
-def _fsync_dir(directory: Path) -> None:
+def fsync_dir(directory: Path) -> None:
+    """A rename survives a power cut only once the directory is on disk too."""
     fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
     try:
         os.fsync(fd)
@@ -68,13 +69,13 @@ def atomic_write(path: Path, data: bytes) -> None:
         with contextlib.suppress(OSError):
             tmp.unlink()
         raise
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
 
 
 def atomic_delete(path: Path) -> None:
     with contextlib.suppress(FileNotFoundError):
         path.unlink()
-        _fsync_dir(path.parent)
+        fsync_dir(path.parent)
 
 
 # --- damaged files -------------------------------------------------------------------------
@@ -184,7 +185,7 @@ def quarantine(path: Path) -> Path:
         n += 1
     os.rename(path, target)
     with contextlib.suppress(OSError):
-        _fsync_dir(path.parent)
+        fsync_dir(path.parent)
     _prune_bad_copies(path)
     return target
 

@@ -18,9 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import signal
-import subprocess
 import tempfile
 import threading
 import time
@@ -35,48 +33,26 @@ from paho.mqtt.enums import CallbackAPIVersion
 from tests.support import (
     COMMUNE_TOPIC,
     AgentProcess,
+    Broker,
     board_topic,
-    free_port,
-    mosquitto_binary,
     playlist,
     text_item,
-    wait_until,
     write_config,
 )
 
 SAMPLE_EVERY_S = 10
 
 
-class PersistentBroker:
+class PersistentBroker(Broker):
     """Mosquitto that keeps sessions and queued messages across clean restarts."""
 
     def __init__(self, directory: Path) -> None:
-        self.port = free_port()
-        self.conf = directory / "mosquitto.conf"
-        stay = "user root\n" if os.geteuid() == 0 else ""
-        self.conf.write_text(
-            f"{stay}persistence true\npersistence_location {directory}/\n"
-            f"set_tcp_nodelay true\nmax_queued_messages 100000\n"
-            f"listener {self.port} 127.0.0.1\nallow_anonymous true\n"
+        super().__init__(directory)
+        text = self.conf.read_text().replace(
+            "persistence false\n",
+            f"persistence true\npersistence_location {directory}/\nmax_queued_messages 100000\n",
         )
-        self.log = directory / "mosquitto.log"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        with open(self.log, "ab") as log:
-            self.process = subprocess.Popen(
-                [mosquitto_binary(), "-c", str(self.conf)], stdout=log, stderr=log
-            )
-        wait_until(self._accepts, 10, "mosquitto")
-
-    def _accepts(self) -> bool:
-        import socket
-
-        try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                return True
-        except OSError:
-            return False
+        self.conf.write_text(text)
 
     def restart(self) -> None:
         self.stop()

@@ -10,20 +10,17 @@ import threading
 from collections.abc import Iterable
 from pathlib import Path
 
-from agent.storage import StateFileProblem, StorageHealth, atomic_write, read_state_file
+from agent.storage import (
+    StateFileProblem,
+    StorageHealth,
+    atomic_write,
+    fsync_dir,
+    read_state_file,
+)
 from display_layouts.image_formats import RemoteImage
 from display_layouts.images import DEFAULT_LIMITS, ImageLimits, check_image
 
 log = logging.getLogger(__name__)
-
-
-def _fsync_dir(directory: Path) -> None:
-    # The rename survives a power cut only once the directory is on disk too.
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 class AssetCache:
@@ -118,7 +115,7 @@ class AssetCache:
         with partial.open("rb+") as file:
             os.fsync(file.fileno())
         os.replace(partial, self.path(sha256))
-        _fsync_dir(partial.parent)
+        fsync_dir(partial.parent)
         with self._lock:
             self._verified.add(sha256)
 
