@@ -59,6 +59,8 @@ log = logging.getLogger(__name__)
 
 DEFAULT_BOUND = 10_000
 DROP_FRACTION = 0.1  # drop in batches: rewriting the spool once per dropped message is too costly
+# A spool holding more acknowledged lines than this (and than live ones) is rewritten.
+COMPACT_AFTER = 256
 # Hard cap on any message through the outbox (the MQTT packet: payload, topic and header).
 # A heartbeat is ~1 KiB and events are bounded to a few KiB (agent/messages.py), so only a
 # bug can reach it; brokers and cellular links refuse or choke on large packets.
@@ -156,6 +158,7 @@ class Outbox:
         for record in self._load():
             self._add(record)
         self._spooled = sum(r.on_disk for r in self.records)  # on disk, not yet acknowledged
+        self._delivered_on_disk = 0  # lines in the spool file already acknowledged
 
     def _queue(self, urgent: bool) -> dict[int, Record]:
         return self._urgent if urgent else self._normal
@@ -362,6 +365,7 @@ class Outbox:
     def _rewrite(self) -> None:
         on_disk = [r for r in self.records if r.on_disk]
         self._spooled = len(on_disk)
+        self._delivered_on_disk = 0
         try:
             if on_disk:
                 atomic_write(self.spool, b"".join(self._line(r) for r in on_disk))
@@ -452,8 +456,12 @@ class Outbox:
         record = self._queue(urgent).pop(key)
         if record.on_disk:
             self._spooled -= 1
-            if self._spooled == 0:
-                self._rewrite()  # everything spooled has arrived: the spool goes
+            self._delivered_on_disk += 1
+            # Everything spooled has arrived: the spool goes. A link that keeps dropping
+            # before that happens would leave delivered lines piling up in the file (each
+            # drop appends what is unacknowledged): compact it once they outnumber the rest.
+            if self._spooled == 0 or self._delivered_on_disk > max(COMPACT_AFTER, self._spooled):
+                self._rewrite()
         if self.online:
             self._hand_over_waiting()
 
