@@ -125,7 +125,9 @@ def backoff_delay(attempt: int, low: float, high: float, rng: random.Random) -> 
     The jitter (50–100 % of the step) keeps a fleet that lost the same broker from
     reconnecting in lockstep.
     """
-    step = min(high, low * 2 ** max(0, attempt - 1))
+    # The exponent is capped: after a long outage (attempt 1025, about 13 h with the
+    # defaults) 2 ** attempt overflows a float; `high` is reached long before 2 ** 30.
+    step = min(high, low * 2 ** min(max(0, attempt - 1), 30))
     return float(step * rng.uniform(0.5, 1.0))
 
 

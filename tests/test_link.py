@@ -165,3 +165,14 @@ def test_qos0_floods_are_capped_while_the_core_is_busy(broker: Broker) -> None:
         city.disconnect()
         city.loop_stop()
         board.stop()
+
+
+def test_the_backoff_never_overflows_after_a_long_outage() -> None:
+    """Attempt 1025 (about 13 h of outage with the defaults) overflowed 2 ** attempt."""
+    import random
+
+    from agent.link import backoff_delay
+
+    for attempt in (1, 30, 1025, 10**6):
+        delay = backoff_delay(attempt, 1.0, 60.0, random.Random(attempt))
+        assert 0.5 <= delay <= 60.0

@@ -186,7 +186,8 @@ class AssetFetcher:
                 # ever more slowly: 1 s, 2 s, 4 s … at most 5 min; the events stay few.
                 self._restarts += 1
                 self._last_restart = now
-                self._next_restart = now + min(_RESTART_MAX_S, 2.0 ** (self._restarts - 1))
+                wait = min(_RESTART_MAX_S, 2.0 ** min(self._restarts - 1, 30))
+                self._next_restart = now + wait
             self._changed.notify_all()
         if self.pending:
             self._start_workers()  # workers that could not be started before
@@ -281,7 +282,8 @@ class AssetFetcher:
                 job.given_up = True
                 delay = 0.0
             else:
-                step = min(self.retry_max_s, self.retry_min_s * 2 ** (job.attempt - 1))
+                # Capped exponent: an image failing for days must not overflow a float.
+                step = min(self.retry_max_s, self.retry_min_s * 2 ** min(job.attempt - 1, 30))
                 delay = step * self._rng.uniform(0.5, 1.0)
                 job.due = self.clock() + delay
             item_ids = tuple(sorted(job.item_ids))
