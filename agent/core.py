@@ -16,6 +16,7 @@ import signal
 import threading
 import time
 from collections import OrderedDict, deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -103,6 +104,7 @@ SCREEN_PUMP_S = 0.25  # a window must answer its window system
 # Redraws after a fault within one tick: each skips one more item or falls back to a
 # built-in layout, so a few always end on something drawable (idle at worst).
 MAX_FAULT_REDRAWS = 8
+MAX_FAILURES_LOGGED = 100  # kinds of loop failure whose traceback is logged (bounded)
 # Messages handed to paho and not yet acknowledged: no more than paho's in-flight limit
 # (link.py), so none wait in paho's own queue, where an alert event could not overtake them.
 OUTBOX_WINDOW = 20
@@ -201,6 +203,7 @@ class Agent:
         self._next_heartbeat = self._started
         self._display_problem = display_problem  # reported once the loop starts
         self._logged_state = ""  # the heartbeat's state line last logged at INFO
+        self._failures_logged: set[str] = set()  # kinds of failure of the loop's own work
         self.errors_total += 1 if display_problem else 0
         for problem in self._layout_problems:
             log.error("%s", problem)
@@ -346,9 +349,12 @@ class Agent:
             self.start()
             while not self._stop.is_set():
                 self._wait_and_handle()
-                self._loop_progress = self.clock.monotonic()
-                self.fetcher.supervise()  # a dead download worker is replaced, and reported
-                self.tick()
+                # A dead download worker is replaced (and reported); then what is due now.
+                # A turn whose work fails does not count as progress: one failure costs
+                # nothing, a loop failing turn after turn stops the watchdog's pings and
+                # systemd starts the agent afresh.
+                if self.guarded(self.fetcher.supervise) & self.guarded(self.tick):
+                    self._loop_progress = self.clock.monotonic()
         finally:
             self._shutdown()
         return self.exit_code
@@ -591,6 +597,21 @@ class Agent:
         self._emit(StorageError(at=self._now(), message=message))
 
     # --- inbound -------------------------------------------------------------------------
+
+    def guarded(self, step: Callable[[], object]) -> bool:
+        """Run one piece of a turn's work; a bug in it must not stop the board: counted,
+        and logged with its traceback once per kind of failure (not 30 times a second)."""
+        try:
+            step()
+        except Exception as exc:
+            self.errors_total += 1
+            kind = f"{getattr(step, '__qualname__', step)}: {type(exc).__name__}: {exc}"[:300]
+            if kind not in self._failures_logged:
+                if len(self._failures_logged) < MAX_FAILURES_LOGGED:
+                    self._failures_logged.add(kind)
+                log.exception("error in %s (logged once)", getattr(step, "__qualname__", step))
+            return False
+        return True
 
     def handle(self, message: Any) -> None:
         """One message from another thread (broker, inbox, signal)."""

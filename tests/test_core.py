@@ -412,3 +412,19 @@ def test_characters_the_fonts_lack_are_reported_not_drawn_as_boxes(
     assert events(caplog, "content.warning")[1]["warnings"][0]["path"] == "headline"
     publish(agent, playlist(2, [text_item("ok", "Thông báo khẩn cấp: Ủy ban nhân dân")]))
     assert len(events(caplog, "content.warning")) == 2  # Vietnamese is fully covered
+
+
+@pytest.mark.allow_traceback  # the failure is injected on purpose; its traceback is logged once
+def test_a_failing_turn_is_counted_logged_once_and_never_stops_the_board(
+    agent: Agent, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken() -> None:
+        raise RuntimeError("a bug in a turn's work")
+
+    before = agent.errors_total
+    assert not agent.guarded(broken)
+    assert not agent.guarded(broken)
+    assert agent.guarded(agent.tick)  # the next turn works again
+    assert agent.errors_total == before + 2
+    logged = [r for r in caplog.records if "error in" in r.getMessage() and r.exc_info]
+    assert len(logged) == 1
