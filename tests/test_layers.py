@@ -185,6 +185,5 @@ def test_firmware_bridge_has_no_import_cycles() -> None:
     assert _readable(import_cycles("firmware_bridge")) == []
 
 
-@pytest.mark.skip(reason="enabled when agent.core and agent.commands no longer import each other")
 def test_agent_has_no_import_cycles() -> None:
     assert _readable(import_cycles("agent")) == []
