@@ -16,10 +16,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import queue
 import signal
 import threading
-import time
 from collections import deque
 from datetime import datetime
 from pathlib import Path
@@ -30,6 +28,7 @@ from zoneinfo import ZoneInfo
 from agent import on_air
 from agent.acceptance import ContentDesk
 from agent.alert_desk import AlertDesk
+from agent.assembly import open_board_output, open_broker
 from agent.assets import (
     AssetCache,
     AssetFailure,
@@ -45,10 +44,12 @@ from agent.commands import CommandRunner
 from agent.config import AgentConfig
 from agent.core_queue import CoreMessage, Reload, Wake
 from agent.events import Events
-from agent.health import SystemProbe, assemble_heartbeat, mqtt_health
+from agent.faults import FaultRecovery
+from agent.health import HeartbeatTimer, SystemProbe, assemble_heartbeat, mqtt_health
 from agent.inbox import InboxFile, InboxWatcher
+from agent.inflow import Inflow
 from agent.intake import Intake
-from agent.link import Delivered, LinkDown, LinkTrouble, LinkUp, MqttLink, Received
+from agent.link import Delivered, LinkDown, LinkTrouble, LinkUp, Received
 from agent.messages import (
     AssetFailed,
     Channel,
@@ -61,12 +62,11 @@ from agent.messages import (
     SerialLinkDown,
     SerialLinkUp,
 )
-from agent.outbox import MAX_MESSAGE_BYTES, Outbox
-from agent.output import Output, SerialLine, open_output
-from agent.playback import Playback, Showing
+from agent.output import Output, SerialLine
+from agent.playback import Playback
 from agent.refusals import Refusals
 from agent.rejections import RejectionLimiter
-from agent.screen import DrawFault, Frame, Screen
+from agent.screen import Frame, Screen
 from agent.sdnotify import Notifier, Watchdog
 from agent.storage import (
     AlertStore,
@@ -76,7 +76,7 @@ from agent.storage import (
     cached_content_limit,
     ensure_dir,
 )
-from agent.topics import AlertTopic, ContentTopic, Topics
+from agent.topics import Topics
 from display_layouts.library import scan_library
 from display_layouts.render import Renderer
 from firmware_bridge.events import SerialLinkChanged, SerialProblem
@@ -87,18 +87,6 @@ log = logging.getLogger(__name__)
 
 MAX_WAIT_S = 1.0  # re-check at least this often: wall-clock jumps (NTP at boot) are caught
 SCREEN_PUMP_S = 0.25  # a window must answer its window system
-# Redraws after a fault within one tick: each skips one more item or falls back to a
-# built-in layout, so a few always end on something drawable (idle at worst).
-MAX_FAULT_REDRAWS = 8
-# Messages handed to paho and not yet acknowledged: no more than paho's in-flight limit
-# (link.py), so none wait in paho's own queue, where an alert event could not overtake them.
-OUTBOX_WINDOW = 20
-# The core's queue is unbounded: no thread ever blocks on it, and nothing on it is dropped.
-# What bounds it: the broker sends at most `link.RECEIVE_MAXIMUM` unacknowledged messages
-# (each is acknowledged once handled), QoS 0 is capped by the link, the rest is rare.
-# A turn handles what has arrived for at most this long, then draws and sends heartbeats:
-HANDLE_BUDGET_S = 0.2
-RANKS = 4  # handling order of a backlog, see Agent._rank
 
 
 class Agent:
@@ -119,11 +107,44 @@ class Agent:
         # Damaged state files are found before the outbox exists: said once it does.
         self.events = Events(self.clock, self.tz, self.topics.events)
         self.storage = StorageHealth(self.events.storage_error)
-        self.queue: queue.Queue[CoreMessage] = queue.Queue()  # unbounded: see HANDLE_BUDGET_S
-        # Arrived, not handled yet: one queue per rank (see `_rank`), each in arrival order.
-        self._backlog: list[deque[CoreMessage]] = [deque() for _ in range(RANKS)]
+        self.inflow = Inflow(self.topics)  # the queue other threads put on (agent/inflow.py)
+        self.queue = self.inflow.queue
         self._restored: list[EventBase] = []  # events of restored alerts, for the first LinkUp
         self.refusals = Refusals(self.events, self.topics)
+        self._open_content(config)
+        state_dir = config.storage.state_dir
+        self.drawable = self.content.drawable
+        self.playback = Playback(self.tz, ready=self.content.may_show)
+        display_problem = self._open_display(config, output, frame_file)
+        self.brightness = Brightness(config.brightness.schedule, self.tz)
+        self.alert_desk = AlertDesk(AlertStore(state_dir, self.storage), self.events.storage_error)
+        self.link, self.outbox = open_broker(
+            config, self.topics, self.queue, self.clock, seq=self.seq, health=self.storage
+        )
+        self.inbox = (
+            InboxWatcher(config.inbox.dir, self.queue, max_files=config.inbox.max_files)
+            if config.inbox
+            else None
+        )
+        self._wire_parts(state_dir)
+        self._stop = threading.Event()
+        self.notifier = Notifier()
+        self._loop_progress = self.clock.monotonic()
+        self.watchdog = Watchdog(self.notifier, [self.render_loop_progress, self.broker_progress])
+        self.exit_code = 0
+        self._started = self.clock.monotonic()
+        self.heartbeats = HeartbeatTimer(config.health.heartbeat_interval_s, self._started)
+        self._display_problem = display_problem  # reported once the loop starts
+        self._logged_state = ""  # the heartbeat's state line last logged at INFO
+        if display_problem:
+            self.events.error()
+        for problem in self._layout_problems:
+            log.error("%s", problem)
+        self.events.open(self.outbox)  # what was found on disk goes out now
+        self._stack = self._stops_of_what_is_open()
+
+    def _open_content(self, config: AgentConfig) -> None:
+        """The state dir's stores, the image cache and fetcher, and content acceptance."""
         state_dir = config.storage.state_dir
         ensure_dir(state_dir, self.storage)
         self.store = ContentStore(
@@ -153,9 +174,19 @@ class Agent:
             max_payload_bytes=config.content.max_payload_bytes,
             image_limits=self.image_limits,
         )
-        self.drawable = self.content.drawable
-        self.playback = Playback(self.tz, ready=self.content.may_show)
-        self.output, display_problem = self._open_output(output, frame_file)
+
+    def _open_display(
+        self, config: AgentConfig, output: Output | None, frame_file: Path | None
+    ) -> str | None:
+        """The output (no writer thread yet), the layouts, the renderer and the screen;
+        returns a problem to report when the output fell back to another one."""
+        self.output, problem = (
+            (output, None)
+            if output is not None
+            else (
+                open_board_output(config, frame_file, report=self._from_serial, now=self.events.now)
+            )
+        )
         # A bad layout file is left out and reported (display.error once the loop runs),
         # never fatal: the board starts with the rest, and the built-in layouts always work.
         scan = scan_library(config.display.layouts_dir)
@@ -169,14 +200,10 @@ class Agent:
             panel="led" if self.output.kind == "serial" else None,
         )
         self.screen = Screen(self.output, self.renderer, self.events.display_error)
-        self.brightness = Brightness(config.brightness.schedule, self.tz)
-        self.alert_desk = AlertDesk(AlertStore(state_dir, self.storage), self.events.storage_error)
-        self.link, self.outbox = self._open_broker(state_dir)
-        self.inbox = (
-            InboxWatcher(config.inbox.dir, self.queue, max_files=config.inbox.max_files)
-            if config.inbox
-            else None
-        )
+        return problem
+
+    def _wire_parts(self, state_dir: Path) -> None:
+        """The parts that use other parts: commands, inbound routing, fault recovery."""
         self.commands = CommandRunner(self, state_dir / "commands.seen")
         self.intake = Intake(
             self.events,
@@ -185,23 +212,17 @@ class Agent:
             content=self.content,
             alerts=self.alert_desk,
             commands=self.commands,
-            max_payload_bytes=config.content.max_payload_bytes,
+            max_payload_bytes=self.config.content.max_payload_bytes,
         )
-        self._stop = threading.Event()
-        self.notifier = Notifier()
-        self._loop_progress = self.clock.monotonic()
-        self.watchdog = Watchdog(self.notifier, [self.render_loop_progress, self.broker_progress])
-        self.exit_code = 0
-        self._started = self.clock.monotonic()
-        self._next_heartbeat = self._started
-        self._display_problem = display_problem  # reported once the loop starts
-        self._logged_state = ""  # the heartbeat's state line last logged at INFO
-        if display_problem:
-            self.events.error()
-        for problem in self._layout_problems:
-            log.error("%s", problem)
-        self.events.open(self.outbox)  # what was found on disk goes out now
-        self._stack = self._stops_of_what_is_open()
+        self.faults = FaultRecovery(
+            self.events,
+            screen=self.screen,
+            playback=self.playback,
+            rotation=lambda: self.alert_desk.rotation,
+            content=self.content,
+            library=lambda: self.library,
+            frame=self._frame,
+        )
 
     def _stops_of_what_is_open(self) -> contextlib.ExitStack:
         """One stop path: what the constructor opened is closed last, in reverse (the
@@ -233,44 +254,6 @@ class Agent:
         return self.refusals.limiter
 
     # --- set-up and shutdown -------------------------------------------------------------
-
-    def _open_broker(self, state_dir: Path) -> tuple[MqttLink | None, Outbox | None]:
-        """The MQTT link and the outbox behind it; neither without `[mqtt]` (inbox only)."""
-        mqtt = self.config.mqtt
-        if mqtt is None:
-            return None, None
-        topics = self.topics
-        link = MqttLink(
-            mqtt, self.config.board.id, topics, self.queue, self.clock, subscribe_alerts=True
-        )
-        outbox = Outbox(
-            state_dir,
-            link.publish,
-            bound=mqtt.outbox_bound,
-            window=OUTBOX_WINDOW,
-            topics=(topics.heartbeat, topics.events, topics.command_result),
-            # The hard cap, or the broker's limit once it has announced or shown one.
-            max_message_bytes=lambda: min(
-                MAX_MESSAGE_BYTES, link.max_packet_size or MAX_MESSAGE_BYTES
-            ),
-            health=self.storage,
-        )
-        if outbox.highest_seq is not None:  # never below a heartbeat still waiting
-            self.seq.at_least(outbox.highest_seq + 1)
-        return link, outbox
-
-    def _open_output(
-        self, given: Output | None, frame_file: Path | None
-    ) -> tuple[Output, str | None]:
-        if given is not None:
-            return given, None
-        if self.config.serial is not None and self.config.display.output == "serial":
-            from firmware_bridge.output import SerialOutput  # only boards with a controller
-
-            return SerialOutput(self.config.serial, self._from_serial, now=self.events.now), None
-        display = self.config.display
-        size = (display.width, display.height) if display.width and display.height else None
-        return open_output(display.output, size, display.fullscreen, frame_file)
 
     def _from_serial(self, message: object) -> None:
         """The serial writer's reports (its thread): onto the queue, typed."""
@@ -394,23 +377,9 @@ class Agent:
         """After the link stopped: what the broker confirmed while stopping is neither
         spooled nor sent twice; what it has not confirmed survives the restart."""
         assert self.outbox is not None
-        self._take_deliveries()
+        for mid in self.inflow.deliveries():
+            self.outbox.delivered(mid)
         self.outbox.link_down()
-
-    def _take_deliveries(self) -> None:
-        """Acknowledgements that arrived after the loop stopped (the rest stays unhandled:
-        unacknowledged, so the broker sends it again to the next run)."""
-        assert self.outbox is not None
-        for message in self._backlog[0]:  # rank 0 holds the link's messages
-            if isinstance(message, Delivered):
-                self.outbox.delivered(message.mid)
-        while True:
-            try:
-                message = self.queue.get_nowait()
-            except queue.Empty:
-                return
-            if isinstance(message, Delivered):
-                self.outbox.delivered(message.mid)
 
     # --- the loop ------------------------------------------------------------------------
 
@@ -418,45 +387,19 @@ class Agent:
         return self.events.now()
 
     def _wait_and_handle(self) -> None:
-        """Wait for messages, then handle what has arrived, most urgent first, for at most
-        HANDLE_BUDGET_S: under a flood the loop still draws and sends heartbeats."""
-        if not any(self._backlog):
-            try:
-                self._enqueue(self.queue.get(timeout=self._seconds_until_next_deadline()))
-            except queue.Empty:
-                return
-        while True:  # take what else arrived, without waiting
-            try:
-                self._enqueue(self.queue.get_nowait())
-            except queue.Empty:
-                break
-        # Real time, not the agent's clock: this bounds the work done per turn.
-        deadline = time.monotonic() + HANDLE_BUDGET_S
-        for line in self._backlog:
-            while line:
-                self.handle(line.popleft())
-                if time.monotonic() >= deadline:
-                    return
+        """One turn of handling what arrived (agent/inflow.py): most urgent first, bounded."""
+        self.inflow.turn(self._seconds_until_next_deadline, self.handle)
 
-    def _enqueue(self, message: CoreMessage) -> None:
-        self._backlog[self._rank(message)].append(message)
-
-    def _rank(self, message: CoreMessage) -> int:
-        """Handling order of a backlog: link state and signals (cheap), then alerts, then
-        content, then commands."""
-        if isinstance(message, Received):
-            route = self.topics.route(message.topic)
-            if isinstance(route, AlertTopic):
-                return 1
-            return 2 if isinstance(route, ContentTopic) else 3
-        return 2 if isinstance(message, InboxFile) else 0
+    @property
+    def _backlog(self) -> list[deque[CoreMessage]]:
+        return self.inflow.backlog
 
     def _seconds_until_next_deadline(self) -> float:
-        if any(self._backlog):
+        if self.inflow.waiting():
             return 0.0
         now = self.clock.now()
         mono = self.clock.monotonic()
-        waits = [MAX_WAIT_S, self._next_heartbeat - mono]
+        waits = [MAX_WAIT_S, self.heartbeats.next_at - mono]
         if (summary_due := self.rejections.next_due()) is not None:
             waits.append(summary_due - mono)
         wakeup = self.playback.next_wakeup(now, self.playlists)
@@ -487,7 +430,7 @@ class Agent:
         if not self.screen.show(self._frame(now)):
             self.screen.refresh(now)
         if self.screen.faults:
-            started = self._after_faults(now, started)
+            started = self.faults.recover(now, started, self.playlists)
         self.content.after_draw()
         proofs = on_air.proofs(
             self._now(),
@@ -499,7 +442,7 @@ class Agent:
         )
         events.emit_all(proofs)
         self.refusals.report_due()
-        if self.clock.monotonic() >= self._next_heartbeat:
+        if self.heartbeats.due(self.clock.monotonic()):
             self._send_heartbeat()
 
     def _frame(self, now: datetime) -> Frame:
@@ -507,53 +450,6 @@ class Agent:
         return on_air.frame(
             now, self.config.board.name, rotation, showing, self.drawable.use_builtin
         )
-
-    # --- what cannot be drawn -------------------------------------------------------------
-
-    def _after_faults(self, now: datetime, started: Showing | None) -> Showing | None:
-        """A part of the frame failed to draw: skip the item (the rotation moves on), or
-        draw a reserved layout with its built-in version (an alert is never lost); then
-        draw again. Returns the slot that started, for proof of play: not the skipped one."""
-        for _ in range(MAX_FAULT_REDRAWS):
-            # One fault per part: a part that failed once per step of drawing it (layout,
-            # band, schedule) failed once.
-            faults = {fault.part: fault for fault in reversed(self.screen.take_faults())}
-            changed = [self._on_fault(fault) for fault in faults.values()]
-            if not any(changed):
-                break
-            if self.alert_desk.rotation.full is None:
-                showing = self.playback.update(now, self.playlists)
-                if showing is not None:
-                    started = showing
-            self.screen.show(self._frame(now))
-        self.screen.take_faults()  # reported above, or past the bound: the board goes on
-        if (
-            started is not None
-            and started.entry is not None
-            and not self.content.may_show(started.entry.item)
-        ):
-            return None
-        return started
-
-    def _on_fault(self, fault: DrawFault) -> bool:
-        """Act on one fault, reporting it once; True when the frame must be drawn again."""
-        rotation = self.alert_desk.rotation
-        showing = self.playback.showing
-        if fault.part == "banner" and rotation.banner is not None:
-            subject = f"alert {rotation.banner.alert.id}"
-        elif fault.part == "base" and rotation.full is not None:
-            subject = f"alert {rotation.full.alert.id}"
-        elif fault.part == "base" and showing is not None and showing.entry is not None:
-            message = self.drawable.item_failed(showing.entry, fault)
-            if message is not None:
-                self.events.display_error(message)
-            return message is not None
-        else:
-            subject = "idle"
-        told, redraw = self.drawable.reserved_failed(subject, fault, self.library)
-        if told is not None:
-            self.events.display_error(told)
-        return redraw
 
     # --- inbound -------------------------------------------------------------------------
 
@@ -653,9 +549,7 @@ class Agent:
             self._logged_state = state
         self.send(self.topics.heartbeat, body)
         self.notifier.status(self._status_line())  # a link failure shows without a change
-        self._next_heartbeat += self.config.health.heartbeat_interval_s
-        if self._next_heartbeat < self.clock.monotonic():  # we were suspended: no burst
-            self._next_heartbeat = self.clock.monotonic() + self.config.health.heartbeat_interval_s
+        self.heartbeats.sent(self.clock.monotonic())
 
     def heartbeat(self) -> Heartbeat:
         mono = self.clock.monotonic()

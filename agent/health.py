@@ -123,3 +123,19 @@ def assemble_heartbeat(
         mqtt=mqtt,
         errors_total=errors_total,
     )
+
+
+class HeartbeatTimer:
+    """When the next heartbeat is due: every interval, without a burst after a suspend."""
+
+    def __init__(self, interval_s: float, first_at: float) -> None:
+        self.interval_s = interval_s
+        self.next_at = first_at
+
+    def due(self, mono: float) -> bool:
+        return mono >= self.next_at
+
+    def sent(self, mono: float) -> None:
+        self.next_at += self.interval_s
+        if self.next_at < mono:  # we were suspended: no burst
+            self.next_at = mono + self.interval_s
