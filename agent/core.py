@@ -22,7 +22,7 @@ from collections import deque
 from datetime import datetime
 from pathlib import Path
 from types import FrameType
-from typing import Literal, Never
+from typing import Never
 from zoneinfo import ZoneInfo
 
 from agent import on_air
@@ -39,17 +39,18 @@ from agent.assets import (
     settings_from,
 )
 from agent.brightness import Brightness
+from agent.broker_side import BrokerSide
 from agent.clock import Clock, SystemClock
 from agent.commands import CommandRunner
 from agent.config import AgentConfig
 from agent.core_queue import CoreMessage, Reload, Wake
 from agent.events import Events
 from agent.faults import FaultRecovery
-from agent.health import HeartbeatTimer, SystemProbe, assemble_heartbeat, mqtt_health
+from agent.health import HeartbeatTimer, SystemProbe, assemble_heartbeat
 from agent.inbox import InboxFile, InboxWatcher
 from agent.inflow import Inflow
 from agent.intake import Intake
-from agent.link import Delivered, LinkDown, LinkTrouble, LinkUp, Received
+from agent.link import Delivered, LinkDown, LinkTrouble, LinkUp, MqttLink, Received
 from agent.messages import (
     AssetFailed,
     Channel,
@@ -62,6 +63,7 @@ from agent.messages import (
     SerialLinkDown,
     SerialLinkUp,
 )
+from agent.outbox import Outbox
 from agent.output import Output, SerialLine
 from agent.playback import Playback
 from agent.refusals import Refusals
@@ -109,7 +111,6 @@ class Agent:
         self.storage = StorageHealth(self.events.storage_error)
         self.inflow = Inflow(self.topics)  # the queue other threads put on (agent/inflow.py)
         self.queue = self.inflow.queue
-        self._restored: list[EventBase] = []  # events of restored alerts, for the first LinkUp
         self.refusals = Refusals(self.events, self.topics)
         self._open_content(config)
         state_dir = config.storage.state_dir
@@ -118,9 +119,10 @@ class Agent:
         display_problem = self._open_display(config, output, frame_file)
         self.brightness = Brightness(config.brightness.schedule, self.tz)
         self.alert_desk = AlertDesk(AlertStore(state_dir, self.storage), self.events.storage_error)
-        self.link, self.outbox = open_broker(
+        link, outbox = open_broker(
             config, self.topics, self.queue, self.clock, seq=self.seq, health=self.storage
         )
+        self.broker = BrokerSide(self.events, self.inflow, link, outbox)
         self.inbox = (
             InboxWatcher(config.inbox.dir, self.queue, max_files=config.inbox.max_files)
             if config.inbox
@@ -140,7 +142,7 @@ class Agent:
             self.events.error()
         for problem in self._layout_problems:
             log.error("%s", problem)
-        self.events.open(self.outbox)  # what was found on disk goes out now
+        self.events.open(outbox)  # what was found on disk goes out now
         self._stack = self._stops_of_what_is_open()
 
     def _open_content(self, config: AgentConfig) -> None:
@@ -230,8 +232,7 @@ class Agent:
         stack = contextlib.ExitStack()
         stack.callback(self.output.close)
         stack.callback(self.seq.close)
-        if self.outbox is not None:
-            stack.callback(self._spool_outbox)
+        stack.callback(self.broker.spool)
         stack.callback(self.fetcher.stop)
         return stack
 
@@ -244,6 +245,27 @@ class Agent:
     @playlists.setter
     def playlists(self, playlists: dict[Channel, Playlist]) -> None:
         self.content.playlists = playlists
+
+    @property
+    def link(self) -> MqttLink | None:
+        return self.broker.link
+
+    @link.setter
+    def link(self, link: MqttLink | None) -> None:  # tests run the core without one
+        self.broker.link = link
+
+    @property
+    def outbox(self) -> Outbox | None:
+        return self.broker.outbox
+
+    @outbox.setter
+    def outbox(self, outbox: Outbox | None) -> None:  # tests run the core without one
+        self.broker.outbox = outbox
+        self.events.outbox = outbox
+
+    @property
+    def _restored(self) -> list[EventBase]:
+        return self.broker.restored
 
     @property
     def errors_total(self) -> int:
@@ -283,19 +305,15 @@ class Agent:
         return self.clock.monotonic() - self._loop_progress < allowed_s
 
     def broker_progress(self, allowed_s: float) -> bool:
-        return self.link is None or self.link.making_progress(allowed_s)
+        return self.broker.progress(allowed_s)
 
     def _now_showing(self) -> NowShowing | None:
         return on_air.now_showing(self.alert_desk.rotation, self.playback.showing, self.tz)
 
     def _status_line(self) -> str:
-        link = self.link
-        broker: Literal["none", "online", "offline"] = (
-            "none" if link is None else ("online" if link.connected else "offline")
-        )
         active = len(self.alert_desk.book.active())
-        trouble = link.problems() if link is not None else None
-        return on_air.status_line(broker, self._now_showing(), active, trouble)
+        broker = self.broker
+        return on_air.status_line(broker.state(), self._now_showing(), active, broker.trouble())
 
     def request_stop(self, exit_code: int = 0) -> None:
         self.exit_code = exit_code
@@ -329,13 +347,7 @@ class Agent:
         self.notifier.ready(self._status_line())
         self.watchdog.start()
         stack.callback(self.watchdog.stop)
-        if self.link is None:
-            events.emit_all(restored)
-        else:
-            # Sent once the broker is reachable: spooled now, thousands of restored alerts
-            # (a retained burst before the restart) cost one fsync each and held the
-            # connection back for seconds — minutes on an SD card.
-            self._restored = restored
+        self.broker.hold_restored(restored)
         if self._display_problem:
             events.emit(DisplayError(at=events.now(), message=self._display_problem))
         for problem in self._layout_problems:
@@ -344,12 +356,7 @@ class Agent:
         if self.inbox is not None:
             self.inbox.start()
             stack.callback(self.inbox.stop)
-        if self.link is not None:
-            # Stopped first: it publishes `offline` and waits for its PUBACK; the broker
-            # acknowledges in order, so what was handed over before it (a `restart`
-            # result) is confirmed by then, and `_spool_outbox` keeps only the rest.
-            stack.callback(self.link.stop)
-            self.link.start()
+        self.broker.start(stack)  # the link's stop is popped first
 
     def run(self) -> int:
         """Serve until asked to stop; returns the exit status."""
@@ -372,14 +379,6 @@ class Agent:
         self.notifier.stopping()
         self.refusals.report_pending()  # before the link stops: sent while it can be
         self._stack.close()
-
-    def _spool_outbox(self) -> None:
-        """After the link stopped: what the broker confirmed while stopping is neither
-        spooled nor sent twice; what it has not confirmed survives the restart."""
-        assert self.outbox is not None
-        for mid in self.inflow.deliveries():
-            self.outbox.delivered(mid)
-        self.outbox.link_down()
 
     # --- the loop ------------------------------------------------------------------------
 
@@ -433,7 +432,7 @@ class Agent:
             started = self.faults.recover(now, started, self.playlists)
         self.content.after_draw()
         proofs = on_air.proofs(
-            self._now(),
+            self._now,
             power_on=self.screen.power_on,
             rotation=rotation,
             started=started,
@@ -461,29 +460,22 @@ class Agent:
             self.events.error()
             log.exception("error handling %s", type(message).__name__)
         finally:
-            if isinstance(message, Received) and self.link is not None:
-                # Handled (and persisted): only now may the broker forget it.
-                self.link.ack(message)
+            if isinstance(message, Received):
+                self.broker.handled(message)  # handled and persisted: acknowledged now
 
     def _dispatch(self, message: CoreMessage) -> None:
-        events = self.events
         match message:
             case Received() as received:
                 self.intake.on_received(received)
             case InboxFile() as file:
                 self.intake.on_inbox_file(file)
             case LinkUp() | LinkDown() | Delivered():
-                self._on_link(message)
+                if self.broker.on_link(message):
+                    self.notifier.status(self._status_line())
             case LinkTrouble():  # a denial: the technician's `systemctl status` says so now
                 self.notifier.status(self._status_line())
-            case AssetReady(sha256=sha256):
-                self.content.asset_ready(sha256)
-            case AssetFailure(item_ids=item_ids, url=url, message=text):
-                for item_id in item_ids:
-                    failed = AssetFailed(at=events.now(), item_id=item_id, url=url, message=text)
-                    events.emit(failed)
-            case FetcherRestarted(message=text):
-                events.display_error(text)
+            case AssetReady() | AssetFailure() | FetcherRestarted():
+                self._on_asset(message)
             case SerialLinkChanged() | SerialProblem():
                 self._on_serial(message)
             case Reload():
@@ -493,6 +485,18 @@ class Agent:
                 pass
             case _:
                 _unexpected(message)
+
+    def _on_asset(self, message: AssetReady | AssetFailure | FetcherRestarted) -> None:
+        events = self.events
+        match message:
+            case AssetReady(sha256=sha256):
+                self.content.asset_ready(sha256)
+            case AssetFailure(item_ids=item_ids, url=url, message=text):
+                for item_id in item_ids:
+                    failed = AssetFailed(at=events.now(), item_id=item_id, url=url, message=text)
+                    events.emit(failed)
+            case FetcherRestarted(message=text):
+                events.display_error(text)
 
     def _on_serial(self, message: SerialLinkChanged | SerialProblem) -> None:
         events = self.events
@@ -505,25 +509,6 @@ class Agent:
             case SerialProblem(port=port, message=text):
                 events.display_error(f"{port}: {text}")
 
-    def _on_link(self, message: LinkUp | LinkDown | Delivered) -> None:
-        outbox = self.outbox
-        match message:
-            case LinkUp(since=since):
-                log.info("connected to the broker since %s", since.isoformat())
-                if outbox is not None:
-                    outbox.link_up()
-                restored, self._restored = self._restored, []
-                self.events.emit_all(restored)  # alerts active since before the restart
-            case LinkDown(reason=reason):
-                log.warning("broker connection lost (%s); showing cached content", reason)
-                if outbox is not None:
-                    outbox.link_down()
-            case Delivered(mid=mid):
-                if outbox is not None:
-                    outbox.delivered(mid)
-                return
-        self.notifier.status(self._status_line())
-
     def reject(self, topic: str, channel: Channel | None, errors: list[ErrorDetail]) -> bool:
         """Report bad input (agent/refusals.py); returns whether it was reported."""
         return self.refusals.reject(topic, channel, errors)
@@ -532,8 +517,7 @@ class Agent:
 
     def publish(self, topic: str, payload: bytes) -> None:
         """Straight to the broker when connected (screenshots); lost when not."""
-        if self.link is not None and self.link.connected:
-            self.link.publish(topic, payload)
+        self.broker.publish(topic, payload)
 
     def send(self, topic: str, body: str, *, urgent: bool = False) -> None:
         """Via the outbox: across outages and restarts (agent/events.py)."""
@@ -564,7 +548,7 @@ class Agent:
             display=self.screen.health(mono),
             serial=self.output.health() if isinstance(self.output, SerialLine) else None,
             system=self.probe.read(),
-            mqtt=mqtt_health(self.link, self.tz, self.outbox),
+            mqtt=self.broker.health(self.tz),
             errors_total=self.errors_total,
         )
 

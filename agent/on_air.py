@@ -8,7 +8,7 @@ frame (base scene and banner), `now_showing` and the proof-of-play events.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Set
+from collections.abc import Callable, Mapping, Set
 from datetime import datetime
 from typing import Literal
 from zoneinfo import ZoneInfo
@@ -82,7 +82,7 @@ def now_showing(
 
 
 def proofs(
-    at: datetime,
+    stamp: Callable[[], datetime],
     *,
     power_on: bool,
     rotation: AlertRotation,
@@ -90,8 +90,8 @@ def proofs(
     full_changed: bool,
     banner_changed: bool,
 ) -> list[PlaybackStarted]:
-    """`playback.started` for what just went on the output (stamped after drawing); none
-    while the display is off: nothing is seen."""
+    """`playback.started` for what just went on the output (stamped after drawing, by
+    `stamp`: asked only when something started); none while the display is off."""
     if not power_on:
         return []
     shown: list[tuple[str, Channel | Literal["alert"], str]] = []
@@ -103,7 +103,7 @@ def proofs(
         entry = started.entry
         shown.append((entry.item.id, entry.channel, entry.item.layout))
     return [
-        PlaybackStarted(at=at, item_id=item_id, channel=channel, layout=layout)
+        PlaybackStarted(at=stamp(), item_id=item_id, channel=channel, layout=layout)
         for item_id, channel, layout in shown
     ]
 
