@@ -12,7 +12,6 @@ or the fetcher says `AssetReady`; items waiting for images are indexed by identi
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Literal
 
@@ -36,7 +35,7 @@ from agent.storage import ContentStore, StorageHealth
 from agent.validation import InvalidInput
 from display_layouts.image_formats import RemoteImage
 from display_layouts.images import ImageLimits
-from display_layouts.spec import LayoutSpec
+from display_layouts.library import LayoutLibrary
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +50,7 @@ class ContentDesk:
         storage: StorageHealth,
         assets: AssetCache,
         fetcher: AssetFetcher,
-        layouts: Callable[[], Mapping[str, LayoutSpec]],
+        library: LayoutLibrary,
         max_payload_bytes: int,
         image_limits: ImageLimits,
     ) -> None:
@@ -61,7 +60,7 @@ class ContentDesk:
         self.storage = storage
         self.assets = assets
         self.fetcher = fetcher
-        self.layouts = layouts  # the specs in use: they change with a reload
+        self.library = library  # the layouts in use: replaced by a reload
         self.max_payload_bytes = max_payload_bytes
         self.image_limits = image_limits
         self.drawable = Drawable()  # items left out: they no longer fit, or failed to draw
@@ -121,7 +120,7 @@ class ContentDesk:
         try:
             playlist = parse_playlist(
                 payload,
-                layouts=self.layouts(),
+                layouts=self.library.specs,
                 max_bytes=self.max_payload_bytes,
                 image_limits=self.image_limits,
             )
@@ -178,7 +177,7 @@ class ContentDesk:
 
     def recheck(self, *, emit: bool = True) -> list[ContentWarning]:
         """Held content checked against the layouts in use (at start, after a reload)."""
-        warnings = self.drawable.recheck(self.playlists, self.layouts(), self.events.now())
+        warnings = self.drawable.recheck(self.playlists, self.library.specs, self.events.now())
         if emit:
             self.events.emit_all(list(warnings))
         return warnings

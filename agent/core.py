@@ -79,7 +79,7 @@ from agent.storage import (
     ensure_dir,
 )
 from agent.topics import Topics
-from display_layouts.library import scan_library
+from display_layouts.library import LayoutLibrary, scan_library
 from display_layouts.render import Renderer
 from firmware_bridge.events import SerialLinkChanged, SerialProblem
 
@@ -112,7 +112,11 @@ class Agent:
         self.inflow = Inflow(self.topics)  # the queue other threads put on (agent/inflow.py)
         self.queue = self.inflow.queue
         self.refusals = Refusals(self.events, self.topics)
-        self._open_content(config)
+        # A bad layout file is left out and reported (display.error once the loop runs),
+        # never fatal: the board starts with the rest, and the built-in layouts always work.
+        scan = scan_library(config.display.layouts_dir)
+        self._layout_problems = [skipped.summary() for skipped in scan.skipped]
+        self._open_content(config, scan.library)
         state_dir = config.storage.state_dir
         self.drawable = self.content.drawable
         self.playback = Playback(self.tz, ready=self.content.may_show)
@@ -145,7 +149,7 @@ class Agent:
         self.events.open(outbox)  # what was found on disk goes out now
         self._stack = self._stops_of_what_is_open()
 
-    def _open_content(self, config: AgentConfig) -> None:
+    def _open_content(self, config: AgentConfig, library: LayoutLibrary) -> None:
         """The state dir's stores, the image cache and fetcher, and content acceptance."""
         state_dir = config.storage.state_dir
         ensure_dir(state_dir, self.storage)
@@ -172,7 +176,7 @@ class Agent:
             storage=self.storage,
             assets=self.assets,
             fetcher=self.fetcher,
-            layouts=lambda: self.library.specs,  # the library changes with a reload
+            library=library,
             max_payload_bytes=config.content.max_payload_bytes,
             image_limits=self.image_limits,
         )
@@ -189,11 +193,6 @@ class Agent:
                 open_board_output(config, frame_file, report=self._from_serial, now=self.events.now)
             )
         )
-        # A bad layout file is left out and reported (display.error once the loop runs),
-        # never fatal: the board starts with the rest, and the built-in layouts always work.
-        scan = scan_library(config.display.layouts_dir)
-        self.library = scan.library
-        self._layout_problems = [skipped.summary() for skipped in scan.skipped]
         self.renderer = Renderer(
             self.output.size,
             library=self.library,
@@ -220,9 +219,8 @@ class Agent:
             self.events,
             screen=self.screen,
             playback=self.playback,
-            rotation=lambda: self.alert_desk.rotation,
+            alerts=self.alert_desk,
             content=self.content,
-            library=lambda: self.library,
             frame=self._frame,
         )
 
@@ -245,6 +243,14 @@ class Agent:
     @playlists.setter
     def playlists(self, playlists: dict[Channel, Playlist]) -> None:
         self.content.playlists = playlists
+
+    @property
+    def library(self) -> LayoutLibrary:
+        return self.content.library
+
+    @library.setter
+    def library(self, library: LayoutLibrary) -> None:  # a reload; the renderer's apart
+        self.content.library = library
 
     @property
     def link(self) -> MqttLink | None:
@@ -432,7 +438,7 @@ class Agent:
             started = self.faults.recover(now, started, self.playlists)
         self.content.after_draw()
         proofs = on_air.proofs(
-            self._now,
+            self.events.now,
             power_on=self.screen.power_on,
             rotation=rotation,
             started=started,

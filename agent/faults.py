@@ -8,12 +8,11 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 
 from agent.acceptance import ContentDesk
-from agent.alerts import AlertRotation
+from agent.alert_desk import AlertDesk
 from agent.events import Events
 from agent.messages import Channel, Playlist
 from agent.playback import Playback, Showing
 from agent.screen import DrawFault, Frame, Screen
-from display_layouts.library import LayoutLibrary
 
 # Redraws after a fault within one tick: each skips one more item or falls back to a
 # built-in layout, so a few always end on something drawable (idle at worst).
@@ -27,17 +26,15 @@ class FaultRecovery:
         *,
         screen: Screen,
         playback: Playback,
-        rotation: Callable[[], AlertRotation],
+        alerts: AlertDesk,
         content: ContentDesk,
-        library: Callable[[], LayoutLibrary],
         frame: Callable[[datetime], Frame],
     ) -> None:
         self.events = events
         self.screen = screen
         self.playback = playback
-        self.rotation = rotation
+        self.alerts = alerts
         self.content = content
-        self.library = library
         self.frame = frame
 
     def recover(
@@ -53,7 +50,7 @@ class FaultRecovery:
             changed = [self._on_fault(fault) for fault in faults.values()]
             if not any(changed):
                 break
-            if self.rotation().full is None:
+            if self.alerts.rotation.full is None:
                 showing = self.playback.update(now, playlists)
                 if showing is not None:
                     started = showing
@@ -69,7 +66,7 @@ class FaultRecovery:
 
     def _on_fault(self, fault: DrawFault) -> bool:
         """Act on one fault, reporting it once; True when the frame must be drawn again."""
-        rotation = self.rotation()
+        rotation = self.alerts.rotation
         showing = self.playback.showing
         drawable = self.content.drawable
         if fault.part == "banner" and rotation.banner is not None:
@@ -83,7 +80,7 @@ class FaultRecovery:
             return message is not None
         else:
             subject = "idle"
-        told, redraw = drawable.reserved_failed(subject, fault, self.library())
+        told, redraw = drawable.reserved_failed(subject, fault, self.content.library)
         if told is not None:
             self.events.display_error(told)
         return redraw
