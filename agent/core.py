@@ -243,6 +243,7 @@ class Agent:
     @playlists.setter
     def playlists(self, playlists: dict[Channel, Playlist]) -> None:
         self.content.playlists = playlists
+        self.content.refresh_assets()  # readiness is indexed per held item
 
     @property
     def library(self) -> LayoutLibrary:
