@@ -8,7 +8,7 @@ import os
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Final, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Final, Literal, Protocol
 
 import pygame
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
@@ -31,7 +31,13 @@ from agent.validation import InvalidInput, decode, error
 from display_layouts.input_problems import Problem, from_validation
 
 if TYPE_CHECKING:
-    from agent.core import Agent
+    from agent.brightness import Brightness
+    from agent.clock import Clock
+    from agent.link import MqttLink
+    from agent.messages import Channel
+    from agent.output import Output
+    from agent.topics import Topics
+    from display_layouts.library import LayoutLibrary
 
 log = logging.getLogger(__name__)
 
@@ -152,8 +158,40 @@ class SeenCommands:
         return True
 
 
+class Display(Protocol):
+    def set_power(self, on: bool) -> None: ...
+
+
+class CommandHost(Protocol):
+    """What commands need of the agent: its parts (read only) and a few actions. The core
+    provides it; commands never import the core (no cycle)."""
+
+    @property
+    def clock(self) -> Clock: ...
+    @property
+    def storage(self) -> StorageHealth: ...
+    @property
+    def topics(self) -> Topics: ...
+    @property
+    def library(self) -> LayoutLibrary: ...
+    @property
+    def brightness(self) -> Brightness: ...
+    @property
+    def screen(self) -> Display: ...
+    @property
+    def output(self) -> Output: ...
+    @property
+    def link(self) -> MqttLink | None: ...
+
+    def reject(self, topic: str, channel: Channel | None, errors: list[Problem]) -> bool: ...
+    def send(self, topic: str, body: str, *, urgent: bool = False) -> None: ...
+    def publish(self, topic: str, payload: bytes) -> None: ...
+    def reload(self) -> str | None: ...
+    def request_stop(self, exit_code: int = 0) -> None: ...
+
+
 class CommandRunner:
-    def __init__(self, agent: Agent, seen_path: Path) -> None:
+    def __init__(self, agent: CommandHost, seen_path: Path) -> None:
         self.agent = agent
         self.seen = SeenCommands(seen_path, agent.storage)
         # Each takes its command's typed args (`typed_command`).

@@ -1,4 +1,5 @@
-"""System health figures for heartbeats: cheap to read, None where the platform has none."""
+"""Heartbeats: system figures (cheap to read, None where the platform has none) and the
+assembly of a heartbeat from what each part reports."""
 
 from __future__ import annotations
 
@@ -6,11 +7,31 @@ import ctypes
 import ctypes.util
 import logging
 import os
+from collections.abc import Mapping
+from datetime import datetime, tzinfo
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import psutil
 
-from agent.messages import SystemHealth
+from agent import __version__
+from agent.content import channel_summary
+from agent.messages import (
+    CHANNELS,
+    HEARTBEAT_ALERT_IDS,
+    Channel,
+    DisplayHealth,
+    Heartbeat,
+    MqttHealth,
+    NowShowing,
+    Playlist,
+    SerialHealth,
+    SystemHealth,
+)
+
+if TYPE_CHECKING:
+    from agent.link import MqttLink
+    from agent.outbox import Outbox
 
 log = logging.getLogger(__name__)
 
@@ -56,3 +77,65 @@ class SystemProbe:
             load1=round(os.getloadavg()[0], 2),
             clock_synced=clock_synced(),
         )
+
+
+def mqtt_health(link: MqttLink | None, tz: tzinfo, outbox: Outbox | None) -> MqttHealth | None:
+    """The heartbeat's `mqtt` block: the link's figures and the outbox's counts."""
+    if link is None:
+        return None
+    health = link.health(tz, outbox)
+    if outbox is None:
+        return health
+    counts = {"outbox_oversize": outbox.oversize}
+    counts["outbox_quarantined"] = outbox.quarantined
+    return health.model_copy(update=counts)
+
+
+def assemble_heartbeat(
+    *,
+    board_id: str,
+    seq: int,
+    sent_at: datetime,
+    uptime_s: int,
+    now_showing: NowShowing | None,
+    alerts_active: list[str],
+    playlists: Mapping[Channel, Playlist],
+    display: DisplayHealth,
+    serial: SerialHealth | None,
+    system: SystemHealth,
+    mqtt: MqttHealth | None,
+    errors_total: int,
+) -> Heartbeat:
+    """A heartbeat from the figures each part gives (CONTRACT §4)."""
+    return Heartbeat(
+        board_id=board_id,
+        seq=seq,
+        sent_at=sent_at,
+        agent_version=__version__,
+        uptime_s=uptime_s,
+        now_showing=now_showing,
+        alerts_active=alerts_active[:HEARTBEAT_ALERT_IDS],
+        alerts_active_count=len(alerts_active),
+        content={channel: channel_summary(playlists.get(channel)) for channel in CHANNELS},
+        display=display,
+        serial=serial,
+        system=system,
+        mqtt=mqtt,
+        errors_total=errors_total,
+    )
+
+
+class HeartbeatTimer:
+    """When the next heartbeat is due: every interval, without a burst after a suspend."""
+
+    def __init__(self, interval_s: float, first_at: float) -> None:
+        self.interval_s = interval_s
+        self.next_at = first_at
+
+    def due(self, mono: float) -> bool:
+        return mono >= self.next_at
+
+    def sent(self, mono: float) -> None:
+        self.next_at += self.interval_s
+        if self.next_at < mono:  # we were suspended: no burst
+            self.next_at = mono + self.interval_s

@@ -23,7 +23,6 @@ import socket
 import ssl
 import sys
 import threading
-import time
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any
@@ -51,6 +50,7 @@ from agent.mqtt_wire import (
 )
 from agent.outbox import Outbox
 from agent.topics import Topics
+from signage_base import backoff
 
 log = logging.getLogger(__name__)
 
@@ -119,16 +119,7 @@ class LinkTrouble:
 LinkMessage = Received | LinkUp | LinkDown | Delivered | LinkTrouble
 
 
-def backoff_delay(attempt: int, low: float, high: float, rng: random.Random) -> float:
-    """Exponential backoff with random jitter: attempt 1 waits about `low`, doubling to `high`.
-
-    The jitter (50–100 % of the step) keeps a fleet that lost the same broker from
-    reconnecting in lockstep.
-    """
-    # The exponent is capped: after a long outage (attempt 1025, about 13 h with the
-    # defaults) 2 ** attempt overflows a float; `high` is reached long before 2 ** 30.
-    step = min(high, low * 2 ** min(max(0, attempt - 1), 30))
-    return float(step * rng.uniform(0.5, 1.0))
+backoff_delay = backoff.backoff_delay  # shared with the fetcher and the serial writer
 
 
 def first_protocol(cfg: MqttConfig) -> ProtocolName:
@@ -208,7 +199,7 @@ class MqttLink:
         self._qos0_done = 0
         self._ever_connected = False
         self._stopping = threading.Event()
-        self.last_activity = time.monotonic()  # paho's thread did something (watchdog)
+        self.last_activity = self.clock.monotonic()  # paho's thread did something (watchdog)
         # What the connection side knows and reports.
         self.protocol: ProtocolName = first_protocol(config)
         self.fell_back = False  # auto mode settled on 3.1.1 for this session
@@ -232,7 +223,7 @@ class MqttLink:
         # Supervision state, shared with the supervisor thread.
         self._lock = threading.Lock()
         self._socket_opened_at: float | None = None
-        self._last_received = time.monotonic()
+        self._last_received = self.clock.monotonic()
         self._keepalive = config.keepalive_s
         self._cut_reason: str | None = None
         self._unacked: dict[int, tuple[str, int, float]] = {}  # mid → (topic, size, handed at)
@@ -299,7 +290,7 @@ class MqttLink:
     def _supervise(self) -> None:
         while not self._stopping.wait(SUPERVISE_S):
             try:
-                self.check_deadlines(time.monotonic())
+                self.check_deadlines(self.clock.monotonic())
             except Exception:  # the supervisor must outlive any surprise
                 log.exception("error in the MQTT supervisor")
 
@@ -337,7 +328,7 @@ class MqttLink:
         # paho logs every connection attempt, keepalive ping and packet: proof of life.
         # "Received …" is logged for every packet from the broker, PINGRESP included: the
         # only sign paho gives of the broker being alive when there is nothing else.
-        now = time.monotonic()
+        now = self.clock.monotonic()
         self.last_activity = now
         if message.startswith("Received "):
             self._last_received = now
@@ -350,11 +341,11 @@ class MqttLink:
         # A connected client pings every keepalive; a disconnected one retries within the
         # longest backoff: allow for whichever is longer.
         window = max(allowed_s, 2 * self.config.keepalive_s, self.config.reconnect_max_s + 10)
-        return time.monotonic() - self.last_activity < window
+        return self.clock.monotonic() - self.last_activity < window
 
     def _on_socket_open(self, _client: mqtt.Client, _userdata: Any, sock: Any) -> None:
         with self._lock:
-            self._socket_opened_at = time.monotonic()
+            self._socket_opened_at = self.clock.monotonic()
             self._cut_reason = None
         # Small MQTT packets and Nagle's algorithm meet the peer's delayed ACK: without
         # this an event waits ~40 ms per hop. An alert must not.
@@ -374,7 +365,7 @@ class MqttLink:
         try:
             with self._lock:
                 self._socket_opened_at = None
-                self._last_received = time.monotonic()
+                self._last_received = self.clock.monotonic()
             if reason.is_failure:
                 self._refused(client, reason)
                 return
@@ -610,7 +601,7 @@ class MqttLink:
             if not self._unacked:
                 return None
             mid, (topic, size, handed) = max(self._unacked.items(), key=lambda e: e[1][1])
-            recent = time.monotonic() - handed < LEARN_WINDOW_S
+            recent = self.clock.monotonic() - handed < LEARN_WINDOW_S
             if not too_large and (size <= max(LEARN_FLOOR, self._largest_acked) or not recent):
                 return None
             del self._unacked[mid]
@@ -773,7 +764,7 @@ class MqttLink:
             return
         size = size if size is not None else self.packet_size(topic, data)
         with self._lock:
-            self._unacked[mid] = (topic, size, time.monotonic())
+            self._unacked[mid] = (topic, size, self.clock.monotonic())
 
     def _drop_oversize(self, topic: str, size: int, limit: int) -> int:
         self.too_large += 1

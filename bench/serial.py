@@ -116,6 +116,7 @@ def run_case(case: Case, seconds: float, directory: Path) -> dict[str, float]:
     )
     up = threading.Event()
     output = SerialOutput(settings, lambda message: up.set())
+    output.start()
     up.wait(5)
     mirror = FrameConverter(case.color)  # what the panel will decode: recognises frames
     presented: dict[int, float] = {}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import random
 import threading
 import time
 from collections.abc import Callable
@@ -68,7 +69,8 @@ class ControllerLink:
         if cancel is not None:
             with contextlib.suppress(*PortErrors):
                 cancel()  # a write blocked on a stuck line returns at once
-        self._thread.join(timeout)
+        if self._thread.is_alive():  # never started (the agent failed before its start)
+            self._thread.join(timeout)
 
     def report(self, message: object) -> None:
         try:
@@ -79,7 +81,10 @@ class ControllerLink:
     # --- supervision -----------------------------------------------------------------------
 
     def _run(self) -> None:
-        backoff = Backoff(self.settings.reconnect_min_s, self.settings.reconnect_max_s)
+        # Jittered like the broker's and the image servers' backoff (signage_base.backoff).
+        backoff = Backoff(
+            self.settings.reconnect_min_s, self.settings.reconnect_max_s, random.Random()
+        )
         while not self._stop.is_set():
             try:
                 self._connected(backoff)

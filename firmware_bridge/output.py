@@ -60,6 +60,10 @@ class SerialOutput:
         for warning in self.protocol.warnings:
             log.warning("serial: %s", warning)
             self._link.report(SerialProblem(self.settings.port, warning))
+
+    def start(self) -> None:
+        """Start the writer thread (not in the constructor: what fails after it, such as
+        the layout library, must not leave a thread behind)."""
         self._link.start()
 
     @property

@@ -10,6 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from firmware_bridge.protocols.common import AckPolicy
+from signage_base import backoff
+
+Backoff = backoff.Backoff  # the backoff shared with the agent, where the writer finds it
 
 ACK_MISSES_BEFORE_DOUBT = 3  # "auto": after this many missing acknowledgements, stop waiting
 
@@ -31,23 +34,6 @@ class LineModel:
     def drained(self, now: float) -> None:
         """The controller acknowledged everything: the line is free whatever the model says."""
         self.busy_until = min(self.busy_until, now)
-
-
-class Backoff:
-    """Reconnection delays: doubling from `first` up to `most`, back to `first` on success."""
-
-    def __init__(self, first: float, most: float) -> None:
-        self.first = first
-        self.most = max(first, most)
-        self._next = first
-
-    def next(self) -> float:
-        delay = self._next
-        self._next = min(self.most, delay * 2)
-        return delay
-
-    def reset(self) -> None:
-        self._next = self.first
 
 
 @dataclass

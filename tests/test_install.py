@@ -37,6 +37,7 @@ PACKAGE_FILES = (
     "agent",
     "display_layouts",
     "firmware_bridge",
+    "signage_base",
 )
 
 

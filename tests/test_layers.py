@@ -12,8 +12,6 @@ import ast
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -184,6 +182,5 @@ def test_firmware_bridge_has_no_import_cycles() -> None:
     assert _readable(import_cycles("firmware_bridge")) == []
 
 
-@pytest.mark.skip(reason="enabled when agent.core and agent.commands no longer import each other")
 def test_agent_has_no_import_cycles() -> None:
     assert _readable(import_cycles("agent")) == []

@@ -72,6 +72,7 @@ def connect() -> Iterator[Connect]:
             **options,
         )
         output = SerialOutput(settings, links.put, now=lambda: NOW)
+        output.start()
         parts.append((sim, output))
         message = links.get(timeout=WAIT_S)
         assert isinstance(message, SerialLinkChanged) and message.up, message

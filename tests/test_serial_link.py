@@ -87,6 +87,7 @@ def open_output() -> Iterator[OpenOutput]:
         )
         reports = Reports()
         output = SerialOutput(settings, reports)
+        output.start()
         opened.append(output)
         return output, reports
 

@@ -116,6 +116,7 @@ def test_the_program_prints_the_pty_and_writes_what_the_sign_shows(
         port=sim.port, protocol="alpha", panel_width=64, panel_height=16, color="tricolor"
     )
     output = SerialOutput(settings, links.put)
+    output.start()
     try:
         assert isinstance(up := links.get(timeout=WAIT_S), SerialLinkChanged) and up.up
         output.canvas.fill((0, 0, 0))
@@ -258,6 +259,7 @@ def test_the_simulator_notices_the_agent_at_another_baud_rate(
     settings = unchecked_settings(port=sim.start(), protocol="tpm2", panel_width=8,
                                   panel_height=4, baudrate=9600)  # a tiny test panel  # fmt: skip
     output = SerialOutput(settings, links.put)
+    output.start()
     try:
         output.present()
         assert sim.wait_until(lambda s: s.stats.frames >= 1, WAIT_S)

@@ -23,6 +23,7 @@ from typing import Any, BinaryIO
 from agent.assets.cache import AssetCache
 from agent.assets.download import DownloadError, FetchSettings, download, parse_url
 from agent.messages import ImageRef
+from signage_base.backoff import backoff_delay
 
 log = logging.getLogger(__name__)
 
@@ -282,9 +283,7 @@ class AssetFetcher:
                 job.given_up = True
                 delay = 0.0
             else:
-                # Capped exponent: an image failing for days must not overflow a float.
-                step = min(self.retry_max_s, self.retry_min_s * 2 ** min(job.attempt - 1, 30))
-                delay = step * self._rng.uniform(0.5, 1.0)
+                delay = backoff_delay(job.attempt, self.retry_min_s, self.retry_max_s, self._rng)
                 job.due = self.clock() + delay
             item_ids = tuple(sorted(job.item_ids))
         if permanent:

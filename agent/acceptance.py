@@ -1,0 +1,209 @@
+"""Content acceptance: the playlists held per channel, and whether their items may show.
+
+A channel's new payload is parsed against the layouts in use, kept on disk before it is
+announced (`content.accepted`, `content.ignored`, `content.cleared`), and its remote
+images are wanted from the fetcher. Readiness is a set, not a question asked per tick:
+an image is ready once the cache has verified it (asked once when it is first wanted)
+or the fetcher says `AssetReady`; items waiting for images are indexed by identity, so
+`may_show` costs a dictionary lookup on the hot path. An image found gone when drawn
+(`image`) is wanted again.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Literal
+
+from agent.assets import AssetCache, AssetFetcher
+from agent.content import glyph_warnings, parse_playlist, playlist_texts, remote_images
+from agent.drawable import Drawable
+from agent.events import Events
+from agent.messages import (
+    Channel,
+    ContentAccepted,
+    ContentCleared,
+    ContentIgnored,
+    ContentWarning,
+    ImageRef,
+    Playlist,
+    PlaylistItem,
+)
+from agent.refusals import Refusals
+from agent.storage import ContentStore, StorageHealth
+from agent.validation import InvalidInput
+from display_layouts.image_formats import RemoteImage
+from display_layouts.images import ImageLimits
+from display_layouts.input_problems import Problem
+from display_layouts.library import LayoutLibrary
+
+log = logging.getLogger(__name__)
+
+
+class ContentDesk:
+    def __init__(
+        self,
+        events: Events,
+        refusals: Refusals,
+        *,
+        store: ContentStore,
+        storage: StorageHealth,
+        assets: AssetCache,
+        fetcher: AssetFetcher,
+        library: LayoutLibrary,
+        max_payload_bytes: int,
+        image_limits: ImageLimits,
+    ) -> None:
+        self.events = events
+        self.refusals = refusals
+        self.store = store
+        self.storage = storage
+        self.assets = assets
+        self.fetcher = fetcher
+        self.library = library  # the layouts in use: replaced by a reload
+        self.max_payload_bytes = max_payload_bytes
+        self.image_limits = image_limits
+        self.drawable = Drawable()  # items left out: they no longer fit, or failed to draw
+        self.playlists: dict[Channel, Playlist] = {}
+        self._ready: set[str] = set()  # sha256 of the images verified in the cache
+        self._waiting: dict[int, set[str]] = {}  # id(item) → images it still waits for
+        self._lost = False  # an image went missing from the cache: want them again
+
+    # --- what may show ----------------------------------------------------------------
+
+    def may_show(self, item: PlaylistItem) -> bool:
+        """Playback's `ready`: the item can be drawn, and its images are here (an item
+        whose images are not downloaded yet waits rather than showing a hole)."""
+        return id(item) not in self._waiting and self.drawable.allows(item)
+
+    def asset_ready(self, sha256: str) -> None:
+        log.info("image %s is ready", sha256[:12])
+        self._ready.add(sha256)
+        for item_id in [key for key, shas in self._waiting.items() if sha256 in shas]:
+            shas = self._waiting[item_id]
+            shas.discard(sha256)
+            if not shas:
+                del self._waiting[item_id]
+
+    def image(self, ref: RemoteImage) -> Path | None:
+        """The renderer's way to the cache: a ready image found gone is wanted again."""
+        path = self.assets.get(ref)
+        if path is None and ref.sha256 in self._ready:
+            self._ready.discard(ref.sha256)
+            self._lost = True
+        return path
+
+    def after_draw(self) -> None:
+        """Each turn, after drawing: images found gone are fetched again (rare; a flag)."""
+        if self._lost:
+            self._lost = False
+            self.refresh_assets()
+
+    # --- channels -----------------------------------------------------------------------
+
+    def load(self) -> None:
+        """The cached content, at start."""
+        self.playlists = self.store.load_all()
+        if self.playlists:
+            log.info("cached content: %s", ", ".join(sorted(self.playlists)))
+            self.refresh_assets()
+
+    def on_payload(self, channel: Channel, topic: str, payload: bytes) -> list[Problem]:
+        """Apply a channel's new content; returns the errors when it was rejected."""
+        events = self.events
+        if not payload:  # an empty retained payload clears the channel
+            if self.playlists.pop(channel, None) is not None:
+                self._persist(channel, None)
+                events.emit(ContentCleared(at=events.now(), channel=channel))
+                self.refresh_assets()
+            return []
+        try:
+            playlist = parse_playlist(
+                payload,
+                layouts=self.library.specs,
+                max_bytes=self.max_payload_bytes,
+                image_limits=self.image_limits,
+            )
+        except InvalidInput as exc:
+            self.refusals.reject(topic, channel, exc.errors)
+            return exc.errors
+        held = self.playlists.get(channel)
+        if held is not None and playlist.version <= held.version:
+            reason = (
+                "already held"
+                if playlist.version == held.version
+                else f"older than the held version {held.version}"
+            )
+            events.emit(
+                ContentIgnored(
+                    at=events.now(), channel=channel, version=playlist.version, reason=reason
+                )
+            )
+            return []
+        self._persist(channel, playlist)
+        self.playlists[channel] = playlist
+        events.emit(
+            ContentAccepted(
+                at=events.now(),
+                channel=channel,
+                version=playlist.version,
+                items=len(playlist.items),
+            )
+        )
+        self.refresh_assets()
+        self.warn_about_glyphs(channel, playlist_texts(playlist))
+        return []
+
+    def warn_about_glyphs(self, channel: Channel | Literal["alert"], texts: dict[str, str]) -> None:
+        warnings = glyph_warnings(texts)
+        if warnings:
+            self.events.emit(
+                ContentWarning(at=self.events.now(), channel=channel, warnings=warnings)
+            )
+
+    def _persist(self, channel: Channel, playlist: Playlist | None) -> None:
+        """Keep the channel's content on disk; a failing SD card must not hide new content."""
+        key = f"write:content/{channel}"
+        try:
+            if playlist is None:
+                self.store.clear(channel)
+            else:
+                self.store.save(channel, playlist)
+        except OSError as exc:
+            message = f"cannot save {channel} content to {self.store.directory}: {exc}"
+            self.storage.problem(key, message)
+        else:
+            self.storage.resolved(key)
+
+    def recheck(self, *, emit: bool = True) -> list[ContentWarning]:
+        """Held content checked against the layouts in use (at start, after a reload)."""
+        warnings = self.drawable.recheck(self.playlists, self.library.specs, self.events.now())
+        if emit:
+            self.events.emit_all(list(warnings))
+        return warnings
+
+    # --- images -------------------------------------------------------------------------
+
+    def refresh_assets(self) -> None:
+        """Fetch the images the held playlists need; forget the ones nobody needs; index
+        the items that wait for images (the cache verifies a file the first time)."""
+        wanted: dict[str, tuple[ImageRef, set[str]]] = {}
+        waiting: dict[int, set[str]] = {}
+        for playlist in self.playlists.values():
+            for item in playlist.items:
+                for ref in remote_images(item):
+                    wanted.setdefault(ref.sha256, (ref, set()))[1].add(item.id)
+                    if ref.sha256 not in self._ready and self.assets.get(ref) is not None:
+                        self._ready.add(ref.sha256)
+                    if ref.sha256 not in self._ready:
+                        waiting.setdefault(id(item), set()).add(ref.sha256)
+        self._ready.intersection_update(wanted)
+        self._waiting = waiting
+        self.fetcher.want(wanted)
+        try:
+            removed = self.assets.collect_garbage(wanted.keys())
+        except OSError as exc:
+            log.warning("asset clean-up failed: %s", exc)
+            return
+        if removed:
+            log.info("removed %d unused images from the cache", removed)

@@ -1,0 +1,113 @@
+"""Inbound payloads to the part that owns them: content, alerts and commands from the
+broker, playlists and alerts from the inbox folder.
+
+The inbox's reading (regular files only, no links, bounded) and sidecars are
+agent/inbox.py's; here a file becomes content of the `local` channel or a local alert,
+and deleting an alert's file ends the alert.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from agent.acceptance import ContentDesk
+from agent.alert_desk import AlertDesk, alert_id_of, alert_texts
+from agent.commands import CommandRunner
+from agent.events import Events
+from agent.inbox import InboxFile, Unreadable, read_inbox_file, update_sidecar
+from agent.link import Received
+from agent.messages import AlertStarted, AlertUpdated
+from agent.refusals import Refusals
+from agent.topics import AlertTopic, CommandTopic, ContentTopic, Topics
+from agent.validation import InvalidInput
+from display_layouts.input_problems import Problem
+
+log = logging.getLogger(__name__)
+
+
+class Intake:
+    def __init__(
+        self,
+        events: Events,
+        refusals: Refusals,
+        *,
+        topics: Topics,
+        content: ContentDesk,
+        alerts: AlertDesk,
+        commands: CommandRunner,
+        max_payload_bytes: int,
+    ) -> None:
+        self.events = events
+        self.refusals = refusals
+        self.topics = topics
+        self.content = content
+        self.alerts = alerts
+        self.commands = commands
+        self.max_payload_bytes = max_payload_bytes
+        self.inbox_alerts: dict[Path, str] = {}  # alert files in the inbox: path → alert id
+
+    def on_received(self, message: Received) -> None:
+        self.refusals.inbound = message  # a replay of a rejected payload is not said again
+        try:
+            topic, payload = message.topic, message.payload
+            route = self.topics.route(topic)
+            if isinstance(route, ContentTopic):
+                self.content.on_payload(route.channel, topic, payload)
+            elif isinstance(route, AlertTopic):
+                self.on_alert(route.alert_id, topic, payload)
+            elif isinstance(route, CommandTopic):
+                self.commands.on_payload(topic, payload, retained=message.retained)
+            else:
+                log.warning("message on a topic the agent does not handle: %s", topic)
+        finally:
+            self.refusals.inbound = None
+
+    def on_alert(self, alert_id: str, topic: str, payload: bytes) -> None:
+        try:
+            events = self.alerts.on_payload(alert_id, payload, self.events.now())
+        except InvalidInput as exc:
+            self.refusals.reject(topic, None, exc.errors)
+            return
+        self.events.emit_all(events)
+        if any(isinstance(event, AlertStarted | AlertUpdated) for event in events):
+            # A lookup, not a scan of every active alert: thousands may arrive at once.
+            alert = self.alerts.book.get(alert_id)
+            if alert is not None:
+                self.content.warn_about_glyphs("alert", alert_texts(alert))
+
+    def on_inbox_file(self, file: InboxFile) -> None:
+        """A file in the inbox: a playlist of the `local` channel, or a local alert.
+        Errors also go to a sidecar file next to it, for the technician with the USB stick;
+        a playlist stays until replaced."""
+        path, topic = file.path, f"inbox:{file.path}"
+        if file.problem is not None:  # the folder itself: missing, a link, unreadable, full
+            self.events.storage_error(file.problem)
+            return
+        if file.deleted:
+            alert_id = self.inbox_alerts.pop(path, None)
+            if alert_id is not None:
+                self.events.emit_all(self.alerts.on_payload(alert_id, b"", self.events.now()))
+            return
+        read = read_inbox_file(path, self.max_payload_bytes)
+        if isinstance(read, Unreadable):
+            if read.gone:
+                return  # removed before it was read: the watcher reports the deletion
+            errors = [Problem("$", read.reason)]
+            self.refusals.reject(topic, "local", errors)
+        else:
+            errors = self._on_inbox_payload(path, topic, read)
+        update_sidecar(path, [f"{e.path}: {e.message}" for e in errors])
+
+    def _on_inbox_payload(self, path: Path, topic: str, payload: bytes) -> list[Problem]:
+        alert_id = alert_id_of(payload)
+        if alert_id is None:
+            return self.content.on_payload("local", topic, payload)
+        try:
+            events = self.alerts.on_payload(alert_id, payload, self.events.now())
+        except InvalidInput as exc:
+            self.refusals.reject(topic, "local", exc.errors)
+            return exc.errors
+        self.inbox_alerts[path] = alert_id
+        self.events.emit_all(events)
+        return []
