@@ -16,7 +16,7 @@ from agent.link import Received
 from agent.messages import ImageRef
 from agent.output import HeadlessOutput
 from firmware_bridge.output import SerialOutput
-from firmware_bridge.settings import BridgeSettings
+from firmware_bridge.protocols.section import unchecked_settings
 from signage_base.backoff import Backoff, backoff_delay
 from tests.support import COMMUNE_TOPIC, playlist
 from tests.test_core import FakeClock, make_config
@@ -30,7 +30,7 @@ def test_a_serial_output_starts_its_writer_only_when_started(tmp_path: Path) -> 
     """A constructor starts no thread: what fails after it (the layout library, the
     broker's settings) must not leave a writer behind."""
     pygame.init()
-    settings = BridgeSettings(
+    settings = unchecked_settings(
         port=str(tmp_path / "no-such-port"), protocol="tpm2", panel_width=8, panel_height=4
     )
     before = len(_writers())
