@@ -695,6 +695,7 @@ class MqttLink:
             last_error_at=self.last_error_at.astimezone(tz) if self.last_error_at else None,
             denied=self.denied,
             too_large=self.too_large,
+            dropped_inbound=self.dropped_inbound,
         )
 
     def problems(self) -> str | None:

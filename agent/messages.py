@@ -597,6 +597,9 @@ class MqttHealth(Outbound):
     outbox_oversize: int = 0
     # Addition: damaged outbox spool lines set aside at start-up (never sent).
     outbox_quarantined: int = 0
+    # Addition: inbound QoS 0 messages dropped since start because more than the link's
+    # backlog of them waited for the core (a flood; QoS 1 is never dropped).
+    dropped_inbound: int = 0
 
 
 HEARTBEAT_ALERT_IDS = 100

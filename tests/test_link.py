@@ -3,6 +3,7 @@ from __future__ import annotations
 import queue
 import random
 import time
+from datetime import UTC
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -153,6 +154,9 @@ def test_qos0_floods_are_capped_while_the_core_is_busy(broker: Broker) -> None:
         )
         waiting = board.received()
         assert len(waiting) <= QOS0_BACKLOG
+        # The dashboard sees the drops: the heartbeat's mqtt block counts them.
+        dropped = board.link.health(UTC, None).dropped_inbound
+        assert dropped >= QOS0_BACKLOG
         for message in waiting:
             board.link.ack(message)
         # Handled: room again for what comes next.
