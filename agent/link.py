@@ -23,6 +23,8 @@ import socket
 import ssl
 import sys
 import threading
+from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any
@@ -171,6 +173,41 @@ def switch_protocol(client: mqtt.Client, protocol: ProtocolName, *, persistent: 
     client._clean_session = not persistent
 
 
+class ArrivalOrder:
+    """PUBACKs in the order the PUBLISH packets arrived, as MQTT asks ([MQTT-4.6.0-2]),
+    although the core handles a backlog alerts first: an acknowledgement waits for those
+    of the messages that arrived before it. paho's thread records arrivals, the core's
+    thread reports what it handled; one lock between them, and the acknowledgements are
+    sent outside it (paho takes its own locks to send)."""
+
+    def __init__(self, send: Callable[[int, int], None]) -> None:
+        self._lock = threading.Lock()
+        self._arrived: deque[tuple[int, int]] = deque()  # (packet id, QoS), oldest first
+        self._handled: set[int] = set()
+        self._send = send
+
+    def arrived(self, mid: int, qos: int) -> None:
+        with self._lock:
+            self._arrived.append((mid, qos))
+
+    def reset(self) -> None:
+        """A new connection: the broker sends again what was not acknowledged."""
+        with self._lock:
+            self._arrived.clear()
+            self._handled.clear()
+
+    def handled(self, mid: int) -> None:
+        with self._lock:
+            self._handled.add(mid)
+            due = []
+            while self._arrived and self._arrived[0][0] in self._handled:
+                first, qos = self._arrived.popleft()
+                self._handled.discard(first)
+                due.append((first, qos))
+        for first, qos in due:
+            self._send(first, qos)
+
+
 class MqttLink:
     def __init__(
         self,
@@ -194,6 +231,7 @@ class MqttLink:
         self.reconnects = 0  # failed attempts and re-connections after a loss
         self.dropped_inbound = 0  # QoS 0 messages beyond QOS0_BACKLOG (never acknowledged)
         self._connection = 0  # grows at every successful connect (paho's thread writes it)
+        self._acks = ArrivalOrder(self._send_ack)
         # QoS 0 messages handed to the core and handled: each counter has one writer thread.
         self._qos0_in = 0
         self._qos0_done = 0
@@ -371,6 +409,7 @@ class MqttLink:
                 return
             self._settle()
             self._connection += 1  # before any message of this connection can arrive
+            self._acks.reset()
             self._apply_limits(ServerLimits.from_connack(self.protocol, props))
             # A broker may impose its own keepalive (MQTT 5 Server Keep Alive); paho obeys.
             server_keepalive = getattr(props, "ServerKeepAlive", None) if props else None
@@ -643,6 +682,8 @@ class MqttLink:
         Never blocks and never drops a QoS 1 message: the broker's in-flight limit bounds
         how many can be waiting here (RECEIVE_MAXIMUM).
         """
+        if msg.qos > 0:
+            self._acks.arrived(msg.mid, msg.qos)  # before the core can handle it
         try:
             if msg.qos == 0 and self._qos0_in - self._qos0_done >= QOS0_BACKLOG:
                 self.dropped_inbound += 1
@@ -664,7 +705,7 @@ class MqttLink:
         except Exception:  # a raising callback would kill paho's thread
             log.exception("error in MQTT on_message; acknowledging the message unhandled")
             if msg.qos > 0:
-                client.ack(msg.mid, msg.qos)  # else it would hold an in-flight slot for ever
+                self._acks.handled(msg.mid)  # else it would hold an in-flight slot for ever
 
     def ack(self, message: Received) -> None:
         """The core is through with `message`: the broker may forget it (and send the next).
@@ -677,9 +718,12 @@ class MqttLink:
             return
         if message.connection != self._connection:
             return
-        rc = self.client.ack(message.mid, message.qos)
+        self._acks.handled(message.mid)  # sent once those that arrived before it are
+
+    def _send_ack(self, mid: int, qos: int) -> None:
+        rc = self.client.ack(mid, qos)
         if rc not in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):
-            log.warning("could not acknowledge a message on %s: %s", message.topic, rc)
+            log.warning("could not acknowledge message %d: %s", mid, rc)
 
     # --- use from the core --------------------------------------------------------------
 

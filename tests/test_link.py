@@ -180,3 +180,25 @@ def test_the_backoff_never_overflows_after_a_long_outage() -> None:
     for attempt in (1, 30, 1025, 10**6):
         delay = backoff_delay(attempt, 1.0, 60.0, random.Random(attempt))
         assert 0.5 <= delay <= 60.0
+
+
+def test_acknowledgements_go_in_the_order_the_messages_arrived() -> None:
+    """MQTT asks for PUBACKs in arrival order [MQTT-4.6.0-2]; the core handles a backlog
+    alerts first, so an alert's acknowledgement waits for the command before it."""
+    from agent.link import ArrivalOrder
+
+    sent: list[int] = []
+    order = ArrivalOrder(lambda mid, _qos: sent.append(mid))
+    for mid in (1, 2, 3, 4):  # 1 a command, 2 and 3 alerts, 4 content
+        order.arrived(mid, 1)
+    order.handled(2)  # alerts first
+    order.handled(3)
+    assert sent == []  # 1 is not handled yet: nothing may overtake its acknowledgement
+    order.handled(1)
+    assert sent == [1, 2, 3]
+    order.handled(4)
+    assert sent == [1, 2, 3, 4]
+    order.arrived(5, 1)
+    order.reset()  # a new connection: the broker sends 5 again
+    order.handled(5)
+    assert sent == [1, 2, 3, 4]
