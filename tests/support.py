@@ -46,7 +46,38 @@ def mosquitto_binary() -> str:
     return found
 
 
-class Broker:
+class BrokerProcess:
+    """A broker as a subprocess on a free loopback port: started, waited for until it
+    accepts TCP, killed (and started again on the same port to simulate an outage)."""
+
+    port: int
+    log: Path
+    process: subprocess.Popen[bytes] | None
+
+    def _start(self, command: list[str], name: str, timeout: float) -> None:
+        with open(self.log, "ab") as log:
+            self.process = subprocess.Popen(command, stdout=log, stderr=log)
+        wait_until(lambda: self._accepts(name), timeout, f"{name} on port {self.port}")
+
+    def _accepts(self, name: str) -> bool:
+        if self.process is not None and self.process.poll() is not None:
+            raise RuntimeError(f"{name} exited: {self.log.read_text(errors='replace')}")
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                return True
+        except OSError:
+            return False
+
+    def kill(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait(5)
+            self.process = None
+
+    stop = kill
+
+
+class Broker(BrokerProcess):
     """A Mosquitto on a free loopback port; kill and start again to simulate an outage."""
 
     def __init__(self, directory: Path, listener_options: str = "allow_anonymous true\n") -> None:
@@ -63,31 +94,10 @@ class Broker:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        with open(self.log, "ab") as log:
-            self.process = subprocess.Popen(
-                [mosquitto_binary(), "-c", str(self.conf)], stdout=log, stderr=log
-            )
-        wait_until(self._accepts, 10, f"mosquitto on port {self.port}")
-
-    def _accepts(self) -> bool:
-        if self.process is not None and self.process.poll() is not None:
-            raise RuntimeError(f"mosquitto exited: {self.log.read_text(errors='replace')}")
-        try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                return True
-        except OSError:
-            return False
-
-    def kill(self) -> None:
-        if self.process is not None:
-            self.process.kill()
-            self.process.wait(5)
-            self.process = None
-
-    stop = kill
+        self._start([mosquitto_binary(), "-c", str(self.conf)], "mosquitto", 10)
 
 
-class AmqttBroker:
+class AmqttBroker(BrokerProcess):
     """amqtt (PyPI), an independent MQTT 3.1.1-only broker, as a subprocess on a free
     loopback port: the second broker implementation the end-to-end core cases run against.
 
@@ -114,28 +124,7 @@ class AmqttBroker:
         binary = Path(sys.executable).with_name("amqtt")
         if not binary.exists():
             raise RuntimeError("amqtt is not installed (pip install -e '.[test]')")
-        with open(self.log, "ab") as log:
-            self.process = subprocess.Popen(
-                [str(binary), "-c", str(self.conf)], stdout=log, stderr=log
-            )
-        wait_until(self._accepts, 30, f"amqtt on port {self.port}")
-
-    def _accepts(self) -> bool:
-        if self.process is not None and self.process.poll() is not None:
-            raise RuntimeError(f"amqtt exited: {self.log.read_text(errors='replace')}")
-        try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                return True
-        except OSError:
-            return False
-
-    def kill(self) -> None:
-        if self.process is not None:
-            self.process.kill()
-            self.process.wait(5)
-            self.process = None
-
-    stop = kill
+        self._start([str(binary), "-c", str(self.conf)], "amqtt", 30)
 
 
 @dataclass
