@@ -37,6 +37,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from agent import __version__
 from agent.clock import Clock
+from agent.command_probe import CommandReadProbe, Verdict
 from agent.config import MqttConfig
 from agent.messages import MqttHealth, Status
 from agent.mqtt_wire import (
@@ -269,6 +270,8 @@ class MqttLink:
         self._pending_subscriptions: dict[int, list[str]] = {}
         self._synthetic_mid = 0
         self._supervisor: threading.Thread | None = None
+        self.command_probe = CommandReadProbe(topics.command)
+        self._probe_said: str | None = None  # the finding last logged
         self.client = self._make_client(board_id)
 
     # --- set-up -------------------------------------------------------------------------
@@ -348,6 +351,27 @@ class MqttLink:
                     f"broker silent for {now - heard:.1f} s (keepalive {keepalive} s): "
                     "left the connection (frozen broker or half-open TCP)"
                 )
+            else:
+                verdict = self.command_probe.verdict(now)
+                if verdict is not None:
+                    self._probe_found(verdict)
+
+    def _probe_found(self, verdict: Verdict) -> None:
+        """The command probe's finding: a denial like a refused publish, else a line."""
+        what = f"read {self.topics.command}"
+        if verdict.finding == "denied":
+            self._deny(what, verdict.reason)
+            return
+        if verdict.finding == "proven" and self.denials.pop(what, None) is not None:
+            log.info("MQTT broker delivers commands again: %s", verdict.reason)
+            with contextlib.suppress(queue.Full):
+                self.inbox.put_nowait(LinkTrouble(f"allowed {what}"))
+        if self._probe_said != verdict.finding:
+            self._probe_said = verdict.finding
+            if verdict.finding == "proven":
+                log.info("MQTT read permission on commands proven: %s", verdict.reason)
+            else:
+                log.info("MQTT read permission on commands not testable: %s", verdict.reason)
 
     def _cut(self, reason: str) -> None:
         with self._lock:
@@ -431,6 +455,7 @@ class MqttLink:
             body = online.model_dump_json(exclude_none=True).encode()
             info = client.publish(self.topics.status, body, *self._flags(self.topics.status))
             self._track(info.mid, self.topics.status, body)
+            self._send_probe(client)
             log.info(
                 "MQTT %s session with %s:%d%s; broker limits: %s",
                 self.protocol,
@@ -442,6 +467,15 @@ class MqttLink:
             self.inbox.put(LinkUp(since))
         except Exception:  # a raising callback would kill paho's thread
             log.exception("error in MQTT on_connect")
+
+    def _send_probe(self, client: mqtt.Client) -> None:
+        """After the subscriptions (the broker handles them first): see command_probe."""
+        qos = min(1, self._qos)
+        info = client.publish(
+            self.topics.command, self.command_probe.payload(), qos=qos, retain=False
+        )
+        verifiable = self.protocol == "5" and qos == 1
+        self.command_probe.sent(info.mid, self.clock.monotonic(), verifiable=verifiable)
 
     def _refused(self, client: mqtt.Client, reason: ReasonCode) -> None:
         code = reason.value
@@ -670,6 +704,8 @@ class MqttLink:
         _reason: ReasonCode,
         _props: Properties | None,
     ) -> None:
+        if self.command_probe.acknowledged(mid, not _reason.is_failure, str(_reason)):
+            return  # the probe's own PUBACK: not a report, and its refusal no denial
         self._acknowledged(mid, _reason)  # connection side: reason codes (never raises)
         try:
             self.inbox.put_nowait(Delivered(mid))  # the core's queue is unbounded: never blocks
@@ -685,6 +721,10 @@ class MqttLink:
         if msg.qos > 0:
             self._acks.arrived(msg.mid, msg.qos)  # before the core can handle it
         try:
+            if self.command_probe.is_probe(msg.topic, msg.payload):
+                if msg.qos > 0:
+                    self._acks.handled(msg.mid)  # the link's own: never a command
+                return
             if msg.qos == 0 and self._qos0_in - self._qos0_done >= QOS0_BACKLOG:
                 self.dropped_inbound += 1
                 if self.dropped_inbound % QOS0_BACKLOG == 1:

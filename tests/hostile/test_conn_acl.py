@@ -4,15 +4,23 @@ board must say so in its log (once per topic, at WARNING), in its heartbeat
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
-from tests.hostile.conn_fakes import ACL_NO_WRITES, DASHBOARD_PASSWORD, acl_broker, board_login
+from tests.hostile.conn_fakes import (
+    ACL_NO_COMMAND_READS,
+    ACL_NO_WRITES,
+    DASHBOARD_PASSWORD,
+    acl_broker,
+    board_login,
+)
 from tests.support import (
     BOARD,
     COMMUNE_TOPIC,
     AgentProcess,
+    Broker,
     Observer,
     board_topic,
     playlist,
@@ -24,6 +32,7 @@ from tests.test_sdnotify import NotifySocket
 
 pytestmark = pytest.mark.e2e
 HEARTBEAT = board_topic("heartbeat")
+EXAMPLE_ACL = Path(__file__).parents[2] / "examples" / "mosquitto" / "signage.acl"
 
 
 def test_denied_writes_are_logged_once_per_topic_counted_and_shown_in_status(
@@ -69,3 +78,84 @@ def test_denied_writes_are_logged_once_per_topic_counted_and_shown_in_status(
         dashboard.close()
         notify.close()
         broker.kill()
+
+
+def test_an_acl_that_denies_reading_commands_is_found_by_the_boards_own_probe(
+    tmp_path: Path, agents: list[AgentProcess]
+) -> None:
+    """Mosquitto grants the SUBACK of a cmd topic its ACL denies reading, then never
+    delivers: the board's probe (accepted, never back) says so in log, heartbeat, STATUS=."""
+    broker = acl_broker(tmp_path / "broker", ACL_NO_COMMAND_READS)
+    notify = NotifySocket(tmp_path / "notify.sock")
+    dashboard = Observer(broker.port, [HEARTBEAT])
+    dashboard.client.username_pw_set("dashboard", DASHBOARD_PASSWORD)
+    try:
+        dashboard.connect()
+        config = write_config(
+            tmp_path, port=broker.port, heartbeat_s=1, mqtt_extra=board_login(tmp_path)
+        )
+        agent = AgentProcess(
+            config, tmp_path / "agent.log", env={"NOTIFY_SOCKET": str(notify.path)}
+        ).start()
+        agents.append(agent)
+        command = board_topic("cmd")
+        agent.wait_log(f"WARNING agent.link: MQTT broker denies read {command}:", timeout=20)
+        notify.wait_for(f"broker denies read {command}", timeout=20)
+
+        def denying_beat() -> bool:
+            beats = [b.json()["mqtt"] for b in dashboard.find(lambda m: m.topic == HEARTBEAT)]
+            return any(b["denied"] >= 1 and command in (b["last_error"] or "") for b in beats)
+
+        wait_until(denying_beat, 20, "a heartbeat counting the denied command reads")
+        assert agent.alive()
+    finally:
+        dashboard.close()
+        notify.close()
+        broker.kill()
+
+
+def test_the_example_acl_leaves_command_reads_untestable_and_reports_no_denial(
+    tmp_path: Path, agents: list[AgentProcess]
+) -> None:
+    """The example ACL lets a board read but not write its cmd topic: the probe is
+    refused, which is no denial; a dashboard's command still arrives and is answered."""
+    broker = acl_broker(tmp_path / "broker", EXAMPLE_ACL.read_text())
+    dashboard = Observer(broker.port, [board_topic("#")])
+    dashboard.client.username_pw_set("dashboard", DASHBOARD_PASSWORD)
+    try:
+        dashboard.connect()
+        config = write_config(
+            tmp_path, port=broker.port, heartbeat_s=1, mqtt_extra=board_login(tmp_path)
+        )
+        agent = AgentProcess(config, tmp_path / "agent.log").start()
+        agents.append(agent)
+        agent.wait_log("MQTT read permission on commands not testable", timeout=20)
+        ping = {"type": "command", "id": "p-1", "command": "ping", "args": {}}
+        dashboard.publish(board_topic("cmd"), json.dumps(ping))
+        dashboard.wait_for(lambda m: m.topic == board_topic("cmd/result"), timeout=20)
+        wait_until(lambda: len(dashboard.find(lambda m: m.topic == HEARTBEAT)) >= 2, 20, "beats")
+        beats = dashboard.find(lambda m: m.topic == HEARTBEAT)
+        assert all(b.json()["mqtt"]["denied"] == 0 for b in beats), beats[-1].json()["mqtt"]
+        assert "broker denies" not in agent.log()
+    finally:
+        dashboard.close()
+        broker.kill()
+
+
+def test_on_an_open_broker_the_probe_comes_back_and_is_never_taken_for_a_command(
+    tmp_path: Path, broker: Broker, agents: list[AgentProcess]
+) -> None:
+    dashboard = Observer(broker.port, [board_topic("#")]).connect()
+    try:
+        config = write_config(tmp_path, port=broker.port, heartbeat_s=1)
+        agent = AgentProcess(config, tmp_path / "agent.log").start()
+        agents.append(agent)
+        agent.wait_log("MQTT read permission on commands proven", timeout=20)
+        probes = dashboard.find(lambda m: m.topic == board_topic("cmd"))
+        assert len(probes) == 1 and probes[0].json()["type"] == "probe"
+        wait_until(lambda: len(dashboard.find(lambda m: m.topic == HEARTBEAT)) >= 2, 20, "beats")
+        assert not dashboard.find(lambda m: m.topic == board_topic("cmd/result"))
+        assert not dashboard.find(lambda m: b"content.rejected" in m.payload)
+        assert "content.rejected" not in agent.log()
+    finally:
+        dashboard.close()
