@@ -1,117 +1,21 @@
-"""Machine-readable contract: JSON Schemas of every payload and an AsyncAPI 3.0 document.
-
-Both are generated from the pydantic models in `agent.messages` (what the agent really
-validates and sends) and the topic names in `agent.topics` (what it really subscribes
-and publishes to), so they cannot drift from the code. `signage-agent schema` prints
-`schema_document()`; docs/contract.md is the prose for people.
-"""
+"""The AsyncAPI 3.0 document of every topic a board subscribes and publishes to: the
+channels and operations from the topic table in `agent.topics`, the payload schemas
+from `agent.schema.payloads` (their `$defs` become components)."""
 
 from __future__ import annotations
 
 import copy
 import importlib.metadata
-from dataclasses import dataclass
-from typing import Any, Final, Literal
-
-from pydantic import BaseModel, TypeAdapter
+from typing import Any, Final
 
 import agent
-from agent.messages import (
-    Alert,
-    CommandResult,
-    Event,
-    Heartbeat,
-    KnownCommand,
-    Playlist,
-    Status,
-)
+from agent.schema.payloads import PAYLOADS, json_schemas
 from agent.topics import TOPIC_TABLE, MessageKind, row_for
 
-JSON_SCHEMA_DIALECT: Final = "https://json-schema.org/draft/2020-12/schema"
-SCHEMA_BASE_URI: Final = "https://signage-agent.example/schemas/"
 ASYNCAPI_VERSION: Final = "3.0.0"
 MQTT_BINDING_VERSION: Final = "0.2.0"
 DEFAULT_TOPIC_ROOT: Final = "signage/v1"
 FALLBACK_VERSION: Final = "0.1.0"
-
-Direction = Literal["inbound", "outbound"]
-
-
-@dataclass(frozen=True, slots=True)
-class _Payload:
-    kind: str  # key of json_schemas(), file name of its $id, `signage-agent schema KIND`
-    name: str  # title, and the schema's name under components.schemas in AsyncAPI
-    target: type[BaseModel] | TypeAdapter[Any]
-    direction: Direction
-    description: str
-
-
-_PAYLOADS: Final[tuple[_Payload, ...]] = (
-    _Payload(
-        "playlist",
-        "Playlist",
-        Playlist,
-        "inbound",
-        "A content channel's whole current content (retained on the channel's topic). "
-        "A version not greater than the one held for the channel is ignored; an empty "
-        "`items` list clears the channel. The agent also checks what a schema cannot: "
-        "known layout, required slots, usable images, unique item ids, "
-        "valid_until after valid_from.",
-    ),
-    _Payload(
-        "alert",
-        "Alert",
-        Alert,
-        "inbound",
-        "A CAP-inspired emergency alert (retained on {root}/alert/<scope>/<id>, <id> = the "
-        "alert's id). `extreme`/`severe` fill the screen, `moderate`/`minor` show as a band. "
-        "`expires` must be later than `sent`.",
-    ),
-    _Payload(
-        "command",
-        "Command",
-        TypeAdapter[Any](KnownCommand),
-        "inbound",
-        "A command to one board: ping, screenshot, reload, set_brightness "
-        "(args.percent 0-100, optional args.for_s), display_power (args.state on/off), "
-        "restart; `command` selects the member, and so the `args` it takes. A command id "
-        "runs at most once. An unknown command gets an `ok:false` result naming the known "
-        "ones; args that do not fit get one naming the path (`args.percent`).",
-    ),
-    _Payload(
-        "command_result",
-        "CommandResult",
-        CommandResult,
-        "outbound",
-        "The result of a command: `ok` true with `data`, or `ok` false with `error`.",
-    ),
-    _Payload(
-        "heartbeat",
-        "Heartbeat",
-        Heartbeat,
-        "outbound",
-        "Periodic health report ([health] heartbeat_interval_s, default 30 s). `seq` grows by "
-        "one per heartbeat, also across restarts; a gap means lost heartbeats or a crash.",
-    ),
-    _Payload(
-        "event",
-        "Event",
-        TypeAdapter[Any](Event),
-        "outbound",
-        "Something that happened on the board; `kind` selects the details. Proof of play "
-        "is `playback.started`.",
-    ),
-    _Payload(
-        "status",
-        "Status",
-        Status,
-        "outbound",
-        "Retained presence: online (with since, agent_version) after each connect; offline "
-        "with reason `shutdown` on a clean stop, or `connection-lost` (the MQTT Last Will).",
-    ),
-)
-
-PAYLOAD_KINDS: Final[tuple[str, ...]] = tuple(p.kind for p in _PAYLOADS)
 
 # Keywords whose value is a schema, a list of schemas, or a name -> schema map.
 _SUBSCHEMA_KEYS: Final = frozenset(
@@ -144,61 +48,6 @@ def _agent_version() -> str:
         return FALLBACK_VERSION
 
 
-def _object_schemas(schema: dict[str, Any]) -> list[dict[str, Any]]:
-    """The top-level schema and each of its $defs (where pydantic puts every model)."""
-    defs: dict[str, dict[str, Any]] = schema.get("$defs", {})
-    return [schema, *defs.values()]
-
-
-def _require_constants(schema: dict[str, Any]) -> None:
-    # Outbound `type` and `kind` have defaults, so pydantic lists them as optional, but
-    # the agent always sends them: a consumer may rely on them being there.
-    for obj in _object_schemas(schema):
-        properties: dict[str, Any] = obj.get("properties", {})
-        constants = [name for name, prop in properties.items() if "const" in prop]
-        required: list[str] = obj.get("required", [])
-        if constants:
-            obj["required"] = [*constants, *(n for n in required if n not in constants)]
-
-
-def _payload_schema(payload: _Payload) -> dict[str, Any]:
-    mode: Literal["validation", "serialization"] = (
-        "validation" if payload.direction == "inbound" else "serialization"
-    )
-    if isinstance(payload.target, TypeAdapter):
-        generated = payload.target.json_schema(mode=mode)
-    else:
-        generated = payload.target.model_json_schema(mode=mode)
-    if payload.direction == "outbound":
-        _require_constants(generated)
-    generated.pop("title", None)
-    generated.pop("description", None)
-    defs = generated.pop("$defs", None)
-    schema: dict[str, Any] = {
-        "$schema": JSON_SCHEMA_DIALECT,
-        "$id": f"{SCHEMA_BASE_URI}{payload.kind}.json",
-        "title": payload.name,
-        "description": payload.description,
-        "x-direction": payload.direction,
-        **generated,
-    }
-    if defs:
-        schema["$defs"] = defs
-    return schema
-
-
-def json_schemas() -> dict[str, dict[str, Any]]:
-    """JSON Schema (draft 2020-12) of every payload, by kind (see `PAYLOAD_KINDS`).
-
-    Inbound payloads (playlist, alert, command) are described as the agent validates
-    them; outbound ones (command_result, heartbeat, event, status) as it sends them.
-    """
-    return {payload.kind: _payload_schema(payload) for payload in _PAYLOADS}
-
-
-# --- AsyncAPI ---------------------------------------------------------------------------
-
-
 def _relocate(schema: Any, prefix: str) -> Any:
     """A copy of `schema` with `#/$defs/X` references pointing at `prefix + X`.
 
@@ -228,7 +77,7 @@ def _component_schemas() -> dict[str, dict[str, Any]]:
     prefix = "#/components/schemas/"
     components: dict[str, dict[str, Any]] = {}
     schemas = json_schemas()
-    for payload in _PAYLOADS:
+    for payload in PAYLOADS:
         schema = dict(schemas[payload.kind])
         defs: dict[str, Any] = schema.pop("$defs", {})
         for key in ("$schema", "$id"):  # an $id inside would re-base every $ref below it
@@ -436,8 +285,3 @@ def asyncapi_document(topic_root: str = DEFAULT_TOPIC_ROOT) -> dict[str, Any]:
             "parameters": copy.deepcopy(_PARAMETERS),
         },
     }
-
-
-def schema_document() -> dict[str, Any]:
-    """What `signage-agent schema` prints."""
-    return {"json_schemas": json_schemas(), "asyncapi": asyncapi_document()}

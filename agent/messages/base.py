@@ -1,0 +1,105 @@
+"""What every payload is built on: the strict inbound and the plain outbound base model,
+channel names, slugs and ids, times of day, and the board's time on outbound messages."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, time, tzinfo
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    PlainSerializer,
+    PlainValidator,
+    StringConstraints,
+    WithJsonSchema,
+)
+
+from display_layouts.input_problems import named_pattern
+
+
+class Inbound(BaseModel):
+    # allow_inf_nan=False: every number must be finite (a NaN reaching the renderer is a
+    # crash loop); `validation.decode` also refuses NaN/Infinity in free-form JSON.
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
+
+
+class Outbound(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+Channel = Literal["city", "district", "commune", "board", "local"]
+CHANNELS: tuple[Channel, ...] = ("city", "district", "commune", "board", "local")
+BROKER_CHANNELS: tuple[Channel, ...] = ("city", "district", "commune", "board")
+
+# Named forms: an error says the words, the JSON Schema shows the pattern.
+SLUG_PATTERN = named_pattern(
+    r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$",
+    "a slug: lower-case letters, digits and '-' (not first or last), e.g. ba-dinh",
+)
+Slug = Annotated[str, StringConstraints(pattern=SLUG_PATTERN, max_length=64)]
+# Ids chosen by the city's systems (items, alerts, commands).
+IDENTIFIER_PATTERN = named_pattern(
+    r"^[A-Za-z0-9][A-Za-z0-9._:-]*$",
+    "an id: letters, digits and . _ : - (starting with a letter or digit)",
+)
+Identifier = Annotated[
+    str, StringConstraints(pattern=IDENTIFIER_PATTERN, min_length=1, max_length=128)
+]
+_IDENTIFIER = re.compile(IDENTIFIER_PATTERN)
+
+
+def is_identifier(value: str) -> bool:
+    """Whether `value` is a valid id (safe to echo in a result, a log line or a topic)."""
+    return 0 < len(value) <= 128 and _IDENTIFIER.fullmatch(value) is not None
+
+
+CLOCK_TIME_WORDS = "a time of day as HH:MM (00:00 to 23:59)"
+CLOCK_TIME_PATTERN = named_pattern(r"^([01][0-9]|2[0-3]):[0-5][0-9]$", CLOCK_TIME_WORDS)
+_CLOCK_TIME = re.compile(CLOCK_TIME_PATTERN)
+
+
+def _clock_time(value: Any) -> time:
+    # Exactly the text "HH:MM", as on the wire (a TOML time such as 07:00:00 is not one):
+    # the one parser of a time of day.
+    if isinstance(value, str) and _CLOCK_TIME.fullmatch(value):
+        return time(int(value[:2]), int(value[3:]))
+    raise ValueError(f"Input should be {CLOCK_TIME_WORDS}")
+
+
+def _hh_mm(value: time) -> str:
+    return f"{value.hour:02d}:{value.minute:02d}"
+
+
+# A time of day (schedules, brightness steps): a `datetime.time` inside, "HH:MM" outside.
+ClockTime = Annotated[
+    time,
+    PlainValidator(_clock_time),
+    PlainSerializer(_hh_mm, return_type=str),
+    WithJsonSchema({"type": "string", "pattern": CLOCK_TIME_PATTERN}),
+]
+
+
+# The board's time zone ([board] timezone); `signage-agent run` sets it before starting.
+_BOARD_ZONE: dict[str, tzinfo] = {"zone": ZoneInfo("Asia/Ho_Chi_Minh")}
+
+
+def set_board_zone(zone: tzinfo) -> None:
+    _BOARD_ZONE["zone"] = zone
+
+
+def board_time(value: datetime) -> str:
+    """THE format of every outbound time (CONTRACT §3): RFC 3339 in the board's time zone
+    with its offset, to the millisecond: `2026-11-27T09:00:00.000+07:00`."""
+    return value.astimezone(_BOARD_ZONE["zone"]).isoformat(timespec="milliseconds")
+
+
+# Outbound times: RFC 3339 with the board's offset, to the millisecond (proof of play).
+Timestamp = Annotated[
+    AwareDatetime,
+    PlainSerializer(board_time, return_type=str),
+    WithJsonSchema({"type": "string", "format": "date-time"}),
+]
