@@ -15,6 +15,7 @@ from agent.doctor.access import run_as_service_hint
 from agent.doctor.broker import check_broker
 from agent.doctor.check import Check, Outcome
 from agent.doctor.display import DisplayDoctor
+from agent.doctor.feeds import check_feeds
 from agent.doctor.host import check_clock, check_fonts, check_inbox, check_state_dir
 from agent.doctor.password import check_password_file
 from agent.doctor.serial import ControllerProbe, SerialDoctor, load_probe
@@ -79,6 +80,7 @@ def doctor_checks(
         lambda: check_identity(config),
         lambda: check_password_file(config),
         lambda: check_broker(config),
+        lambda: check_feeds(config),
         serial,
         lambda: DisplayDoctor(config).checks(),
         lambda: [check_fonts()],
