@@ -175,6 +175,12 @@ class ContentDesk:
         else:
             self.storage.resolved(key)
 
+    def use_layouts(self, library: LayoutLibrary) -> None:
+        """A reload: what failed to draw may draw now, and what fitted may not."""
+        self.library = library
+        self.drawable.layouts_changed()
+        self.recheck()
+
     def recheck(self, *, emit: bool = True) -> list[ContentWarning]:
         """Held content checked against the layouts in use (at start, after a reload)."""
         warnings = self.drawable.recheck(self.playlists, self.library.specs, self.events.now())

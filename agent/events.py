@@ -4,13 +4,14 @@
 clock in the board's time zone), logs one bounded line and hands the JSON to the outbox:
 alert events as urgent (they overtake a backlog of results and heartbeats). Errors are
 counted here (`errors_total` in the heartbeat). Problems found before the outbox exists
-(damaged state files at set-up) are kept and said once it does (`open`).
+(damaged state files at set-up) are kept and said once it does (`open`). A failure of
+the loop's own work (a bug) is counted too, and its traceback logged once (`TurnGuard`).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Protocol
 from zoneinfo import ZoneInfo
@@ -19,6 +20,8 @@ from agent.clock import Clock
 from agent.messages import DisplayError, EventBase, StorageError, log_excerpt
 
 log = logging.getLogger(__name__)
+
+MAX_FAILURES_LOGGED = 100  # kinds of loop failure whose traceback is logged (bounded)
 
 
 class Sender(Protocol):
@@ -79,3 +82,26 @@ class Events:
             self._held.append(message)
             return
         self.emit(StorageError(at=self.now(), message=message))
+
+
+class TurnGuard:
+    """Runs one piece of a turn's work; a bug in it must not stop the board: counted,
+    and logged with its traceback once per kind of failure (not 30 times a second)."""
+
+    def __init__(self, events: Events) -> None:
+        self.events = events
+        self._logged: set[str] = set()  # kinds of failure whose traceback was logged
+
+    def run(self, step: Callable[[], object]) -> bool:
+        """Whether `step` ran without an exception."""
+        try:
+            step()
+        except Exception as exc:
+            self.events.errors_total += 1
+            kind = f"{getattr(step, '__qualname__', step)}: {type(exc).__name__}: {exc}"[:300]
+            if kind not in self._logged:
+                if len(self._logged) < MAX_FAILURES_LOGGED:
+                    self._logged.add(kind)
+                log.exception("error in %s (logged once)", getattr(step, "__qualname__", step))
+            return False
+        return True

@@ -1,5 +1,6 @@
 """Inbound payloads to the part that owns them: content, alerts and commands from the
-broker, playlists and alerts from the inbox folder.
+broker, playlists and alerts from the inbox folder; and the reports of the worker threads
+(the asset fetcher, the serial writer) as events, or to content acceptance.
 
 The inbox's reading (regular files only, no links, bounded) and sidecars are
 agent/inbox.py's; here a file becomes content of the `local` channel or a local alert,
@@ -13,15 +14,17 @@ from pathlib import Path
 
 from agent.acceptance import ContentDesk
 from agent.alert_desk import AlertDesk, alert_id_of, alert_texts
+from agent.assets import AssetFailure, AssetReady, FetcherRestarted
 from agent.commands import CommandRunner
 from agent.events import Events
 from agent.inbox import InboxFile, Unreadable, read_inbox_file, update_sidecar
 from agent.link import Received
-from agent.messages import AlertStarted, AlertUpdated
+from agent.messages import AlertStarted, AlertUpdated, AssetFailed, SerialLinkDown, SerialLinkUp
 from agent.refusals import Refusals
 from agent.topics import AlertTopic, CommandTopic, ContentTopic, Topics
 from agent.validation import InvalidInput
 from display_layouts.input_problems import Problem
+from firmware_bridge.events import SerialLinkChanged, SerialProblem
 
 log = logging.getLogger(__name__)
 
@@ -111,3 +114,26 @@ class Intake:
         self.inbox_alerts[path] = alert_id
         self.events.emit_all(events)
         return []
+
+    def on_asset(self, message: AssetReady | AssetFailure | FetcherRestarted) -> None:
+        events = self.events
+        match message:
+            case AssetReady(sha256=sha256):
+                self.content.asset_ready(sha256)
+            case AssetFailure(item_ids=item_ids, url=url, message=text):
+                for item_id in item_ids:
+                    failed = AssetFailed(at=events.now(), item_id=item_id, url=url, message=text)
+                    events.emit(failed)
+            case FetcherRestarted(message=text):
+                events.display_error(text)
+
+    def on_serial(self, message: SerialLinkChanged | SerialProblem) -> None:
+        events = self.events
+        match message:
+            case SerialLinkChanged(up=True, port=port, message=text):
+                events.emit(SerialLinkUp(at=events.now(), port=port, message=text))
+            case SerialLinkChanged(port=port, message=text):
+                events.error()
+                events.emit(SerialLinkDown(at=events.now(), port=port, message=text))
+            case SerialProblem(port=port, message=text):
+                events.display_error(f"{port}: {text}")

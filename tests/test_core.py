@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
+import signal
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -16,7 +18,7 @@ import pytest
 
 from agent.assets import AssetReady
 from agent.config import AgentConfig
-from agent.core import Agent
+from agent.core import Agent, Reload, Wake
 from agent.inbox import InboxFile
 from agent.link import Received
 from agent.messages import Alert
@@ -428,3 +430,27 @@ def test_a_failing_turn_is_counted_logged_once_and_never_stops_the_board(
     assert agent.errors_total == before + 2
     logged = [r for r in caplog.records if "error in" in r.getMessage() and r.exc_info]
     assert len(logged) == 1
+
+
+def test_signals_reach_the_loop_through_its_queue(
+    agent: Agent, caplog: pytest.LogCaptureFixture
+) -> None:
+    """SIGHUP reloads the layouts in the loop's turn; SIGTERM stops the loop (exit 0).
+    Each handler hands its message to a thread: it never puts on the queue itself."""
+    watched = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+    before = {signum: signal.getsignal(signum) for signum in watched}
+    agent.install_signal_handlers()
+    try:
+        caplog.set_level(logging.INFO)
+        os.kill(os.getpid(), signal.SIGHUP)
+        reload = agent.queue.get(timeout=5)
+        assert isinstance(reload, Reload)
+        agent.handle(reload)
+        assert "SIGHUP: reloading layouts" in caplog.text
+        os.kill(os.getpid(), signal.SIGTERM)
+        assert isinstance(agent.queue.get(timeout=5), Wake)
+        assert "received SIGTERM: stopping" in caplog.text
+        assert agent.exit_code == 0
+    finally:
+        for signum, handler in before.items():
+            signal.signal(signum, handler)

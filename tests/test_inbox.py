@@ -16,10 +16,10 @@ from agent.inbox import (
     InboxFile,
     InboxWatcher,
     Unreadable,
-    _read_bounded,
     read_inbox_file,
     update_sidecar,
 )
+from agent.inbox.files import _read_bounded
 from tests.support import REPO
 
 
