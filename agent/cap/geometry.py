@@ -17,6 +17,9 @@ from agent.cap.limits import MAX_POLYGON_POINTS
 from agent.cap.model import Circle, LatLon, Polygon
 
 EARTH_RADIUS_KM = 6371.0088  # the IUGG mean radius
+# A point this close to an edge is on it (and so covered): about 0.1 mm, far below any
+# board's GPS, and far above the rounding of decimal degrees in binary floating point.
+ON_EDGE_DEGREES = 1e-9
 _NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)", re.ASCII)
 
 
@@ -33,7 +36,7 @@ class Budget:
     def spend(self, comparisons: int) -> None:
         self.left -= comparisons
         if self.left < 0:
-            raise TooComplex("polygon is too complex to check for self-intersection")
+            raise TooComplex("is too complex to check for self-intersection")
 
 
 def _degrees(text: str, what: str) -> float:
@@ -112,17 +115,29 @@ def _cross(o: LatLon, a: LatLon, b: LatLon) -> float:
 
 
 def _within_box(p: LatLon, a: LatLon, b: LatLon) -> bool:
-    return min(a.lon, b.lon) <= p.lon <= max(a.lon, b.lon) and min(a.lat, b.lat) <= p.lat <= max(
-        a.lat, b.lat
-    )
+    t = ON_EDGE_DEGREES
+    within_lon = min(a.lon, b.lon) - t <= p.lon <= max(a.lon, b.lon) + t
+    return within_lon and min(a.lat, b.lat) - t <= p.lat <= max(a.lat, b.lat) + t
+
+
+def _collinear(a: LatLon, b: LatLon, p: LatLon) -> bool:
+    """Whether p lies on the line through a and b, within ON_EDGE_DEGREES of it."""
+    length = math.hypot(b.lon - a.lon, b.lat - a.lat)
+    if length == 0:
+        return math.hypot(p.lon - a.lon, p.lat - a.lat) <= ON_EDGE_DEGREES
+    return abs(_cross(a, b, p)) <= ON_EDGE_DEGREES * length
 
 
 def on_segment(p: LatLon, a: LatLon, b: LatLon) -> bool:
-    return _cross(a, b, p) == 0 and _within_box(p, a, b)
+    return _collinear(a, b, p) and _within_box(p, a, b)
 
 
 def _segments_meet(s: Segment, t: Segment) -> bool:
     (a, b), (c, d) = s, t
+    if max(a.lat, b.lat) < min(c.lat, d.lat) or max(c.lat, d.lat) < min(a.lat, b.lat):
+        return False  # boxes apart: the common case, without a cross product
+    if max(a.lon, b.lon) < min(c.lon, d.lon) or max(c.lon, d.lon) < min(a.lon, b.lon):
+        return False
     d1, d2 = _cross(c, d, a), _cross(c, d, b)
     d3, d4 = _cross(a, b, c), _cross(a, b, d)
     if ((d1 > 0 > d2) or (d1 < 0 < d2)) and ((d3 > 0 > d4) or (d3 < 0 < d4)):
@@ -134,24 +149,33 @@ def _folds_back(s: Segment, t: Segment) -> bool:
     """Whether consecutive edges s = (a, b) and t = (b, c) overlap beyond their shared
     corner b: a spike that runs back along itself."""
     (a, b), (_, c) = s, t
-    return _cross(a, b, c) == 0 and (on_segment(c, a, b) or on_segment(a, b, c))
+    return _collinear(a, b, c) and (on_segment(c, a, b) or on_segment(a, b, c))
 
 
 def _self_intersection(ring: Sequence[LatLon], budget: Budget) -> tuple[int, int] | None:
     """The first pair of edges (by index) that meet other than at a shared corner.
 
-    A sweep over longitude: only edges whose longitude ranges overlap are compared, which
-    for a city polygon is a few per edge; `budget` bounds a polygon made to defeat it."""
+    A sweep along the polygon's longer extent: only edges whose ranges overlap on that
+    axis are compared, which for a city polygon is a few per edge; `budget` bounds a
+    polygon made to defeat it."""
     edges = [(ring[i], ring[i + 1]) for i in range(len(ring) - 1)]
     count = len(edges)
     for i in range(count):
         if _folds_back(edges[i], edges[(i + 1) % count]):
             return (i, (i + 1) % count)
-    order = sorted(range(count), key=lambda i: min(edges[i][0].lon, edges[i][1].lon))
+    lats = [p.lat for p in ring]
+    lons = [p.lon for p in ring]
+    along_lat = max(lats) - min(lats) > max(lons) - min(lons)
+    spans = [
+        (min(a.lat, b.lat), max(a.lat, b.lat))
+        if along_lat
+        else (min(a.lon, b.lon), max(a.lon, b.lon))
+        for a, b in edges
+    ]
     active: list[int] = []
-    for i in order:
-        start = min(edges[i][0].lon, edges[i][1].lon)
-        active = [j for j in active if max(edges[j][0].lon, edges[j][1].lon) >= start]
+    for i in sorted(range(count), key=lambda i: spans[i][0]):
+        start = spans[i][0]
+        active = [j for j in active if spans[j][1] >= start]
         budget.spend(len(active) + 1)
         for j in active:
             if abs(i - j) in (1, count - 1):
