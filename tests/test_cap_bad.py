@@ -399,6 +399,12 @@ CASES: list[tuple[str, bytes, str, str]] = [
         "more than 100",
     ),
     (
+        "altitude too large",
+        storm("</areaDesc>", "</areaDesc><altitude>" + "9" * 400 + "</altitude>"),
+        f"{AREA1}/altitude",
+        "not a decimal number",
+    ),
+    (
         "ceiling without altitude",
         storm("</areaDesc>", "</areaDesc><ceiling>100</ceiling>"),
         f"{AREA1}/ceiling",

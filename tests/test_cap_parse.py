@@ -340,3 +340,12 @@ def test_utc_is_written_back_as_cap_writes_it() -> None:
 )
 def test_looks_like_cap_tells_xml_from_json(payload: bytes, is_xml: bool) -> None:
     assert looks_like_cap(payload) is is_xml
+
+
+def test_other_encodings_the_document_declares() -> None:
+    # Google's library keeps an ISO-8859-1 earthquake; the XML declaration is what counts.
+    storm = example("vn-storm-bao-so-3").decode().replace('encoding="UTF-8"', 'encoding="UTF-16"')
+    utf16 = parse_cap(storm.encode("utf-16"))
+    assert utf16.infos[0].headline == "Bão số 3 đổ bộ: gió mạnh cấp 10, giật cấp 12"
+    amber = example("spec-amber").decode().replace('"UTF-8"', '"ISO-8859-1"')
+    assert parse_cap(amber.encode("latin-1")).infos[1].event == "Abducción de Niño"
