@@ -99,6 +99,21 @@ def test_a_misspelt_value_in_a_payload_gets_a_suggestion() -> None:
     ]
 
 
+def test_a_value_in_the_wrong_case_gets_the_value_meant() -> None:
+    # Before: difflib compares case-sensitively, so "Severe" got no suggestion at all (the
+    # serial settings had their own case-folding copy of did-you-mean; now they share this).
+    alert = json.loads(
+        (Path(__file__).parents[2] / "docs/examples/alert-city-storm.json").read_text()
+    )
+    found = payload_errors(dict(alert, severity="SEVERE"), Alert)
+    assert found == [
+        (
+            "severity",
+            "Input should be 'extreme', 'severe', 'moderate' or 'minor'; did you mean 'severe'?",
+        )
+    ]
+
+
 def test_a_misspelt_key_in_a_payload_gets_a_suggestion() -> None:
     found = payload_errors(playlist(duraton_s=5))
     assert found == [("items.0.duraton_s", "unknown key; did you mean 'duration_s'?")]
