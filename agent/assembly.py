@@ -11,10 +11,11 @@ from pathlib import Path
 from agent.clock import Clock
 from agent.config import AgentConfig
 from agent.core_queue import CoreMessage
+from agent.heartbeat_seq import SeqCounter
 from agent.link import MqttLink
 from agent.outbox import MAX_MESSAGE_BYTES, Outbox
 from agent.output import Output, open_output
-from agent.storage import SeqCounter, StorageHealth
+from agent.storage import StorageHealth
 from agent.topics import Topics
 
 # Messages handed to paho and not yet acknowledged: no more than paho's in-flight limit

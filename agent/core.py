@@ -41,6 +41,7 @@ from agent.assets import (
 )
 from agent.brightness import Brightness
 from agent.broker_side import BrokerSide
+from agent.caches import AlertStore, ContentStore, cached_content_limit
 from agent.clock import Clock, SystemClock
 from agent.commands import CommandRunner
 from agent.config import AgentConfig
@@ -48,6 +49,7 @@ from agent.core_queue import CoreMessage, Reload, Wake
 from agent.events import Events
 from agent.faults import FaultRecovery
 from agent.health import HeartbeatTimer, SystemProbe, assemble_heartbeat
+from agent.heartbeat_seq import SeqCounter
 from agent.inbox import InboxFile, InboxWatcher
 from agent.inflow import Inflow
 from agent.intake import Intake
@@ -70,14 +72,7 @@ from agent.refusals import Refusals
 from agent.rejections import RejectionLimiter
 from agent.screen import Frame, Screen
 from agent.sdnotify import Notifier, Watchdog
-from agent.storage import (
-    AlertStore,
-    ContentStore,
-    SeqCounter,
-    StorageHealth,
-    cached_content_limit,
-    ensure_dir,
-)
+from agent.storage import StorageHealth, ensure_dir
 from agent.topics import Topics
 from display_layouts.input_problems import Problem
 from display_layouts.library import LayoutLibrary, scan_library

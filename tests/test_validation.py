@@ -267,7 +267,7 @@ def test_an_alert_topic_id_with_control_characters_is_quoted_escaped(tmp_path: P
     from datetime import UTC, datetime
 
     from agent.alert_desk import AlertDesk
-    from agent.storage import AlertStore
+    from agent.caches import AlertStore
 
     desk = AlertDesk(AlertStore(tmp_path), lambda _message: None)
     payload = ALERT_EXAMPLE.read_bytes()
