@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from agent.config import AgentConfig, BrightnessStep, ConfigError, load_config
 from agent.content import parse_playlist
 from agent.messages import Alert, ScheduleWindow
-from agent.preview import PreviewError
+from agent.preview.draft import PreviewError
 from agent.validation import DEFAULT_MAX_PAYLOAD_BYTES, InvalidInput, decode
 from display_layouts.input_problems import Problem, Problems, translate
 from display_layouts.problems import LayoutError
