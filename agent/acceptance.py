@@ -33,8 +33,8 @@ from agent.messages import (
 from agent.refusals import Refusals
 from agent.storage import StorageHealth
 from agent.validation import InvalidInput
+from display_layouts.image_check import ImageLimits
 from display_layouts.image_formats import RemoteImage
-from display_layouts.images import ImageLimits
 from display_layouts.input_problems import Problem
 from display_layouts.library import LayoutLibrary
 
