@@ -13,7 +13,8 @@ from agent.config import AgentConfig
 from agent.core_queue import CoreMessage
 from agent.heartbeat_seq import SeqCounter
 from agent.link import MqttLink
-from agent.outbox import MAX_MESSAGE_BYTES, Outbox
+from agent.outbound import MAX_MESSAGE_BYTES
+from agent.outbox import Outbox
 from agent.output import Output, open_output
 from agent.storage import StorageHealth
 from agent.topics import Topics
