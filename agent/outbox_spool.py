@@ -214,10 +214,7 @@ class Spool:
     def _save_spool(self, records: list[Record]) -> None:
         """The spool holds exactly `records` (after a clean-up at load)."""
         try:
-            if records:
-                atomic_write(self.path, b"".join(self._line(r) for r in records))
-            else:
-                atomic_delete(self.path)
+            self._write_exactly(records)
         except OSError as exc:
             log.error("cannot rewrite the outbox %s: %s", self.path, exc)
             for record in records:
@@ -247,6 +244,13 @@ class Spool:
             return 0
 
     # --- writing while running --------------------------------------------------------
+
+    def _write_exactly(self, records: list[Record]) -> None:
+        """Replace the spool by `records` (no file when there are none); `OSError` if not."""
+        if records:
+            atomic_write(self.path, b"".join(self._line(r) for r in records))
+        else:
+            atomic_delete(self.path)
 
     @staticmethod
     def _line(record: Record) -> bytes:
@@ -304,10 +308,7 @@ class Spool:
         self.spooled = len(on_disk)
         self._delivered_on_disk = 0
         try:
-            if on_disk:
-                atomic_write(self.path, b"".join(self._line(r) for r in on_disk))
-            else:
-                atomic_delete(self.path)
+            self._write_exactly(on_disk)
         except OSError as exc:
             self.health.problem(
                 f"write:{self.path}",
