@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Literal
 
 from agent.assets import AssetCache, AssetFetcher
+from agent.caches import ContentStore
 from agent.content import glyph_warnings, parse_playlist, playlist_texts, remote_images
 from agent.drawable import Drawable
 from agent.events import Events
@@ -30,10 +31,10 @@ from agent.messages import (
     PlaylistItem,
 )
 from agent.refusals import Refusals
-from agent.storage import ContentStore, StorageHealth
+from agent.storage import StorageHealth
 from agent.validation import InvalidInput
+from display_layouts.image_check import ImageLimits
 from display_layouts.image_formats import RemoteImage
-from display_layouts.images import ImageLimits
 from display_layouts.input_problems import Problem
 from display_layouts.library import LayoutLibrary
 

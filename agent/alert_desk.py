@@ -21,6 +21,7 @@ from agent.alerts import (
     Started,
     Updated,
 )
+from agent.caches import AlertStore
 from agent.messages import (
     Alert,
     AlertEnded,
@@ -30,7 +31,6 @@ from agent.messages import (
     AlertUpdated,
     EventBase,
 )
-from agent.storage import AlertStore
 from agent.validation import InvalidInput, decode, error, loads_or_none, printable
 
 log = logging.getLogger(__name__)

@@ -17,17 +17,14 @@ from agent.config import AgentConfig
 from agent.core_queue import CoreMessage
 from agent.events import Events
 from agent.link import MqttLink
-from agent.outbox import MAX_MESSAGE_BYTES, Outbox
+from agent.outbound import MAX_MESSAGE_BYTES
+from agent.outbox import Outbox
 from agent.output import Output, open_output
 from agent.refusals import Refusals
 from agent.screen import Screen
-from agent.storage import (
-    ContentStore,
-    SeqCounter,
-    StorageHealth,
-    cached_content_limit,
-    ensure_dir,
-)
+from agent.caches import ContentStore, cached_content_limit
+from agent.heartbeat_seq import SeqCounter
+from agent.storage import StorageHealth, ensure_dir
 from agent.topics import Topics
 from display_layouts.image_formats import ImageSource
 from display_layouts.library import LayoutLibrary

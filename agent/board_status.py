@@ -21,7 +21,7 @@ from agent.on_air import status_line
 from agent.output import serial_health
 from agent.presenter import Presenter
 from agent.sdnotify import Notifier
-from agent.storage import SeqCounter
+from agent.heartbeat_seq import SeqCounter
 
 # The journal's name for these lines since before the core was split: operators' filters
 # and the end-to-end tests look for "agent.core: heartbeat".

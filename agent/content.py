@@ -10,6 +10,7 @@ from agent.assets.download import url_problem
 from agent.messages import ChannelContent, ImageRef, Playlist, PlaylistItem
 from agent.validation import InvalidInput, Problem, decode, error
 from display_layouts.catalog import BUILTIN_LAYOUTS, LayoutSpec, SlotKind
+from display_layouts.image_check import DEFAULT_LIMITS, ImageLimits, check_image
 from display_layouts.image_formats import (
     DATA_URI,
     FORMATS,
@@ -17,7 +18,6 @@ from display_layouts.image_formats import (
     format_named,
     is_data_uri,
 )
-from display_layouts.images import DEFAULT_LIMITS, ImageLimits, check_image
 from display_layouts.input_problems import did_you_mean
 
 MAX_IMAGE_BYTES = 512 * 1024

@@ -48,7 +48,8 @@ from agent.presenter import Presenter
 from agent.refusals import Refusals
 from agent.sdnotify import Notifier, Watchdog
 from agent.signals import hand_over, install_handlers
-from agent.storage import AlertStore, StorageHealth
+from agent.caches import AlertStore
+from agent.storage import StorageHealth
 from agent.topics import Topics
 from display_layouts.input_problems import Problem
 from display_layouts.library import LayoutLibrary, scan_library

@@ -30,96 +30,29 @@ What the outbox never does:
 The outbox is bounded: when full, the oldest messages not yet handed over are dropped
 (ordinary ones before urgent ones), counted (`dropped`, kept in `outbox.dropped`), and
 the counts are reported in heartbeats.
+
+This module owns the order in memory (the window, urgent first, the bound); the file is
+the spool's (agent/outbox_spool.py), the size and topic rules are agent/outbound.py's.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 import time
-from collections import deque
 from collections.abc import Callable, Collection, Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
 
-from agent.storage import (
-    StateFileProblem,
-    StorageHealth,
-    atomic_delete,
-    atomic_write,
-    open_state_file,
-    quarantine,
-    read_state_file,
-    set_aside,
-)
+from agent.outbound import MAX_MESSAGE_BYTES, SizeLimit, topic_problem
+from agent.outbox_spool import Record, Spool
+from agent.storage import StorageHealth
 
 log = logging.getLogger(__name__)
 
 DEFAULT_BOUND = 10_000
 DROP_FRACTION = 0.1  # drop in batches: rewriting the spool once per dropped message is too costly
-# A spool holding more acknowledged lines than this (and than live ones) is rewritten.
-COMPACT_AFTER = 256
-# Hard cap on any message through the outbox (the MQTT packet: payload, topic and header).
-# A heartbeat is ~1 KiB and events are bounded to a few KiB (agent/messages.py), so only a
-# bug can reach it; brokers and cellular links refuse or choke on large packets.
-MAX_MESSAGE_BYTES = 64 * 1024
-PACKET_OVERHEAD_BYTES = 16  # fixed header, topic length, packet id, properties length
-MAX_SPOOL_LINE_BYTES = 2 * MAX_MESSAGE_BYTES + 1024  # JSON escaping can double a payload
-# A full outbox of heartbeats (10 000 × ~1.5 KiB) is ~15 MiB; a bigger spool is damage, and
-# reading it from an SD card would hold up the first frame.
-MAX_SPOOL_FILE_BYTES = 32 * 1024 * 1024
-
-SPOOL_RETRY_S = 60.0  # after a failed append (full SD card): not at every message
 
 # Hands a message to the MQTT client; returns its message id, or None when it could not.
 Publish = Callable[[str, bytes], int | None]
-
-
-def packet_bytes(topic: str, payload: bytes) -> int:
-    """The size of the MQTT PUBLISH packet that carries `payload` on `topic`."""
-    return len(payload) + len(topic.encode("utf-8", "surrogatepass")) + PACKET_OVERHEAD_BYTES
-
-
-def topic_problem(topic: object, allowed: Collection[str] | None) -> str | None:
-    """Why a message may not be published on `topic`, or None when it may."""
-    if not isinstance(topic, str):
-        return f"topic is {type(topic).__name__}, not text"
-    if not topic:
-        return "topic is empty"
-    if "+" in topic or "#" in topic or "\0" in topic:
-        return "topic contains a wildcard or NUL"
-    if allowed is not None and topic not in allowed:
-        return "topic is not one of the board's own outbound topics"
-    return None
-
-
-class _BadLine(Exception):
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-def _spool_lines(spool: BinaryIO) -> Iterator[bytes]:
-    """The non-empty lines of a spool; a line longer than any message is given as b"x"
-    (damage), never kept whole in memory."""
-    while line := spool.readline(MAX_SPOOL_LINE_BYTES):
-        if not line.endswith(b"\n") and len(line) == MAX_SPOOL_LINE_BYTES:
-            while (rest := spool.readline(MAX_SPOOL_LINE_BYTES)) and not rest.endswith(b"\n"):
-                pass  # skip the rest of the line
-            yield b"x"  # not JSON: reported as damage
-        elif line.strip():
-            yield line
-
-
-@dataclass(eq=False)
-class Record:
-    topic: str
-    payload: bytes
-    urgent: bool = False
-    on_disk: bool = False
-    mid: int | None = None  # set once handed to the MQTT client
 
 
 class Outbox:
@@ -134,14 +67,12 @@ class Outbox:
         max_message_bytes: Callable[[], int] = lambda: MAX_MESSAGE_BYTES,
         health: StorageHealth | None = None,
     ) -> None:
-        self.spool = directory / "outbox.jsonl"
-        self._dropped_file = directory / "outbox.dropped"
         self.publish = publish
         self.bound = bound
         self.window = window  # at most this many handed over and not yet acknowledged
         self.topics = frozenset(topics) if topics is not None else None
-        self.max_message_bytes = max_message_bytes
         self.health = health or StorageHealth()
+        self._size = SizeLimit(max_message_bytes)
         self.online = False
         self._next_key = 0
         # Not yet acknowledged, oldest first (dicts keep insertion order), per class.
@@ -149,16 +80,41 @@ class Outbox:
         self._urgent_run = 0  # urgent hand-overs since the last ordinary one
         self._normal: dict[int, Record] = {}
         self._by_mid: dict[int, tuple[bool, int]] = {}
-        self._behind = False  # an append failed: some older records are only in memory
-        self._retry_at = 0.0  # when to try the spool again after a failed append
-        self.oversize = 0  # dropped because too large for the broker (since start)
-        self.quarantined = 0  # spool lines kept aside as damaged (since start)
-        self.highest_seq: int | None = None  # of the heartbeats found in the spool
-        self.dropped = self._load_dropped()
-        for record in self._load():
+        self._disk = Spool(
+            directory,
+            bound=bound,
+            topics=self.topics,
+            too_large=self._size.too_large,
+            health=self.health,
+        )
+        for record in self._disk.load():
             self._add(record)
-        self._spooled = sum(r.on_disk for r in self.records)  # on disk, not yet acknowledged
-        self._delivered_on_disk = 0  # lines in the spool file already acknowledged
+
+    # --- counts for heartbeats, and the file (tests) -----------------------------------
+
+    @property
+    def spool(self) -> Path:
+        return self._disk.path
+
+    @property
+    def oversize(self) -> int:
+        """Dropped because too large for the broker (since start)."""
+        return self._size.oversize
+
+    @property
+    def quarantined(self) -> int:
+        """Spool lines kept aside as damaged (since start)."""
+        return self._disk.quarantined
+
+    @property
+    def highest_seq(self) -> int | None:
+        """Of the heartbeats found in the spool at start."""
+        return self._disk.highest_seq
+
+    @property
+    def dropped(self) -> int:
+        """Dropped because the outbox was full (kept across restarts)."""
+        return self._disk.dropped
 
     def _queue(self, urgent: bool) -> dict[int, Record]:
         return self._urgent if urgent else self._normal
@@ -186,197 +142,6 @@ class Outbox:
     def records(self) -> list[Record]:
         return [record for _, record in self._in_order()]
 
-    # --- disk ---------------------------------------------------------------------------
-
-    def _load(self) -> list[Record]:
-        try:
-            fd = open_state_file(self.spool)
-        except StateFileProblem as problem:
-            set_aside(self.spool, problem.reason, "messages in it are not sent", self.health)
-            return []
-        if fd is None:
-            return []
-        try:
-            size = os.fstat(fd).st_size
-        except OSError:
-            size = 0
-        if size > MAX_SPOOL_FILE_BYTES:  # reading it would hold up the first frame
-            os.close(fd)
-            reason = f"is {size} bytes, more than an outbox ever holds ({MAX_SPOOL_FILE_BYTES})"
-            set_aside(self.spool, reason, "messages in it are not sent", self.health)
-            return []
-        kept: deque[Record] = deque(maxlen=self.bound)
-        bad: list[str] = []
-        total = 0
-        try:
-            with os.fdopen(fd, "rb") as spool:
-                for line in _spool_lines(spool):
-                    try:
-                        kept.append(self._parse_line(line))
-                        total += 1
-                    except _BadLine as damage:
-                        if damage.reason:
-                            bad.append(damage.reason)
-        except OSError as exc:
-            set_aside(
-                self.spool,
-                f"cannot be read ({exc.strerror or exc})",
-                f"{len(kept)} messages read before the error are sent",
-                self.health,
-            )
-            return list(kept)
-        records = list(kept)
-        # Dropped lines (bound, size) must not come back at the next start.
-        rewrite = total > len(records) or self.oversize > 0
-        if total > len(records):
-            self.dropped += total - len(records)
-            log.warning("outbox: %d spooled messages above the bound dropped", total - len(records))
-            self._save_dropped()
-        if bad:
-            self._quarantine_lines(bad, records)
-        elif rewrite:
-            self._save_spool(records)
-        if records:
-            log.info("outbox: %d messages from before the restart", len(records))
-        return records
-
-    def _parse_line(self, line: bytes) -> Record:
-        """A spooled message, or `_BadLine` saying why the line is not one."""
-        try:
-            entry = json.loads(line)
-        except (ValueError, RecursionError):
-            raise _BadLine("not JSON (a power cut mid-write?)") from None
-        if not isinstance(entry, dict):
-            raise _BadLine("not a JSON object")
-        topic, text, urgent = entry.get("topic"), entry.get("payload"), entry.get("urgent", False)
-        problem = topic_problem(topic, self.topics)
-        if problem is not None:
-            raise _BadLine(problem)
-        if not isinstance(topic, str) or not isinstance(text, str) or type(urgent) is not bool:
-            raise _BadLine("payload is not text")
-        try:
-            payload = text.encode("utf-8")
-            body = json.loads(text)
-        except (ValueError, RecursionError):  # UnicodeEncodeError: a lone surrogate
-            raise _BadLine("payload is not a JSON document") from None
-        if not isinstance(body, dict):
-            raise _BadLine("payload is not a JSON object")
-        if self._too_large(topic, payload):  # not damage: counted as oversize, not kept
-            raise _BadLine("")
-        seq = body.get("seq")
-        if body.get("type") == "heartbeat" and type(seq) is int:
-            self.highest_seq = seq if self.highest_seq is None else max(self.highest_seq, seq)
-        return Record(topic, payload, urgent=urgent, on_disk=True)
-
-    def _quarantine_lines(self, bad: list[str], good: list[Record]) -> None:
-        """Keep the damaged spool aside (whole, for a post-mortem); the good lines go on."""
-        self.quarantined += len(bad)
-        reasons = sorted(set(bad))
-        summary = "; ".join(reasons[:5]) + (
-            f"; and {len(reasons) - 5} more" if len(reasons) > 5 else ""
-        )
-        try:
-            moved = quarantine(self.spool)
-            done = f"the spool was moved aside as {moved.name}"
-        except OSError as exc:
-            done = f"the spool could not be moved aside ({exc.strerror or exc})"
-        self._save_spool(good)
-        self.health.problem(
-            f"damaged:{self.spool}",
-            f"state file {self.spool} has {len(bad)} damaged lines ({summary}): never sent; "
-            f"{done}; {len(good)} good messages are sent",
-        )
-
-    def _save_spool(self, records: list[Record]) -> None:
-        """The spool holds exactly `records` (after a clean-up at load)."""
-        try:
-            if records:
-                atomic_write(self.spool, b"".join(self._line(r) for r in records))
-            else:
-                atomic_delete(self.spool)
-        except OSError as exc:
-            log.error("cannot rewrite the outbox %s: %s", self.spool, exc)
-            for record in records:
-                record.on_disk = False  # written again at the next chance
-            self._behind = True
-
-    def _load_dropped(self) -> int:
-        try:
-            raw = read_state_file(self._dropped_file, 64)
-        except StateFileProblem as problem:
-            set_aside(self._dropped_file, problem.reason, "the drop count starts at 0", self.health)
-            return 0
-        if raw is None:
-            return 0
-        try:
-            value = int(raw.decode("ascii").strip())
-            if value < 0:
-                raise ValueError(value)
-            return value
-        except ValueError:
-            set_aside(
-                self._dropped_file,
-                "does not hold a count",
-                "the drop count starts at 0",
-                self.health,
-            )
-            return 0
-
-    @staticmethod
-    def _line(record: Record) -> bytes:
-        entry: dict[str, Any] = {"topic": record.topic, "payload": record.payload.decode()}
-        if record.urgent:
-            entry["urgent"] = True
-        return json.dumps(entry, ensure_ascii=False).encode() + b"\n"
-
-    def _append(self, records: list[Record]) -> None:
-        fresh = [r for r in records if not r.on_disk]
-        if not fresh:
-            return
-        data = b"".join(self._line(r) for r in fresh)
-        try:
-            self.spool.parent.mkdir(parents=True, exist_ok=True)
-            with open(self.spool, "ab") as spool:
-                start = spool.tell()
-                try:
-                    spool.write(data)
-                    spool.flush()
-                    os.fsync(spool.fileno())
-                except OSError:
-                    # A full disk writes part of a line: take it back, or the next line
-                    # appended would be glued to it and lost too.
-                    spool.truncate(start)
-                    raise
-        except OSError as exc:
-            self._behind = True
-            self._retry_at = time.monotonic() + SPOOL_RETRY_S
-            self.health.problem(
-                f"write:{self.spool}",
-                f"cannot write the outbox {self.spool} ({exc.strerror or exc}): messages wait "
-                "in memory and are lost if the agent stops before the broker is back",
-            )
-            return
-        self._behind = False
-        self.health.resolved(f"write:{self.spool}")
-        for record in fresh:
-            record.on_disk = True
-        self._spooled += len(fresh)
-
-    def _rewrite(self) -> None:
-        on_disk = [r for r in self.records if r.on_disk]
-        self._spooled = len(on_disk)
-        self._delivered_on_disk = 0
-        try:
-            if on_disk:
-                atomic_write(self.spool, b"".join(self._line(r) for r in on_disk))
-            else:
-                atomic_delete(self.spool)
-        except OSError as exc:
-            self.health.problem(
-                f"write:{self.spool}",
-                f"cannot rewrite the outbox {self.spool} ({exc.strerror or exc})",
-            )
-
     # --- flow ---------------------------------------------------------------------------
 
     def submit(self, topic: str, payload: bytes, *, urgent: bool = False) -> None:
@@ -385,32 +150,17 @@ class Outbox:
         if problem is not None:  # a bug: say so loudly, never publish it
             log.error("outbox: not sending a message to %r: %s", topic[:200], problem)
             return
-        if self._too_large(topic, payload):
+        if self._size.too_large(topic, payload):
             return
         record = Record(topic, payload, urgent=urgent)
         self._add(record)
         if self.online:
             self._hand_over_waiting()
-        elif not self._behind:
-            self._append([record])
-        elif time.monotonic() >= self._retry_at:  # a failing disk is tried now and then
-            self._append(self.records)
+        elif not self._disk.behind:
+            self._disk.append([record])
+        elif time.monotonic() >= self._disk.retry_at:  # a failing disk is tried now and then
+            self._disk.append(self.records)
         self._enforce_bound()
-
-    def _too_large(self, topic: str, payload: bytes) -> bool:
-        size, limit = packet_bytes(topic, payload), self.max_message_bytes()
-        if size <= limit:
-            return False
-        self.oversize += 1
-        log.error(
-            "outbox: dropped a %d-byte message for %s: the broker takes at most %d bytes "
-            "(%d dropped so far, heartbeat mqtt.outbox_oversize)",
-            size,
-            topic,
-            limit,
-            self.oversize,
-        )
-        return True
 
     def _hand_over_waiting(self) -> None:
         """Give the client the oldest waiting messages, up to the window, urgent first."""
@@ -421,7 +171,7 @@ class Outbox:
                 break
             if record.mid is not None or (record.urgent, key) in too_large:
                 continue
-            if self._too_large(record.topic, record.payload):  # the broker's limit shrank
+            if self._size.too_large(record.topic, record.payload):  # the broker's limit shrank
                 too_large.append((record.urgent, key))
                 continue
             mid = self.publish(record.topic, record.payload)
@@ -446,7 +196,7 @@ class Outbox:
     def link_down(self) -> None:
         """Unacknowledged messages go to disk: the client keeps them only in memory."""
         self.online = False
-        self._append(self.records)
+        self._disk.append(self.records)
 
     def delivered(self, mid: int) -> None:
         found = self._by_mid.pop(mid, None)
@@ -454,14 +204,8 @@ class Outbox:
             return
         urgent, key = found
         record = self._queue(urgent).pop(key)
-        if record.on_disk:
-            self._spooled -= 1
-            self._delivered_on_disk += 1
-            # Everything spooled has arrived: the spool goes. A link that keeps dropping
-            # before that happens would leave delivered lines piling up in the file (each
-            # drop appends what is unacknowledged): compact it once they outnumber the rest.
-            if self._spooled == 0 or self._delivered_on_disk > max(COMPACT_AFTER, self._spooled):
-                self._rewrite()
+        if record.on_disk and self._disk.acknowledged():
+            self._rewrite()
         if self.online:
             self._hand_over_waiting()
 
@@ -479,23 +223,15 @@ class Outbox:
         spooled = False
         for urgent, key in waiting:
             spooled = self._queue(urgent).pop(key).on_disk or spooled
-        self.dropped += len(waiting)
+        self._disk.dropped += len(waiting)
         log.warning("outbox full: dropped the %d oldest messages", len(waiting))
         if spooled:
             self._rewrite()
-        self._save_dropped()
+        self._disk.save_dropped()
 
-    def _save_dropped(self) -> None:
-        try:
-            atomic_write(self._dropped_file, f"{self.dropped}\n".encode())
-        except OSError as exc:
-            self.health.problem(
-                f"write:{self._dropped_file}",
-                f"cannot record the outbox drop count in {self._dropped_file} "
-                f"({exc.strerror or exc})",
-            )
-        else:
-            self.health.resolved(f"write:{self._dropped_file}")
+    def _rewrite(self) -> None:
+        """The spool holds what is still on disk and unacknowledged."""
+        self._disk.rewrite([r for r in self.records if r.on_disk])
 
     def __len__(self) -> int:
         return len(self._urgent) + len(self._normal)

@@ -1,5 +1,6 @@
-"""Files that must survive power loss and damage: atomic writes, careful reads, and the
-state files (content cache, active alerts, heartbeat `seq`).
+"""Files that must survive power loss and damage: atomic writes and careful reads of the
+state files (their owners: `caches.py` for content and alerts, `heartbeat_seq.py`, the
+outbox's spool, the command ids).
 
 Boards lose power without warning. A file is either the old version or the new one,
 never half of each: write a temp file, fsync it, rename it over the target, fsync the
@@ -21,29 +22,14 @@ import logging
 import os
 import shutil
 import stat
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-
-from pydantic import ValidationError
-
-from agent.messages import CHANNELS, Alert, Channel, Playlist
 
 log = logging.getLogger(__name__)
 
 BAD_SUFFIX = ".bad-"
 BAD_COPIES_KEPT = 3  # per file: enough for a post-mortem, never a full SD card
-MAX_CACHED_CONTENT_BYTES = 128 * 1024 * 1024  # above the largest payload a board accepts
-
-
-def cached_content_limit(max_payload_bytes: int) -> int:
-    """The largest plausible cached playlist: an accepted payload as the agent saves it
-    (defaults spelled out) stays well within twice its size plus a margin."""
-    return 2 * max_payload_bytes + 1024 * 1024
-
-
-MAX_CACHED_ALERT_BYTES = 1024 * 1024
 
 
 def fsync_dir(directory: Path) -> None:
@@ -238,207 +224,3 @@ def ensure_dir(path: Path, health: StorageHealth) -> bool:
         )
         return False
     return True
-
-
-def short_reason(exc: BaseException, limit: int = 200) -> str:
-    """What went wrong, in one bounded line (for reports: never a whole payload)."""
-    if isinstance(exc, ValidationError) and exc.errors():
-        first = exc.errors(include_url=False, include_input=False)[0]
-        where = ".".join(str(part) for part in first["loc"]) or "$"
-        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-        text = f"{where}: {first['msg']}{more}"
-    else:
-        text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-class ContentStore:
-    """The last accepted playlist of each channel, on disk under `state_dir/content/`."""
-
-    def __init__(
-        self,
-        state_dir: Path,
-        health: StorageHealth | None = None,
-        *,
-        max_bytes: int = MAX_CACHED_CONTENT_BYTES,
-    ) -> None:
-        self.directory = state_dir / "content"
-        self.health = health or StorageHealth()
-        self.max_bytes = max_bytes  # larger is damage: never read into memory
-        ensure_dir(self.directory, self.health)
-
-    def _path(self, channel: Channel) -> Path:
-        return self.directory / f"{channel}.json"
-
-    def save(self, channel: Channel, playlist: Playlist) -> None:
-        atomic_write(self._path(channel), playlist.model_dump_json(by_alias=True).encode())
-
-    def clear(self, channel: Channel) -> None:
-        atomic_delete(self._path(channel))
-
-    def load_all(self) -> dict[Channel, Playlist]:
-        """Everything cached; a damaged file is set aside and reported, never fatal."""
-        playlists: dict[Channel, Playlist] = {}
-        for channel in CHANNELS:
-            path = self._path(channel)
-            instead = f"the {channel} channel is empty until its content is sent again"
-            try:
-                raw = read_state_file(path, self.max_bytes)
-                if raw is None:
-                    continue
-                playlists[channel] = Playlist.model_validate_json(raw)
-            except StateFileProblem as problem:
-                set_aside(path, problem.reason, instead, self.health)
-            except (ValueError, RecursionError) as exc:
-                reason = f"is not a valid playlist ({short_reason(exc)})"
-                set_aside(path, reason, instead, self.health)
-        return playlists
-
-
-class AlertStore:
-    """Active alerts on disk, so a board that boots without its broker still shows them."""
-
-    def __init__(self, state_dir: Path, health: StorageHealth | None = None) -> None:
-        self.directory = state_dir / "alerts"
-        self.health = health or StorageHealth()
-        ensure_dir(self.directory, self.health)
-
-    def save(self, alert: Alert) -> None:
-        atomic_write(self.directory / f"{alert.id}.json", alert.model_dump_json().encode())
-
-    def delete(self, alert_id: str) -> None:
-        atomic_delete(self.directory / f"{alert_id}.json")
-
-    def load_all(self) -> list[Alert]:
-        """Every cached alert; a damaged file is set aside and reported, never fatal."""
-        alerts = []
-        try:
-            paths = sorted(p for p in self.directory.iterdir() if p.name.endswith(".json"))
-        except OSError as exc:
-            if not isinstance(exc, FileNotFoundError):
-                self.health.problem(
-                    f"dir:{self.directory}",
-                    f"state folder {self.directory} cannot be listed ({exc.strerror or exc}): "
-                    "cached alerts are not shown until the broker sends them again",
-                )
-            return []
-        for path in paths:
-            instead = "that alert shows again when the broker sends it"
-            try:
-                raw = read_state_file(path, MAX_CACHED_ALERT_BYTES)
-                if raw is None:
-                    continue  # gone meanwhile
-                alerts.append(Alert.model_validate_json(raw))
-            except StateFileProblem as problem:
-                set_aside(path, problem.reason, instead, self.health)
-            except (ValueError, RecursionError) as exc:
-                set_aside(path, f"is not a valid alert ({short_reason(exc)})", instead, self.health)
-        return alerts
-
-
-def wall_clock_ms() -> int:
-    return time.time_ns() // 1_000_000
-
-
-class SeqCounter:
-    """Heartbeat `seq`: grows by one per heartbeat, also across restarts; never repeats.
-
-    Writing the number on every heartbeat would wear out SD cards, so numbers are
-    reserved in blocks: the file holds the first number not yet reserved. A clean stop
-    writes the exact next number; after a crash the counter skips to the reserved
-    mark, so a number is never repeated (a gap tells the dashboard something was lost).
-
-    When the file is damaged (garbage, empty, negative, not a file) the number it held is
-    unknown. Starting again at 1 would make `seq` go backwards, so the counter continues
-    from the wall clock in milliseconds since 1970: a board sends at most one heartbeat a
-    second and skips at most one block per restart (which takes far longer than a
-    millisecond per number), so its `seq` can never have reached that value. `at_least`
-    (the highest `seq` still waiting in the outbox, plus one) is a floor on top. The same
-    rule applies when a reservation cannot be written (read-only or full state dir): the
-    mark on disk could then lag behind what was sent.
-    """
-
-    BLOCK = 64
-    MAX_FILE_BYTES = 64
-    MAX_SEQ = 2**53  # still exact in every JSON reader
-
-    def __init__(
-        self,
-        path: Path,
-        health: StorageHealth | None = None,
-        *,
-        wall_ms: Callable[[], int] = wall_clock_ms,
-    ) -> None:
-        self.path = path
-        self.health = health or StorageHealth()
-        self.wall_ms = wall_ms
-        self.writes = 0
-        self._on_clock = False  # the on-disk mark cannot be trusted: follow the clock rule
-        self._next = self._read()
-        self._reserved_until = self._next
-
-    def _read(self) -> int:
-        try:
-            raw = read_state_file(self.path, self.MAX_FILE_BYTES)
-        except StateFileProblem as problem:
-            return self._recover(problem.reason)
-        if raw is None:
-            return 1  # a new board
-        try:
-            value = int(raw.decode("ascii").strip())
-        except ValueError:  # UnicodeDecodeError is one
-            return self._recover("does not hold a number" if raw.strip() else "is empty")
-        if not 1 <= value <= self.MAX_SEQ:
-            return self._recover(f"holds {value}, which no heartbeat seq can be")
-        return value
-
-    def _recover(self, reason: str) -> int:
-        value = self._clock_value()
-        set_aside(
-            self.path,
-            reason,
-            f"heartbeat seq continues at {value} (the clock in milliseconds: above any seq "
-            "sent before), so it never goes back",
-            self.health,
-        )
-        return value
-
-    def _clock_value(self) -> int:
-        self._on_clock = True
-        return min(self.MAX_SEQ, max(1, self.wall_ms()))
-
-    def at_least(self, floor: int) -> None:
-        """Continue at `floor` or later (the outbox still holds heartbeats up to floor - 1)."""
-        if floor > self._next:
-            log.warning("heartbeat seq moved from %d to %d (outbox)", self._next, floor)
-            self._next = floor
-
-    def _write(self, value: int) -> bool:
-        try:
-            atomic_write(self.path, f"{value}\n".encode())
-        except OSError as exc:  # heartbeats go on; only the restart continuity is at risk
-            self.health.problem(
-                f"write:{self.path}",
-                f"cannot save heartbeat seq to {self.path} ({exc.strerror or exc}): seq "
-                "follows the clock until it can, so it never repeats",
-            )
-            return False
-        self.health.resolved(f"write:{self.path}")
-        self.writes += 1
-        return True
-
-    def next(self) -> int:
-        if self._next >= self._reserved_until:
-            if self._write(self._next + self.BLOCK):
-                self._reserved_until = self._next + self.BLOCK
-            elif not self._on_clock:
-                # Unsaved: after a crash the file would hold an older mark. Jump once to
-                # the clock rule, which stays ahead of it; retry the write next time.
-                self._next = max(self._next, self._clock_value())
-        seq = self._next
-        self._next += 1
-        return seq
-
-    def close(self) -> None:
-        """On a clean stop: record the exact next number so no gap appears."""
-        self._write(self._next)

@@ -12,7 +12,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from agent.messages import MAX_EVENT_ERRORS, CommandResult, ContentRejected, ErrorDetail, Playlist
-from agent.outbox import MAX_MESSAGE_BYTES, Outbox
+from agent.outbound import MAX_MESSAGE_BYTES
+from agent.outbox import Outbox
 from agent.validation import InvalidInput, decode
 
 HB, EV, RES = "r/board/b/heartbeat", "r/board/b/events", "r/board/b/cmd/result"

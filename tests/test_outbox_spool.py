@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from agent.outbox import MAX_SPOOL_FILE_BYTES, Outbox
+from agent.outbox import Outbox
+from agent.outbox_spool import MAX_SPOOL_FILE_BYTES
 from agent.storage import StorageHealth
 from tests.test_outbox_bounds import OWN, FakeClient
 

@@ -25,7 +25,8 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from agent.outbox import Outbox, packet_bytes
+from agent.outbound import packet_bytes
+from agent.outbox import Outbox
 
 OWN = ("r/board/b/heartbeat", "r/board/b/events", "r/board/b/cmd/result")
 BOUND, WINDOW = 8, 3

@@ -18,7 +18,9 @@ from pathlib import Path
 import pygame
 import pytest
 
-from agent.preview import Preview, Window, preview, watch
+from agent.preview import preview, watch
+from agent.preview.draft import Preview
+from agent.preview.window import Window
 from display_layouts import theme
 from display_layouts.led import pitch_for
 

@@ -3,8 +3,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+from agent.caches import ContentStore
+from agent.heartbeat_seq import SeqCounter
 from agent.messages import Playlist, PlaylistItem
-from agent.storage import ContentStore, SeqCounter, atomic_write
+from agent.storage import atomic_write
 
 
 def sample_playlist(version: int) -> Playlist:

@@ -14,20 +14,13 @@ from pathlib import Path
 
 import pytest
 
+from agent.caches import AlertStore, ContentStore, cached_content_limit
 from agent.commands import SeenCommands
 from agent.core import Agent
+from agent.heartbeat_seq import SeqCounter
 from agent.link import Received
 from agent.output import HeadlessOutput
-from agent.storage import (
-    BAD_COPIES_KEPT,
-    AlertStore,
-    ContentStore,
-    SeqCounter,
-    StorageHealth,
-    atomic_write,
-    cached_content_limit,
-    quarantine,
-)
+from agent.storage import BAD_COPIES_KEPT, StorageHealth, atomic_write, quarantine
 from tests.test_alerts import alert as make_alert
 from tests.test_core import FakeClock, events, make_config
 from tests.test_storage import sample_playlist

@@ -267,7 +267,7 @@ def test_an_alert_topic_id_with_control_characters_is_quoted_escaped(tmp_path: P
     from datetime import UTC, datetime
 
     from agent.alert_desk import AlertDesk
-    from agent.storage import AlertStore
+    from agent.caches import AlertStore
 
     desk = AlertDesk(AlertStore(tmp_path), lambda _message: None)
     payload = ALERT_EXAMPLE.read_bytes()
@@ -279,7 +279,7 @@ def test_an_alert_topic_id_with_control_characters_is_quoted_escaped(tmp_path: P
 
 
 def test_preview_content_is_parsed_as_strictly_as_the_board_does(tmp_path: Path) -> None:
-    from agent.preview import load_fields
+    from agent.preview.draft import load_fields
 
     content = tmp_path / "slots.json"
     content.write_text('{"text": "a", "text": "b"}', encoding="utf-8")

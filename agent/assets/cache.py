@@ -17,8 +17,8 @@ from agent.storage import (
     fsync_dir,
     read_state_file,
 )
+from display_layouts.image_check import DEFAULT_LIMITS, ImageLimits, check_image
 from display_layouts.image_formats import RemoteImage
-from display_layouts.images import DEFAULT_LIMITS, ImageLimits, check_image
 
 log = logging.getLogger(__name__)
 

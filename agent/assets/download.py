@@ -26,8 +26,8 @@ from typing import Any, BinaryIO, Literal
 
 from agent import __version__
 from agent.config import ContentConfig
+from display_layouts.image_check import DEFAULT_LIMITS, ImageLimits, check_image
 from display_layouts.image_formats import FORMATS
-from display_layouts.images import DEFAULT_LIMITS, ImageLimits, check_image
 
 DEFAULT_MAX_ASSET_BYTES = 16 * 1024 * 1024
 _CHUNK = 64 * 1024

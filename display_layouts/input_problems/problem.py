@@ -71,7 +71,10 @@ def closest(word: str, choices: Iterable[str]) -> str | None:
     if len(word) > MAX_SUGGESTED_WORD_CHARS:
         return None
     options = [c for c in choices if c != word]
-    close = difflib.get_close_matches(word, options, n=1)
+    # "RGB" for "rgb": a word that differs only in case is the one meant (difflib compares
+    # case-sensitively and finds nothing).
+    close = [c for c in options if c.casefold() == word.casefold()][:1]
+    close = close or difflib.get_close_matches(word, options, n=1)
     # "qrcode" for "qr", "colour" for "color": a shared start is a strong hint too.
     close = close or [c for c in options if len(c) > 1 and word.startswith(c[:2])][:1]
     return close[0] if close else None

@@ -2,19 +2,21 @@
 
 Each protocol's own settings model (`protocols/<name>_settings.py`) extends
 `ProtocolSettings` with `protocol: Literal["<name>"]` and its own keys; `[serial]` in the
-agent's config is the union of them, told apart by `protocol`. Only pydantic is
-imported here: any config with `[serial]` loads these, on a laptop too.
+agent's config is the union of them, told apart by `protocol`. Only pydantic and the
+problems' wording (`display_layouts.input_problems`, a leaf) are imported here: any config
+with `[serial]` loads these, on a laptop too.
 """
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar, Literal, get_args
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 from pydantic_core import InitErrorDetails, ValidationError
+
+from display_layouts.input_problems import did_you_mean
 
 ColorModel = Literal["mono", "tricolor", "rgb"]
 Parity = Literal["none", "even", "odd"]
@@ -24,12 +26,7 @@ Dither = Literal["none", "ordered"]
 
 def not_one_of(value: str, options: Sequence[str], what: str) -> str:
     """`not a parity; did you mean 'even'?` when a choice is close, else the choices."""
-    if value.lower() in options:
-        close = [value.lower()]
-    else:
-        close = difflib.get_close_matches(value, options, n=1)
-    hint = f"; did you mean '{close[0]}'?" if close else f": {', '.join(options)}"
-    return f"not {what}{hint}"
+    return f"not {what}" + (did_you_mean(value, options) or f": {', '.join(options)}")
 
 
 def one_of(options: Sequence[str], what: str) -> BeforeValidator:

@@ -6,7 +6,6 @@ a key of another protocol says whose it is.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping
 from functools import cache
 from typing import Annotated, Any, get_args
@@ -15,6 +14,7 @@ from pydantic import Field, TypeAdapter, ValidatorFunctionWrapHandler, WrapValid
 from pydantic_core import ErrorDetails, InitErrorDetails, PydanticCustomError, ValidationError
 from pydantic_core.core_schema import ErrorType
 
+from display_layouts.input_problems import did_you_mean
 from firmware_bridge.protocols.adalight_settings import AdalightSettings
 from firmware_bridge.protocols.alpha_settings import AlphaSettings
 from firmware_bridge.protocols.common import ProtocolSettings, not_one_of
@@ -85,8 +85,7 @@ def _stray_key(key: str, protocol: str) -> str:
     if owners:
         whose = ", ".join(f"'{name}'" for name in owners)
         return f"only for protocol {whose} (this [serial] has protocol '{protocol}')"
-    close = difflib.get_close_matches(key, list(PROTOCOLS[protocol].model_fields), n=1)
-    return "unknown key" + (f"; did you mean '{close[0]}'?" if close else "")
+    return "unknown key" + did_you_mean(key, PROTOCOLS[protocol].model_fields)
 
 
 # `[serial]` in the agent's config.

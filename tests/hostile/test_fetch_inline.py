@@ -11,7 +11,7 @@ import pytest
 
 from agent.content import parse_playlist
 from agent.validation import InvalidInput
-from display_layouts.images import ImageLimits, check_image
+from display_layouts.image_check import ImageLimits, check_image
 from tests.hostile.hostile_http import bomb_png, corrupt_png, huge_png, truncated_png, valid_png
 
 
@@ -74,7 +74,7 @@ def test_a_bomb_is_refused_from_its_header_and_a_replay_costs_no_second_decode(
 ) -> None:
     """Decode cost stays low: the header decides before any inflating, and answers are
     remembered, so a retained playlist replayed at each reconnect is checked once."""
-    from display_layouts import images
+    from display_layouts import image_check as images
 
     def no_decoding(*_args: object) -> str:
         raise AssertionError("a picture refused by its header must not be decoded")

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from agent.config import AgentConfig, BrightnessStep, ConfigError, load_config
 from agent.content import parse_playlist
 from agent.messages import Alert, ScheduleWindow
-from agent.preview import PreviewError
+from agent.preview.draft import PreviewError
 from agent.validation import DEFAULT_MAX_PAYLOAD_BYTES, InvalidInput, decode
 from display_layouts.input_problems import Problem, Problems, translate
 from display_layouts.problems import LayoutError
@@ -86,11 +86,14 @@ def test_a_misspelt_output_gets_a_suggestion(tmp_path: Path) -> None:
     assert len(found) == 1 and found[0].endswith("(got 'screem'); did you mean 'screen'?")
 
 
-def test_a_misspelt_value_in_a_payload_gets_a_suggestion() -> None:
+# "SEVERE": before, difflib compared case-sensitively and the payload got no suggestion
+# (the serial settings had their own case-folding copy of did-you-mean; now they share it).
+@pytest.mark.parametrize("severity", ["sever", "SEVERE"])
+def test_a_misspelt_value_in_a_payload_gets_a_suggestion(severity: str) -> None:
     alert = json.loads(
         (Path(__file__).parents[2] / "docs/examples/alert-city-storm.json").read_text()
     )
-    found = payload_errors(dict(alert, severity="sever"), Alert)
+    found = payload_errors(dict(alert, severity=severity), Alert)
     assert found == [
         (
             "severity",

@@ -1,0 +1,56 @@
+"""The pictures a preview shows: the board's frame or its LED dot view, and the band of
+problems across the top when the files being edited are invalid."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from agent.preview.draft import Preview
+
+if TYPE_CHECKING:
+    import pygame
+
+    from display_layouts.render import Renderer, Scene
+
+
+def frame(renderer: Renderer, scene: Scene, preview: Preview) -> pygame.Surface:
+    """The picture the preview shows: the board's frame, or its LED dot view."""
+    import pygame
+
+    surface = pygame.Surface(preview.size)
+    renderer.draw(surface, scene)
+    return view(surface, preview)
+
+
+def view(surface: pygame.Surface, preview: Preview) -> pygame.Surface:
+    from display_layouts.led import dot_view
+
+    return dot_view(surface) if preview.led else surface
+
+
+def with_problems(picture: pygame.Surface, problems: list[str]) -> pygame.Surface:
+    """`picture` with a red band across its top listing `problems` (the last good frame
+    stays visible below, so the author sees both)."""
+    import pygame
+
+    from display_layouts.fonts import Face
+    from display_layouts.text import TextStyle, draw_block, fit
+
+    shown = picture.copy()
+    width, height = shown.get_size()
+    band = pygame.Rect(0, 0, width, max(height // 3, min(height, 48)))
+    shown.fill((170, 18, 26), band)
+    zone = band.inflate(-max(4, width // 50), -max(4, band.height // 10))
+    text = "\n".join(problems[:8])
+    block = fit(text, Face.REGULAR, zone.size, (10, max(10, band.height // 6)))
+    draw_block(shown, zone, block, TextStyle(Face.REGULAR, (255, 255, 255)))
+    return shown
+
+
+def view_size(preview: Preview) -> tuple[int, int]:
+    from display_layouts.led import pitch_for
+
+    if not preview.led:
+        return preview.size
+    pitch = pitch_for(preview.size)
+    return preview.size[0] * pitch, preview.size[1] * pitch
