@@ -12,18 +12,18 @@ from pathlib import Path
 
 from agent.acceptance import ContentDesk
 from agent.assets import AssetCache, AssetFetcher, image_limits, settings_from
+from agent.caches import ContentStore, cached_content_limit
 from agent.clock import Clock
 from agent.config import AgentConfig
 from agent.core_queue import CoreMessage
 from agent.events import Events
+from agent.heartbeat_seq import SeqCounter
 from agent.link import MqttLink
 from agent.outbound import MAX_MESSAGE_BYTES
 from agent.outbox import Outbox
 from agent.output import Output, open_output
 from agent.refusals import Refusals
 from agent.screen import Screen
-from agent.caches import ContentStore, cached_content_limit
-from agent.heartbeat_seq import SeqCounter
 from agent.storage import StorageHealth, ensure_dir
 from agent.topics import Topics
 from display_layouts.image_formats import ImageSource

@@ -16,12 +16,12 @@ from agent.broker_side import BrokerSide
 from agent.clock import Clock
 from agent.events import Events
 from agent.health import HeartbeatTimer, SystemProbe, assemble_heartbeat
+from agent.heartbeat_seq import SeqCounter
 from agent.messages import Heartbeat
 from agent.on_air import status_line
 from agent.output import serial_health
 from agent.presenter import Presenter
 from agent.sdnotify import Notifier
-from agent.heartbeat_seq import SeqCounter
 
 # The journal's name for these lines since before the core was split: operators' filters
 # and the end-to-end tests look for "agent.core: heartbeat".

@@ -31,6 +31,7 @@ from agent.assets import AssetFailure, AssetReady, FetcherRestarted
 from agent.board_status import BoardStatus
 from agent.brightness import Brightness
 from agent.broker_side import BrokerSide
+from agent.caches import AlertStore
 from agent.clock import Clock, SystemClock
 from agent.commands import CommandRunner
 from agent.config import AgentConfig
@@ -48,7 +49,6 @@ from agent.presenter import Presenter
 from agent.refusals import Refusals
 from agent.sdnotify import Notifier, Watchdog
 from agent.signals import hand_over, install_handlers
-from agent.caches import AlertStore
 from agent.storage import StorageHealth
 from agent.topics import Topics
 from display_layouts.input_problems import Problem
