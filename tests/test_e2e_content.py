@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import io
 import json
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pygame
 import pytest
@@ -83,10 +85,7 @@ def test_vietnamese_playlist_reaches_the_board_and_screenshot_shows_it(
     assert renderer.missing_glyphs == 0
 
 
-def _any_time():  # type: ignore[no-untyped-def]
-    from datetime import datetime
-    from zoneinfo import ZoneInfo
-
+def _any_time() -> datetime:
     return datetime(2026, 11, 27, 9, 0, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh"))
 
 

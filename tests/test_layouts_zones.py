@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 
 from agent.messages import ImageRef
 from display_layouts import theme
+from display_layouts.image_formats import RemoteImage
 from display_layouts.layout import place
 from display_layouts.library import LayoutLibrary, builtin_library
 from display_layouts.loader import parse_layout
@@ -295,9 +296,9 @@ def test_image_contain_and_cover(fit: str, fills: bool) -> None:
 def test_downloaded_image_comes_from_the_image_source(tmp_path: Path) -> None:
     file = tmp_path / "a.png"
     file.write_bytes(base64.b64decode(png_uri((64, 36)).partition(",")[2]))
-    asked: list[ImageRef] = []
+    asked: list[RemoteImage] = []
 
-    def source(ref: ImageRef) -> Path:
+    def source(ref: RemoteImage) -> Path:
         asked.append(ref)
         return file
 
@@ -309,7 +310,7 @@ def test_downloaded_image_comes_from_the_image_source(tmp_path: Path) -> None:
 
 
 def test_a_failing_image_source_costs_the_picture_only() -> None:
-    def broken(ref: ImageRef) -> Path:
+    def broken(ref: RemoteImage) -> Path:
         raise OSError("disk gone")
 
     lib = library(TEXT_ZONE + '- {name: p, type: image, box: [0, 90, 10, 10], image: "{image}"}\n')

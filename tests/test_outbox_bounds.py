@@ -10,6 +10,7 @@ import itertools
 import json
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from agent.messages import MAX_EVENT_ERRORS, CommandResult, ContentRejected, ErrorDetail, Playlist
 from agent.outbox import MAX_MESSAGE_BYTES, Outbox
@@ -31,7 +32,7 @@ class FakeClient:
         self.handed.append((len(self.handed) + 1, topic, payload))
         return len(self.handed)
 
-    def bodies(self) -> list[dict[str, object]]:
+    def bodies(self) -> list[dict[str, Any]]:  # parsed JSON
         return [json.loads(p) for _, _, p in self.handed]
 
 

@@ -191,9 +191,8 @@ def items(draw: st.DrawFn, index: int) -> PlaylistItem:
 def channel_playlists(draw: st.DrawFn) -> dict[Channel, Playlist]:
     result: dict[Channel, Playlist] = {}
     counter = 0
-    for channel in draw(
-        st.lists(st.sampled_from(["city", "district", "commune", "board"]), unique=True, max_size=4)
-    ):
+    channels: list[Channel] = ["city", "district", "commune", "board"]
+    for channel in draw(st.lists(st.sampled_from(channels), unique=True, max_size=4)):
         count = draw(st.integers(0, 4))
         result[channel] = make_playlist(*(draw(items(counter + n)) for n in range(count)))
         counter += count

@@ -25,7 +25,8 @@ from hypothesis import strategies as st
 from agent.messages import ImageRef
 from display_layouts import theme
 from display_layouts.catalog import BUILTIN_LAYOUTS, load_library
-from display_layouts.images import MAX_PIXELS, ImageCache, decode_data_uri, image_size, load
+from display_layouts.image_formats import decode_data_uri
+from display_layouts.images import MAX_PIXELS, ImageCache, image_size, load
 from display_layouts.render import Renderer, Scene
 from display_layouts.zones.clock import format_time
 

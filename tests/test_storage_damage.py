@@ -219,7 +219,9 @@ def test_damaged_state_files_are_sent_as_storage_errors_and_the_agent_starts(
     (state / "heartbeat.seq").write_bytes(b"garbage")
     (state / "commands.seen").mkdir()
     hb = "signage/v1/board/hn-01/heartbeat"
-    spool = [{"topic": hb, "payload": json.dumps({"type": "heartbeat", "seq": 4})}]
+    spool: list[dict[str, object]] = [
+        {"topic": hb, "payload": json.dumps({"type": "heartbeat", "seq": 4})}
+    ]
     spool.append({"topic": 5, "payload": "{}"})
     (state / "outbox.jsonl").write_text("".join(json.dumps(line) + "\n" for line in spool))
     agent = Agent(make_config(tmp_path), clock=FakeClock(), output=HeadlessOutput((320, 180)))

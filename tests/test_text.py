@@ -14,7 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from display_layouts.fonts import ELLIPSIS, Face, face
-from display_layouts.text import Align, TextStyle, VAlign, clean, draw_block, ellipsize, fit, wrap
+from display_layouts.plain import clean
+from display_layouts.text import Align, TextStyle, VAlign, draw_block, ellipsize, fit, wrap
 
 SENTINEL = (255, 0, 255)
 WHITE = (255, 255, 255)

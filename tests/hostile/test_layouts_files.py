@@ -317,7 +317,7 @@ def test_a_bug_in_the_loader_leaves_one_file_out_not_the_board(
 ) -> None:
     from display_layouts import library
 
-    real = library.load_layout_file
+    real = load_layout_file  # what the library calls (it imports it from the loader)
 
     def buggy(path: Path, **kwargs: object) -> object:
         if path.name == "bad.yaml":
