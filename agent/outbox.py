@@ -336,7 +336,7 @@ class Outbox:
         data = b"".join(self._line(r) for r in fresh)
         try:
             self.spool.parent.mkdir(parents=True, exist_ok=True)
-            with open(self.spool, "ab") as spool:
+            with self.spool.open("ab") as spool:
                 start = spool.tell()
                 try:
                     spool.write(data)

@@ -58,7 +58,7 @@ class BrokerProcess:
     process: subprocess.Popen[bytes] | None
 
     def _start(self, command: list[str], name: str, timeout: float) -> None:
-        with open(self.log, "ab") as log:
+        with self.log.open("ab") as log:
             self.process = subprocess.Popen(command, stdout=log, stderr=log)
         wait_until(lambda: self._accepts(name), timeout, f"{name} on port {self.port}")
 
@@ -310,7 +310,7 @@ class AgentProcess:
     def start(self) -> AgentProcess:
         env = dict(os.environ, SDL_VIDEODRIVER="dummy", PYTHONUNBUFFERED="1", **self.extra_env)
         self.log_path.write_bytes(b"")
-        with open(self.log_path, "ab") as log:
+        with self.log_path.open("ab") as log:
             self.started_at = time.monotonic()
             self.process = subprocess.Popen(
                 [*self.wrapper, sys.executable, "-m", "agent", "run", "--config", str(self.config)],

@@ -70,9 +70,11 @@ def test_content_reaches_the_led_panel_and_heartbeats_report_the_link(
     mark = observer.mark()
     beat = observer.wait_for(lambda m: m.topic == board_topic("heartbeat"), start=mark).json()
     serial = beat["serial"]
-    assert serial["connected"] is True and serial["protocol"] == "tpm2"
+    assert serial["connected"] is True
+    assert serial["protocol"] == "tpm2"
     assert serial["frames_sent"] >= 1
-    assert beat["display"]["output"] == "serial" and beat["display"]["width"] == 64
+    assert beat["display"]["output"] == "serial"
+    assert beat["display"]["width"] == 64
 
     panel.stop()  # the adapter is pulled out
     down = observer.wait_for(event_matcher(EVENTS, "serial.link_down"), timeout=20)

@@ -95,7 +95,8 @@ def test_text_zone_shows_its_slot_and_default() -> None:
     renderer = Renderer(SIZE, library=library(TEXT_ZONE.replace("}\n", ", default: Xin chào}\n")))
     with_text = draw(renderer, scene({"body": "Mất điện"}))
     with_default = draw(renderer, scene({"body": " "}))
-    assert count(with_text, theme.TEXT) > 0 and count(with_default, theme.TEXT) > 0
+    assert count(with_text, theme.TEXT) > 0
+    assert count(with_default, theme.TEXT) > 0
     assert pixels(with_text) != pixels(with_default)
 
 
@@ -105,7 +106,8 @@ def test_board_name_is_a_variable_not_a_slot() -> None:
         '- {name: b, type: text, box: [0, 50, 100, 50], text: "{body}"}\n'
     )
     layout = lib.get("t")
-    assert layout is not None and [s.name for s in layout.spec.slots] == ["body"]
+    assert layout is not None
+    assert [s.name for s in layout.spec.slots] == ["body"]
     assert count(draw(Renderer(SIZE, library=lib), scene({"body": "x"})), theme.TEXT) > 0
 
 
@@ -305,7 +307,8 @@ def test_downloaded_image_comes_from_the_image_source(tmp_path: Path) -> None:
     lib = library('- {name: p, type: image, box: [0, 0, 100, 100], image: "{image}"}\n')
     ref = ImageRef(url="https://example.org/a.png", sha256="a" * 64)
     surface = draw(Renderer(SIZE, library=lib, images=source), scene({"image": ref}))
-    assert asked and asked[0] == ref
+    assert asked
+    assert asked[0] == ref
     assert count(surface, GREEN) > 100_000
 
 

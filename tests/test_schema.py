@@ -269,7 +269,8 @@ def _resolve(document: dict[str, Any], ref: str) -> Any:
     node: Any = document
     for part in ref.removeprefix("#/").split("/"):
         key = part.replace("~1", "/").replace("~0", "~")
-        assert isinstance(node, dict) and key in node, f"unresolved reference {ref}"
+        assert isinstance(node, dict), f"unresolved reference {ref}"
+        assert key in node, f"unresolved reference {ref}"
         node = node[key]
     return node
 

@@ -148,7 +148,8 @@ def test_a_clean_stop_warns_of_nothing_and_dates_its_offline_status(
     assert agent.terminate(timeout=5) == 0
     offline = observer.wait_for(lambda m: m.topic == board_topic("status"), start=mark)
     body = offline.json()
-    assert body["state"] == "offline" and body["reason"] == "shutdown"
+    assert body["state"] == "offline"
+    assert body["reason"] == "shutdown"
     assert body["since"]  # when it went offline
     log = agent.log()
     assert "WARNING agent.link" not in log, log
