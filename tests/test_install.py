@@ -15,13 +15,15 @@ import shutil
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
 
 from tests.support import REPO, Broker, free_port
 from tests.test_e2e_tls import make_certificates
@@ -353,7 +355,7 @@ class Client:
     """An MQTT 5 client that records PUBACK reason codes and received messages."""
 
     def __init__(self, port: int, user: str, password: str, ca: Path) -> None:
-        self.acks: dict[int, Any] = {}
+        self.acks: dict[int, ReasonCode] = {}
         self.received: list[tuple[str, bytes]] = []
         self._changed = threading.Condition()
         self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=user, protocol=mqtt.MQTTv5)
@@ -370,17 +372,19 @@ class Client:
         with self._changed:
             self._changed.notify_all()
 
-    def _on_publish(self, _c: Any, _u: Any, mid: int, reason: Any, _p: Any) -> None:
+    def _on_publish(
+        self, _c: mqtt.Client, _u: Any, mid: int, reason: ReasonCode, _p: Properties
+    ) -> None:
         with self._changed:
             self.acks[mid] = reason
             self._changed.notify_all()
 
-    def _on_message(self, _c: Any, _u: Any, message: mqtt.MQTTMessage) -> None:
+    def _on_message(self, _c: mqtt.Client, _u: Any, message: mqtt.MQTTMessage) -> None:
         with self._changed:
             self.received.append((message.topic, bytes(message.payload)))
             self._changed.notify_all()
 
-    def wait(self, predicate: Any, timeout: float = 10) -> None:
+    def wait(self, predicate: Callable[[], bool], timeout: float = 10) -> None:
         with self._changed:
             assert self._changed.wait_for(predicate, timeout), "timed out"
 
