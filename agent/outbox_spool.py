@@ -267,7 +267,7 @@ class Spool:
         data = b"".join(self._line(r) for r in fresh)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            with open(self.path, "ab") as spool:
+            with self.path.open("ab") as spool:
                 start = spool.tell()
                 try:
                     spool.write(data)

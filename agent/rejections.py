@@ -83,7 +83,8 @@ class RejectionLimiter:
                 mono - state.last_mono >= self.quiet_s
                 or mono - state.first_mono >= self.report_every_s
             ):
-                assert state.first_at is not None and state.last_at is not None
+                assert state.first_at is not None
+                assert state.last_at is not None
                 reports.append(Suppressed(source, state.count, state.first_at, state.last_at))
                 state.count = 0
             self._refill(state, mono)
@@ -109,7 +110,8 @@ class RejectionLimiter:
         reports = []
         for source, state in self._sources.items():
             if state.count:
-                assert state.first_at is not None and state.last_at is not None
+                assert state.first_at is not None
+                assert state.last_at is not None
                 reports.append(Suppressed(source, state.count, state.first_at, state.last_at))
                 state.count = 0
         return reports

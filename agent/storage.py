@@ -45,11 +45,11 @@ def atomic_write(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
     try:
-        with open(tmp, "wb") as f:
+        with tmp.open("wb") as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, path)
+        tmp.replace(path)
     except BaseException:
         # A full disk leaves a partial temp file: remove it, or it holds the space.
         with contextlib.suppress(OSError):
@@ -169,7 +169,7 @@ def quarantine(path: Path) -> Path:
     while os.path.lexists(target):
         target = path.with_name(f"{path.name}{BAD_SUFFIX}{stamp}-{n}")
         n += 1
-    os.rename(path, target)
+    path.rename(target)
     with contextlib.suppress(OSError):
         fsync_dir(path.parent)
     _prune_bad_copies(path)

@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
-from _harness import board, machine, percentile
+# Run as `python bench/alert_latency.py`: the checkout goes on the path for `bench` and `tests`.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench._harness import board, machine, percentile
 from tests.support import COMMUNE_TOPIC, ROOT, board_topic, event_matcher, playlist, text_item
 
 

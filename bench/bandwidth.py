@@ -12,10 +12,14 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import time
+from pathlib import Path
 
-from _harness import board, machine
+# Run as `python bench/bandwidth.py`: the checkout goes on the path for `bench` and `tests`.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench._harness import board, machine
 from tests.support import COMMUNE_TOPIC, Message, board_topic, playlist, text_item
 
 DAY = 86_400

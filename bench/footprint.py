@@ -6,12 +6,16 @@ Target ≤ 64 MB. Usage: python bench/footprint.py [--seconds 120]
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
 import psutil
-from _harness import board, machine
 
+# Run as `python bench/footprint.py`: the checkout goes on the path for `bench` and `tests`.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench._harness import board, machine
 from tests.support import COMMUNE_TOPIC, board_topic, event_matcher, playlist, text_item
 
 NOTICES = [

@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
+from pathlib import Path
 
-from _harness import board, machine, percentile
+# Run as `python bench/latency.py`: the checkout goes on the path for `bench` and `tests`.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.support import COMMUNE_TOPIC, board_topic, playlist, text_item
+from bench._harness import board, machine, percentile
+from tests.support import COMMUNE_TOPIC, Message, board_topic, playlist, text_item
 
 TEXT = (
     "Thông báo khẩn cấp: Ủy ban nhân dân phường Phúc Xá thông báo lịch cắt điện, "
@@ -34,12 +38,16 @@ def main() -> None:
             payload = playlist(n + 1, [text_item(item_id, TEXT.format(n=n), duration_s=600)])
             sent = time.monotonic()
             observer.publish(COMMUNE_TOPIC, payload)
-            got = observer.wait_for(
-                lambda m, i=item_id: (
+
+            def started(m: Message, i: str = item_id) -> bool:
+                return (
                     m.topic == events
                     and json.loads(m.payload).get("kind") == "playback.started"
                     and json.loads(m.payload).get("item_id") == i
-                ),
+                )
+
+            got = observer.wait_for(
+                started,
                 timeout=5,
                 start=mark,
             )

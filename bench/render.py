@@ -29,8 +29,8 @@ os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 
 import pygame  # noqa: E402
-from _harness import machine, percentile  # noqa: E402
 
+from bench._harness import machine, percentile  # noqa: E402
 from display_layouts import samples  # noqa: E402
 from display_layouts.catalog import BUILTIN_LAYOUTS  # noqa: E402
 from display_layouts.image_formats import is_data_uri  # noqa: E402

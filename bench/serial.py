@@ -202,13 +202,14 @@ def main() -> None:
                 f"≤ {r['age_target']:.1f} ms | {r['cpu_ms_per_frame']:.2f} ms"
             )
     print("conversion + encoding alone, per frame (median):")
-    for size, color, protocol in (
+    conversions: tuple[tuple[tuple[int, int], ColorModel, str], ...] = (
         ((128, 32), "mono", "tpm2"),
         ((64, 32), "rgb", "tpm2"),
         ((192, 64), "rgb", "tpm2"),
         ((128, 32), "tricolor", "alpha"),
         ((192, 64), "mono", "alpha"),
-    ):
+    )
+    for size, color, protocol in conversions:
         cost = conversion_cost(size, color, protocol)
         print(f"  {protocol} {size[0]}x{size[1]} {color}: {cost * 1e6:.0f} µs")
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import signal
+import sys
 import tempfile
 import threading
 import time
@@ -27,9 +28,12 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 import psutil
-from _harness import machine
 from paho.mqtt.enums import CallbackAPIVersion
 
+# Run as `python bench/soak.py`: the checkout goes on the path for `bench` and `tests`.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench._harness import machine
 from tests.support import (
     COMMUNE_TOPIC,
     AgentProcess,
@@ -76,7 +80,8 @@ class Dashboard:
         )
         client.on_connect = lambda c, *_a: c.subscribe(board_topic("heartbeat"), qos=1)
         client.on_message = self._on_message
-        client.reconnect_delay_set(0.2, 1)
+        # paho annotates the delays int, but uses them as float seconds: sub-second ones work.
+        client.reconnect_delay_set(0.2, 1)  # type: ignore[arg-type]
         client.connect("127.0.0.1", port)
         client.loop_start()
         self.client = client

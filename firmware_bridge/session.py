@@ -4,11 +4,11 @@ acknowledgements, and notices when the port dies (any failure raises `LinkLost`)
 from __future__ import annotations
 
 import io
-import os
 import select
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from firmware_bridge.pacing import AckWatch, LineModel
@@ -138,7 +138,7 @@ class Session:
     def poll(self) -> bytes:
         """Read what the controller sent (replies, acknowledgements). Reading is also how
         a dead port shows: a hung-up tty or a vanished USB adapter fails here."""
-        if self._device_node is not None and not os.path.exists(self._device_node):
+        if self._device_node is not None and not Path(self._device_node).exists():
             raise LinkLost(f"{self._device_node} vanished (adapter unplugged?)")
         try:
             waiting = self.port.in_waiting

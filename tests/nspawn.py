@@ -32,7 +32,7 @@ class Unavailable(Exception):
 
 
 def _run(args: list[str], timeout: float, log: Path) -> None:
-    with open(log, "ab") as out:
+    with log.open("ab") as out:
         result = subprocess.run(args, stdout=out, stderr=out, timeout=timeout, check=False)
     if result.returncode != 0:
         tail = log.read_text(errors="replace")[-2000:]
@@ -54,7 +54,7 @@ def base_root() -> Path:
     home = CACHE / f"{SUITE}-{key}"
     root = home / "root"
     home.mkdir(parents=True, exist_ok=True)
-    with open(home / ".lock", "w") as lock:
+    with (home / ".lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not (root / "etc" / "debian_version").exists():
             partial = home / "root.partial"
@@ -126,7 +126,7 @@ class Container:
         args += [f"--bind-ro={host}:{inside}" for host, inside in self.binds.items()]
         args += [f"--bind={host}:{inside}" for host, inside in self.writable.items()]
         args += ["--boot", "--console=pipe"]
-        with open(self.log, "ab") as out:
+        with self.log.open("ab") as out:
             self.process = subprocess.Popen(
                 args, stdin=subprocess.DEVNULL, stdout=out, stderr=out, start_new_session=True
             )

@@ -14,10 +14,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+
+if TYPE_CHECKING:
+    from paho.mqtt.client import SocketLike  # defined for type checkers only
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -55,7 +58,7 @@ class BrokerProcess:
     process: subprocess.Popen[bytes] | None
 
     def _start(self, command: list[str], name: str, timeout: float) -> None:
-        with open(self.log, "ab") as log:
+        with self.log.open("ab") as log:
             self.process = subprocess.Popen(command, stdout=log, stderr=log)
         wait_until(lambda: self._accepts(name), timeout, f"{name} on port {self.port}")
 
@@ -145,7 +148,7 @@ class Observer:
     port: int
     topics: list[str]
     messages: list[Message] = field(default_factory=list)
-    protocol: mqtt.MQTTProtocolVersion = mqtt.MQTTv311  # amqtt speaks only 3.1.1
+    protocol: MQTTProtocolVersion = mqtt.MQTTv311  # amqtt speaks only 3.1.1
 
     def __post_init__(self) -> None:
         self._lock = threading.Condition()
@@ -156,10 +159,13 @@ class Observer:
         client.on_connect = self._on_connect
         client.on_subscribe = lambda *_args: self._subscribed.set()
         client.on_message = self._on_message
-        client.on_socket_open = lambda _c, _u, sock: sock.setsockopt(
-            socket.IPPROTO_TCP, socket.TCP_NODELAY, 1
-        )
+        client.on_socket_open = self._on_socket_open
         self.client = client
+
+    def _on_socket_open(self, _c: mqtt.Client, _u: Any, sock: SocketLike) -> None:
+        # paho hands over a plain TCP socket here (no TLS, no websockets): no Nagle delay.
+        if isinstance(sock, socket.socket):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def _on_connect(self, client: mqtt.Client, *_args: Any) -> None:
         client.subscribe([(t, 1) for t in self.topics])
@@ -304,7 +310,7 @@ class AgentProcess:
     def start(self) -> AgentProcess:
         env = dict(os.environ, SDL_VIDEODRIVER="dummy", PYTHONUNBUFFERED="1", **self.extra_env)
         self.log_path.write_bytes(b"")
-        with open(self.log_path, "ab") as log:
+        with self.log_path.open("ab") as log:
             self.started_at = time.monotonic()
             self.process = subprocess.Popen(
                 [*self.wrapper, sys.executable, "-m", "agent", "run", "--config", str(self.config)],

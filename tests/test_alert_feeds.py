@@ -182,7 +182,8 @@ def test_a_304_sends_both_validators_and_hands_nothing_on_again(
     assert again.headers["If-Modified-Since"] == "Wed, 02 Dec 2026 01:00:00 GMT"
     assert len(server.hits("/cap/1.xml")) == 1
     status = feeds.status()
-    assert status.last_success_at is not None and first_success is not None
+    assert status.last_success_at is not None
+    assert first_success is not None
     assert status.last_success_at > first_success  # a 304 is a success
     assert (status.entries, status.last_error) == (1, None)
 
@@ -212,7 +213,8 @@ def test_an_unchanged_entry_is_not_fetched_again_and_a_changed_one_is(
 def assert_failed(feeds: Harness, *words: str) -> str:
     status = feeds.status()
     assert status.last_success_at is None
-    assert status.last_error is not None and status.last_error_at == feeds.clock.wall
+    assert status.last_error is not None
+    assert status.last_error_at == feeds.clock.wall
     assert status.last_error.startswith(f"feed {status.url}: ")
     assert len(status.last_error) <= 300
     for word in words:
@@ -305,7 +307,8 @@ def test_a_feed_of_10000_entries_is_read_in_bounds(server: FeedServer, tls: Cert
     assert len(feeds.poll()) == 5
     assert len(server.hits("/cap/1.xml")) == 5
     status = feeds.status()
-    assert status.entries == 10_000 and status.last_success_at is not None
+    assert status.entries == 10_000
+    assert status.last_success_at is not None
     assert status.last_error is not None
     assert "10000 entries; only the first 50 are read" in status.last_error
     assert len(feeds.poll()) == 5  # the next five on the next poll
@@ -327,7 +330,9 @@ def test_a_link_to_plain_http_is_not_fetched(server: FeedServer, tls: Certificat
     feeds = Harness([server.url("/feed")], tls)
     assert feeds.poll() == []
     error = feeds.status().last_error
-    assert error is not None and "entry urn:plain" in error and "https only" in error
+    assert error is not None
+    assert "entry urn:plain" in error
+    assert "https only" in error
 
 
 def test_a_bad_entry_fails_alone_and_is_tried_again(server: FeedServer, tls: Certificates) -> None:
@@ -346,7 +351,8 @@ def test_a_bad_entry_fails_alone_and_is_tried_again(server: FeedServer, tls: Cer
     status = feeds.status()
     assert status.last_success_at is not None
     assert status.last_error is not None
-    assert "entry urn:bad" in status.last_error and "not a CAP 1.2 alert" in status.last_error
+    assert "entry urn:bad" in status.last_error
+    assert "not a CAP 1.2 alert" in status.last_error
 
     server.routes["/cap/bad.xml"] = Route(cap_alert("fixed"))
     [fixed] = feeds.poll()
@@ -375,9 +381,11 @@ def test_a_failing_feed_backs_off_with_jitter_and_a_good_one_keeps_its_interval(
     assert len(set(good_gaps)) > 1  # jittered, not a fixed beat
     broken_gaps = gaps(polled_at["/broken"])
     assert broken_gaps == sorted(broken_gaps), broken_gaps  # each wait at least the last
-    assert broken_gaps[0] <= 60 and broken_gaps[-1] > 240, broken_gaps
+    assert broken_gaps[0] <= 60, broken_gaps
+    assert broken_gaps[-1] > 240, broken_gaps
     broken_error = feeds.status(1).last_error
-    assert broken_error is not None and "HTTP 503" in broken_error
+    assert broken_error is not None
+    assert "HTTP 503" in broken_error
 
 
 def gaps(times: list[float]) -> list[float]:
@@ -402,9 +410,12 @@ def test_one_hostile_feed_does_not_stop_the_others(tls: Certificates) -> None:
             poller.stop()
     assert cap_identifier(alert.payload) == "good"
     silent, dripping, fine = poller.statuses()
-    assert silent.last_error is not None and "no answer within 0.5 s" in silent.last_error
-    assert dripping.last_error is not None and "0.5 s" in dripping.last_error
-    assert fine.last_error is None and fine.last_success_at is not None
+    assert silent.last_error is not None
+    assert "no answer within 0.5 s" in silent.last_error
+    assert dripping.last_error is not None
+    assert "0.5 s" in dripping.last_error
+    assert fine.last_error is None
+    assert fine.last_success_at is not None
     assert not poller.alive
 
 
@@ -441,7 +452,8 @@ def test_the_thread_survives_a_failing_hand_on_and_a_failing_loop(
         poller.stop()
     assert poller.restarts == 1
     error = poller.statuses()[0].last_error
-    assert error is not None and "internal error: RuntimeError: the core's queue is gone" in error
+    assert error is not None
+    assert "internal error: RuntimeError: the core's queue is gone" in error
 
 
 def test_start_is_explicit_and_stop_is_prompt(server: FeedServer, tls: Certificates) -> None:
@@ -450,7 +462,8 @@ def test_start_is_explicit_and_stop_is_prompt(server: FeedServer, tls: Certifica
         (server.url("/feed"),), http=HTTP, tls=tls.client, first_poll_spread_s=0
     )
     poller = FeedPoller(settings, lambda _a: None)
-    assert not poller.alive and server.requests == []
+    assert not poller.alive
+    assert server.requests == []
     poller.start()
     wait_until(lambda: poller.statuses()[0].last_success_at, 10, "the first poll")
     started = time.monotonic()
@@ -524,7 +537,9 @@ def test_a_bad_alerts_section_names_the_key(tmp_path: Path, alerts: str, message
 
 def test_a_board_without_feeds_polls_nothing(tmp_path: Path) -> None:
     config = load_config(write_config(tmp_path, port=None), env={})
-    assert config.alerts.feeds == [] and config.alerts.feed_interval_s == 60
+    assert config.alerts.feeds == []
+    assert config.alerts.feed_interval_s == 60
     poller = FeedPoller(feed_settings_from(config), lambda _a: None)
     poller.start()
-    assert not poller.alive and poller.statuses() == ()
+    assert not poller.alive
+    assert poller.statuses() == ()

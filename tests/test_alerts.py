@@ -111,19 +111,25 @@ def test_ended_reasons_expiry_and_deletion() -> None:
     assert book.next_expiry() == T0 + timedelta(hours=1)
     assert book.expire(T0 + timedelta(minutes=59)) == []
     expired = book.expire(T0 + timedelta(hours=1))
-    assert len(expired) == 1 and isinstance(expired[0], Ended) and expired[0].reason == "expired"
+    assert len(expired) == 1
+    assert isinstance(expired[0], Ended)
+    assert expired[0].reason == "expired"
     deleted = book.delete("b")
-    assert isinstance(deleted[0], Ended) and deleted[0].reason == "deleted"
-    assert book.delete("b") == [] and book.active() == []
+    assert isinstance(deleted[0], Ended)
+    assert deleted[0].reason == "deleted"
+    assert book.delete("b") == []
+    assert book.active() == []
 
 
 def test_ignored_reasons_say_why() -> None:
     book = AlertBook()
     book.receive(alert(sent=T0 + timedelta(minutes=5)), T0)
     older = book.receive(alert(), T0)
-    assert isinstance(older[0], Ignored) and "older" in older[0].reason
+    assert isinstance(older[0], Ignored)
+    assert "older" in older[0].reason
     unknown = book.receive(alert("khac", msg_type="cancel"), T0)
-    assert isinstance(unknown[0], Ignored) and "not active" in unknown[0].reason
+    assert isinstance(unknown[0], Ignored)
+    assert "not active" in unknown[0].reason
     test = book.receive(alert("thu", status="test"), T0)
     assert isinstance(test[0], Acknowledged)
     assert isinstance(book.receive(alert("moi"), T0)[0], Started)
@@ -148,19 +154,25 @@ def test_rotation_takes_turns_and_preempts() -> None:
     severe_b = alert("b", severity="severe", sent=T0 - timedelta(minutes=1))
     minor = alert("m", severity="minor")
     assert rotation.update(T0, [severe_a, severe_b, minor]) == (True, True)
-    assert rotation.full is not None and rotation.full.alert.id == "a"
-    assert rotation.banner is not None and rotation.banner.alert.id == "m"
+    assert rotation.full is not None
+    assert rotation.full.alert.id == "a"
+    assert rotation.banner is not None
+    assert rotation.banner.alert.id == "m"
     assert rotation.update(T0 + timedelta(seconds=14), [severe_a, severe_b, minor]) == (
         False,
         False,
     )
     assert rotation.next_wakeup() == T0 + timedelta(seconds=15)
     rotation.update(T0 + timedelta(seconds=15), [severe_a, severe_b, minor])
-    assert rotation.full is not None and rotation.full.alert.id == "b"
+    assert rotation.full is not None
+    assert rotation.full.alert.id == "b"
     extreme = alert("x", severity="extreme")
     assert rotation.update(T0 + timedelta(seconds=16), [extreme, severe_a, severe_b, minor])[0]
-    assert rotation.full is not None and rotation.full.alert.id == "x"
+    assert rotation.full is not None
+    assert rotation.full.alert.id == "x"
     rotation.update(T0 + timedelta(seconds=17), [minor])
-    assert rotation.full is None and rotation.banner is not None
+    assert rotation.full is None
+    assert rotation.banner is not None
     rotation.update(T0 + timedelta(seconds=18), [])
-    assert rotation.banner is None and rotation.next_wakeup() is None
+    assert rotation.banner is None
+    assert rotation.next_wakeup() is None

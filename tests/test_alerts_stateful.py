@@ -132,7 +132,8 @@ class AlertBookMachine(RuleBasedStateMachine):
     @invariant()
     def never_shown_a_test_or_a_cancel(self) -> None:
         for alert in self.book.active():
-            assert alert.status != "test" and alert.msg_type != "cancel"
+            assert alert.status != "test"
+            assert alert.msg_type != "cancel"
 
     @invariant()
     def an_active_alert_is_the_newest_message_of_its_id(self) -> None:

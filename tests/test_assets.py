@@ -64,7 +64,8 @@ def test_downloads_verifies_and_caches_by_hash(
     fetcher.want({ref.sha256: (ref, {"item-1"})})
     assert next_report(reports) == AssetReady(ref.sha256)
     cached = fetcher.cache.get(ref)
-    assert cached is not None and cached.read_bytes() == data
+    assert cached is not None
+    assert cached.read_bytes() == data
     fetcher.want({ref.sha256: (ref, {"item-2"})})  # already cached: no second download
     assert server.requests == ["/a.png"]
 
@@ -95,9 +96,12 @@ def test_bad_assets_are_reported_and_retried(
     fetcher.want({ref.sha256: (ref, {"anh"})})
     first = next_report(reports)
     assert isinstance(first, AssetFailure)
-    assert first.item_ids == ("anh",) and first.url == ref.url and expected in first.message
+    assert first.item_ids == ("anh",)
+    assert first.url == ref.url
+    assert expected in first.message
     second = next_report(reports)  # retried with backoff
-    assert isinstance(second, AssetFailure) and "attempt 2" in second.message
+    assert isinstance(second, AssetFailure)
+    assert "attempt 2" in second.message
     assert fetcher.cache.get(ref) is None
 
 
@@ -120,12 +124,14 @@ def test_bytes_matching_their_hash_but_unusable_fail_once_for_good(
     ref = ref_for(server, "/x", body)
     fetcher.want({ref.sha256: (ref, {"anh"})})
     failure = next_report(reports)
-    assert isinstance(failure, AssetFailure) and expected in failure.message
+    assert isinstance(failure, AssetFailure)
+    assert expected in failure.message
     assert "not retried" in failure.message
     fetcher.want({ref.sha256: (ref, {"anh", "anh-2"})})  # still wanted: not fetched again
     with pytest.raises(queue.Empty):
         reports.get(timeout=0.5)
-    assert server.requests == ["/x"] and fetcher.pending == 0
+    assert server.requests == ["/x"]
+    assert fetcher.pending == 0
     assert fetcher.cache.get(ref) is None
 
 
@@ -152,7 +158,8 @@ def test_unreachable_server_is_reported(fetcher: AssetFetcher, reports: queue.Qu
     ref = ImageRef(url=f"http://127.0.0.1:{free_port()}/a.png", sha256="0" * 64)
     fetcher.want({ref.sha256: (ref, {"anh"})})
     failure = next_report(reports)
-    assert isinstance(failure, AssetFailure) and "unreachable" in failure.message
+    assert isinstance(failure, AssetFailure)
+    assert "unreachable" in failure.message
 
 
 def test_transient_failure_then_success(
@@ -182,7 +189,8 @@ def test_garbage_collection_keeps_only_referenced(tmp_path: Path) -> None:
     cache.put("a" * 64, b"1")
     cache.put("b" * 64, b"2")
     assert cache.collect_garbage({"a" * 64}) == 1
-    assert cache.path("a" * 64).exists() and not cache.path("b" * 64).exists()
+    assert cache.path("a" * 64).exists()
+    assert not cache.path("b" * 64).exists()
 
 
 def test_partial_downloads_left_by_a_crash_are_removed_and_never_handed_out(

@@ -168,7 +168,8 @@ def test_the_vietnamese_storm_is_read_in_full() -> None:
     assert info.onset == datetime(2026, 9, 6, 18, tzinfo=VN)
     assert info.expires == datetime(2026, 9, 7, 22, tzinfo=VN)
     assert info.effective is None
-    assert info.instruction is not None and info.instruction.startswith("Ở trong nhà")
+    assert info.instruction is not None
+    assert info.instruction.startswith("Ở trong nhà")
     assert risk_level(info) == 4
     (area,) = info.areas
     assert area.description == "Nội thành Hà Nội"
@@ -234,15 +235,18 @@ def test_a_reference_in_the_same_second_is_not_in_the_future() -> None:
 )
 def test_the_info_in_the_boards_language_is_chosen(board_language: str, shown: str) -> None:
     info = choose_info(parsed("vn-storm-bao-so-3"), board_language)
-    assert info is not None and info.language == shown
+    assert info is not None
+    assert info.language == shown
 
 
 def test_amber_alert_in_spanish_and_english() -> None:
     message = parsed("spec-amber")
     spanish = choose_info(message, "es")
-    assert spanish is not None and spanish.event == "Abducción de Niño"
+    assert spanish is not None
+    assert spanish.event == "Abducción de Niño"
     vietnamese_board = choose_info(message, "vi")
-    assert vietnamese_board is not None and vietnamese_board.language == "en-US"
+    assert vietnamese_board is not None
+    assert vietnamese_board.language == "en-US"
 
 
 def test_an_info_without_language_is_en_US() -> None:
@@ -252,7 +256,8 @@ def test_an_info_without_language_is_en_US() -> None:
 def test_an_inline_image_is_decoded_and_its_digest_checked() -> None:
     (resource,) = parsed("vn-heat").infos[0].resources
     assert resource.mime_type == "image/png"
-    assert resource.content is not None and resource.content.startswith(b"\x89PNG\r\n")
+    assert resource.content is not None
+    assert resource.content.startswith(b"\x89PNG\r\n")
     assert resource.size == len(resource.content) == 73
     assert resource.digest == "ba7b459cf7c7d944e120554b167ddafb3822d191"
 
@@ -272,7 +277,8 @@ def test_a_cancel_may_carry_no_info() -> None:
     text = example("vn-storm-bao-so-3-cancel").decode()
     bare = text[: text.index("  <info>")] + "</alert>\n"
     message = parse_cap(bare.encode())
-    assert message.msg_type == "Cancel" and message.infos == ()
+    assert message.msg_type == "Cancel"
+    assert message.infos == ()
     assert choose_info(message, "vi") is None
 
 
@@ -316,7 +322,8 @@ def test_restricted_and_private_scopes_with_their_elements() -> None:
 )
 def test_cap_times(text: str, moment: datetime) -> None:
     parsed_time = parse_cap_time(text)
-    assert parsed_time == moment and parsed_time.tzinfo is not None
+    assert parsed_time == moment
+    assert parsed_time.tzinfo is not None
 
 
 def test_utc_is_written_back_as_cap_writes_it() -> None:

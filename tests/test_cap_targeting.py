@@ -216,7 +216,8 @@ def test_target_message_shows_the_info_meant_for_the_board_in_its_language() -> 
     assert english_board.info is message.infos[1]
     # The south has only an English info: it is shown there, whatever the board's language.
     in_the_south = target_message(message, "vi", NO_CODES, LatLon(21.02, 105.85))
-    assert in_the_south.shown and in_the_south.info is message.infos[2]
+    assert in_the_south.shown
+    assert in_the_south.info is message.infos[2]
     assert not target_message(message, "vi", NO_CODES, HAI_PHONG).shown
 
 

@@ -99,10 +99,12 @@ def test_preview_writes_the_png_the_board_would_show(tmp_path: Path) -> None:
         "--out",
         str(out),
     )
-    assert bad.returncode == 1 and "Traceback" not in bad.stderr
+    assert bad.returncode == 1
+    assert "Traceback" not in bad.stderr
     content.write_text(json.dumps({"txt": "x"}), encoding="utf-8")
     misspelt = cli("preview", "fullscreen_text", "--content", str(content), "--out", str(out))
-    assert misspelt.returncode == 1 and "did you mean 'text'" in misspelt.stderr
+    assert misspelt.returncode == 1
+    assert "did you mean 'text'" in misspelt.stderr
 
 
 def test_demo_runs_sample_content_through_the_inbox_with_heartbeats(tmp_path: Path) -> None:
@@ -188,7 +190,8 @@ def test_schema_into_a_closed_pipe_is_quiet() -> None:
         stderr=subprocess.PIPE,
         cwd=REPO,
     )
-    assert process.stdout is not None and process.stderr is not None
+    assert process.stdout is not None
+    assert process.stderr is not None
     with process, process.stderr:
         process.stdout.close()  # like `head` having read its lines and left
         stderr = process.stderr.read().decode()

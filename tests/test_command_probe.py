@@ -23,7 +23,8 @@ def test_a_probe_that_comes_back_proves_read_permission_once() -> None:
     assert probe.verdict(101.0) is None  # not back yet, still within the wait
     assert probe.is_probe(TOPIC, payload)
     verdict = probe.verdict(101.5)
-    assert verdict is not None and verdict.finding == "proven"
+    assert verdict is not None
+    assert verdict.finding == "proven"
     assert probe.verdict(200.0) is None  # said once per connection
 
 
@@ -32,14 +33,17 @@ def test_accepted_but_never_delivered_is_a_denial_after_the_wait_under_mqtt_5() 
     probe.acknowledged(7, accepted=True, reason="Success")
     assert probe.verdict(104.9) is None
     verdict = probe.verdict(105.0)
-    assert verdict is not None and verdict.finding == "denied" and TOPIC in verdict.reason
+    assert verdict is not None
+    assert verdict.finding == "denied"
+    assert TOPIC in verdict.reason
 
 
 def test_a_refused_probe_publish_is_no_denial_but_untestable_at_once() -> None:
     probe, _payload = sent_probe()
     probe.acknowledged(7, accepted=False, reason="Not authorized")
     verdict = probe.verdict(100.1)
-    assert verdict is not None and verdict.finding == "untestable"
+    assert verdict is not None
+    assert verdict.finding == "untestable"
     assert "Not authorized" in verdict.reason
 
 
@@ -52,7 +56,9 @@ def test_under_mqtt_3_a_missing_probe_proves_nothing() -> None:
     probe, _payload = sent_probe(verifiable=False)
     probe.acknowledged(7, accepted=True, reason="Success")
     verdict = probe.verdict(106.0)
-    assert verdict is not None and verdict.finding == "untestable" and "3.1.1" in verdict.reason
+    assert verdict is not None
+    assert verdict.finding == "untestable"
+    assert "3.1.1" in verdict.reason
 
 
 def test_only_this_processs_probes_on_the_cmd_topic_are_swallowed() -> None:

@@ -50,7 +50,8 @@ def test_good_config_gets_defaults(tmp_path: Path) -> None:
 
 def test_tls_changes_the_default_port(tmp_path: Path) -> None:
     config = load_config(write(tmp_path, GOOD.replace('"broker.example"', '"b"\ntls = true')), {})
-    assert config.mqtt is not None and config.mqtt.effective_port == 8883
+    assert config.mqtt is not None
+    assert config.mqtt.effective_port == 8883
 
 
 def test_no_mqtt_section_means_no_broker(tmp_path: Path) -> None:
@@ -96,7 +97,8 @@ def test_missing_section_and_invalid_toml(tmp_path: Path) -> None:
 def test_environment_overrides_keys_and_is_named_in_errors(tmp_path: Path) -> None:
     env = {"SIGNAGE_MQTT__PORT": "1884", "SIGNAGE_HEALTH__HEARTBEAT_INTERVAL_S": "5"}
     config = load_config(write(tmp_path, GOOD), env)
-    assert config.mqtt is not None and config.mqtt.port == 1884
+    assert config.mqtt is not None
+    assert config.mqtt.port == 1884
     assert config.health.heartbeat_interval_s == 5
     found = problems(tmp_path, GOOD, {"SIGNAGE_MQTT__KEEPALIVE_S": "soon"})
     assert found[0].startswith("SIGNAGE_MQTT__KEEPALIVE_S (environment): mqtt.keepalive_s:")
@@ -162,7 +164,8 @@ def password_config(tmp_path: Path, content: str, port: int | None = None) -> Pa
 )
 def test_the_password_is_the_first_line_of_the_file(tmp_path: Path, content: str) -> None:
     mqtt = load_config(password_config(tmp_path, content), {}).mqtt
-    assert mqtt is not None and mqtt.password() == "mật-khẩu"
+    assert mqtt is not None
+    assert mqtt.password() == "mật-khẩu"
 
 
 def test_doctor_says_when_the_password_file_has_more_than_one_line(tmp_path: Path) -> None:
@@ -176,7 +179,9 @@ def test_doctor_says_when_the_password_file_has_more_than_one_line(tmp_path: Pat
     assert "has 2 lines: the board logs in with the first line only" in check.what
     empty = load_config(password_config(tmp_path, "\nsecret\n"), {})
     (check,) = check_password_file(empty)
-    assert not check.ok and "first line is empty" in check.what and check.fix
+    assert not check.ok
+    assert "first line is empty" in check.what
+    assert check.fix
 
 
 @pytest.mark.e2e

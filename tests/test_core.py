@@ -95,9 +95,11 @@ def shown(agent: Agent) -> str | None:
 
 def test_idle_frame_at_start_then_content_replaces_it(agent: Agent) -> None:
     agent.tick()
-    assert agent.screen.frames == 1 and shown(agent) is None  # idle, never black
+    assert agent.screen.frames == 1
+    assert shown(agent) is None  # idle, never black
     publish(agent, playlist(1, [text_item("a", "Thông báo")]))
-    assert shown(agent) == "a" and agent.screen.frames == 2
+    assert shown(agent) == "a"
+    assert agent.screen.frames == 2
 
 
 def test_rotation_follows_the_clock_and_static_screen_is_not_redrawn(
@@ -109,10 +111,12 @@ def test_rotation_follows_the_clock_and_static_screen_is_not_redrawn(
     for _ in range(50):  # many turns of the loop, nothing due: no new frame
         clock.advance(0.1)
         agent.tick()
-    assert agent.screen.frames == frames and shown(agent) == "a"
+    assert agent.screen.frames == frames
+    assert shown(agent) == "a"
     clock.advance(5)
     agent.tick()
-    assert shown(agent) == "b" and agent.screen.frames == frames + 1
+    assert shown(agent) == "b"
+    assert agent.screen.frames == frames + 1
     assert [e["item_id"] for e in events(caplog, "playback.started")] == ["a", "b"]
 
 
@@ -168,7 +172,8 @@ def test_inbox_file_errors_go_to_a_sidecar_and_go_away_when_fixed(
     path.write_bytes(playlist(1, [text_item("usb", "Từ USB")]))
     agent.handle(InboxFile(path))
     agent.tick()
-    assert not sidecar.exists() and shown(agent) == "usb"
+    assert not sidecar.exists()
+    assert shown(agent) == "usb"
 
 
 def test_item_waits_for_its_image_then_shows(agent: Agent) -> None:
@@ -201,15 +206,18 @@ def test_failed_image_download_is_reported_per_item(
     assert shown(agent) == "chu"
     agent.handle(agent.queue.get(timeout=10))
     failed = events(caplog, "asset.failed")
-    assert failed[0]["item_id"] == "anh" and failed[0]["url"] == image["url"]
+    assert failed[0]["item_id"] == "anh"
+    assert failed[0]["url"] == image["url"]
     assert "unreachable" in failed[0]["message"]
 
 
 def test_heartbeat_fields_and_seq(agent: Agent, clock: FakeClock) -> None:
     publish(agent, playlist(2, [text_item("a", "A")]))
     beat = agent.heartbeat()
-    assert beat.now_showing is not None and beat.now_showing.item_id == "a"
-    assert beat.content["commune"] is not None and beat.content["commune"].version == 2
+    assert beat.now_showing is not None
+    assert beat.now_showing.item_id == "a"
+    assert beat.content["commune"] is not None
+    assert beat.content["commune"].version == 2
     assert beat.content["city"] is None
     assert beat.display.frames == agent.screen.frames
     second = agent.heartbeat()
@@ -228,7 +236,8 @@ def test_screen_output_draws_through_the_display(tmp_path: Path, clock: FakeCloc
         assert screen_agent.output.kind == "screen"
         assert screen_agent.heartbeat().display.output == "screen"
         surface = pygame.display.get_surface()
-        assert surface is not None and surface.get_size() == (320, 180)
+        assert surface is not None
+        assert surface.get_size() == (320, 180)
         colours = {surface.get_at((x, y))[:3] for x in range(0, 320, 4) for y in range(0, 180, 4)}
         assert len(colours) > 2  # background and text, not a blank frame
     finally:

@@ -67,7 +67,8 @@ def assert_every_failure_says_what_to_do(report: str) -> None:
     rows = report.splitlines()
     for n, row in enumerate(rows):
         if row.startswith("✗"):
-            assert n + 1 < len(rows) and rows[n + 1].startswith("    → "), row
+            assert n + 1 < len(rows), row
+            assert rows[n + 1].startswith("    → "), row
 
 
 def config_with(directory: Path, *, port: int | None, extra: str = "", mqtt: str = "") -> Path:
@@ -86,7 +87,8 @@ def loaded(path: Path) -> AgentConfig:
 def test_a_bad_config_names_the_key_and_exits_1(tmp_path: Path) -> None:
     result = doctor_cli(config_with(tmp_path, port=0))
     assert result.returncode == 1
-    assert "✗ config" in result.stdout and "mqtt.port" in result.stdout
+    assert "✗ config" in result.stdout
+    assert "mqtt.port" in result.stdout
     assert "→ fix these, then run doctor again:" in result.stdout
     assert_every_failure_says_what_to_do(result.stdout)
     assert "Traceback" not in result.stderr
@@ -99,7 +101,8 @@ def test_a_missing_password_file_says_who_must_read_it(tmp_path: Path) -> None:
         mqtt=f'username = "{BOARD["id"]}"\npassword_file = "{tmp_path / "nowhere"}"\n',
     )
     check, config = check_config(path)
-    assert config is None and check.outcome is Outcome.FAILED
+    assert config is None
+    assert check.outcome is Outcome.FAILED
     assert f"cannot read {tmp_path / 'nowhere'}" in check.fix
     assert "readable by signage-agent" in check.fix
 
@@ -176,7 +179,8 @@ def test_a_wrong_port_says_nothing_listens_and_what_to_check(tmp_path: Path) -> 
     result = doctor_cli(config_with(tmp_path, port=free_port()))
     assert result.returncode == 1
     assert "✓ broker name 127.0.0.1 resolves" in result.stdout
-    assert "✗ broker 127.0.0.1:" in result.stdout and "refuses TCP connections" in result.stdout
+    assert "✗ broker 127.0.0.1:" in result.stdout
+    assert "refuses TCP connections" in result.stdout
     assert "→ check [mqtt] port (8883 with TLS, 1883 without)" in result.stdout
     assert "MQTT log-in" not in result.stdout  # no stage after the failing one
     assert_every_failure_says_what_to_do(result.stdout)
@@ -275,7 +279,8 @@ def test_a_controller_that_acknowledges_passes(tmp_path: Path) -> None:
     with FakeTpm2Controller() as controller:
         config = serial_config(tmp_path, controller.port)
         report = lines(serial_doctor(config, probe_tpm2).checks())
-    assert f"✓ serial port {controller.port}" in report and "readable and writable" in report
+    assert f"✓ serial port {controller.port}" in report
+    assert "readable and writable" in report
     assert re.search(
         rf"✓ controller on {controller.port} \(tpm2, 115200 baud\): "
         r"acknowledged a frame \(0xAC\) \([\d.]+ ms\)",
@@ -319,13 +324,16 @@ def test_a_port_in_use_is_not_probed(tmp_path: Path) -> None:
             text=True,
         )
         try:
-            assert holder.stdout is not None and holder.stdout.readline() == "open\n"
+            assert holder.stdout is not None
+            assert holder.stdout.readline() == "open\n"
             config = serial_config(tmp_path, controller.port)
             report = lines(serial_doctor(config, probe_tpm2).checks())
         finally:
             holder.communicate(timeout=10)
-    assert "is open by python" in report and f"(pid {holder.pid})" in report
-    assert "– controller probe skipped" in report and "sudo systemctl stop signage-agent" in report
+    assert "is open by python" in report
+    assert f"(pid {holder.pid})" in report
+    assert "– controller probe skipped" in report
+    assert "sudo systemctl stop signage-agent" in report
     assert controller.frames == []
 
 
@@ -335,7 +343,8 @@ HOLD_OPEN = "import sys\nf = open(sys.argv[1], 'rb')\nprint('open', flush=True)\
 def test_a_port_that_is_not_there_says_what_to_plug_or_enable(tmp_path: Path) -> None:
     usb = lines(serial_doctor(serial_config(tmp_path / "a", "/dev/ttyUSB97"), None).checks())
     assert "✗ serial port /dev/ttyUSB97 is not there" in usb
-    assert "→ plug the USB serial adapter in" in usb and "/dev/serial/by-id/" in usb
+    assert "→ plug the USB serial adapter in" in usb
+    assert "/dev/serial/by-id/" in usb
     uart = lines(serial_doctor(serial_config(tmp_path / "b", "/dev/ttyAMA97"), None).checks())
     assert "→ turn the GPIO UART on: sudo raspi-config" in uart
 
@@ -411,7 +420,8 @@ def test_an_unplugged_screen_says_to_check_the_cable(tmp_path: Path) -> None:
 
 def test_no_kms_device_says_how_to_turn_kms_on(tmp_path: Path) -> None:
     report = display_report(screen_config(tmp_path), tmp_path / "none", tmp_path / "none", {})
-    assert "✗ no KMS/DRM device" in report and "dtoverlay=vc4-kms-v3d" in report
+    assert "✗ no KMS/DRM device" in report
+    assert "dtoverlay=vc4-kms-v3d" in report
 
 
 def test_an_sdl_override_that_forces_headless_is_caught(tmp_path: Path) -> None:
@@ -431,7 +441,8 @@ def test_headless_and_serial_outputs_need_no_screen(tmp_path: Path) -> None:
 
 def test_fonts_cover_vietnamese() -> None:
     check = check_fonts()
-    assert check.ok and "NotoSans-Regular.ttf" in check.what
+    assert check.ok
+    assert "NotoSans-Regular.ttf" in check.what
 
 
 def test_the_clock_line_tells_synchronised_unsynchronised_and_wrong(tmp_path: Path) -> None:
@@ -441,35 +452,43 @@ def test_the_clock_line_tells_synchronised_unsynchronised_and_wrong(tmp_path: Pa
         return lambda zone: datetime(year, 11, 27, 14, 3, tzinfo=zone)
 
     good = check_clock(config, lambda: True, at(2026))
-    assert good.ok and good.what.startswith("clock synchronised (NTP): 14:03 Fri 27/11/2026")
+    assert good.ok
+    assert good.what.startswith("clock synchronised (NTP): 14:03 Fri 27/11/2026")
     assert "in Asia/Ho_Chi_Minh" in good.what
     unsynced = check_clock(config, lambda: False, at(2026))
-    assert not unsynced.ok and "sudo timedatectl set-ntp true" in unsynced.fix
+    assert not unsynced.ok
+    assert "sudo timedatectl set-ntp true" in unsynced.fix
     unknown = check_clock(config, lambda: None, at(2026))
     assert unknown.outcome is Outcome.SKIPPED
     wrong = check_clock(config, lambda: True, at(1970))
-    assert not wrong.ok and "a Pi has no battery clock" in wrong.fix
+    assert not wrong.ok
+    assert "a Pi has no battery clock" in wrong.fix
 
 
 def test_the_state_folder_line_gives_free_space_or_how_to_make_it(tmp_path: Path) -> None:
     config = loaded(config_with(tmp_path, port=None))
     present = check_state_dir(config)
-    assert present.ok and re.search(r"writable by .*, \d+ MB free of \d+ MB", present.what)
+    assert present.ok
+    assert re.search(r"writable by .*, \d+ MB free of \d+ MB", present.what)
     (tmp_path / "state").rmdir()
     missing = check_state_dir(config)
-    assert not missing.ok and "sudo install -d -o signage-agent" in missing.fix
+    assert not missing.ok
+    assert "sudo install -d -o signage-agent" in missing.fix
 
 
 def test_an_inbox_outside_the_state_folder_needs_a_drop_in(tmp_path: Path) -> None:
     outside = loaded(config_with(tmp_path / "a", port=None, extra='[inbox]\ndir = "/media/usb"\n'))
     check = check_inbox(outside)
-    assert check is not None and not check.ok and "ReadWritePaths=/media/usb" in check.fix
+    assert check is not None
+    assert not check.ok
+    assert "ReadWritePaths=/media/usb" in check.fix
     inside_dir = tmp_path / "b" / "state" / "inbox"
     inside = loaded(
         config_with(tmp_path / "b", port=None, extra=f'[inbox]\ndir = "{inside_dir}"\n')
     )
     check = check_inbox(inside)
-    assert check is not None and check.ok
+    assert check is not None
+    assert check.ok
 
 
 def test_an_inbox_that_is_a_symlink_or_a_file_is_reported(tmp_path: Path) -> None:
@@ -478,12 +497,16 @@ def test_an_inbox_that_is_a_symlink_or_a_file_is_reported(tmp_path: Path) -> Non
     (state / "inbox").symlink_to(state / "real")
     config = loaded(config_with(tmp_path, port=None, extra=f'[inbox]\ndir = "{state / "inbox"}"\n'))
     check = check_inbox(config)
-    assert check is not None and not check.ok and "symbolic link" in check.what
+    assert check is not None
+    assert not check.ok
+    assert "symbolic link" in check.what
     assert str(state / "real") in check.fix
     (state / "inbox").unlink()
     (state / "inbox").write_text("not a folder")
     check = check_inbox(config)
-    assert check is not None and not check.ok and "not a folder" in check.what
+    assert check is not None
+    assert not check.ok
+    assert "not a folder" in check.what
 
 
 # --- the whole report ----------------------------------------------------------------
@@ -530,7 +553,8 @@ def test_denied_writes_are_a_failure_naming_the_permission(tmp_path: Path) -> No
         f"✗ broker denies {BOARD['id']} writing signage/v1/board/{BOARD['id']}/events: "
         "Not authorized" in report
     )
-    assert "→ the ACL must let" in report and "pattern write signage/v1/board/%u/" in report
+    assert "→ the ACL must let" in report
+    assert "pattern write signage/v1/board/%u/" in report
     assert_every_failure_says_what_to_do(report)
 
 
@@ -559,7 +583,8 @@ def test_the_example_acl_passes_with_what_it_cannot_prove_said_plainly(tmp_path:
     finally:
         broker.kill()
     assert "✓ write permission: the broker accepted a probe" in report  # PUBACK, MQTT 5
-    assert "– read permission on" in report and "not testable" in report
+    assert "– read permission on" in report
+    assert "not testable" in report
     assert "✗" not in report
 
 
@@ -574,7 +599,8 @@ def test_protocol_and_limits_are_named_with_a_warning_for_small_packets(tmp_path
     assert "✓ MQTT log-in as anonymous accepted (MQTT 5;" in report
     assert "✓ broker limits: maximum packet size 4000 bytes, receive maximum 20" in report
     assert "! maximum packet size 4000 bytes is below a full screenshot" in report
-    assert "✓ write permission proven" in report and "✓ read permission proven" in report
+    assert "✓ write permission proven" in report
+    assert "✓ read permission proven" in report
 
 
 @pytest.mark.e2e
@@ -587,7 +613,8 @@ def test_a_3_1_1_only_broker_is_named_and_used(tmp_path: Path) -> None:
         broker.kill()
     assert "(MQTT 3.1.1: the broker does not speak MQTT 5" in report
     assert "do not announce their maximum packet size" in report
-    assert "✓ read permission proven" in report and "✗" not in report
+    assert "✓ read permission proven" in report
+    assert "✗" not in report
 
 
 @pytest.mark.parametrize(

@@ -104,7 +104,8 @@ def test_severe_preempts_minor_is_a_banner_and_cancel_restores(
     assert ended.json()["reason"] == "cancel"
     observer.wait_for(event_matcher(EVENTS, "playback.started", item_id="tin"), start=mark)
     beat = heartbeat_after(observer, observer.mark())
-    assert beat["now_showing"]["item_id"] == "tin" and beat["now_showing"]["channel"] == "commune"
+    assert beat["now_showing"]["item_id"] == "tin"
+    assert beat["now_showing"]["channel"] == "commune"
 
     mark = observer.mark()
     observer.publish(COMMUNE_ALERT, b"", retain=True)  # deleted

@@ -54,7 +54,8 @@ def test_bad_payload_gets_one_rejection_naming_the_field(
     mark = observer.mark()
     observer.publish(COMMUNE_TOPIC, payload)
     rejected = observer.wait_for(event_matcher(EVENTS, "content.rejected"), start=mark).json()
-    assert rejected["topic"] == COMMUNE_TOPIC and rejected["channel"] == "commune"
+    assert rejected["topic"] == COMMUNE_TOPIC
+    assert rejected["channel"] == "commune"
     assert path in [e["path"] for e in rejected["errors"]], rejected["errors"]
     # Exactly one: a ping answered after it proves the agent is through with the payload.
     ping_id = f"after-{mark}"

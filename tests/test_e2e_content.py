@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import io
 import json
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pygame
 import pytest
@@ -83,10 +85,7 @@ def test_vietnamese_playlist_reaches_the_board_and_screenshot_shows_it(
     assert renderer.missing_glyphs == 0
 
 
-def _any_time():  # type: ignore[no-untyped-def]
-    from datetime import datetime
-    from zoneinfo import ZoneInfo
-
+def _any_time() -> datetime:
     return datetime(2026, 11, 27, 9, 0, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh"))
 
 
@@ -102,10 +101,12 @@ def test_commands_ping_unknown_malformed_and_once_only(
     assert ping.json()["ok"] is True
     observer.publish(cmd, json.dumps({"type": "command", "id": "x1", "command": "self_destruct"}))
     unknown = observer.wait_for(lambda m: m.topic == results and m.json()["id"] == "x1")
-    assert unknown.json()["ok"] is False and "unknown command" in unknown.json()["error"]
+    assert unknown.json()["ok"] is False
+    assert "unknown command" in unknown.json()["error"]
     observer.publish(cmd, json.dumps({"type": "command", "id": "m1", "command": "ping", "argz": 1}))
     bad = observer.wait_for(lambda m: m.topic == results and m.json()["id"] == "m1")
-    assert bad.json()["ok"] is False and "argz" in bad.json()["error"]
+    assert bad.json()["ok"] is False
+    assert "argz" in bad.json()["error"]
     observer.wait_for(event_matcher(EVENTS, "content.rejected", topic=cmd))
     # The same id again is not run again; a new id is.
     observer.publish(cmd, json.dumps({"type": "command", "id": "p1", "command": "ping"}))
@@ -126,10 +127,12 @@ def test_heartbeats_carry_contract_fields_and_seq_grows_across_restart(
     mark = observer.mark()
     beat = observer.wait_for(lambda m: m.topic == topic, start=mark).json()
     assert beat["board_id"] == "hn-badinh-phucxa-01"
-    assert beat["now_showing"]["item_id"] == "a" and beat["now_showing"]["channel"] == "commune"
+    assert beat["now_showing"]["item_id"] == "a"
+    assert beat["now_showing"]["channel"] == "commune"
     assert beat["content"]["commune"] == {"version": 3, "items": 1}
     assert beat["content"]["city"] is None
-    assert beat["display"]["output"] == "headless" and beat["display"]["width"] == 640
+    assert beat["display"]["output"] == "headless"
+    assert beat["display"]["width"] == 640
     assert beat["mqtt"]["connected_since"] is not None
     assert set(beat["system"]) == {
         "cpu_percent",
@@ -163,7 +166,8 @@ def test_version_rule_and_channel_clearing(
     observer.wait_for(event_matcher(EVENTS, "playback.started", item_id="v5"))
     observer.publish(COMMUNE_TOPIC, playlist(4, [text_item("v4", "Phiên bản 4")]))
     ignored = observer.wait_for(event_matcher(EVENTS, "content.ignored", version=4))
-    assert ignored.json()["channel"] == "commune" and "older" in ignored.json()["reason"]
+    assert ignored.json()["channel"] == "commune"
+    assert "older" in ignored.json()["reason"]
     observer.publish(COMMUNE_TOPIC, playlist(5, [text_item("v5", "Phiên bản 5")]))
     observer.wait_for(event_matcher(EVENTS, "content.ignored", version=5))
     assert not observer.find(event_matcher(EVENTS, "playback.started", item_id="v4"))

@@ -66,12 +66,14 @@ def test_brightness_power_and_restart_commands(
     full = screenshot_mean(observer, "shot-1")
 
     dimmed = command(observer, "dim", "set_brightness", percent=30, for_s=600)
-    assert dimmed["ok"] is True and dimmed["data"]["percent"] == 30
+    assert dimmed["ok"] is True
+    assert dimmed["data"]["percent"] == 30
     assert heartbeat(observer)["display"]["brightness"] == 30
     assert screenshot_mean(observer, "shot-2") < full * 0.5  # no backlight here: frame dimmed
 
     bad = command(observer, "dim-bad", "set_brightness", percent=150)
-    assert bad["ok"] is False and "args.percent" in bad["error"]
+    assert bad["ok"] is False
+    assert "args.percent" in bad["error"]
 
     off = command(observer, "off", "display_power", state="off")
     assert off["ok"] is True
@@ -81,11 +83,13 @@ def test_brightness_power_and_restart_commands(
     assert screenshot_mean(observer, "shot-4") > 0
 
     reloaded = command(observer, "reload-1", "reload")
-    assert reloaded["ok"] is True and reloaded["data"]["layouts"] >= 7
+    assert reloaded["ok"] is True
+    assert reloaded["data"]["layouts"] >= 7
 
     restart = command(observer, "restart-1", "restart")
     assert restart["ok"] is True
-    assert agent.process is not None and agent.process.wait(10) == 75
+    assert agent.process is not None
+    assert agent.process.wait(10) == 75
 
 
 def test_ready_after_first_frame_and_watchdog_stops_when_the_render_loop_stalls(

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from firmware_bridge.simulator.controller import AnySimulator, simulator
+from firmware_bridge.simulator.controller import ControllerSimulator, simulator
+from firmware_bridge.simulator.tpm2_panel import Tpm2Panel
 from tests.support import (
     COMMUNE_TOPIC,
     AgentProcess,
@@ -29,7 +30,7 @@ EVENTS = board_topic("events")
 
 
 @pytest.fixture
-def panel(tmp_path: Path) -> Iterator[AnySimulator]:
+def panel(tmp_path: Path) -> Iterator[ControllerSimulator[Tpm2Panel]]:
     sim = simulator("tpm2", (64, 32), baud=921600, link=tmp_path / "ttyPanel")
     sim.start()
     yield sim
@@ -52,7 +53,7 @@ def test_content_reaches_the_led_panel_and_heartbeats_report_the_link(
     broker: Broker,
     observer: Observer,
     agents: list[AgentProcess],
-    panel: AnySimulator,
+    panel: ControllerSimulator[Tpm2Panel],
 ) -> None:
     config = serial_config(tmp_path, broker, str(panel.link))
     agent = AgentProcess(config, tmp_path / "agent.log").start()
@@ -69,9 +70,11 @@ def test_content_reaches_the_led_panel_and_heartbeats_report_the_link(
     mark = observer.mark()
     beat = observer.wait_for(lambda m: m.topic == board_topic("heartbeat"), start=mark).json()
     serial = beat["serial"]
-    assert serial["connected"] is True and serial["protocol"] == "tpm2"
+    assert serial["connected"] is True
+    assert serial["protocol"] == "tpm2"
     assert serial["frames_sent"] >= 1
-    assert beat["display"]["output"] == "serial" and beat["display"]["width"] == 64
+    assert beat["display"]["output"] == "serial"
+    assert beat["display"]["width"] == 64
 
     panel.stop()  # the adapter is pulled out
     down = observer.wait_for(event_matcher(EVENTS, "serial.link_down"), timeout=20)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, get_args
 
@@ -20,10 +20,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
 
-from agent.commands import BrightnessArgs, PowerArgs
 from agent.config import ConfigError, load_config
 from agent.content import parse_playlist
-from agent.messages import Alert, Command, Inbound, Playlist
+from agent.messages import Alert, BrightnessArgs, Command, Inbound, Playlist, PowerArgs
 from agent.validation import DEFAULT_MAX_PAYLOAD_BYTES, InvalidInput, decode
 from firmware_bridge.protocols import PROTOCOLS
 
@@ -112,7 +111,7 @@ def dotted(path: tuple[str | int, ...]) -> str:
     return ".".join(str(p) for p in path)
 
 
-CASES = [
+CASES: list[tuple[str, dict[str, Any], Callable[[bytes], object]]] = [
     ("playlist", PLAYLIST, lambda raw: parse_playlist(raw, max_bytes=DEFAULT_MAX_PAYLOAD_BYTES)),
     ("alert", ALERT, lambda raw: decode(raw, Alert)),
     ("command", COMMAND, lambda raw: decode(raw, Command)),
@@ -199,7 +198,7 @@ def test_extreme_finite_numbers_in_typed_fields_are_rejected(value: float) -> No
 
 # --- config -----------------------------------------------------------------------------
 
-CONFIG_NUMBERS = {
+CONFIG_NUMBERS: dict[str, dict[str, int | float]] = {
     "mqtt": {
         "port": 1883,
         "keepalive_s": 30,

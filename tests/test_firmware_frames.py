@@ -70,7 +70,8 @@ def test_rgb_is_gamma_corrected_and_scaled_by_brightness() -> None:
     canvas = surface_of([[BLACK, (128, 128, 128), WHITE]])
     converter = FrameConverter("rgb", gamma=2.2)
     full = converter.convert(canvas).pixels
-    assert full[0:3] == bytes(3) and full[6:9] == bytes([255] * 3)
+    assert full[0:3] == bytes(3)
+    assert full[6:9] == bytes([255] * 3)
     assert 50 < full[3] < 60  # 0.5 ** 2.2 ≈ 0.22
     converter.set_brightness(50)
     assert converter.convert(canvas).pixels[6] == 128

@@ -48,7 +48,8 @@ def test_auto_waits_for_acknowledgements_once_the_controller_sends_them() -> Non
     acks.sent()
     assert not acks.waiting
     acks.received(b"\xac", b"\xac")
-    assert acks.waiting and acks.owed == 0
+    assert acks.waiting
+    assert acks.owed == 0
 
 
 def test_auto_stops_waiting_when_acknowledgements_stop_coming() -> None:
@@ -63,7 +64,8 @@ def test_wait_and_off_are_taken_literally() -> None:
     assert AckWatch("wait").waiting
     off = AckWatch("off", seen=True)
     off.sent()
-    assert not off.waiting and off.owed == 0
+    assert not off.waiting
+    assert off.owed == 0
 
 
 def frame(n: int) -> PanelFrame:
@@ -76,7 +78,8 @@ def test_the_mailbox_keeps_only_the_newest_frame() -> None:
         mailbox.put_content(SignText(f"frame {n}"))
     wanted = mailbox.wait_newer(None, timeout=0)
     assert wanted is not None
-    assert wanted.content == SignText("frame 99") and wanted.content_version == 100
+    assert wanted.content == SignText("frame 99")
+    assert wanted.content_version == 100
 
 
 def test_the_mailbox_offers_nothing_already_shown_and_everything_after_a_reconnect() -> None:
@@ -88,7 +91,9 @@ def test_the_mailbox_offers_nothing_already_shown_and_everything_after_a_reconne
     assert mailbox.wait_newer(None, timeout=0) == shown  # nothing shown on a new connection
     mailbox.put_brightness(60)
     newer = mailbox.wait_newer(shown, timeout=0)
-    assert newer is not None and newer.brightness == 60 and newer.content == frame(1)
+    assert newer is not None
+    assert newer.brightness == 60
+    assert newer.content == frame(1)
 
 
 def test_closing_the_mailbox_wakes_a_waiting_writer() -> None:

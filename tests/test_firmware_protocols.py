@@ -9,6 +9,7 @@ os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given
@@ -31,7 +32,7 @@ from firmware_bridge.protocols.base import Packet, Pause, SignText
 from firmware_bridge.protocols.tpm2 import Tpm2Decoder
 from firmware_bridge.protocols.tpm2 import frame_bytes as tpm2_frame
 
-NOON = datetime(2026, 11, 27, 14, 5)  # a Friday
+NOON = datetime(2026, 11, 27, 14, 5, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh"))  # a Friday
 
 
 def settings(protocol: str, size: tuple[int, int] = (128, 32), **kw: Any) -> SerialSettings:
@@ -109,11 +110,14 @@ def test_alpha_picture_is_written_then_called_from_the_text_file() -> None:
     sign = create_protocol(settings("alpha", (4, 2), color="tricolor"))
     picture, text = sign.encode(PanelFrame(4, 2, "tricolor", bytes([0, 1, 2, 3, 3, 2, 1, 0])))
     header, pause, rows = picture.parts[0], picture.parts[1], picture.parts[2]
-    assert isinstance(header, bytes) and header.endswith(b"\x02IB0204")
+    assert isinstance(header, bytes)
+    assert header.endswith(b"\x02IB0204")
     assert pause == Pause(commands.DOTS_HEADER_PAUSE_S)
-    assert isinstance(rows, bytes) and rows.startswith(b"0123\r3210\r\x03")
+    assert isinstance(rows, bytes)
+    assert rows.startswith(b"0123\r3210\r\x03")
     assert wire(text).endswith(b"AA\x1b0b\x14B\x03" + wire(text)[-5:-1] + b"\x04")
-    assert picture.gap_after_s >= 0.1 and text.gap_after_s >= 0.1
+    assert picture.gap_after_s >= 0.1
+    assert text.gap_after_s >= 0.1
 
 
 def test_alpha_blank_frame_clears_the_sign_without_a_picture() -> None:

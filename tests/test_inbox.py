@@ -52,7 +52,8 @@ def test_a_regular_file_up_to_the_limit_is_read(tmp_path: Path) -> None:
     assert read_inbox_file(tmp_path / "ok.json", LIMIT) == b"x" * LIMIT
     (tmp_path / "big.json").write_bytes(b"x" * (LIMIT + 1))
     big = read_inbox_file(tmp_path / "big.json", LIMIT)
-    assert isinstance(big, Unreadable) and f"{LIMIT + 1} bytes; limit {LIMIT}" in big.reason
+    assert isinstance(big, Unreadable)
+    assert f"{LIMIT + 1} bytes; limit {LIMIT}" in big.reason
 
 
 def _entries(tmp_path: Path) -> dict[str, str]:
@@ -87,18 +88,22 @@ def test_links_pipes_folders_devices_and_hard_links_are_not_read(tmp_path: Path)
     for name, what in _entries(tmp_path).items():
         result = read_inbox_file(tmp_path / "inbox" / name, LIMIT)
         assert isinstance(result, Unreadable), name
-        assert what in result.reason and name in result.reason and not result.gone
+        assert what in result.reason
+        assert name in result.reason
+        assert not result.gone
 
 
 def test_an_empty_file_is_refused_not_taken_as_clear_the_channel(tmp_path: Path) -> None:
     (tmp_path / "empty.json").write_bytes(b"")
     result = read_inbox_file(tmp_path / "empty.json", LIMIT)
-    assert isinstance(result, Unreadable) and "empty" in result.reason
+    assert isinstance(result, Unreadable)
+    assert "empty" in result.reason
 
 
 def test_a_file_gone_before_it_is_read_says_so(tmp_path: Path) -> None:
     result = read_inbox_file(tmp_path / "vanished.json", LIMIT)
-    assert isinstance(result, Unreadable) and result.gone
+    assert isinstance(result, Unreadable)
+    assert result.gone
 
 
 def test_reading_stops_after_the_limit_even_if_the_size_lied() -> None:
@@ -108,7 +113,8 @@ def test_reading_stops_after_the_limit_even_if_the_size_lied() -> None:
         os.write(write_end, b"y" * (LIMIT + 100))
         os.close(write_end)
         result = _read_bounded(read_end, "grows.json", LIMIT)
-        assert isinstance(result, Unreadable) and f"limit {LIMIT}" in result.reason
+        assert isinstance(result, Unreadable)
+        assert f"limit {LIMIT}" in result.reason
     finally:
         os.close(read_end)
 
@@ -134,7 +140,8 @@ def test_a_file_without_read_permission_is_a_reason_not_a_crash(tmp_path: Path) 
     if "Operation not permitted" in result.stderr and "setpriv" in result.stderr:
         pytest.skip(f"setpriv cannot drop capabilities here: {result.stderr.strip()}")
     assert result.returncode == 0, result.stderr
-    assert "Unreadable" in result.stdout and "no permission" in result.stdout
+    assert "Unreadable" in result.stdout
+    assert "no permission" in result.stdout
 
 
 # --- the sidecar: never through a link ----------------------------------------------------
@@ -167,13 +174,16 @@ def test_the_sidecar_never_writes_through_a_link(
     update_sidecar(inbox / "a.json", ["$: bad"])
     update_sidecar(inbox / "b.json", ["$: bad"])
     update_sidecar(inbox / "c.json", ["$: bad"])
-    assert victim.read_text() == "precious" and not (outside / "created.txt").exists()
-    assert (inbox / "a.json.error.txt").is_symlink() and (inbox / "b.json.error.txt").is_symlink()
+    assert victim.read_text() == "precious"
+    assert not (outside / "created.txt").exists()
+    assert (inbox / "a.json.error.txt").is_symlink()
+    assert (inbox / "b.json.error.txt").is_symlink()
     assert "a.json.error.txt not written: it is a symbolic link" in caplog.text
     assert "c.json.error.txt not written: it is a folder" in caplog.text
     # Fixed files: a link in the sidecar's place is left alone, and so is its target.
     update_sidecar(inbox / "a.json", [])
-    assert (inbox / "a.json.error.txt").is_symlink() and victim.read_text() == "precious"
+    assert (inbox / "a.json.error.txt").is_symlink()
+    assert victim.read_text() == "precious"
 
 
 # --- the watcher: moves, mounts, late folders, bounds -------------------------------------
@@ -211,9 +221,9 @@ def test_a_file_moved_in_is_reported(
 ) -> None:
     inbox, reports, _ = watched
     (tmp_path / "staged.json").write_text("{}")
-    os.rename(tmp_path / "staged.json", inbox / "moved.json")
+    (tmp_path / "staged.json").rename(inbox / "moved.json")
     assert reports.get(timeout=10) == InboxFile(inbox / "moved.json")
-    os.rename(inbox / "moved.json", inbox / "renamed.json")
+    (inbox / "moved.json").rename(inbox / "renamed.json")
     got = {reports.get(timeout=10), reports.get(timeout=10)}
     assert got == {InboxFile(inbox / "moved.json", deleted=True), InboxFile(inbox / "renamed.json")}
 
@@ -240,8 +250,8 @@ def test_a_folder_swapped_in_whole_is_read_and_the_old_files_are_gone(
     stick = tmp_path / "stick"
     stick.mkdir()
     (stick / "usb.json").write_text("{}")
-    os.rename(inbox, tmp_path / "unplugged")
-    os.rename(stick, inbox)  # no event in the watched folder: like a mount over it
+    inbox.rename(tmp_path / "unplugged")
+    stick.rename(inbox)  # no event in the watched folder: like a mount over it
     got = _drain(reports, lambda r: r == InboxFile(inbox / "usb.json"))
     assert InboxFile(inbox / "old.json", deleted=True) in got
 
@@ -254,14 +264,15 @@ def test_a_missing_folder_is_one_problem_until_it_appears(tmp_path: Path) -> Non
     watcher.start()
     try:
         problem = reports.get(timeout=10)
-        assert problem.path == inbox and problem.problem is not None
+        assert problem.path == inbox
+        assert problem.problem is not None
         assert "does not exist and cannot be made" in problem.problem
         (tmp_path / "media").unlink()
         (tmp_path / "media").mkdir()
         staged = tmp_path / "staged"
         staged.mkdir()
         (staged / "usb.json").write_text("{}")
-        os.rename(staged, inbox)
+        staged.rename(inbox)
         assert reports.get(timeout=10) == InboxFile(inbox / "usb.json")  # no second problem
     finally:
         watcher.stop()
@@ -286,7 +297,8 @@ def test_an_inbox_that_is_not_a_real_folder_is_one_problem(
     watcher.start()
     try:
         problem = reports.get(timeout=10)
-        assert problem.problem is not None and words in problem.problem
+        assert problem.problem is not None
+        assert words in problem.problem
         with pytest.raises(queue.Empty):  # nothing read through it, no repeat
             reports.get(timeout=1)
     finally:
@@ -306,9 +318,11 @@ def test_at_most_max_files_are_reported_with_one_problem(
         except queue.Empty:
             break
     files = {r.path.name for r in got if r.problem is None}
-    assert files <= {"f0.json", "f1.json", "f2.json"} and "f4.json" not in files
+    assert files <= {"f0.json", "f1.json", "f2.json"}
+    assert "f4.json" not in files
     problems = [r.problem for r in got if r.problem is not None]
-    assert len(problems) == 1 and "more than 3 content files" in problems[0]
+    assert len(problems) == 1
+    assert "more than 3 content files" in problems[0]
 
 
 def test_a_file_still_being_written_waits_for_its_close(tmp_path: Path) -> None:
@@ -320,7 +334,7 @@ def test_a_file_still_being_written_waits_for_its_close(tmp_path: Path) -> None:
     watcher.start()
     try:
         assert reports.get(timeout=10) == InboxFile(inbox / "first.json")  # first scan done
-        with open(inbox / "slow.json", "wb") as slow:
+        with (inbox / "slow.json").open("wb") as slow:
             slow.write(b'{"type": ')
             slow.flush()
             (inbox / "marker.json").write_text("{}")  # proof a scan saw the half file
@@ -335,7 +349,8 @@ def test_names_that_cannot_go_into_an_event_are_ignored_and_logged_once(
     watched: tuple[Path, queue.Queue[Any], InboxWatcher], caplog: pytest.LogCaptureFixture
 ) -> None:
     inbox, reports, _ = watched
-    with open(os.path.join(os.fsencode(inbox), b"\xff\xfe.json"), "wb") as f:
+    # The name is bytes on purpose (not UTF-8), which a Path does not hold as such.
+    with open(os.path.join(os.fsencode(inbox), b"\xff\xfe.json"), "wb") as f:  # noqa: PTH118, PTH123
         f.write(b"{}")  # not UTF-8
     (inbox / "two\nlines.json").write_text("{}")  # would forge a log line
     for n in range(2):  # a marker after the odd names, and one after another rescan

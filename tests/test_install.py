@@ -15,13 +15,15 @@ import shutil
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
 
 from tests.support import REPO, Broker, free_port
 from tests.test_e2e_tls import make_certificates
@@ -108,7 +110,7 @@ def snapshot(root: Path) -> dict[str, tuple[Any, ...]]:
     for path in sorted(root.rglob("*")):
         info = path.lstat()
         if path.is_symlink():
-            detail: Any = os.readlink(path)
+            detail: Any = str(path.readlink())
         elif path.is_file():
             detail = hashlib.sha256(path.read_bytes()).hexdigest()
         else:
@@ -157,7 +159,9 @@ def test_a_fresh_install_lays_down_user_program_config_unit_and_rules(
 ) -> None:
     root, result = fresh
     user = passwd_entry(root, "signage-agent")
-    assert user and user[5] == "/var/lib/signage-agent" and user[6] == "/usr/sbin/nologin"
+    assert user
+    assert user[5] == "/var/lib/signage-agent"
+    assert user[6] == "/usr/sbin/nologin"
     groups = {
         line.split(":")[0]: line.split(":")[3]
         for line in (root / "etc/group").read_text().splitlines()
@@ -166,13 +170,13 @@ def test_a_fresh_install_lays_down_user_program_config_unit_and_rules(
 
     assert venv_version(root) == "signage-agent 0.1.0"
     assert (
-        os.readlink(root / "usr/local/bin/signage-agent")
+        str((root / "usr/local/bin/signage-agent").readlink())
         == "/opt/signage-agent/venv/bin/signage-agent"
     )
     unit = root / "etc/systemd/system/signage-agent.service"
     assert unit.read_bytes() == (REPO / "systemd/signage-agent.service").read_bytes()
-    assert os.readlink(
-        root / "etc/systemd/system/multi-user.target.wants/signage-agent.service"
+    assert str(
+        (root / "etc/systemd/system/multi-user.target.wants/signage-agent.service").readlink()
     ) == ("/etc/systemd/system/signage-agent.service")
     assert (root / "etc/udev/rules.d/60-signage-agent.rules").read_bytes() == (
         REPO / "systemd/60-signage-agent.rules"
@@ -226,7 +230,8 @@ def test_an_upgrade_replaces_program_and_unit_and_keeps_config_and_state(tmp_pat
         root, "--source", str(package_copy(tmp_path / "v1")), "--config", str(board_config(root))
     )
     doctor = doctor_part(first.stdout)
-    assert "✓ config" in doctor and "✓ state folder" in doctor
+    assert "✓ config" in doctor
+    assert "✓ state folder" in doctor
     assert first.returncode == (3 if "✗" in doctor else 0)
 
     config = root / "etc/signage-agent/agent.toml"
@@ -247,9 +252,8 @@ def test_an_upgrade_replaces_program_and_unit_and_keeps_config_and_state(tmp_pat
     assert "✓ signage-agent: upgraded 0.1.0 → 0.1.0+fieldfix1" in upgrade.stdout
     assert venv_version(root) == "signage-agent 0.1.0+fieldfix1"
     site = next((root / "opt/signage-agent/venv/lib").glob("python3*/site-packages"))
-    assert (site / "agent" / "cli.py").exists() and not (
-        site / "agent" / "removed_module.py"
-    ).exists()
+    assert (site / "agent" / "cli.py").exists()
+    assert not (site / "agent" / "removed_module.py").exists()
     assert "✓ unit /etc/systemd/system/signage-agent.service: updated" in upgrade.stdout
     assert unit.read_bytes() == (REPO / "systemd/signage-agent.service").read_bytes()
     assert config.read_bytes() == edited
@@ -275,7 +279,8 @@ def test_uninstall_keeps_config_state_and_user_unless_purged(tmp_path: Path) -> 
         "usr/local/bin/signage-agent",
         "opt/signage-agent",
     ):
-        assert not (root / gone).exists() and not (root / gone).is_symlink(), gone
+        assert not (root / gone).exists(), gone
+        assert not (root / gone).is_symlink(), gone
     assert (root / "etc/signage-agent/agent.toml").exists()
     assert (root / "var/lib/signage-agent/outbox.jsonl").exists()
     assert passwd_entry(root, "signage-agent")
@@ -299,7 +304,8 @@ def test_the_installer_refuses_unknown_options_and_a_missing_package(tmp_path: P
         timeout=60,
         check=False,
     )
-    assert bad.returncode == 1 and "unknown option: --frobnicate" in bad.stderr
+    assert bad.returncode == 1
+    assert "unknown option: --frobnicate" in bad.stderr
     assert "usage: install.sh" in bad.stderr
 
 
@@ -349,7 +355,7 @@ class Client:
     """An MQTT 5 client that records PUBACK reason codes and received messages."""
 
     def __init__(self, port: int, user: str, password: str, ca: Path) -> None:
-        self.acks: dict[int, Any] = {}
+        self.acks: dict[int, ReasonCode] = {}
         self.received: list[tuple[str, bytes]] = []
         self._changed = threading.Condition()
         self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=user, protocol=mqtt.MQTTv5)
@@ -366,17 +372,19 @@ class Client:
         with self._changed:
             self._changed.notify_all()
 
-    def _on_publish(self, _c: Any, _u: Any, mid: int, reason: Any, _p: Any) -> None:
+    def _on_publish(
+        self, _c: mqtt.Client, _u: Any, mid: int, reason: ReasonCode, _p: Properties
+    ) -> None:
         with self._changed:
             self.acks[mid] = reason
             self._changed.notify_all()
 
-    def _on_message(self, _c: Any, _u: Any, message: mqtt.MQTTMessage) -> None:
+    def _on_message(self, _c: mqtt.Client, _u: Any, message: mqtt.MQTTMessage) -> None:
         with self._changed:
             self.received.append((message.topic, bytes(message.payload)))
             self._changed.notify_all()
 
-    def wait(self, predicate: Any, timeout: float = 10) -> None:
+    def wait(self, predicate: Callable[[], bool], timeout: float = 10) -> None:
         with self._changed:
             assert self._changed.wait_for(predicate, timeout), "timed out"
 

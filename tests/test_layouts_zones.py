@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 
 from agent.messages import ImageRef
 from display_layouts import theme
+from display_layouts.image_formats import RemoteImage
 from display_layouts.layout import place
 from display_layouts.library import LayoutLibrary, builtin_library
 from display_layouts.loader import parse_layout
@@ -94,7 +95,8 @@ def test_text_zone_shows_its_slot_and_default() -> None:
     renderer = Renderer(SIZE, library=library(TEXT_ZONE.replace("}\n", ", default: Xin chào}\n")))
     with_text = draw(renderer, scene({"body": "Mất điện"}))
     with_default = draw(renderer, scene({"body": " "}))
-    assert count(with_text, theme.TEXT) > 0 and count(with_default, theme.TEXT) > 0
+    assert count(with_text, theme.TEXT) > 0
+    assert count(with_default, theme.TEXT) > 0
     assert pixels(with_text) != pixels(with_default)
 
 
@@ -104,7 +106,8 @@ def test_board_name_is_a_variable_not_a_slot() -> None:
         '- {name: b, type: text, box: [0, 50, 100, 50], text: "{body}"}\n'
     )
     layout = lib.get("t")
-    assert layout is not None and [s.name for s in layout.spec.slots] == ["body"]
+    assert layout is not None
+    assert [s.name for s in layout.spec.slots] == ["body"]
     assert count(draw(Renderer(SIZE, library=lib), scene({"body": "x"})), theme.TEXT) > 0
 
 
@@ -295,21 +298,22 @@ def test_image_contain_and_cover(fit: str, fills: bool) -> None:
 def test_downloaded_image_comes_from_the_image_source(tmp_path: Path) -> None:
     file = tmp_path / "a.png"
     file.write_bytes(base64.b64decode(png_uri((64, 36)).partition(",")[2]))
-    asked: list[ImageRef] = []
+    asked: list[RemoteImage] = []
 
-    def source(ref: ImageRef) -> Path:
+    def source(ref: RemoteImage) -> Path:
         asked.append(ref)
         return file
 
     lib = library('- {name: p, type: image, box: [0, 0, 100, 100], image: "{image}"}\n')
     ref = ImageRef(url="https://example.org/a.png", sha256="a" * 64)
     surface = draw(Renderer(SIZE, library=lib, images=source), scene({"image": ref}))
-    assert asked and asked[0] == ref
+    assert asked
+    assert asked[0] == ref
     assert count(surface, GREEN) > 100_000
 
 
 def test_a_failing_image_source_costs_the_picture_only() -> None:
-    def broken(ref: ImageRef) -> Path:
+    def broken(ref: RemoteImage) -> Path:
         raise OSError("disk gone")
 
     lib = library(TEXT_ZONE + '- {name: p, type: image, box: [0, 90, 10, 10], image: "{image}"}\n')

@@ -81,7 +81,7 @@ class Link:
                 return message
 
     def received(self) -> list[Received]:
-        found = []
+        found: list[Received] = []
         while True:
             try:
                 message = self.queue.get_nowait()
@@ -123,7 +123,7 @@ def test_the_broker_holds_a_burst_until_the_core_has_handled_what_it_sent(
         # Acknowledged ones make room for the rest; none is lost, none reordered. (Mosquitto
         # before 2.0.13 — Debian 12 has 2.0.11 — releases all it queued after the first
         # PUBACK: the core's queue takes that too, without blocking or dropping.)
-        delivered = []
+        delivered: list[int] = []
         pending = first
         deadline = time.monotonic() + 30
         while len(delivered) < 600 and time.monotonic() < deadline:

@@ -105,6 +105,6 @@ def test_bound_drops_the_oldest_and_counts_them(tmp_path: Path) -> None:
 def test_damaged_spool_line_is_skipped(tmp_path: Path) -> None:
     outbox = Outbox(tmp_path, FakeClient().publish)
     outbox.submit("hb", b'{"seq": 1}')
-    with open(outbox.spool, "ab") as spool:
+    with outbox.spool.open("ab") as spool:
         spool.write(b'{"topic": "hb", "payl')  # power cut mid-write
     assert len(Outbox(tmp_path, FakeClient().publish)) == 1

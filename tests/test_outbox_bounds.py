@@ -10,6 +10,7 @@ import itertools
 import json
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from agent.messages import MAX_EVENT_ERRORS, CommandResult, ContentRejected, ErrorDetail, Playlist
 from agent.outbound import MAX_MESSAGE_BYTES
@@ -32,7 +33,7 @@ class FakeClient:
         self.handed.append((len(self.handed) + 1, topic, payload))
         return len(self.handed)
 
-    def bodies(self) -> list[dict[str, object]]:
+    def bodies(self) -> list[dict[str, Any]]:  # parsed JSON
         return [json.loads(p) for _, _, p in self.handed]
 
 
@@ -49,7 +50,8 @@ def test_a_message_larger_than_the_broker_takes_is_dropped_and_counted(tmp_path:
     outbox.submit(EV, body(2, size=2000))
     outbox.submit(EV, body(3))
     assert [b["n"] for b in client.bodies()] == [3]
-    assert outbox.oversize == 2 and len(outbox) == 1
+    assert outbox.oversize == 2
+    assert len(outbox) == 1
 
 
 def test_the_hard_cap_applies_without_a_broker_limit(tmp_path: Path) -> None:
@@ -57,7 +59,8 @@ def test_the_hard_cap_applies_without_a_broker_limit(tmp_path: Path) -> None:
     outbox = Outbox(tmp_path, client.publish)
     outbox.link_up()
     outbox.submit(EV, body(1, size=MAX_MESSAGE_BYTES))
-    assert client.handed == [] and outbox.oversize == 1
+    assert client.handed == []
+    assert outbox.oversize == 1
 
 
 def test_a_spooled_message_over_a_limit_learned_later_is_never_handed_over(
@@ -74,7 +77,8 @@ def test_a_spooled_message_over_a_limit_learned_later_is_never_handed_over(
     assert [b["n"] for b in client.bodies()] == [2]
     assert outbox.oversize == 1
     outbox.delivered(client.handed[0][0])
-    assert len(outbox) == 0 and not outbox.spool.exists()
+    assert len(outbox) == 0
+    assert not outbox.spool.exists()
 
 
 def test_a_spooled_message_too_large_for_the_broker_is_dropped_at_start(tmp_path: Path) -> None:
@@ -82,7 +86,9 @@ def test_a_spooled_message_too_large_for_the_broker_is_dropped_at_start(tmp_path
     client = FakeClient()
     again = Outbox(tmp_path, client.publish, max_message_bytes=lambda: 10_000)
     again.link_up()
-    assert client.handed == [] and again.oversize == 1 and len(again) == 0
+    assert client.handed == []
+    assert again.oversize == 1
+    assert len(again) == 0
 
 
 def test_alert_events_overtake_a_backlog_and_each_class_keeps_its_order(tmp_path: Path) -> None:
@@ -118,7 +124,8 @@ def test_a_flood_of_alert_events_slows_heartbeats_but_never_silences_them(
     order = [b["n"] for b in client.bodies()]
     beats = [order.index(n) for n in range(3)]
     assert beats == sorted(beats)  # in seq order
-    assert beats[0] <= 4 and all(b - a <= 5 for a, b in itertools.pairwise(beats)), beats
+    assert beats[0] <= 4, beats
+    assert all(b - a <= 5 for a, b in itertools.pairwise(beats)), beats
     assert [n for n in order if n >= 1000] == list(range(1000, 1200))  # alerts in order too
 
 
@@ -160,7 +167,8 @@ def test_messages_for_foreign_topics_are_never_published(tmp_path: Path) -> None
     outbox = Outbox(tmp_path, client.publish, topics=OWN)
     outbox.link_up()
     outbox.submit("signage/v1/alert/city/injected", body(1))
-    assert client.handed == [] and len(outbox) == 0
+    assert client.handed == []
+    assert len(outbox) == 0
 
 
 # --- events are bounded ----------------------------------------------------------------
@@ -199,9 +207,11 @@ def test_a_rejection_event_is_bounded_whatever_the_payload(tmp_path: Path) -> No
 
 def test_error_details_and_command_errors_are_cut_not_refused() -> None:
     detail = ErrorDetail(path="items.0.fields." + "k" * 10_000, message="m" * 10_000)
-    assert len(detail.path) == 200 and detail.path.endswith("…")
+    assert len(detail.path) == 200
+    assert detail.path.endswith("…")
     result = CommandResult(id="c", ok=False, error="invalid: " + "e" * 100_000)
-    assert result.error is not None and len(result.error) == 1000
+    assert result.error is not None
+    assert len(result.error) == 1000
 
 
 def test_a_link_that_keeps_dropping_does_not_grow_the_spool(tmp_path: Path) -> None:

@@ -63,9 +63,11 @@ def test_a_bad_spool_line_is_quarantined_and_the_good_ones_are_sent(
     assert [b["n"] for b in client.bodies()] == [1, 2]
     assert {topic for _, topic, _ in client.handed} == {EV}
     assert outbox.quarantined == 1
-    assert len(said.messages) == 1 and str(spool) in said.messages[0]
+    assert len(said.messages) == 1
+    assert str(spool) in said.messages[0]
     kept_aside = list(tmp_path.glob("outbox.jsonl.bad-*"))
-    assert len(kept_aside) == 1 and bad.rstrip(b"\n") in kept_aside[0].read_bytes()
+    assert len(kept_aside) == 1
+    assert bad.rstrip(b"\n") in kept_aside[0].read_bytes()
     # The spool was cleaned: the next start finds nothing to report.
     said_again = Said()
     Outbox(tmp_path, FakeClient().publish, topics=OWN, health=said_again.health())
@@ -77,7 +79,8 @@ def test_an_absurdly_long_spool_line_is_skipped_without_being_kept(tmp_path: Pat
     client = FakeClient()
     outbox = Outbox(tmp_path, client.publish, topics=OWN)
     outbox.link_up()
-    assert [b["n"] for b in client.bodies()] == [1] and outbox.quarantined == 1
+    assert [b["n"] for b in client.bodies()] == [1]
+    assert outbox.quarantined == 1
 
 
 def test_a_spool_that_is_a_directory_is_set_aside(tmp_path: Path) -> None:
@@ -85,7 +88,8 @@ def test_a_spool_that_is_a_directory_is_set_aside(tmp_path: Path) -> None:
     said = Said()
     outbox = Outbox(tmp_path, FakeClient().publish, topics=OWN, health=said.health())
     assert len(outbox) == 0
-    assert len(said.messages) == 1 and "outbox.jsonl" in said.messages[0]
+    assert len(said.messages) == 1
+    assert "outbox.jsonl" in said.messages[0]
     assert "directory" in said.messages[0]
     outbox.submit(EV, b'{"n": 1}')  # and the spool works again
     assert len(Outbox(tmp_path, FakeClient().publish, topics=OWN)) == 1
@@ -95,14 +99,16 @@ def test_a_spool_that_is_a_fifo_does_not_block_the_start(tmp_path: Path) -> None
     os.mkfifo(tmp_path / "outbox.jsonl")
     said = Said()
     outbox = Outbox(tmp_path, FakeClient().publish, topics=OWN, health=said.health())
-    assert len(outbox) == 0 and "FIFO" in said.messages[0]
+    assert len(outbox) == 0
+    assert "FIFO" in said.messages[0]
 
 
 def test_a_spool_linked_to_dev_zero_is_not_read(tmp_path: Path) -> None:
     (tmp_path / "outbox.jsonl").symlink_to("/dev/zero")
     said = Said()
     outbox = Outbox(tmp_path, FakeClient().publish, topics=OWN, health=said.health())
-    assert len(outbox) == 0 and "symbolic link" in said.messages[0]
+    assert len(outbox) == 0
+    assert "symbolic link" in said.messages[0]
 
 
 def test_a_garbage_drop_count_is_reported_and_starts_again(tmp_path: Path) -> None:
@@ -110,7 +116,8 @@ def test_a_garbage_drop_count_is_reported_and_starts_again(tmp_path: Path) -> No
     said = Said()
     outbox = Outbox(tmp_path, FakeClient().publish, topics=OWN, health=said.health())
     assert outbox.dropped == 0
-    assert len(said.messages) == 1 and "outbox.dropped" in said.messages[0]
+    assert len(said.messages) == 1
+    assert "outbox.dropped" in said.messages[0]
 
 
 def test_the_highest_heartbeat_seq_in_the_spool_is_known(tmp_path: Path) -> None:
@@ -125,9 +132,10 @@ def test_the_highest_heartbeat_seq_in_the_spool_is_known(tmp_path: Path) -> None
 
 def test_a_huge_spool_is_set_aside_unread(tmp_path: Path) -> None:
     spool = tmp_path / "outbox.jsonl"
-    with open(spool, "wb") as f:
+    with spool.open("wb") as f:
         f.truncate(MAX_SPOOL_FILE_BYTES + 1)  # sparse: costs no disk, would cost the read
     said = Said()
     outbox = Outbox(tmp_path, FakeClient().publish, topics=OWN, health=said.health())
-    assert len(outbox) == 0 and "bytes" in said.messages[0]
+    assert len(outbox) == 0
+    assert "bytes" in said.messages[0]
     assert list(tmp_path.glob("outbox.jsonl.bad-*"))

@@ -134,7 +134,7 @@ class OutboxMachine(RuleBasedStateMachine):
 
     @rule(line=st.sampled_from(POISON))
     def poison_the_spool(self, line: bytes) -> None:
-        with open(self.dir / "outbox.jsonl", "ab") as spool:
+        with (self.dir / "outbox.jsonl").open("ab") as spool:
             spool.write(line if line.endswith(b"\n") else line + b"\n")
 
     def _restart(self) -> None:

@@ -51,7 +51,9 @@ def test_single_item_starts_a_new_slot_each_duration() -> None:
     playback = Playback(TZ)
     playback.update(T0, playlists)
     again = playback.update(T0 + timedelta(seconds=10), playlists)
-    assert again is not None and again.entry is not None and again.entry.item.id == "a"
+    assert again is not None
+    assert again.entry is not None
+    assert again.entry.item.id == "a"
 
 
 def test_only_the_highest_priority_present_rotates() -> None:
@@ -85,7 +87,8 @@ def test_item_on_screen_removed_changes_at_once_and_edit_shows_new_version() -> 
     edited = make_item("a", duration_s=60, fields={"text": "sửa lại"})
     playlists["commune"] = make_playlist(edited, make_item("b"), version=2)
     started = playback.update(T0 + timedelta(seconds=1), playlists)
-    assert started is not None and started.entry is not None
+    assert started is not None
+    assert started.entry is not None
     assert started.entry.item.fields["text"] == "sửa lại"
     playlists["commune"] = make_playlist(make_item("b"), version=3)
     playback.update(T0 + timedelta(seconds=2), playlists)
@@ -98,7 +101,8 @@ def test_empty_playlist_shows_idle_never_nothing() -> None:
     playback.update(T0, playlists)
     playlists["commune"] = make_playlist(version=2)
     idle = playback.update(T0 + timedelta(seconds=1), playlists)
-    assert idle is not None and idle.entry is None
+    assert idle is not None
+    assert idle.entry is None
     assert playback.update(T0 + timedelta(seconds=2), playlists) is None  # stays idle quietly
 
 
@@ -131,18 +135,22 @@ NIGHT_WINDOW = ScheduleWindow.model_validate({"days": ["fri"], "from": "22:00", 
 @pytest.mark.parametrize(
     ("window", "local", "expected"),
     [
-        (WEEKDAY_WINDOW, datetime(2026, 11, 27, 6, 0), True),
-        (WEEKDAY_WINDOW, datetime(2026, 11, 27, 5, 59), False),
-        (WEEKDAY_WINDOW, datetime(2026, 11, 27, 21, 30), False),
-        (WEEKDAY_WINDOW, datetime(2026, 11, 28, 12, 0), False),  # Saturday
-        (NIGHT_WINDOW, datetime(2026, 11, 27, 23, 0), True),  # Friday night
-        (NIGHT_WINDOW, datetime(2026, 11, 28, 1, 59), True),  # after midnight, Saturday
-        (NIGHT_WINDOW, datetime(2026, 11, 28, 2, 0), False),
-        (NIGHT_WINDOW, datetime(2026, 11, 27, 1, 0), False),  # Friday early: Thursday not listed
+        (WEEKDAY_WINDOW, datetime(2026, 11, 27, 6, 0, tzinfo=TZ), True),
+        (WEEKDAY_WINDOW, datetime(2026, 11, 27, 5, 59, tzinfo=TZ), False),
+        (WEEKDAY_WINDOW, datetime(2026, 11, 27, 21, 30, tzinfo=TZ), False),
+        (WEEKDAY_WINDOW, datetime(2026, 11, 28, 12, 0, tzinfo=TZ), False),  # Saturday
+        (NIGHT_WINDOW, datetime(2026, 11, 27, 23, 0, tzinfo=TZ), True),  # Friday night
+        (NIGHT_WINDOW, datetime(2026, 11, 28, 1, 59, tzinfo=TZ), True),  # after midnight, Saturday
+        (NIGHT_WINDOW, datetime(2026, 11, 28, 2, 0, tzinfo=TZ), False),
+        (
+            NIGHT_WINDOW,
+            datetime(2026, 11, 27, 1, 0, tzinfo=TZ),
+            False,
+        ),  # Friday early: Thursday not listed
     ],
 )
 def test_schedule_windows(window: ScheduleWindow, local: datetime, expected: bool) -> None:
-    assert in_window(window, local.replace(tzinfo=TZ)) is expected
+    assert in_window(window, local) is expected
 
 
 def test_schedule_boundaries_are_wakeups() -> None:
@@ -191,9 +199,8 @@ def items(draw: st.DrawFn, index: int) -> PlaylistItem:
 def channel_playlists(draw: st.DrawFn) -> dict[Channel, Playlist]:
     result: dict[Channel, Playlist] = {}
     counter = 0
-    for channel in draw(
-        st.lists(st.sampled_from(["city", "district", "commune", "board"]), unique=True, max_size=4)
-    ):
+    channels: list[Channel] = ["city", "district", "commune", "board"]
+    for channel in draw(st.lists(st.sampled_from(channels), unique=True, max_size=4)):
         count = draw(st.integers(0, 4))
         result[channel] = make_playlist(*(draw(items(counter + n)) for n in range(count)))
         counter += count

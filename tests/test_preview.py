@@ -159,7 +159,8 @@ def test_watch_keeps_the_last_good_frame_and_shows_the_problem(
     good, _ = watched.next()
     content.write_text('{"body": ', encoding="utf-8")
     shown, problems = watched.next()
-    assert len(problems) == 1 and problems[0].startswith(f"{content}: ")
+    assert len(problems) == 1
+    assert problems[0].startswith(f"{content}: ")
     assert shown.get_at((2, 2))[:3] == (170, 18, 26)  # the problem band across the top
     bottom = pygame.Rect(0, 150, 320, 30)
     assert pygame.image.tobytes(shown.subsurface(bottom), "RGB") == pygame.image.tobytes(
@@ -167,7 +168,8 @@ def test_watch_keeps_the_last_good_frame_and_shows_the_problem(
     )
     write_json(content, {"body": "Đã sửa"})
     fixed, problems = watched.next()
-    assert problems == [] and fixed.get_at((2, 2))[:3] == theme.BACKGROUND
+    assert problems == []
+    assert fixed.get_at((2, 2))[:3] == theme.BACKGROUND
 
 
 # --- the window -------------------------------------------------------------------------

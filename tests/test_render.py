@@ -12,7 +12,7 @@ import io
 import struct
 import unicodedata
 import zlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -26,7 +26,8 @@ from agent.messages import ImageRef
 from display_layouts import theme
 from display_layouts.catalog import BUILTIN_LAYOUTS, load_library
 from display_layouts.image_check import image_size
-from display_layouts.images import MAX_PIXELS, ImageCache, decode_data_uri, load
+from display_layouts.image_formats import decode_data_uri
+from display_layouts.images import MAX_PIXELS, ImageCache, load
 from display_layouts.render import Renderer, Scene
 from display_layouts.zones.clock import format_time
 
@@ -94,7 +95,7 @@ def _pixels(surface: pygame.Surface) -> bytes:
 
 
 @pytest.fixture(autouse=True)
-def _no_display(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def _no_display(monkeypatch: pytest.MonkeyPatch) -> None:
     """The renderer must work without a display: any use of one fails the test."""
 
     def refuse(*_args: object, **_kwargs: object) -> None:
@@ -102,7 +103,6 @@ def _no_display(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
     for name in ("init", "set_mode", "get_surface", "flip", "update"):
         monkeypatch.setattr(pygame.display, name, refuse)
-    yield
 
 
 # --- every layout, every size -----------------------------------------------------------
@@ -267,7 +267,8 @@ def test_refresh_keeps_the_time_zone() -> None:
     now = datetime(2026, 12, 31, 23, 59, 59, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh"))
     refresh = Renderer((640, 360)).refresh_at(_scene("idle", {}, now=now))
     assert refresh == datetime(2027, 1, 1, 0, 0, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh"))
-    assert refresh is not None and refresh.tzinfo == now.tzinfo
+    assert refresh is not None
+    assert refresh.tzinfo == now.tzinfo
 
 
 @pytest.mark.parametrize("layout", ["fullscreen_text", "image_caption", "led_text"])
@@ -310,7 +311,8 @@ def test_jpeg_images_decode() -> None:
     pygame.image.save(image, buffer, "image.jpg")
     assert image_size(buffer.getvalue()) == (64, 48)
     decoded = load(buffer.getvalue())
-    assert decoded is not None and decoded.get_size() == (64, 48)
+    assert decoded is not None
+    assert decoded.get_size() == (64, 48)
 
 
 def test_data_uri_decoding() -> None:
@@ -325,7 +327,8 @@ def test_image_cache_is_bounded_and_remembers_failures() -> None:
     uris = [_png_uri((10 + n, 10)) for n in range(4)]
     for uri in uris:
         assert cache.fitted(uri, box) is not None
-    assert len(cache._decoded) == 2 and len(cache._scaled) == 2
+    assert len(cache._decoded) == 2
+    assert len(cache._scaled) == 2
     assert not cache.usable(BROKEN_IMAGES[0])
     assert not cache.usable(BROKEN_IMAGES[0])  # second time from the cache
 
@@ -385,7 +388,8 @@ def test_a_failing_zone_costs_that_zone_only(monkeypatch: pytest.MonkeyPatch) ->
     renderer = Renderer((640, 360))
     frame = _draw(_scene("headline", FIELDS["headline"]), renderer=renderer)
     assert renderer.zone_errors == 1
-    assert _count(frame, SENTINEL) == 0 and _count(frame, theme.TEXT) > 0
+    assert _count(frame, SENTINEL) == 0
+    assert _count(frame, theme.TEXT) > 0
 
 
 def test_the_panel_kind_can_be_told_instead_of_guessed() -> None:

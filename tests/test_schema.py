@@ -57,7 +57,6 @@ _RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-
 FORMATS = FormatChecker(formats=())
 
 
-@FORMATS.checks("date-time", raises=ValueError)
 def _date_time(value: object) -> bool:
     if not isinstance(value, str):
         return True
@@ -65,6 +64,11 @@ def _date_time(value: object) -> bool:
         return False
     datetime.fromisoformat(value)  # rejects 2026-13-45 and the like
     return True
+
+
+# Registered by a call, not as a decorator: jsonschema is untyped here (see pyproject), and
+# a decorator from it would make `_date_time` untyped too.
+FORMATS.checks("date-time", raises=ValueError)(_date_time)
 
 
 def example_files() -> list[Path]:
@@ -265,7 +269,8 @@ def _resolve(document: dict[str, Any], ref: str) -> Any:
     node: Any = document
     for part in ref.removeprefix("#/").split("/"):
         key = part.replace("~1", "/").replace("~0", "~")
-        assert isinstance(node, dict) and key in node, f"unresolved reference {ref}"
+        assert isinstance(node, dict), f"unresolved reference {ref}"
+        assert key in node, f"unresolved reference {ref}"
         node = node[key]
     return node
 

@@ -80,7 +80,8 @@ def test_ready_status_and_stopping(notify_socket: NotifySocket) -> None:
 
 def test_without_systemd_nothing_is_sent() -> None:
     notifier = Notifier({})
-    assert notifier.address is None and notifier.watchdog_s is None
+    assert notifier.address is None
+    assert notifier.watchdog_s is None
     notifier.ready("x")  # no error
 
 

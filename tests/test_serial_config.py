@@ -97,10 +97,12 @@ def problems(tmp_path: Path, text: str, env: dict[str, str] | None = None) -> li
 
 def test_each_protocol_takes_its_own_keys(tmp_path: Path) -> None:
     tpm2 = load_config(write(tmp_path, config_text("tpm2")), {}).serial
-    assert tpm2 is not None and tpm2.protocol == "tpm2"
+    assert tpm2 is not None
+    assert tpm2.protocol == "tpm2"
     assert (tpm2.ack, tpm2.ack_timeout_s, tpm2.gamma) == ("wait", 0.5, 2.4)
     alpha = load_config(write(tmp_path, config_text("alpha")), {}).serial
-    assert alpha is not None and alpha.protocol == "alpha"
+    assert alpha is not None
+    assert alpha.protocol == "alpha"
     assert (alpha.alpha_mode, alpha.alpha_color, alpha.alpha_position) == (
         "hold",
         "green",
@@ -108,7 +110,8 @@ def test_each_protocol_takes_its_own_keys(tmp_path: Path) -> None:
     )
     assert (alpha.alpha_address, alpha.alpha_packet_gap_s, alpha.line_format) == ("0A", 0.2, "7E1")
     adalight = load_config(write(tmp_path, config_text("adalight")), {}).serial
-    assert adalight is not None and adalight.protocol == "adalight"
+    assert adalight is not None
+    assert adalight.protocol == "adalight"
     assert (adalight.threshold, adalight.dither, adalight.size) == (100, "ordered", (16, 16))
 
 
@@ -116,11 +119,13 @@ def test_the_optional_keys_default_as_documented(tmp_path: Path) -> None:
     optional = ("bytesize", "parity", "alpha_mode", "alpha_color", "alpha_position")
     text = config_text("alpha", **dict.fromkeys((*optional, "alpha_address", "alpha_packet_gap_s")))
     alpha = load_config(write(tmp_path, text), {}).serial
-    assert alpha is not None and alpha.protocol == "alpha"
+    assert alpha is not None
+    assert alpha.protocol == "alpha"
     assert (alpha.alpha_mode, alpha.alpha_color, alpha.alpha_position) == ("auto", "amber", "fill")
     assert (alpha.alpha_address, alpha.alpha_packet_gap_s, alpha.line_format) == ("00", 0.15, "8N1")
     tpm2 = load_config(write(tmp_path, config_text("tpm2", ack=None, ack_timeout_s=None)), {})
-    assert tpm2.serial is not None and tpm2.serial.protocol == "tpm2"
+    assert tpm2.serial is not None
+    assert tpm2.serial.protocol == "tpm2"
     assert (tpm2.serial.ack, tpm2.serial.ack_timeout_s) == ("auto", 0.25)
 
 
@@ -156,14 +161,16 @@ def test_a_misspelt_value_gets_the_value_that_was_meant(
     tmp_path: Path, protocol: str, key: str, value: str, expected: str
 ) -> None:
     [found] = problems(tmp_path, config_text(protocol, **{key: value}))
-    assert found.startswith(f"serial.{key}: ") and expected in found, found
+    assert found.startswith(f"serial.{key}: "), found
+    assert expected in found, found
 
 
 def test_an_alpha_mode_without_a_close_match_lists_the_modes(tmp_path: Path) -> None:
     # Before: accepted, then a warning at run time and the sign on `auto`.
     [found] = problems(tmp_path, config_text("alpha", alpha_mode='"blnk"'))
     assert found.startswith("serial.alpha_mode: not an Alpha display mode: auto, rotate, hold, ")
-    assert "flash" in found and "'blnk'" in found
+    assert "flash" in found
+    assert "'blnk'" in found
 
 
 @pytest.mark.parametrize(
@@ -226,7 +233,8 @@ def test_an_environment_override_is_checked_like_the_file(tmp_path: Path) -> Non
     config = load_config(
         write(tmp_path, config_text("alpha")), {"SIGNAGE_SERIAL__ALPHA_MODE": "scroll"}
     )
-    assert config.serial is not None and config.serial.protocol == "alpha"
+    assert config.serial is not None
+    assert config.serial.protocol == "alpha"
     assert config.serial.alpha_mode == "scroll"
 
 
@@ -236,9 +244,11 @@ def test_an_environment_override_is_checked_like_the_file(tmp_path: Path) -> Non
 @pytest.mark.parametrize("protocol", ["tpm2", "adalight"])
 def test_binary_protocols_need_eight_data_bits(tmp_path: Path, protocol: str) -> None:
     [found] = problems(tmp_path, config_text(protocol, bytesize="7", parity='"even"'))
-    assert found.startswith("serial.bytesize: ") and "8 data bits" in found, found
+    assert found.startswith("serial.bytesize: "), found
+    assert "8 data bits" in found, found
     config = load_config(write(tmp_path, config_text(protocol, parity='"even"', stopbits="2")), {})
-    assert config.serial is not None and config.serial.line_format == "8E2"
+    assert config.serial is not None
+    assert config.serial.line_format == "8E2"
 
 
 @pytest.mark.parametrize("line", [("7", '"even"', "1"), ("7", '"even"', "2"), ("8", '"none"', "1")])
@@ -254,7 +264,8 @@ def test_alpha_signs_take_the_line_formats_they_are_met_with(
 
 def test_alpha_refuses_a_baud_rate_no_sign_runs_at(tmp_path: Path) -> None:
     [found] = problems(tmp_path, config_text("alpha", baudrate="921600"))
-    assert found.startswith("serial.baudrate: ") and "115200" in found, found
+    assert found.startswith("serial.baudrate: "), found
+    assert "115200" in found, found
     load_config(write(tmp_path, config_text("alpha", baudrate="115200")), {})
 
 
@@ -282,7 +293,8 @@ def test_validate_and_run_refuse_a_misspelt_alpha_mode(tmp_path: Path) -> None:
     )
     ran = cli("run", "--config", str(path))
     assert ran.returncode == EX_CONFIG
-    assert "serial.alpha_mode" in ran.stderr and "Traceback" not in ran.stderr
+    assert "serial.alpha_mode" in ran.stderr
+    assert "Traceback" not in ran.stderr
 
 
 def test_the_example_configs_validate() -> None:
@@ -358,9 +370,11 @@ def test_the_probe_refuses_a_line_or_protocol_it_cannot_use_in_words() -> None:
     from firmware_bridge.probe import probe_controller
 
     ok, why = probe_controller("loop://", "tpm2", 115200, 0.1, bytesize=7, parity="even")
-    assert not ok and why == "TPM2 frames are binary: the line needs 8 data bits"
+    assert not ok
+    assert why == "TPM2 frames are binary: the line needs 8 data bits"
     ok, why = probe_controller("loop://", "vendorx", 115200, 0.1)
-    assert not ok and why == "unknown serial protocol 'vendorx'"
+    assert not ok
+    assert why == "unknown serial protocol 'vendorx'"
 
 
 def test_alpha_names_and_codes_are_one_table() -> None:
@@ -378,4 +392,5 @@ def test_a_loaded_config_dumps_and_loads_again(tmp_path: Path, kind: str) -> Non
     """As the demo does: `model_dump()` then `validate_config` gives the same settings."""
     config = load_config(write(tmp_path, config_text(kind)), {})
     again = validate_config(config.model_dump(), "dumped", {})
-    assert again.serial == config.serial and type(again.serial) is type(config.serial)
+    assert again.serial == config.serial
+    assert type(again.serial) is type(config.serial)

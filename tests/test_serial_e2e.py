@@ -75,7 +75,8 @@ def connect() -> Iterator[Connect]:
         output.start()
         parts.append((sim, output))
         message = links.get(timeout=WAIT_S)
-        assert isinstance(message, SerialLinkChanged) and message.up, message
+        assert isinstance(message, SerialLinkChanged), message
+        assert message.up, message
         return output
 
     yield make

@@ -164,7 +164,8 @@ def test_unplug_and_replug_recover_with_link_events_and_a_full_resend(
     assert down.port == sim.port
     assert "unplugged" in down.message or "went away" in down.message
     health = output.health()
-    assert not health.connected and health.errors >= 1
+    assert not health.connected
+    assert health.errors >= 1
 
     sim.replug(power_cycled=True)  # a fresh controller: it shows nothing until resent
     reports.link(up=True)
@@ -211,7 +212,8 @@ def test_a_line_that_stops_draining_takes_the_link_down(
         if isinstance(message, SerialLinkChanged) and not message.up:
             down = message
             break
-    assert down is not None and "timed out" in down.message
+    assert down is not None
+    assert "timed out" in down.message
 
 
 def writers() -> int:
@@ -284,7 +286,9 @@ def test_the_heartbeat_sees_port_protocol_link_and_counts(
         "frames_sent": 1,
         "errors": 0,
     }
-    assert output.kind == "serial" and output.size == (64, 32) and output.pump()
+    assert output.kind == "serial"
+    assert output.size == (64, 32)
+    assert output.pump()
 
 
 def test_settings_a_panel_cannot_honour_are_reported(plug: Plug, open_output: OpenOutput) -> None:

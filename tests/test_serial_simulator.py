@@ -65,7 +65,8 @@ class Program:
         self.process = subprocess.Popen(
             command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
         )
-        assert self.process.stdout is not None and self.process.stderr is not None
+        assert self.process.stdout is not None
+        assert self.process.stderr is not None
         self.port = self.process.stdout.readline().strip()
         self.lines: queue.Queue[str] = queue.Queue()
         self._reader = threading.Thread(target=self._read, args=(self.process.stderr,))
@@ -110,7 +111,8 @@ def test_the_program_prints_the_pty_and_writes_what_the_sign_shows(
     sim = Program("--protocol", "alpha", "--width", "64", "--height", "16", "--baud", "115200",
                   "--png", str(png))  # fmt: skip
     program.append(sim)
-    assert sim.port.startswith("/dev/") and os.path.exists(sim.port)
+    assert sim.port.startswith("/dev/")
+    assert Path(sim.port).exists()
     links: queue.Queue[object] = queue.Queue()
     settings = serial_settings(
         port=sim.port, protocol="alpha", panel_width=64, panel_height=16, color="tricolor"
@@ -118,7 +120,8 @@ def test_the_program_prints_the_pty_and_writes_what_the_sign_shows(
     output = SerialOutput(settings, links.put)
     output.start()
     try:
-        assert isinstance(up := links.get(timeout=WAIT_S), SerialLinkChanged) and up.up
+        assert isinstance(up := links.get(timeout=WAIT_S), SerialLinkChanged)
+        assert up.up
         output.canvas.fill((0, 0, 0))
         pygame.draw.rect(output.canvas, (255, 184, 28), (4, 4, 20, 8))
         output.present()
@@ -137,7 +140,8 @@ def test_the_program_refuses_a_bad_line_format(tmp_path: Path) -> None:
          "--width", "8", "--height", "8", "--line", "9X1"],
         cwd=REPO, capture_output=True, text=True, timeout=WAIT_S, check=False,
     )  # fmt: skip
-    assert result.returncode == 2 and "8N1" in result.stderr
+    assert result.returncode == 2
+    assert "8N1" in result.stderr
 
 
 # --- the sign models ------------------------------------------------------------------------
@@ -186,7 +190,8 @@ def test_an_alpha_sign_ignores_a_command_whose_checksum_is_wrong() -> None:
     corrupted = bytearray(MEMORY + PICTURE)
     corrupted[corrupted.rindex(b"0123")] = ord("2")
     sign.receive(bytes(corrupted), now=0.0)
-    assert sign.stats.checksum_errors == 1 and "B" not in sign.pictures
+    assert sign.stats.checksum_errors == 1
+    assert "B" not in sign.pictures
 
 
 def test_a_tpm2_frame_of_the_wrong_size_is_shown_cut_with_a_report() -> None:
@@ -211,14 +216,17 @@ def test_probe_finds_an_alpha_sign(running: list[AnySimulator]) -> None:
     sim = simulator("alpha", (64, 16), baud=9600)
     running.append(sim)
     ok, what = probe_controller(sim.start(), "alpha", 9600, timeout=WAIT_S)
-    assert ok and "an Alpha sign answered" in what and "9600 8N1" in what
+    assert ok
+    assert "an Alpha sign answered" in what
+    assert "9600 8N1" in what
 
 
 def test_probe_finds_a_tpm2_controller_that_acknowledges(running: list[AnySimulator]) -> None:
     sim = simulator("tpm2", (64, 32))
     running.append(sim)
     ok, what = probe_controller(sim.start(), "tpm2", 115200, timeout=WAIT_S)
-    assert ok and "acknowledged a frame" in what
+    assert ok
+    assert "acknowledged a frame" in what
 
 
 def test_probe_accepts_a_silent_tpm2_controller_saying_what_was_not_checked(
@@ -227,7 +235,8 @@ def test_probe_accepts_a_silent_tpm2_controller_saying_what_was_not_checked(
     sim = simulator("tpm2", (64, 32), ack=False)
     running.append(sim)
     ok, what = probe_controller(sim.start(), "tpm2", 115200, timeout=0.2)
-    assert ok and "only the port itself was checked" in what
+    assert ok
+    assert "only the port itself was checked" in what
 
 
 def test_probe_explains_a_silent_sign() -> None:
@@ -237,17 +246,21 @@ def test_probe_explains_a_silent_sign() -> None:
     finally:
         os.close(master)
         os.close(slave)
-    assert not ok and "no answer" in why and "wiring" in why
+    assert not ok
+    assert "no answer" in why
+    assert "wiring" in why
 
 
 def test_probe_explains_a_missing_adapter(tmp_path: Path) -> None:
     ok, why = probe_controller(str(tmp_path / "ttyUSB9"), "alpha", 9600, timeout=1)
-    assert not ok and "no such device" in why
+    assert not ok
+    assert "no such device" in why
 
 
 def test_probe_refuses_an_unknown_protocol() -> None:
     ok, why = probe_controller("loop://", "vendorx", 9600, timeout=1)
-    assert not ok and "unknown serial protocol" in why
+    assert not ok
+    assert "unknown serial protocol" in why
 
 
 def test_the_simulator_notices_the_agent_at_another_baud_rate(

@@ -82,7 +82,8 @@ def test_a_damaged_content_cache_file_is_set_aside_and_reported(
     damage(tmp_path / "content" / "board.json")
     said = Said()
     assert set(ContentStore(tmp_path, said.health).load_all()) == {"city"}
-    assert len(said.messages) == 1 and "content/board.json" in said.messages[0]
+    assert len(said.messages) == 1
+    assert "content/board.json" in said.messages[0]
     assert list((tmp_path / "content").glob("board.json.bad-*"))
     assert not os.path.lexists(tmp_path / "content" / "board.json")
 
@@ -95,7 +96,8 @@ def test_a_damaged_alert_file_is_set_aside_and_reported(tmp_path: Path, damage: 
     damage(tmp_path / "alerts" / "a2.json")
     said = Said()
     assert [a.id for a in AlertStore(tmp_path, said.health).load_all()] == ["a1"]
-    assert len(said.messages) == 1 and "alerts/a2.json" in said.messages[0]
+    assert len(said.messages) == 1
+    assert "alerts/a2.json" in said.messages[0]
 
 
 def test_a_state_folder_that_is_a_file_is_set_aside_and_made_again(tmp_path: Path) -> None:
@@ -104,7 +106,8 @@ def test_a_state_folder_that_is_a_file_is_set_aside_and_made_again(tmp_path: Pat
     store = ContentStore(tmp_path, said.health)
     store.save("city", sample_playlist(1))
     assert set(store.load_all()) == {"city"}
-    assert "content" in said.messages[0] and "not a folder" in said.messages[0]
+    assert "content" in said.messages[0]
+    assert "not a folder" in said.messages[0]
 
 
 @pytest.mark.parametrize(
@@ -119,9 +122,11 @@ def test_a_damaged_seq_file_never_makes_seq_go_back(tmp_path: Path, content: byt
     said = Said()
     again = SeqCounter(path, said.health)
     assert again.next() > max(sent)
-    assert len(said.messages) == 1 and "heartbeat.seq" in said.messages[0]
+    assert len(said.messages) == 1
+    assert "heartbeat.seq" in said.messages[0]
     following = [again.next() for _ in range(3)]
-    assert following == sorted(following) and len(set(following)) == 3
+    assert following == sorted(following)
+    assert len(set(following)) == 3
     again.close()
     assert SeqCounter(path).next() == following[-1] + 1  # the file is good again
 
@@ -168,8 +173,10 @@ def test_damaged_command_ids_are_set_aside_and_reported(tmp_path: Path, content:
     path.write_bytes(content)
     said = Said()
     seen = SeenCommands(path, said.health)
-    assert len(said.messages) == 1 and "commands.seen" in said.messages[0]
-    assert seen.first_time("c1") and not SeenCommands(path).first_time("c1")
+    assert len(said.messages) == 1
+    assert "commands.seen" in said.messages[0]
+    assert seen.first_time("c1")
+    assert not SeenCommands(path).first_time("c1")
 
 
 def test_failing_command_id_writes_are_said_once(tmp_path: Path) -> None:
@@ -186,7 +193,7 @@ def test_failing_command_id_writes_are_said_once(tmp_path: Path) -> None:
 def test_a_failed_atomic_write_leaves_no_temp_file(tmp_path: Path) -> None:
     target = tmp_path / "file"
     target.mkdir()  # os.replace onto a folder fails
-    with pytest.raises(OSError):
+    with pytest.raises(OSError):  # noqa: PT011 (which error does not matter: the clean-up does)
         atomic_write(target, b"data")
     assert [p.name for p in tmp_path.iterdir()] == ["file"]
 
@@ -212,7 +219,9 @@ def test_damaged_state_files_are_sent_as_storage_errors_and_the_agent_starts(
     (state / "heartbeat.seq").write_bytes(b"garbage")
     (state / "commands.seen").mkdir()
     hb = "signage/v1/board/hn-01/heartbeat"
-    spool = [{"topic": hb, "payload": json.dumps({"type": "heartbeat", "seq": 4})}]
+    spool: list[dict[str, object]] = [
+        {"topic": hb, "payload": json.dumps({"type": "heartbeat", "seq": 4})}
+    ]
     spool.append({"topic": 5, "payload": "{}"})
     (state / "outbox.jsonl").write_text("".join(json.dumps(line) + "\n" for line in spool))
     agent = Agent(make_config(tmp_path), clock=FakeClock(), output=HeadlessOutput((320, 180)))
@@ -273,19 +282,21 @@ def test_a_damaged_cached_image_is_deleted_reported_and_fetched_again(
     ref = ImageRef(url="http://127.0.0.1/x.png", sha256=sha)
     assert cache.get(ref) is None  # never drawn broken; the fetcher downloads it again
     assert not os.path.lexists(cache.path(sha))
-    assert len(said.messages) == 1 and sha in said.messages[0]
+    assert len(said.messages) == 1
+    assert sha in said.messages[0]
     cache.put(sha, data)
     assert cache.get(ref) == cache.path(sha)
 
 
 def test_a_huge_content_cache_file_is_set_aside_unread(tmp_path: Path) -> None:
     ContentStore(tmp_path).save("city", sample_playlist(1))
-    with open(tmp_path / "content" / "board.json", "wb") as f:
+    with (tmp_path / "content" / "board.json").open("wb") as f:
         f.truncate(10 * 1024 * 1024)  # sparse
     said = Said()
     store = ContentStore(tmp_path, said.health, max_bytes=cached_content_limit(1024 * 1024))
     assert set(store.load_all()) == {"city"}
-    assert "bytes" in said.messages[0] and "board.json" in said.messages[0]
+    assert "bytes" in said.messages[0]
+    assert "board.json" in said.messages[0]
 
 
 def test_a_cached_alert_that_expired_while_off_is_said_once_not_at_every_start(

@@ -57,7 +57,8 @@ def test_systemd_analyze_verify_finds_nothing(tmp_path: Path) -> None:
         f"ExecStart={INSTALLED_BIN} run --config /etc/signage-agent/agent.toml"
     ]
     result = analyze("verify", str(copy))
-    assert result.returncode == 0 and result.stdout + result.stderr == "", result.stderr
+    assert result.returncode == 0, result.stderr
+    assert result.stdout + result.stderr == "", result.stderr
 
 
 def test_the_security_rating_is_ok_or_better() -> None:
@@ -68,7 +69,8 @@ def test_the_security_rating_is_ok_or_better() -> None:
     )
     assert found, result.stdout[-500:]
     exposure, rating = float(found[1]), found[2]
-    assert exposure <= MAX_EXPOSURE and rating in ("OK", "SAFE", "PERFECT"), found[0]
+    assert exposure <= MAX_EXPOSURE, found[0]
+    assert rating in ("OK", "SAFE", "PERFECT"), found[0]
     threshold = analyze(
         "security", "--offline=true", f"--threshold={int(MAX_EXPOSURE * 10)}", str(UNIT)
     )
@@ -96,7 +98,8 @@ def test_the_unit_runs_the_agent_as_its_contract_says() -> None:
     assert service["WatchdogSec"] == ["30s"]  # the agent pings at half of it
     assert service["Restart"] == ["on-failure"]  # also brings back exit 75 (`restart`)
     assert service["RestartPreventExitStatus"] == ["78"]  # a bad config does not loop
-    assert unit["StartLimitIntervalSec"] and unit["StartLimitBurst"]
+    assert unit["StartLimitIntervalSec"]
+    assert unit["StartLimitBurst"]
     assert "StartLimitIntervalSec" not in service
 
 

@@ -14,7 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from display_layouts.fonts import ELLIPSIS, Face, face
-from display_layouts.text import Align, TextStyle, VAlign, clean, draw_block, ellipsize, fit, wrap
+from display_layouts.plain import clean
+from display_layouts.text import Align, TextStyle, VAlign, draw_block, ellipsize, fit, wrap
 
 SENTINEL = (255, 0, 255)
 WHITE = (255, 255, 255)
@@ -156,7 +157,8 @@ def test_stacked_diacritic_is_drawn_above_the_letter() -> None:
     plain, stacked = _render("a"), _render("ẩ")
     assert pygame.image.tobytes(plain, "RGB") != pygame.image.tobytes(stacked, "RGB")
     plain_ink, stacked_ink = _ink(plain, BLACK), _ink(stacked, BLACK)
-    assert plain_ink is not None and stacked_ink is not None
+    assert plain_ink is not None
+    assert stacked_ink is not None
     # Both sit on one baseline, so the hook and circumflex are ink above the "a".
     assert stacked_ink.top < plain_ink.top - 10
     assert stacked_ink.bottom == plain_ink.bottom
@@ -229,7 +231,8 @@ def test_wrap_never_separates_a_combining_mark_from_its_letter() -> None:
 def test_fit_chooses_the_largest_size_that_fits() -> None:
     box = (800, 300)
     block = fit("Thông báo khẩn cấp", Face.BOLD, box, (10, 200))
-    assert block.width <= box[0] and block.height <= box[1]
+    assert block.width <= box[0]
+    assert block.height <= box[1]
     bigger = fit("Thông báo khẩn cấp", Face.BOLD, box, (block.size + 1, block.size + 1))
     assert bigger.truncated or bigger.width > box[0] or bigger.height > box[1]
 
@@ -355,7 +358,8 @@ def test_a_line_of_text_keeps_every_diacritic_whole(kind: Face, size: int) -> No
     cut at the bottom."""
     letters = "".join(VIETNAMESE_LETTERS)
     block = fit(letters, kind, (100_000, 1000), (size, size), max_lines=1)
-    assert block.size == size and len(block.lines) == 1
+    assert block.size == size
+    assert len(block.lines) == 1
     if kind is Face.PIXEL:
         assert block.line_height == size  # exactly one 16-dot row per line
     width = block.width + 2
@@ -369,7 +373,8 @@ def test_a_line_of_text_keeps_every_diacritic_whole(kind: Face, size: int) -> No
 
 
 def test_pixel_font_sizes_stay_on_its_grid() -> None:
-    assert Face.PIXEL.grid == 16 and Face.BOLD.grid == 1
+    assert Face.PIXEL.grid == 16
+    assert Face.BOLD.grid == 1
     assert fit("Bão số 3", Face.PIXEL, (400, 100), (5, 40)).size == 32
     assert fit("Bão số 3", Face.PIXEL, (400, 100), (5, 12)).size == 16  # never below one cell
     assert fit("Bão số 3", Face.PIXEL, (30, 30), (5, 40)).truncated

@@ -167,11 +167,14 @@ def test_a_command_is_read_as_its_member_with_typed_args() -> None:
     assert isinstance(dim, SetBrightnessCommand)
     assert dim.args == BrightnessArgs(percent=30, for_s=600.0)
     off = typed_command(_command("display_power", state="off"))
-    assert isinstance(off, DisplayPowerCommand) and off.args.state == "off"
+    assert isinstance(off, DisplayPowerCommand)
+    assert off.args.state == "off"
     ping = typed_command(_command("ping"))
-    assert isinstance(ping, PingCommand) and ping.args == NoArgs()
+    assert isinstance(ping, PingCommand)
+    assert ping.args == NoArgs()
     stall = typed_command(_command("stall", seconds=3))
-    assert isinstance(stall, StallCommand) and stall.args.seconds == 3.0
+    assert isinstance(stall, StallCommand)
+    assert stall.args.seconds == 3.0
 
 
 @pytest.mark.parametrize(

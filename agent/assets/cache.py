@@ -114,7 +114,7 @@ class AssetCache:
         """Make a complete, verified download the cached file (an atomic rename)."""
         with partial.open("rb+") as file:
             os.fsync(file.fileno())
-        os.replace(partial, self.path(sha256))
+        partial.replace(self.path(sha256))
         fsync_dir(partial.parent)
         with self._lock:
             self._verified.add(sha256)

@@ -75,7 +75,7 @@ def _system_zone_note(zone: str) -> str:
 
 def _system_zone() -> str | None:
     try:
-        target = os.readlink("/etc/localtime")
+        target = str(Path("/etc/localtime").readlink())
     except OSError:
         return None
     return target.partition("zoneinfo/")[2] or None
@@ -141,8 +141,7 @@ def check_inbox(config: AgentConfig) -> Check | None:
     inbox, state = config.inbox.dir, config.storage.state_dir
     if inbox.is_symlink():  # the agent does not follow it: a stick could point it anywhere
         return Check.failed(
-            f"inbox {inbox} is a symbolic link to {os.readlink(inbox)}: the agent does not "
-            "follow it",
+            f"inbox {inbox} is a symbolic link to {inbox.readlink()}: the agent does not follow it",
             f'set [inbox] dir = "{inbox.resolve()}" (the real folder)',
         )
     if inbox.exists() and not inbox.is_dir():

@@ -99,7 +99,7 @@ class SerialDoctor:
 
     def driver(self, real: Path) -> str:
         link = self.sys_tty / real.name / "device" / "driver"
-        return f"driver {os.path.basename(os.readlink(link))}" if link.is_symlink() else ""
+        return f"driver {link.readlink().name}" if link.is_symlink() else ""
 
     def latency(self, real: Path) -> str:
         timer = self.sys_tty / real.name / "device" / "latency_timer"
@@ -197,7 +197,7 @@ def _has_open(fd_dir: Path, target: str) -> bool:
         return False
     for link in links:
         try:
-            if os.readlink(link) == target:
+            if str(link.readlink()) == target:
                 return True
         except OSError:
             continue

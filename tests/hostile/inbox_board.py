@@ -4,7 +4,6 @@ inbox tests: what a USB stick (or anyone who can write the inbox) may put there.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 from collections.abc import Callable
@@ -172,5 +171,5 @@ def remove_tree(path: Path) -> None:
     if path.is_symlink() or path.is_file():
         path.unlink()
     elif path.exists():
-        os.chmod(path, 0o755)
+        path.chmod(0o755)
         shutil.rmtree(path)

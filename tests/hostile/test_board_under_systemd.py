@@ -212,7 +212,8 @@ def test_a_poisoned_board_comes_up_under_systemd_and_reports_each_poison(
         30,
         "the status line naming what is shown",
     )
-    assert state["ActiveState"] == "active" and state["SubState"] == "running", state
+    assert state["ActiveState"] == "active", state
+    assert state["SubState"] == "running", state
     assert state["NRestarts"] == "0", state
     assert state["StatusText"].startswith("online; showing commune/thong-bao"), state
     # Still heartbeating after all that.

@@ -73,7 +73,8 @@ def test_denied_writes_are_logged_once_per_topic_counted_and_shown_in_status(
         warning = "WARNING agent.link: MQTT broker denies write"
         assert log.count(f"{warning} {events}:") == 1, log
         assert log.count(f"{warning} {status_topic}:") == 1
-        assert BOARD["id"] in status_topic and agent.alive()
+        assert BOARD["id"] in status_topic
+        assert agent.alive()
     finally:
         dashboard.close()
         notify.close()
@@ -152,7 +153,8 @@ def test_on_an_open_broker_the_probe_comes_back_and_is_never_taken_for_a_command
         agents.append(agent)
         agent.wait_log("MQTT read permission on commands proven", timeout=20)
         probes = dashboard.find(lambda m: m.topic == board_topic("cmd"))
-        assert len(probes) == 1 and probes[0].json()["type"] == "probe"
+        assert len(probes) == 1
+        assert probes[0].json()["type"] == "probe"
         wait_until(lambda: len(dashboard.find(lambda m: m.topic == HEARTBEAT)) >= 2, 20, "beats")
         assert not dashboard.find(lambda m: m.topic == board_topic("cmd/result"))
         assert not dashboard.find(lambda m: b"content.rejected" in m.payload)

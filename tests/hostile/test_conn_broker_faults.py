@@ -100,7 +100,8 @@ def test_a_broker_restarting_every_few_seconds_leaves_no_seq_gaps_and_no_growth(
     dashboard.on_message = lambda _c, _u, m: seen.append(
         Message(m.topic, bytes(m.payload), bool(m.retain), time.monotonic())
     )
-    dashboard.reconnect_delay_set(0.1, 0.5)
+    # paho annotates the delays int, but uses them as float seconds: sub-second ones work.
+    dashboard.reconnect_delay_set(0.1, 0.5)  # type: ignore[arg-type]
     dashboard.connect("127.0.0.1", broker.port)
     dashboard.loop_start()
     config = write_config(tmp_path, port=broker.port, heartbeat_s=1)
@@ -147,7 +148,8 @@ def test_a_clean_stop_warns_of_nothing_and_dates_its_offline_status(
     assert agent.terminate(timeout=5) == 0
     offline = observer.wait_for(lambda m: m.topic == board_topic("status"), start=mark)
     body = offline.json()
-    assert body["state"] == "offline" and body["reason"] == "shutdown"
+    assert body["state"] == "offline"
+    assert body["reason"] == "shutdown"
     assert body["since"]  # when it went offline
     log = agent.log()
     assert "WARNING agent.link" not in log, log

@@ -95,8 +95,10 @@ def test_a_broker_that_never_sends_connack_times_out_within_the_deadline(
     assert took < DEADLINE_S + 2  # one deadline (and the supervisor's tick)
     wait_until(lambda: link.reconnects >= 2, 10, "a second failed attempt")
     health = link.health(UTC, None)
-    assert health.reconnects >= 2 and health.last_error is not None
-    assert health.connected_since is None and health.protocol == "5"
+    assert health.reconnects >= 2
+    assert health.last_error is not None
+    assert health.connected_since is None
+    assert health.protocol == "5"
     # Logged once with its cause: repeats of the same cause are not warnings again.
     assert len(warnings_with(caplog, "no CONNACK")) == 1
     assert set(silent.levels) == {5}  # protocol = "5": no other version is tried
@@ -112,7 +114,8 @@ def test_a_broker_that_closes_before_connack_is_reported_and_auto_tries_both_ver
     wait_until(lambda: {4, 5} <= set(closing.levels), 10, "attempts in MQTT 5 and in 3.1.1")
     assert closing.levels[0] == 5  # MQTT 5 first
     assert warnings_with(caplog, "closed before CONNACK")
-    assert link.reconnects >= 2 and not link.connected
+    assert link.reconnects >= 2
+    assert not link.connected
 
 
 def test_a_broker_refusing_mqtt5_gets_3_1_1_for_the_session(
@@ -123,12 +126,14 @@ def test_a_broker_refusing_mqtt5_gets_3_1_1_for_the_session(
     up = inbox.get(timeout=10)
     while not isinstance(up, LinkUp):
         up = inbox.get(timeout=10)
-    assert link.protocol == "3.1.1" and link.fell_back
+    assert link.protocol == "3.1.1"
+    assert link.fell_back
     assert old_broker.levels[:2] == [5, 4]
     assert warnings_with(caplog, "refused MQTT 5")
     assert warnings_with(caplog, "falling back to MQTT 3.1.1 for this session")
     health = link.health(UTC, None)
-    assert health.protocol == "3.1.1" and health.connected_since is not None
+    assert health.protocol == "3.1.1"
+    assert health.connected_since is not None
     assert "Unsupported protocol version" in (health.last_error or "")
 
 
@@ -139,7 +144,8 @@ def test_protocol_5_only_reports_the_refusal_and_does_not_fall_back(
     link, _ = start_link(mqtt_config(old_broker.port, protocol="5"), links)
     wait_error(link, "broker refused the connection: Unsupported protocol version", 10)
     wait_until(lambda: len(old_broker.levels) >= 2, 10, "a retry")
-    assert set(old_broker.levels) == {5} and not link.connected
+    assert set(old_broker.levels) == {5}
+    assert not link.connected
 
 
 def tls_config(broker: Broker, ca_file: Path, host: str = "127.0.0.1") -> MqttConfig:

@@ -95,7 +95,8 @@ def test_screenshot_larger_than_the_maximum_packet_size_never_costs_the_connecti
                 assert result["data"]["scaled_from"] == [640, 360]
                 assert result["data"]["bytes"] < LIMIT
                 shot = observer.find(lambda m: m.topic == board_topic("screenshot"))
-                assert shot and len(shot[-1].payload) < LIMIT
+                assert shot
+                assert len(shot[-1].payload) < LIMIT
             else:
                 assert "too large for the broker" in result["error"]
         beat = live_heartbeat(observer)
@@ -153,7 +154,8 @@ def test_a_broker_without_retained_messages_gets_a_clear_error_and_unretained_pr
         link.start()
         wait_until(lambda: link.connected, 15, "a connection without retain")
         status = observer.wait_for(lambda m: m.topic == board_topic("status"), timeout=10)
-        assert status.json()["state"] == "online" and status.retain is False
+        assert status.json()["state"] == "online"
+        assert status.retain is False
         errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
         assert any("does not keep retained messages" in e for e in errors), errors
         assert link.limits.retain_available is False

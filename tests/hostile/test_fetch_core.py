@@ -91,7 +91,8 @@ def test_a_downloaded_bomb_is_never_shown_and_says_why(
         agent.handle(message)
         failed = events(caplog, "asset.failed")
         assert [f["item_id"] for f in failed] == ["anh"]
-        assert "4000×4000" in failed[0]["message"] and "not retried" in failed[0]["message"]
+        assert "4000×4000" in failed[0]["message"]
+        assert "not retried" in failed[0]["message"]
         for _ in range(5):  # rotation goes on without it: never a picture-less caption
             assert isinstance(agent.clock, FakeClock)
             agent.clock.advance(1.1)

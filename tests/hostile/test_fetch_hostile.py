@@ -163,9 +163,11 @@ def test_a_hostile_server_costs_one_clear_failure_and_nothing_else(
     failure = failures[0]
     if case.name in _SLOW:  # the other server's image did not wait for this one
         assert seen.index(ready) < seen.index(failure), seen
-    assert failure.item_ids == ("xau",) and failure.url == bad.url
+    assert failure.item_ids == ("xau",)
+    assert failure.url == bad.url
     assert case.why in failure.message, failure.message
-    assert "Traceback" not in failure.message and len(failure.message) < 300
+    assert "Traceback" not in failure.message
+    assert len(failure.message) < 300
     assert fetcher.cache.get(bad) is None  # never shown with a hole
     assert time.monotonic() - started < 3 * DEADLINE_S
 
@@ -291,7 +293,8 @@ def test_supervisor_restarts_a_dead_worker_and_says_so(
             reports, lambda s: any(isinstance(r, FetcherRestarted) for r in s), timeout=5
         )
         restarted = seen[-1]
-        assert "_Boom" in restarted.message and "restarted" in restarted.message
+        assert "_Boom" in restarted.message
+        assert "restarted" in restarted.message
         # The job the dead worker held is not lost.
         assert reports.get(timeout=2 * DEADLINE_S) == AssetReady(image.sha256)
         assert fetcher.alive

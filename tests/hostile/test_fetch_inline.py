@@ -56,7 +56,8 @@ def test_limits_come_from_the_configuration() -> None:
     path, message = rejection(
         playlist_with(uri(picture)), image_limits=ImageLimits(max_side=32, max_pixels=1024)
     )
-    assert path == "items.0.fields.image" and "limit is 32 pixels a side" in message
+    assert path == "items.0.fields.image"
+    assert "limit is 32 pixels a side" in message
 
 
 @pytest.mark.parametrize(
@@ -66,7 +67,9 @@ def test_limits_come_from_the_configuration() -> None:
 )
 def test_an_image_url_that_can_never_be_fetched_rejects_the_playlist(url: str, why: str) -> None:
     path, message = rejection(playlist_with({"url": url, "sha256": "0" * 64}))
-    assert path == "items.0.fields.image.url" and "bad URL" in message and why in message
+    assert path == "items.0.fields.image.url"
+    assert "bad URL" in message
+    assert why in message
 
 
 def test_a_bomb_is_refused_from_its_header_and_a_replay_costs_no_second_decode(

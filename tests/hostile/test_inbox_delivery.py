@@ -4,7 +4,6 @@ did not exist when the agent started."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -35,12 +34,12 @@ def test_a_file_moved_into_the_inbox_is_read(board: InboxBoard) -> None:
     mark = board.observer.mark()
     staged = board.outside / "moved.json"
     staged.write_bytes(good_playlist(2, "moved"))
-    os.rename(staged, board.inbox / "moved.json")  # what `mv` does on one file system
+    staged.rename(board.inbox / "moved.json")  # what `mv` does on one file system
     board.wait_playing("moved", start=mark)
     # A rename inside the inbox (how rsync and editors write: temp file, then rename).
     mark = board.observer.mark()
     (board.inbox / ".renamed.json.partial").write_bytes(good_playlist(3, "renamed"))
-    os.rename(board.inbox / ".renamed.json.partial", board.inbox / "renamed.json")
+    (board.inbox / ".renamed.json.partial").rename(board.inbox / "renamed.json")
     board.wait_playing("renamed", start=mark)
     assert board.agent.alive()
 
@@ -87,7 +86,7 @@ def test_an_inbox_that_appears_after_start_is_read(tmp_path: Path) -> None:
         staged.mkdir()
         (staged / "usb.json").write_bytes(good_playlist(2, "usb"))
         media.mkdir()
-        os.rename(staged, inbox)  # the whole folder at once, like a mount
+        staged.rename(inbox)  # the whole folder at once, like a mount
         board.wait_accepted(2, start=mark)  # (the broker's item keeps its long turn)
         assert board.agent.alive()
     finally:

@@ -145,7 +145,7 @@ def test_a_1_gb_file_is_not_read_into_memory(board: InboxBoard) -> None:
     assert board.agent.process is not None
     before = peak_rss_mb(board.agent.process.pid)
     mark = board.observer.mark()
-    with open(board.inbox / "huge.json", "wb") as f:
+    with (board.inbox / "huge.json").open("wb") as f:
         f.truncate(1024**3)  # sparse: costs no disk, but reads as 1 GiB of zeros
     rejected = board.rejection("huge.json", start=mark)
     assert f"limit {LIMIT}" in rejected["errors"][0]["message"]

@@ -47,7 +47,8 @@ def test_a_fifo_in_the_inbox_at_start_up_does_not_block_the_first_frame(
     first = board.heartbeat(timeout=20)  # a blocked core never sends one
     # The agent's first heartbeat (kept in its outbox until connected): made within 5 s of
     # its start, after its first frame was drawn.
-    assert first["uptime_s"] < 5 and first["display"]["frames"] >= 1
+    assert first["uptime_s"] < 5
+    assert first["display"]["frames"] >= 1
     board.wait_playing("good")
     rejected = board.rejection("aaa-pipe.json")
     assert "named pipe" in rejected["errors"][0]["message"]
@@ -62,7 +63,7 @@ def test_hostile_files_present_at_start_up_are_each_rejected_once(
 ) -> None:
     def prepare(inbox: Path) -> None:
         (inbox / "zero.json").symlink_to("/dev/zero")  # read whole, it never ends
-        with open(inbox / "huge.json", "wb") as f:
+        with (inbox / "huge.json").open("wb") as f:
             f.truncate(1024**3)
         (inbox / "folder.json").mkdir()
         (inbox.parent / "outside" / "secret.json").write_bytes(secret_playlist())
@@ -102,7 +103,7 @@ def _unreadable(tmp_path: Path) -> Path:
         pytest.skip("setpriv cannot drop CAP_DAC_OVERRIDE here: root reads any folder")
     (tmp_path / "inbox").mkdir()
     (tmp_path / "inbox" / "secret.json").write_bytes(secret_playlist())
-    os.chmod(tmp_path / "inbox", 0)
+    (tmp_path / "inbox").chmod(0)
     return tmp_path / "inbox"
 
 
@@ -144,7 +145,7 @@ def test_a_file_without_read_permission_is_rejected_once(
 
     def prepare(inbox: Path) -> None:
         (inbox / "locked.json").write_bytes(good_playlist(9, "locked"))
-        os.chmod(inbox / "locked.json", 0)
+        (inbox / "locked.json").chmod(0)
 
     # As a service without CAP_DAC_OVERRIDE (or running as its own user): open() fails.
     board = start_board(tmp_path, prepare=prepare, wrapper=NO_DAC)
@@ -153,11 +154,12 @@ def test_a_file_without_read_permission_is_rejected_once(
     rejected = board.rejection("locked.json")
     assert "no permission" in rejected["errors"][0]["message"]
     beat = board.heartbeats_after(3)
-    assert beat["now_showing"]["item_id"] == "good" and beat["content"]["local"]["version"] == 1
+    assert beat["now_showing"]["item_id"] == "good"
+    assert beat["content"]["local"]["version"] == 1
     assert len(board.rejections("locked.json")) == 1
     # Fixing the permission is a change: the file is read then.
     mark = board.observer.mark()
-    os.chmod(board.inbox / "locked.json", 0o644)
+    (board.inbox / "locked.json").chmod(0o644)
     board.wait_playing("locked", start=mark)
     assert not (board.inbox / "locked.json.error.txt").exists()  # the fix removed the sidecar
 
@@ -175,7 +177,8 @@ def test_without_a_broker_a_fifo_at_start_up_is_rejected_and_the_inbox_content_s
     try:
         agent.wait_log('"kind":"playback.started","item_id":"good"', timeout=20)
         log = agent.wait_log("aaa-pipe.json is a named pipe (FIFO)", timeout=20)
-        assert '"kind":"content.rejected"' in log and "Traceback" not in log
+        assert '"kind":"content.rejected"' in log
+        assert "Traceback" not in log
         assert agent.alive()
     finally:
         agent.kill()

@@ -260,7 +260,8 @@ def test_the_flood_limit_never_loses_a_count_even_with_too_many_sources() -> Non
     admitted = sum(limiter.admit(f"topic/{n % 200}", 0.0, now) for n in range(1000))
     reports = limiter.due(100.0)
     assert admitted + sum(r.count for r in reports) == 1000
-    assert limiter.due(200.0) == [] and limiter.pending() == []
+    assert limiter.due(200.0) == []
+    assert limiter.pending() == []
 
 
 def _cache_alerts(state: Path, count: int) -> None:

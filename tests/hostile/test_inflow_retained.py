@@ -73,7 +73,8 @@ def test_retained_command_is_never_run_and_reported_once(
     observer.publish(CMD, command("tat-man-hinh", "display_power", state="off"), retain=True)
     start_agent(tmp_path, broker, agents)
     result = observer.wait_for(lambda m: m.topic == RESULT, timeout=15).json()
-    assert result["id"] == "tat-man-hinh" and result["ok"] is False
+    assert result["id"] == "tat-man-hinh"
+    assert result["ok"] is False
     assert "retained" in result["error"]
     for _ in range(2):
         reconnect(observer, broker)
@@ -110,7 +111,8 @@ def test_the_result_of_restart_arrives_once(
     observer.wait_for(lambda m: m.topic == HEARTBEAT, timeout=15)
     observer.publish(CMD, command("khoi-dong-lai", "restart"))
     observer.wait_for(lambda m: m.topic == RESULT and m.json()["id"] == "khoi-dong-lai")
-    assert agent.process is not None and agent.process.wait(20) == 75
+    assert agent.process is not None
+    assert agent.process.wait(20) == 75
     mark = observer.mark()
     start_agent(tmp_path, broker, agents)
     observer.wait_for(is_online, timeout=15, start=mark)

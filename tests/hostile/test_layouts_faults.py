@@ -92,15 +92,18 @@ def test_a_fault_in_one_zone_type_skips_its_items_with_one_display_error(
         agent.tick()
         assert shown(agent) == "a"
     [error] = events(caplog, "display.error")
-    assert "item qr (commune)" in error["message"] and "qr_notice" in error["message"]
+    assert "item qr (commune)" in error["message"]
+    assert "qr_notice" in error["message"]
     assert "injected renderer fault" in error["message"]
-    assert "qr" not in played(caplog) and played(caplog)[0] == "a"
+    assert "qr" not in played(caplog)
+    assert played(caplog)[0] == "a"
     # Its content changes (and the zone type works again): it is tried, and shown.
     monkeypatch.undo()
     publish(agent, playlist(2, [qr_item("Quét mã mới"), text_item("a", "Thông báo A")]))
     clock.advance(10)
     agent.tick()
-    assert "qr" in played(caplog) and len(events(caplog, "display.error")) == 1
+    assert "qr" in played(caplog)
+    assert len(events(caplog, "display.error")) == 1
     agent._shutdown()
 
 
@@ -121,7 +124,8 @@ def test_a_fault_while_animating_is_caught_once(
     for _ in range(5):
         clock.advance(61)
         agent.tick()
-    assert shown(agent) is None and agent.screen.frames >= 2
+    assert shown(agent) is None
+    assert agent.screen.frames >= 2
     messages = [e["message"] for e in events(caplog, "display.error")]
     assert len(messages) == 2, messages  # the item once, idle once: not one per frame
     assert any(message.startswith("idle: ") for message in messages)
@@ -148,7 +152,8 @@ def test_a_nan_that_reaches_the_renderer_does_not_stop_the_board(
     publish(agent, playlist(1, [item, text_item("a", "A")]))
     assert shown(agent) == "a"
     [error] = events(caplog, "display.error")
-    assert "item nan" in error["message"] and "poisoned" in error["message"]
+    assert "item nan" in error["message"]
+    assert "poisoned" in error["message"]
     assert "nan" not in played(caplog)
     agent._shutdown()
 
@@ -165,9 +170,12 @@ def test_an_alert_whose_layout_fails_is_shown_with_the_built_in_one(
     publish(agent, alert_payload(), topic=ALERT_TOPIC)
     assert now_showing(agent) == ("bao-so-3", "alert")
     frame = agent.screen.frame
-    assert frame is not None and frame.base.layout == "alert_full" and frame.base.builtin
+    assert frame is not None
+    assert frame.base.layout == "alert_full"
+    assert frame.base.builtin
     [error] = events(caplog, "display.error")
-    assert "alert bao-so-3" in error["message"] and "built-in alert_full" in error["message"]
+    assert "alert bao-so-3" in error["message"]
+    assert "built-in alert_full" in error["message"]
     assert "bao-so-3" in played(caplog)
     # The built-in alert layout's red, not the navy of a failed frame.
     assert tuple(agent.output.canvas.get_at((5, 5)))[:3] != (0, 0, 0)
@@ -198,13 +206,16 @@ def test_a_banner_whose_layout_fails_is_shown_with_the_built_in_one(
     publish(agent, playlist(1, [text_item("a", "A", duration_s=5), text_item("b", "B")]))
     publish(agent, alert_payload(severity="minor"), topic=ALERT_TOPIC)
     frame = agent.screen.frame
-    assert frame is not None and frame.banner is not None and frame.banner.builtin
+    assert frame is not None
+    assert frame.banner is not None
+    assert frame.banner.builtin
     assert frame.base.layout == "fullscreen_text"  # the content goes on under the band
     for _ in range(4):
         clock.advance(5)
         agent.tick()
     [error] = events(caplog, "display.error")
-    assert "alert bao-so-3" in error["message"] and "built-in alert_banner" in error["message"]
+    assert "alert bao-so-3" in error["message"]
+    assert "built-in alert_banner" in error["message"]
     assert {"a", "b", "bao-so-3"} <= set(played(caplog))
     agent._shutdown()
 
@@ -226,7 +237,8 @@ def test_a_zone_that_starts_failing_while_it_runs_skips_the_item_once(
         "fields": {"title": "Tin", "body": "Nội dung", "ticker": "Chữ chạy " * 10},
     }
     publish(agent, playlist(1, [news, text_item("a", "A", duration_s=30)]))
-    assert shown(agent) == "tin" and agent.screen.refresh_at is not None
+    assert shown(agent) == "tin"
+    assert agent.screen.refresh_at is not None
     monkeypatch.setattr(TickerZone, "paint", broken_paint)
     for _ in range(30):  # a second of animation frames
         clock.advance(1 / 30)

@@ -65,7 +65,8 @@ def test_a_layout_bomb_is_a_layout_error_not_a_crash(tmp_path: Path, text: str) 
     path.write_text(text, encoding="utf-8")
     with pytest.raises(LayoutError) as caught:
         load_layout_file(path)
-    assert caught.value.problems and all(p.startswith(f"{path}: ") for p in caught.value.problems)
+    assert caught.value.problems
+    assert all(p.startswith(f"{path}: ") for p in caught.value.problems)
     assert len(caught.value.problems) <= 5  # one clear bounded error, not one per value
 
 
@@ -119,7 +120,8 @@ def test_an_unreadable_layout_file_is_skipped(tmp_path: Path) -> None:
     locked.chmod(0)
     (tmp_path / "notice.yaml").write_text(NOTICE, encoding="utf-8")
     scan = scan_library(tmp_path)
-    assert "notice" in scan.library and "locked" not in scan.library
+    assert "notice" in scan.library
+    assert "locked" not in scan.library
     assert "cannot read" in scan.skipped[0].summary()
 
 
@@ -129,18 +131,21 @@ def test_every_bad_file_is_skipped_and_the_rest_is_used(tmp_path: Path) -> None:
     (tmp_path / "notice.yaml").write_text(NOTICE, encoding="utf-8")
     (tmp_path / "headline.yaml").write_text(NOTICE.replace("notice", "headline"))  # no override
     scan = scan_library(tmp_path)
-    assert "notice" in scan.library and "headline" in scan.library
+    assert "notice" in scan.library
+    assert "headline" in scan.library
     assert scan.library.get("headline") is not None
     assert scan.library.specs["headline"].slots[0].name == "title"  # still the built-in one
     assert scan.library.specs["headline"].slots[1].name == "body"
     assert len(scan.skipped) == len(BOMBS) + 1
     for file in scan.skipped:
-        assert str(file.path) in file.summary() and len(file.summary()) < 1000
+        assert str(file.path) in file.summary()
+        assert len(file.summary()) < 1000
 
 
 def test_a_missing_layouts_folder_leaves_the_builtin_layouts(tmp_path: Path) -> None:
     scan = scan_library(tmp_path / "nowhere")
-    assert "headline" in scan.library and "cannot read the layouts folder" in scan.problems[0]
+    assert "headline" in scan.library
+    assert "cannot read the layouts folder" in scan.problems[0]
 
 
 # --- the board ---------------------------------------------------------------------------
@@ -173,11 +178,14 @@ def test_a_board_starts_with_a_layout_bomb_in_its_folder(
     agent = board(tmp_path, FakeClock(), layouts)
     try:
         agent.start()
-        assert agent.screen.frames >= 1 and "notice" in agent.library
+        assert agent.screen.frames >= 1
+        assert "notice" in agent.library
         messages = [e["message"] for e in events(caplog, "display.error")]
         assert len(messages) == 2
-        assert str(layouts / "bomb.yaml") in messages[0] and "nested more than" in messages[0]
-        assert str(layouts / "nan_box.yaml") in messages[1] and "not a finite" in messages[1]
+        assert str(layouts / "bomb.yaml") in messages[0]
+        assert "nested more than" in messages[0]
+        assert str(layouts / "nan_box.yaml") in messages[1]
+        assert "not a finite" in messages[1]
         item = {"id": "n", "layout": "notice", "fields": {"title": "T", "body": "B"}}
         publish(agent, playlist(1, [item]))
         assert shown(agent) == "n"
@@ -200,8 +208,10 @@ def test_reload_skips_a_bad_file_and_loads_the_rest(
         (folder / "notice.yaml").write_text(NOTICE, encoding="utf-8")
         (folder / "bomb.yaml").write_text(BOMBS["deep-flow"], encoding="utf-8")
         problem = agent.reload()
-        assert problem is not None and "bomb.yaml" in problem
-        assert "notice" in agent.library and shown(agent) == "a"
+        assert problem is not None
+        assert "bomb.yaml" in problem
+        assert "notice" in agent.library
+        assert shown(agent) == "a"
         [error] = events(caplog, "display.error")
         assert str(folder / "bomb.yaml") in error["message"]
         assert not [r for r in caplog.records if r.exc_info]  # no traceback
@@ -263,10 +273,12 @@ def test_each_kind_of_damaged_layout_file_is_named_and_the_board_shows_its_conte
     try:
         _in_thread(agent.start)
         publish(agent, playlist(1, [text_item("a", "A")]))
-        assert shown(agent) == "a" and agent.screen.frames >= 2
+        assert shown(agent) == "a"
+        assert agent.screen.frames >= 2
         [error] = events(caplog, "display.error")
         assert f"layout file {folder / 'notice.yaml'} skipped" in error["message"]
-        assert "other" in agent.library and "notice" not in agent.library
+        assert "other" in agent.library
+        assert "notice" not in agent.library
         assert agent.heartbeat().errors_total >= 1
     finally:
         agent._shutdown()
@@ -287,7 +299,8 @@ def test_doctor_names_each_skipped_layout_file(tmp_path: Path, layouts: Path) ->
     assert f"✓ layouts folder {layouts}: notice besides the built-in ones" in text
     assert f"✗ layout file {layouts / 'bomb.yaml'} skipped: not valid YAML: nested more" in text
     assert f"✗ layout file {layouts / 'nan_box.yaml'} skipped" in text
-    assert "signage-agent validate" in text and [c.ok for c in checks].count(False) == 2
+    assert "signage-agent validate" in text
+    assert [c.ok for c in checks].count(False) == 2
 
 
 def test_a_folder_of_many_big_files_is_read_within_a_bound(
@@ -303,7 +316,8 @@ def test_a_folder_of_many_big_files_is_read_within_a_bound(
     (tmp_path / "zz_notice.yaml").write_text(NOTICE.replace("notice", "zz_notice"))
     scan = scan_library(tmp_path)
     starved = [f for f in scan.skipped if "too many values in all" in f.summary()]
-    assert starved and len(scan.skipped) == 13  # every big file, and the notice after them
+    assert starved
+    assert len(scan.skipped) == 13  # every big file, and the notice after them
     assert sum(1 for f in scan.skipped if "variants" in f.summary()) == 13 - len(starved)
     monkeypatch.setattr(library, "MAX_FILES", 5)
     scan = scan_library(tmp_path)
@@ -317,7 +331,7 @@ def test_a_bug_in_the_loader_leaves_one_file_out_not_the_board(
 ) -> None:
     from display_layouts import library
 
-    real = library.load_layout_file
+    real = load_layout_file  # what the library calls (it imports it from the loader)
 
     def buggy(path: Path, **kwargs: object) -> object:
         if path.name == "bad.yaml":
@@ -328,5 +342,6 @@ def test_a_bug_in_the_loader_leaves_one_file_out_not_the_board(
     (tmp_path / "bad.yaml").write_text(NOTICE.replace("notice", "bad"), encoding="utf-8")
     (tmp_path / "notice.yaml").write_text(NOTICE, encoding="utf-8")
     scan = scan_library(tmp_path)
-    assert "notice" in scan.library and "bad" not in scan.library
+    assert "notice" in scan.library
+    assert "bad" not in scan.library
     assert "cannot be read: MemoryError: the loader's own bug" in scan.skipped[0].summary()

@@ -142,7 +142,7 @@ def test_a_hostile_number_in_any_numeric_field_is_refused_with_its_path(
     assert named, (text, problems)
 
 
-@pytest.mark.parametrize("where, field, leaf, arity", TARGETS)
+@pytest.mark.parametrize(("where", "field", "leaf", "arity"), TARGETS)
 def test_each_numeric_field_refuses_nan(where: str, field: str, leaf: Leaf, arity: int) -> None:
     """The exhaustive companion of the property test: NaN in every field."""
     text, path = document(where, field, leaf, arity, float("nan"))
@@ -250,4 +250,5 @@ def test_the_drawing_property_test_drew_something() -> None:
     """Runs after it (file order): it must not pass by refusing everything."""
     if not ACCEPTED:
         pytest.skip("run with the property test above")
-    assert len(ACCEPTED) >= 20 and len(set(ACCEPTED)) >= 4
+    assert len(ACCEPTED) >= 20
+    assert len(set(ACCEPTED)) >= 4

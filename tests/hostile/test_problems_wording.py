@@ -54,10 +54,11 @@ def config_problems(tmp_path: Path, text: str) -> list[str]:
 
 def payload_errors(payload: dict[str, Any], model: Any = None) -> list[tuple[str, str]]:
     raw = json.dumps(payload).encode()
-    with pytest.raises(InvalidInput) as caught:
-        if model is None:
+    if model is None:
+        with pytest.raises(InvalidInput) as caught:
             parse_playlist(raw, max_bytes=DEFAULT_MAX_PAYLOAD_BYTES)
-        else:
+    else:
+        with pytest.raises(InvalidInput) as caught:
             decode(raw, model)
     return [(e.path, e.message) for e in caught.value.errors]
 
@@ -83,7 +84,8 @@ def test_a_misspelt_protocol_gets_a_suggestion(tmp_path: Path) -> None:
 
 def test_a_misspelt_output_gets_a_suggestion(tmp_path: Path) -> None:
     found = config_problems(tmp_path, BOARD + '[display]\noutput = "screem"\n')
-    assert len(found) == 1 and found[0].endswith("(got 'screem'); did you mean 'screen'?")
+    assert len(found) == 1
+    assert found[0].endswith("(got 'screem'); did you mean 'screen'?")
 
 
 # "SEVERE": before, difflib compared case-sensitively and the payload got no suggestion
@@ -175,8 +177,10 @@ def test_a_config_value_of_the_wrong_form_is_described_in_words(
     tmp_path: Path, change: tuple[str, str], path: str, words: str
 ) -> None:
     found = config_problems(tmp_path, BOARD.replace(*change))
-    assert len(found) == 1 and found[0].startswith(f"{path}: "), found
-    assert words in found[0] and not REGEX.search(found[0]), found
+    assert len(found) == 1, found
+    assert found[0].startswith(f"{path}: "), found
+    assert words in found[0], found
+    assert not REGEX.search(found[0]), found
 
 
 @pytest.mark.parametrize(
@@ -200,7 +204,9 @@ def test_a_payload_value_of_the_wrong_form_is_described_in_words(
 ) -> None:
     found = payload_errors(playlist(**item))
     messages = [message for where, message in found if where == path]
-    assert messages and words in messages[0] and not REGEX.search(messages[0]), found
+    assert messages, found
+    assert words in messages[0], found
+    assert not REGEX.search(messages[0]), found
 
 
 def _patterns(model: Any) -> list[str]:
@@ -248,7 +254,8 @@ def test_a_clock_time_is_a_time_inside_and_hh_mm_outside() -> None:
     step = BrightnessStep.model_validate({"at": "07:05", "percent": 40})
     assert step.at == time(7, 5)
     schema = ScheduleWindow.model_json_schema()["properties"]["from"]
-    assert schema["type"] == "string" and schema["pattern"] == r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
+    assert schema["type"] == "string"
+    assert schema["pattern"] == r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
 
 
 @pytest.mark.parametrize("text", ["24:00", "7:00", "07:00:00", "07:60", " 07:00", "０７:００"])

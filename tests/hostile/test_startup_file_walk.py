@@ -205,7 +205,7 @@ def _dev_zero(path: Path) -> None:
 
 
 def _huge(path: Path) -> None:
-    with open(path, "r+b") as f:
+    with path.open("r+b") as f:
         f.truncate(HUGE_BYTES)
 
 
@@ -274,7 +274,8 @@ def test_a_poisoned_file_never_stops_the_board(
     shutil.copytree(template, board, symlinks=True)
     (board / "template.log").unlink()
     paths = sorted(board.glob(target.path)) if target.glob else [board / target.path]
-    assert paths and paths[0].is_file(), f"the template has no {target.path}"
+    assert paths, f"the template has no {target.path}"
+    assert paths[0].is_file(), f"the template has no {target.path}"
     poisoned = paths[0]
     board_id = f"walk-{abs(hash((target.name, fault))) % 10**8}"
     spool = board / "state" / "outbox.jsonl"  # the board's own spool, not a stranger's

@@ -66,7 +66,7 @@ def small_fs(tmp_path: Path) -> Iterator[Path]:
 
 def fill(directory: Path) -> Path:
     filler = directory / "filler"
-    with open(filler, "ab") as f:
+    with filler.open("ab") as f:
         try:
             while True:
                 f.write(b"\0" * 65536)
@@ -139,14 +139,16 @@ def test_a_full_state_dir_costs_nothing_but_restart_safety(
         live = after.wait_for(lambda m: m.topic == HEARTBEAT, timeout=15).json()["seq"]
         after.wait_for(lambda m: m.topic == HEARTBEAT and m.json()["seq"] >= live + 5, timeout=20)
         seqs = heartbeat_seqs(after)  # (at least once: the last ones before may come again)
-        assert seqs == sorted(seqs) and set(range(last + 1, max(seqs) + 1)) <= set(seqs)
+        assert seqs == sorted(seqs)
+        assert set(range(last + 1, max(seqs) + 1)) <= set(seqs)
         assert "cannot write the outbox" in agent.log()
         said = said_before + storage_errors(after)
         assert any("outbox" in m for m in said), said  # said while offline, sent later
         assert len(said) == len(set(said)) <= 3, said  # one per problem, not per heartbeat
         filler.unlink()  # space again: content is saved again
         new_content_is_shown_and_reported(after, 3)
-        assert agent.alive() and "Traceback" not in agent.log()
+        assert agent.alive()
+        assert "Traceback" not in agent.log()
     finally:
         after.close()
     assert agent.terminate() == 0
@@ -179,7 +181,8 @@ def test_a_state_dir_that_turns_read_only_keeps_the_board_running(
             )
             messages = storage_errors(after)
             assert len(messages) == len(set(messages)) <= 3, messages
-            assert agent.alive() and "Traceback" not in agent.log()
+            assert agent.alive()
+            assert "Traceback" not in agent.log()
         finally:
             after.close()
         assert agent.terminate() == 0  # a clean stop that cannot save anything
@@ -221,7 +224,7 @@ class NobodyAgent(AgentProcess):
     def start(self) -> AgentProcess:
         env = dict(os.environ, SDL_VIDEODRIVER="dummy", PYTHONUNBUFFERED="1", HOME="/tmp")
         self.log_path.write_bytes(b"")
-        with open(self.log_path, "ab") as log:
+        with self.log_path.open("ab") as log:
             drop = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"]
             self.process = subprocess.Popen(
                 [*drop, sys.executable, "-m", "agent", "run", "--config", str(self.config)],

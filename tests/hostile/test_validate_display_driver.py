@@ -53,7 +53,7 @@ class ScreenAgent(AgentProcess):
         if self.driver is not None:
             env["SDL_VIDEODRIVER"] = self.driver
         self.log_path.write_bytes(b"")
-        with open(self.log_path, "ab") as log:
+        with self.log_path.open("ab") as log:
             self.started_at = time.monotonic()
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "agent", "run", "--config", str(self.config)],

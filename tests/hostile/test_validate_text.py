@@ -54,7 +54,7 @@ def ping_answered(observer: Observer, mark: int) -> None:
 def alert(**changes: object) -> dict[str, object]:
     now = datetime.now(UTC).replace(microsecond=0)
     example = Path(__file__).resolve().parents[2] / "docs" / "examples" / "alert-city-storm.json"
-    base = json.loads(example.read_text(encoding="utf-8"))
+    base: dict[str, object] = json.loads(example.read_text(encoding="utf-8"))
     base.update(sent=now.isoformat(), expires=(now + timedelta(hours=1)).isoformat())
     base.update(changes)
     return base
