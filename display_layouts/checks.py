@@ -2,7 +2,7 @@
 
 - content zones (text, image, clock, …) never overlap: text over text is unreadable;
 - a decoration (rect) lies under the zones it overlaps, so it is listed before them;
-- names that zones refer to (`takes_room_of`, `when_filled`) exist;
+- names that zones refer to (`takes_room_of`, `when_filled`, `smaller_than`) exist;
 - a slot is text or an image, not both;
 - a layout a playlist may name has at least one slot to fill.
 
@@ -57,6 +57,7 @@ def _check_arrangement(
 ) -> Iterator[Finding]:
     zones = arrangement.zones
     names = [zone.name for zone in zones]
+    texts = [zone.name for zone in zones if zone.kind == "text"]
     slots = [slot.name for slot in layout.spec.slots]
     for position, zone in enumerate(zones):
         loc = _loc(index, position, zone)
@@ -66,6 +67,11 @@ def _check_arrangement(
                 hint = did_you_mean(other, [n for n in names if n != zone.name])
                 field: Loc = ("takes_room_of",)
                 yield Finding(loc + field, f"no other zone '{other}'{hint}", context, field)
+        larger = getattr(zone, "smaller_than", None)
+        if larger is not None and (larger == zone.name or larger not in texts):
+            hint = did_you_mean(larger, [n for n in texts if n != zone.name])
+            field = ("smaller_than",)
+            yield Finding(loc + field, f"no other text zone '{larger}'{hint}", context, field)
         for slot in zone.when_filled:
             if slot not in slots:
                 hint = did_you_mean(slot, slots)

@@ -1,4 +1,5 @@
-"""The sample gallery of docs/layouts.md: every built-in layout at its intended sizes.
+"""The sample gallery of docs/layouts.md: every built-in layout at its intended sizes,
+alerts as authorities send them, and the alert banner over a running item.
 
     python -m display_layouts.gallery [FOLDER]     (default: docs/gallery)
 
@@ -38,6 +39,10 @@ INTENDED: Mapping[str, Sequence[tuple[int, int]]] = {
     "idle": (*LCD_SIZES, *LED_SIZES),
 }
 LED_PITCH = 4
+# Alerts as authorities send them (samples.ALERT_EXAMPLES), on the screens most boards
+# have; and the banner over a running item, as the board composes them.
+EXAMPLE_SIZES = ((1920, 1080), (1080, 1920))
+BANNER_CONTENT = "headline"
 
 
 def render(
@@ -48,6 +53,28 @@ def render(
     values = samples.notices()[layout] if fields is None else fields
     scene = Scene(layout, values, samples.BOARD_NAME, samples.NOW, started=samples.NOW)
     Renderer(size).draw(surface, scene)
+    return surface
+
+
+def over_content(
+    size: tuple[int, int], content: str = BANNER_CONTENT, banner: Mapping[str, str] | None = None
+) -> pygame.Surface:
+    """The alert banner over a playlist item, composed as agent.screen.Screen composes
+    them (the tests hold the two to the same pixels): the item laid out above the band,
+    unless the band fills most of the canvas (LED panels), then the band over it."""
+    surface = pygame.Surface(size)
+    renderer = Renderer(size)
+    fields = samples.notices()["alert_banner"] if banner is None else banner
+    band = Scene("alert_banner", fields, samples.BOARD_NAME, samples.NOW, started=samples.NOW)
+    item = samples.notices()[content]
+    base = Scene(content, item, samples.BOARD_NAME, samples.NOW, started=samples.NOW)
+    surface.fill(theme.BACKGROUND)
+    area = renderer.draw_overlay(surface, band)
+    above = surface
+    if area.height > 0 and area.top >= size[1] // 2:
+        above = surface.subsurface(pygame.Rect(0, 0, size[0], area.top))
+    renderer.draw(above, base)
+    renderer.draw_overlay(surface, band)
     return surface
 
 
@@ -71,6 +98,15 @@ def write_gallery(folder: Path) -> list[Path]:
             path = folder / file_name(layout, size)
             pygame.image.save(picture(render(layout, size)), str(path))
             written.append(path)
+    for size in EXAMPLE_SIZES:
+        for name, fields in samples.ALERT_EXAMPLES.items():
+            path = folder / file_name(f"alert_full-{name.removeprefix('alert-')}", size)
+            pygame.image.save(picture(render("alert_full", size, fields)), str(path))
+            written.append(path)
+    for size in (*EXAMPLE_SIZES, *LED_SIZES):
+        path = folder / file_name(f"alert_banner-over-{BANNER_CONTENT}", size)
+        pygame.image.save(picture(over_content(size)), str(path))
+        written.append(path)
     return written
 
 

@@ -7,7 +7,8 @@ screenshot.
 A frame is painted in two layers. `draw` paints everything; `animate` repaints only the
 zones that change by themselves (tickers, clocks, scrolling text), each over what lies
 beneath it: the background and the decorations (rects) it sits on, since no other zone
-may overlap it. A static screen therefore costs nothing between scene changes
+may overlap it. A decoration that changes (a pulsing band) is repainted with the zones
+lying over it. A static screen therefore costs nothing between scene changes
 (`refresh_at` says None), and a running ticker costs one band per frame.
 """
 
@@ -30,6 +31,7 @@ from display_layouts.library import LayoutLibrary, builtin_library
 from display_layouts.paint import Context, Images, Paint, text_value
 from display_layouts.text import Color
 from display_layouts.zones.base import Zone
+from display_layouts.zones.text import TextZone, kept_smaller
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +78,7 @@ class _Frame:
     canvas: Canvas
     surface: int  # id() of the surface painted
     background: Color
+    placed: list[tuple[Zone, pygame.Rect]] = field(default_factory=list)  # in paint order
     decorations: list[tuple[Zone, pygame.Rect]] = field(default_factory=list)
     moving: list[_Moving] = field(default_factory=list)
 
@@ -124,11 +127,13 @@ class Renderer:
         key = self._key(layout, scene, paint.canvas)
         frame = _Frame(key, paint.canvas, id(surface), background)
         for zone, rect in self._placed(arrangement, paint):
+            frame.placed.append((zone, rect))
             if zone.decoration:
                 frame.decorations.append((zone, rect))
-            if zone.next_change(paint, rect) is None:
+            due = zone.next_change(paint, rect)
+            if due is None or zone.decoration:  # a decoration under the zones after it
                 self._paint(zone, paint, rect)
-            else:
+            if due is not None:
                 frame.moving.append(_Moving(zone, rect.clip(surface.get_rect())))
         self._paint_moving(frame, paint, force=True)
         self.missing_glyphs += paint.missing_glyphs
@@ -188,11 +193,32 @@ class Renderer:
         for item in frame.moving:
             if not force and item.due is not None and paint.now < item.due - early:
                 continue
-            self._paint_beneath(frame, paint, item.rect)
-            self._paint(item.zone, paint, item.rect)
+            if item.zone.decoration:  # painted in its place by `draw`; over, once due
+                if not force and item.due is not None:
+                    dirty.append(self._repaint_over(frame, paint, item.rect))
+            else:
+                self._paint_beneath(frame, paint, item.rect)
+                self._paint(item.zone, paint, item.rect)
+                dirty.append(item.rect)
             item.due = item.zone.next_change(paint, item.rect)
-            dirty.append(item.rect)
         return dirty
+
+    def _repaint_over(self, frame: _Frame, paint: Paint, rect: pygame.Rect) -> pygame.Rect:
+        """Repaint a changed decoration with the zones lying over it (a pulsing band
+        under its label), in the frame's order; returns the area repainted."""
+        # Grown until no zone lies half in it: a text drawn twice over itself would
+        # thicken its antialiased edges.
+        over = [placed for zone, placed in frame.placed if not zone.decoration]
+        area, grown = pygame.Rect(rect), None
+        while grown != area:
+            grown = area
+            area = area.unionall([placed for placed in over if placed.colliderect(area)])
+        area = area.clip(paint.surface.get_rect())
+        self._paint_beneath(frame, paint, area)
+        for zone, placed in frame.placed:
+            if not zone.decoration and placed.colliderect(area):
+                self._paint(zone, paint, placed)
+        return area
 
     def _paint_beneath(self, frame: _Frame, paint: Paint, rect: pygame.Rect) -> None:
         """Restore what lies under `rect`: the background and the decorations there. The
@@ -234,9 +260,22 @@ class Renderer:
             filled = all(context.filled(slot) for slot in zone.when_filled)
             return filled and zone.has_content(context)
 
-        return [
+        placed = [
             (zone, pygame.Rect(rect)) for zone, rect in arrange(arrangement, context.size, shown)
         ]
+        return kept_smaller(placed, context)
+
+    def fitted_sizes(self, scene: Scene) -> dict[str, int]:
+        """The font size, in pixels, of each text zone `scene` shows on a canvas of this
+        renderer's size: what checks of a layout's hierarchy compare."""
+        layout, resolved = self._resolve(scene)
+        context = Context(resolved, self._canvas(self.size), self._images, self.fps)
+        sizes = {}
+        for zone, rect in self._placed(layout.arrangement(context.canvas), context):
+            size = zone.font_size(context, rect) if isinstance(zone, TextZone) else None
+            if size is not None:
+                sizes[zone.name] = size
+        return sizes
 
     def _canvas(self, size: tuple[int, int]) -> Canvas:
         return Canvas.of(size, self.panel)

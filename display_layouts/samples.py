@@ -13,6 +13,7 @@ import unicodedata
 from datetime import datetime, timedelta, timezone
 from functools import cache
 
+from display_layouts import theme
 from display_layouts.image_formats import DATA_URI, PNG, is_data_uri
 
 # A fixed moment (a Friday afternoon in Hanoi): samples draw the same every time.
@@ -62,14 +63,77 @@ def notices() -> dict[str, dict[str, str]]:
             "headline": "Cảnh báo ngập lụt",
             "description": "Nước dâng cao tại đường Nguyễn Trãi, khu phố 3 và khu phố 4.",
             "instruction": "Không đi vào vùng ngập. Di chuyển tài sản lên cao.",
+            "authority": "Ủy ban nhân dân phường Bến Nghé",
+            "issued": "Phát lúc 13:50 27/11/2026",
+            "expires": "Hết hiệu lực 22:00 27/11",
+            **_risk(3),
         },
         "alert_banner": {
-            "headline": "Mất điện từ 22:00 đến 05:00",
-            "description": "Bảo trì đường dây khu vực phường Bến Nghé.",
+            "headline": "Ngập úng cục bộ tại đường Phúc Xá",
+            "description": "Mưa lớn gây ngập sâu 30–40 cm đoạn từ ngõ 11 đến chợ Long Biên.",
             "label": "DIỄN TẬP",
+            **_risk(1),
         },
         "idle": {},
     }
+
+
+def _risk(level: int) -> dict[str, str]:
+    """The risk band slots, as agent.alert_desk.alert_fields fills them."""
+    band, ink = theme.risk_band(level)
+    return {"risk": f"CẤP ĐỘ RỦI RO {level}", "risk_color": band, "risk_ink": ink}
+
+
+# Alerts as an alerting authority sends them (CAP-like, docs/examples/alert-*.json), as
+# the agent fills `alert_full` from them at the board's time zone (Asia/Ho_Chi_Minh);
+# the gallery draws them, and the tests check that alert_fields gives exactly these.
+ALERT_EXAMPLES: dict[str, dict[str, str]] = {
+    "alert-city-storm": {
+        "label": "CẢNH BÁO",
+        "headline": "Bão số 3 đổ bộ: người dân ở trong nhà",
+        "description": "Gió mạnh cấp 10, giật cấp 12, mưa rất to từ chiều nay đến sáng mai.",
+        "instruction": "Không ra ngoài khi không cần thiết. Gọi 114 khi cần cứu hộ.",
+        "authority": "Ban Chỉ huy Phòng thủ dân sự thành phố Hà Nội",
+        "issued": "Phát lúc 14:05 27/11/2026",
+        "expires": "Hết hiệu lực 06:00 28/11",
+        **_risk(4),
+    },
+    "alert-district-flood": {
+        "label": "CẢNH BÁO",
+        "headline": "Lũ sông Hồng lên nhanh, vượt báo động 2",
+        "description": "Mực nước tại Long Biên đạt 9,8 m và còn lên. Vùng bãi ngoài đê phường "
+        "Phúc Xá có nguy cơ ngập sâu 0,5–1 m.",
+        "instruction": "Người dân vùng bãi di chuyển tài sản, sẵn sàng sơ tán theo hướng dẫn "
+        "của tổ dân phố.",
+        "authority": "Ban Chỉ huy Phòng chống thiên tai quận Ba Đình",
+        "issued": "Phát lúc 15:30 27/11/2026",
+        "expires": "Hết hiệu lực 18:00 29/11",
+        **_risk(3),
+    },
+    "alert-city-epidemic": {  # an epidemic is not a natural disaster: no risk level
+        "label": "CẢNH BÁO",
+        "headline": "Dịch sốt xuất huyết tại phường Phúc Xá",
+        "description": "Đã ghi nhận 42 ca bệnh trong tuần, tập trung ở khu tập thể và khu "
+        "vực ven đê.",
+        "instruction": "Diệt bọ gậy, đậy kín dụng cụ chứa nước. Sốt cao, xuất huyết: đến "
+        "ngay cơ sở y tế.",
+        "authority": "Trung tâm Kiểm soát bệnh tật thành phố Hà Nội",
+        "issued": "Phát lúc 08:00 27/11/2026",
+        "expires": "Hết hiệu lực 08:00 11/12",
+    },
+    "alert-city-heat": {
+        "label": "CẢNH BÁO",
+        "headline": "Nắng nóng đặc biệt gay gắt, 40–42 °C",
+        "description": "Độ ẩm thấp nhất 35–40 %. Nguy cơ cháy nổ, mất nước và sốc nhiệt khi "
+        "làm việc ngoài trời.",
+        "instruction": "Hạn chế ra ngoài từ 11 đến 16 giờ, uống đủ nước, không để trẻ em "
+        "trong xe ô tô.",
+        "authority": "Trung tâm Dự báo khí tượng thủy văn quốc gia",
+        "issued": "Phát lúc 06:00 27/11/2026",
+        "expires": "Hết hiệu lực 19:00 28/11",
+        **_risk(2),
+    },
+}
 
 
 def with_every_diacritic(layout: str) -> dict[str, str]:

@@ -261,6 +261,32 @@ def test_alert_text_rule_agrees_with_the_model() -> None:
         decode(json.dumps(textless).encode(), Alert)
 
 
+@pytest.mark.parametrize(
+    ("change", "valid"),
+    [
+        ({"risk_level": 1}, True),
+        ({"risk_level": 5}, True),
+        ({"risk_level": 0}, False),
+        ({"risk_level": 6}, False),
+        ({"risk_level": "4"}, False),
+        ({"risk_level": 2.5}, False),
+        ({"sender_name": "Ban Chỉ huy Phòng chống thiên tai quận Ba Đình"}, True),
+        ({"sender_name": ""}, False),
+        ({"sender_name": None}, True),
+    ],
+)
+def test_alert_authority_and_risk_level_agree_with_the_model(
+    change: dict[str, Any], valid: bool
+) -> None:
+    alert = {**load(DOC_EXAMPLES / "alert-city-storm.json"), **change}
+    assert (errors("alert", alert) == []) is valid
+    if valid:
+        decode(json.dumps(alert).encode(), Alert)
+    else:
+        with pytest.raises(InvalidInput):
+            decode(json.dumps(alert).encode(), Alert)
+
+
 # --- AsyncAPI ---------------------------------------------------------------------------
 
 

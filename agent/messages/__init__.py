@@ -32,6 +32,7 @@ from agent.messages.base import (
     Slug,
     Timestamp,
     board_time,
+    board_zone,
     is_identifier,
     set_board_zone,
 )
@@ -212,6 +213,7 @@ __all__ = [
     "UrlText",
     "Weekday",
     "board_time",
+    "board_zone",
     "clean_name",
     "clean_text",
     "is_identifier",

@@ -10,6 +10,7 @@ from pydantic import (
     AfterValidator,
     AwareDatetime,
     ConfigDict,
+    Field,
     StringConstraints,
     ValidationInfo,
     field_validator,
@@ -20,6 +21,8 @@ from agent.messages.base import Identifier, Inbound
 from agent.messages.text import NoticeText, clean_name
 
 Severity = Literal["extreme", "severe", "moderate", "minor"]
+# Vietnam's disaster risk level (cấp độ rủi ro thiên tai, Decision 18/2021/QĐ-TTg).
+RiskLevel = Annotated[int, Field(ge=1, le=5)]
 
 
 class Alert(Inbound):
@@ -43,6 +46,9 @@ class Alert(Inbound):
     sender: Annotated[
         str, StringConstraints(min_length=1, max_length=128), AfterValidator(clean_name)
     ]
+    sender_name: NoticeText | None = Field(
+        None, description="The issuing authority, as shown on screen (CAP senderName)."
+    )
     sent: AwareDatetime
     expires: AwareDatetime
     severity: Severity
@@ -50,6 +56,11 @@ class Alert(Inbound):
     headline: NoticeText | None = None
     description: NoticeText | None = None
     instruction: NoticeText | None = None
+    risk_level: RiskLevel | None = Field(
+        None,
+        description="Disaster risk level 1-5 (Decision 18/2021/QĐ-TTg), shown in its "
+        "official colour: 1 light blue, 2 light yellow, 3 orange, 4 red, 5 purple.",
+    )
     layout: Literal["alert_full", "alert_banner"] | None = None
 
     @field_validator("expires")

@@ -91,6 +91,11 @@ def set_board_zone(zone: tzinfo) -> None:
     _BOARD_ZONE["zone"] = zone
 
 
+def board_zone() -> tzinfo:
+    """The board's time zone: what times shown on screen are given in."""
+    return _BOARD_ZONE["zone"]
+
+
 def board_time(value: datetime) -> str:
     """THE format of every outbound time (CONTRACT §3): RFC 3339 in the board's time zone
     with its offset, to the millisecond: `2026-11-27T09:00:00.000+07:00`."""

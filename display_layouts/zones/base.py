@@ -156,6 +156,15 @@ class Zone(BaseModel):
         raise NotImplementedError
 
 
+RGB = tuple[int, int, int]
+
+
+def slot_color(ctx: Context, slot: str | None, default: RGB) -> RGB:
+    """The palette colour a slot names (`risk_4`), or `default` when it names none."""
+    name = ctx.variable(slot) if slot is not None else None
+    return theme.PALETTE.get(name, default) if name is not None else default
+
+
 def template_bindings(template: str, kind: SlotKind = SlotKind.TEXT) -> tuple[Binding, ...]:
     return tuple(Binding(slot, kind) for slot in templates.slots(template))
 
