@@ -147,6 +147,15 @@ class AlertSlot:
     alert: Alert
     since: datetime
     until: datetime
+    # When this alert, with this text, first went on screen: its attention pulse runs
+    # from then, not again at each turn of a rotation or at an update that changes
+    # nothing people read.
+    noticed: datetime
+
+
+def _read_text(alert: Alert) -> tuple[str | None, ...]:
+    """What people read of an alert: a change in it is news."""
+    return alert.severity, alert.headline, alert.description, alert.instruction
 
 
 def _differs(before: AlertSlot | None, after: AlertSlot | None) -> bool:
@@ -168,6 +177,7 @@ class AlertRotation:
         self.slot_s = slot_s
         self.full: AlertSlot | None = None
         self.banner: AlertSlot | None = None
+        self._noticed: dict[str, tuple[tuple[str | None, ...], datetime]] = {}
 
     def update(self, now: datetime, active: list[Alert]) -> tuple[bool, bool]:
         """Advance both turns; returns whether (full screen, banner) changed."""
@@ -175,6 +185,9 @@ class AlertRotation:
         banner = self._turn(self.banner, [a for a in active if not full_screen(a)], now)
         changed = (_differs(self.full, full), _differs(self.banner, banner))
         self.full, self.banner = full, banner
+        if len(self._noticed) > len(active):  # ended alerts are news again if they return
+            ids = {alert.id for alert in active}
+            self._noticed = {key: seen for key, seen in self._noticed.items() if key in ids}
         return changed
 
     def _turn(
@@ -198,11 +211,19 @@ class AlertRotation:
             return current
         following = ordered[(ordered.index(shown) + 1) % len(ordered)]
         if following.id == shown.id:  # alone: it stays on, without a new turn
-            return AlertSlot(shown, current.since, now + timedelta(seconds=self.slot_s))
+            until = now + timedelta(seconds=self.slot_s)
+            return AlertSlot(shown, current.since, until, current.noticed)
         return self._slot(following, now)
 
     def _slot(self, alert: Alert, now: datetime) -> AlertSlot:
-        return AlertSlot(alert, now, now + timedelta(seconds=self.slot_s))
+        return AlertSlot(alert, now, now + timedelta(seconds=self.slot_s), self._notice(alert, now))
+
+    def _notice(self, alert: Alert, now: datetime) -> datetime:
+        text = _read_text(alert)
+        seen = self._noticed.get(alert.id)
+        if seen is None or seen[0] != text:
+            seen = self._noticed[alert.id] = (text, now)
+        return seen[1]
 
     def next_wakeup(self) -> datetime | None:
         ends = [slot.until for slot in (self.full, self.banner) if slot is not None]

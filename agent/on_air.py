@@ -48,9 +48,17 @@ def frame(
     if (full := rotation.full) is not None:
         fields = alert_fields(full.alert)
         builtin = "alert_full" in use_builtin
-        return Frame(
-            Scene("alert_full", fields, board_name, now, started=full.since, builtin=builtin)
+        # noticed: when its text first went on screen, where the attention pulse starts.
+        scene = Scene(
+            "alert_full",
+            fields,
+            board_name,
+            now,
+            started=full.since,
+            builtin=builtin,
+            noticed=full.noticed,
         )
+        return Frame(scene)
     entry = showing.entry if showing else None
     if showing is None or entry is None:
         base = Scene("idle", {}, board_name, now, builtin="idle" in use_builtin)

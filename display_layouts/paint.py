@@ -82,6 +82,7 @@ class Context:
         self.board_name: str = scene.board_name
         self.now: datetime = scene.now
         self.started: datetime = scene.started or scene.now
+        self.noticed: datetime = getattr(scene, "noticed", None) or self.started
         self.images = images
         self.fps = fps
         self.canvas = canvas

@@ -53,6 +53,9 @@ class Scene:
     # Drawn with the built-in layout of this name, not a board's replacement of it: the
     # fallback when a replaced alert or idle layout fails to draw (alerts are never lost).
     builtin: bool = False
+    # When the item became news (a new alert's text): an attention pulse runs from then.
+    # None: `started`. Like the times above, not part of the key.
+    noticed: datetime | None = None
 
     def key(self) -> tuple[object, ...]:
         """What decides the scene's pixels apart from the time (only animated zones show

@@ -11,7 +11,7 @@ os.environ.setdefault("SDL_VIDEODRIVER", "dummy")  # headless: no window, ever
 import json
 import textwrap
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -386,3 +386,37 @@ def test_smaller_than_must_name_another_text_zone() -> None:
     with pytest.raises(LayoutError) as caught:
         parse_layout(textwrap.dedent(layout), "t.yaml", stem="t")
     assert "no other text zone 'titel'; did you mean 'title'?" in "\n".join(caught.value.problems)
+
+
+def _pulse_runs(rotation: AlertRotation, now: datetime) -> bool:
+    frame = on_air.frame(now, samples.BOARD_NAME, rotation, None, set())
+    renderer, surface = Renderer(SIZE), pygame.Surface(SIZE)
+    renderer.draw(surface, frame.base)
+    return renderer.refresh_at(frame.base) is not None
+
+
+def test_only_news_pulses_not_a_new_turn_of_a_rotation_or_an_update_people_cannot_see() -> None:
+    rotation = AlertRotation(slot_s=15.0)
+    storm = _example_alert("alert-city-storm")
+    flood = _example_alert("alert-district-flood")
+    start = samples.NOW
+    rotation.update(start, [storm, flood])
+    assert _pulse_runs(rotation, start)  # the first one: news
+    turn = start + timedelta(seconds=15)
+    rotation.update(turn, [storm, flood])
+    assert rotation.full is not None and rotation.full.since == turn
+    assert _pulse_runs(rotation, turn)  # the second one, seen for the first time
+    again = start + timedelta(seconds=30)
+    rotation.update(again, [storm, flood])
+    assert rotation.full is not None and rotation.full.alert.id == storm.id
+    assert not _pulse_runs(rotation, again)  # its second turn: not news
+    resent = _example_alert("alert-city-storm", msg_type="update", sent="2026-11-27T14:30:00+07:00")
+    at = again + timedelta(seconds=1)
+    rotation.update(at, [resent, flood])
+    assert not _pulse_runs(rotation, at)  # the same words again
+    worse = _example_alert(
+        "alert-city-storm", msg_type="update", headline="Bão số 3 mạnh thêm, giật cấp 15"
+    )
+    at += timedelta(seconds=1)
+    rotation.update(at, [worse, flood])
+    assert _pulse_runs(rotation, at)  # new words: news again

@@ -34,7 +34,8 @@ MIN_PULSE_PERIOD_S = 1 / 3
 
 
 class Pulse(BaseModel):
-    """Alternate with `color` for the first `seconds` the item is on screen."""
+    """Alternate with `color` for the first `seconds` the item is news (on screen, or
+    since its text changed: Scene.noticed)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
@@ -54,7 +55,9 @@ class Pulse(BaseModel):
         """Which half-period the item is in (odd: the pulse colour), None once it is over.
         Half a frame early counts, as for the renderer's due times: a loop waking a hair
         before a flip must draw the new colour, not the old one again."""
-        elapsed = ctx.elapsed + 0.5 / ctx.fps
+        elapsed = (ctx.now - ctx.noticed).total_seconds() + 0.5 / ctx.fps
+        if elapsed < 0:
+            return 0
         return None if elapsed >= self.seconds else math.floor(elapsed / self.half())
 
 
@@ -82,7 +85,7 @@ class RectZone(Zone):
         if self.pulse is None or (step := self.pulse.step(ctx)) is None:
             return None
         flip = min((step + 1) * self.pulse.half(), self.pulse.seconds)
-        return ctx.started + timedelta(seconds=flip)
+        return ctx.noticed + timedelta(seconds=flip)
 
     def paint(self, paint: Paint, rect: pygame.Rect) -> None:
         paint.fill(rect, self.color_at(paint))
