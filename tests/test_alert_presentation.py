@@ -115,7 +115,8 @@ def test_a_long_headline_is_still_drawn_taller_than_a_short_description(
     frame = _alert_frame(size, fields)
     headline = _glyph_heights(frame, 12, 40)
     description = _glyph_heights(frame, 40, 66)
-    assert headline and description
+    assert headline
+    assert description
     # The tallest blob: a letter (a cut headline's "…" adds three small dots).
     assert max(headline) > max(description), (headline, description)
 
@@ -404,11 +405,13 @@ def test_only_news_pulses_not_a_new_turn_of_a_rotation_or_an_update_people_canno
     assert _pulse_runs(rotation, start)  # the first one: news
     turn = start + timedelta(seconds=15)
     rotation.update(turn, [storm, flood])
-    assert rotation.full is not None and rotation.full.since == turn
+    assert rotation.full is not None
+    assert rotation.full.since == turn
     assert _pulse_runs(rotation, turn)  # the second one, seen for the first time
     again = start + timedelta(seconds=30)
     rotation.update(again, [storm, flood])
-    assert rotation.full is not None and rotation.full.alert.id == storm.id
+    assert rotation.full is not None
+    assert rotation.full.alert.id == storm.id
     assert not _pulse_runs(rotation, again)  # its second turn: not news
     resent = _example_alert("alert-city-storm", msg_type="update", sent="2026-11-27T14:30:00+07:00")
     at = again + timedelta(seconds=1)
