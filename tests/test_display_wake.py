@@ -167,7 +167,8 @@ def test_a_severe_alert_on_a_board_switched_off_and_dimmed_is_shown_at_full_brig
     dimmed = brightest(output.canvas)
     assert 0 < dimmed <= round(255 * 0.3) + 1  # no backlight: the frame itself is dimmed
     command(agent, "off", "display_power", state="off")
-    assert brightest(output.canvas) == 0 and display(agent) == ("off", 30, False)
+    assert brightest(output.canvas) == 0
+    assert display(agent) == ("off", 30, False)
 
     before = len(output.presented)
     handle(agent, ALERT_TOPIC, alert_payload())
@@ -180,7 +181,8 @@ def test_a_severe_alert_on_a_board_switched_off_and_dimmed_is_shown_at_full_brig
     assert display(agent) == ("on", 100, True)
 
     handle(agent, ALERT_TOPIC, alert_payload(msg_type="cancel", sent="2026-11-27T09:00:30+07:00"))
-    assert brightest(output.canvas) == 0 and display(agent) == ("off", 30, False)
+    assert brightest(output.canvas) == 0
+    assert display(agent) == ("off", 30, False)
     command(agent, "on", "display_power", state="on")
     assert brightest(output.canvas) == dimmed  # the content, dimmed as before
 
@@ -192,7 +194,8 @@ def test_what_changed_the_setting_during_the_alert_applies_after_it(
     handle(agent, ALERT_TOPIC, alert_payload(expires="2026-11-28T10:00:00+07:00"))
     assert display(agent) == ("on", 100, True)
     command(agent, "off", "display_power", state="off")  # during the alert: the alert stays lit
-    assert display(agent) == ("on", 100, True) and brightest(output.canvas) == 255
+    assert display(agent) == ("on", 100, True)
+    assert brightest(output.canvas) == 255
     clock.advance(13 * 3600)  # 22:00: the night step of the schedule
     agent.tick()
     assert display(agent) == ("on", 100, True)  # an alert frame is never dimmed by the schedule
@@ -222,14 +225,16 @@ def test_alert_expiry_gives_the_display_back_too(
     assert display(agent) == ("on", 100, True)
     clock.advance(300)
     agent.tick()
-    assert display(agent) == ("off", 30, False) and brightest(output.canvas) == 0
+    assert display(agent) == ("off", 30, False)
+    assert brightest(output.canvas) == 0
 
 
 def test_a_banner_alert_does_not_wake_the_display(board: tuple[Agent, RecordingOutput]) -> None:
     agent, output = board
     command(agent, "off", "display_power", state="off")
     handle(agent, ALERT_TOPIC, alert_payload(severity="moderate"))
-    assert display(agent) == ("off", 30, False) and brightest(output.canvas) == 0
+    assert display(agent) == ("off", 30, False)
+    assert brightest(output.canvas) == 0
 
 
 def test_wake_display_false_leaves_a_switched_off_board_dark(
@@ -242,7 +247,8 @@ def test_wake_display_false_leaves_a_switched_off_board_dark(
     try:
         command(agent, "off", "display_power", state="off")
         handle(agent, ALERT_TOPIC, alert_payload())
-        assert display(agent) == ("off", 30, False) and brightest(output.canvas) == 0
+        assert display(agent) == ("off", 30, False)
+        assert brightest(output.canvas) == 0
         # Nothing was seen: no proof of play for the alert.
         assert [e["layout"] for e in events(caplog, "playback.started")] == []
     finally:
