@@ -110,8 +110,8 @@ def brightest(surface: pygame.Surface) -> int:
 
 def start_agent(tmp_path: Path, clock: FakeClock, **sections: Any) -> tuple[Agent, RecordingOutput]:
     output = RecordingOutput()
-    agent = Agent(make_config(tmp_path, **sections), clock=clock, output=output)
-    agent.link = None  # in-process: events go to the log only
+    # No [mqtt]: no link is made (events go to the log only), messages are handed in.
+    agent = Agent(make_config(tmp_path, mqtt=None, **sections), clock=clock, output=output)
     agent.tick()
     return agent, output
 
