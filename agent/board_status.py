@@ -91,7 +91,7 @@ class BoardStatus:
             now_showing=presenter.now_showing(),
             alerts_active=presenter.alerts.active_ids(),
             playlists=presenter.content.playlists,
-            display=presenter.screen.health(mono),
+            display=presenter.display.health(mono),
             serial=serial_health(presenter.screen.output),
             system=self.probe.read(),
             mqtt=self.broker.health(self.events.tz),

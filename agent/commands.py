@@ -177,7 +177,7 @@ class CommandHost(Protocol):
     @property
     def brightness(self) -> Brightness: ...
     @property
-    def screen(self) -> Display: ...
+    def display(self) -> Display: ...
     @property
     def output(self) -> Output: ...
     @property
@@ -280,7 +280,7 @@ class CommandRunner:
         return {"percent": wanted.percent, "until": board_time(until) if until else None}
 
     def display_power(self, wanted: PowerArgs) -> dict[str, Any]:
-        self.agent.screen.set_power(wanted.state == "on")
+        self.agent.display.set_power(wanted.state == "on")  # the setting; an alert may outrank it
         return {"state": wanted.state}
 
     def restart(self, _args: NoArgs) -> dict[str, Any]:

@@ -270,6 +270,10 @@ class AlertsConfig(Section):
     feeds: Annotated[list[FeedUrl], Field(max_length=MAX_FEEDS)] = Field(default_factory=list)
     # Seconds between two polls of a feed (jittered by ±10 %; longer after failures).
     feed_interval_s: Annotated[float, Field(ge=15, le=86_400)] = 60.0
+    # An extreme or severe alert switches a display that is off on and lifts it to 100 %
+    # while it lasts (agent/display_control.py); false leaves power and brightness to the
+    # schedule and the commands, alerts or not.
+    wake_display: bool = True
 
     @field_validator("feeds")
     @classmethod

@@ -36,6 +36,7 @@ from agent.clock import Clock, SystemClock
 from agent.commands import CommandRunner
 from agent.config import AgentConfig
 from agent.core_queue import CoreMessage, Reload, Wake
+from agent.display_control import DisplayControl
 from agent.events import Events, TurnGuard
 from agent.inbox import InboxFile, InboxWatcher
 from agent.inflow import Inflow
@@ -161,6 +162,7 @@ class Agent:
             brightness=self.brightness,
             alerts=self.alert_desk,
             content=self.content,
+            wake_display=self.config.alerts.wake_display,
         )
         self.notifier = Notifier()
         self.status = BoardStatus(
@@ -204,6 +206,10 @@ class Agent:
     @library.setter
     def library(self, library: LayoutLibrary) -> None:  # a reload; the renderer's apart
         self.content.library = library
+
+    @property
+    def display(self) -> DisplayControl:  # `display_power` sets its power
+        return self.presenter.display
 
     @property
     def link(self) -> MqttLink | None:

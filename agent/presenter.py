@@ -1,7 +1,8 @@
 """The screen's turn: what is due goes on air, drawn only when the frame changed.
 
-on_air.py decides (pure); this part does it, once per turn of the core's loop: the
-brightness of the hour, alerts that expired, the turns of full-screen and banner alerts,
+on_air.py decides (pure); this part does it, once per turn of the core's loop: alerts
+that expired, the display's power and brightness (agent/display_control.py: the hour's
+brightness, or full power for a severe alert), the turns of full-screen and banner alerts,
 the playback's next slot (frozen under a full-screen alert), the frame on the output, a
 part that failed to draw recovered (agent/faults.py), and the proof of play of what went
 on the output. It also says when the screen can next change, for the loop's sleep.
@@ -15,6 +16,7 @@ from agent import on_air
 from agent.acceptance import ContentDesk
 from agent.alert_desk import AlertDesk
 from agent.brightness import Brightness
+from agent.display_control import DisplayControl
 from agent.events import Events
 from agent.faults import FaultRecovery
 from agent.messages import NowShowing
@@ -33,6 +35,7 @@ class Presenter:
         brightness: Brightness,
         alerts: AlertDesk,
         content: ContentDesk,
+        wake_display: bool,
     ) -> None:
         self.events = events
         self.board_name = board_name
@@ -41,6 +44,7 @@ class Presenter:
         self.brightness = brightness
         self.alerts = alerts
         self.content = content
+        self.display = DisplayControl(screen, brightness, wake_display=wake_display, now=events.now)
         self.faults = FaultRecovery(
             events,
             screen=screen,
@@ -53,10 +57,10 @@ class Presenter:
     def turn(self, now: datetime) -> None:
         """Put on air what is due at `now`, and say what started."""
         events, screen, playlists = self.events, self.screen, self.content.playlists
-        screen.set_brightness(self.brightness.current(now))
         events.emit_all(self.alerts.expire(now))
-        rotation = self.alerts.rotation
-        full_changed, banner_changed = rotation.update(now, self.alerts.book.active())
+        rotation, active = self.alerts.rotation, self.alerts.book.active()
+        full_changed, banner_changed = rotation.update(now, active)
+        self.display.apply(now, active)  # before drawing: a woken display shows the alert
         started = on_air.advance(self.playback, rotation, now, playlists, full_changed)
         if not screen.show(self.frame(now)):
             screen.refresh(now)

@@ -75,6 +75,7 @@ class Screen:
         self.brightness = 100
         self.power_on = True
         self._dim_frame_to = 100  # software dimming when the panel has no backlight control
+        self._stale = False  # power or brightness changed since the frame was drawn
         self._base_surface = output.canvas  # where the base scene is drawn (see _above_banner)
         self._frames_counted: tuple[int, float | None] = (0, None)  # for the measured fps
         self.faults: list[DrawFault] = []  # since the core last took them (take_faults)
@@ -84,8 +85,9 @@ class Screen:
         return faults
 
     def show(self, frame: Frame) -> bool:
-        """Draw `frame` unless it is already on the output; True when drawn."""
-        if self.frame is not None and frame.key() == self.frame.key():
+        """Draw `frame` unless it is already on the output as it should look; True when drawn."""
+        unchanged = self.frame is not None and frame.key() == self.frame.key()
+        if unchanged and not self._stale:
             return False
         if not self.power_on:
             self.frame = frame  # drawn when the display is switched on again
@@ -93,26 +95,28 @@ class Screen:
         self._draw(frame)
         return True
 
-    def set_brightness(self, percent: int) -> None:
-        if percent == self.brightness:
+    def set_display(self, power_on: bool, percent: int) -> None:
+        """Power and brightness as the output is to have them (agent/display_control.py).
+        Switching off blanks the output at once; any other change is drawn by the next
+        `show` or `redraw` — so a display woken for an alert shows the alert first, not
+        for a moment the frame it had before."""
+        if percent != self.brightness:
+            self.brightness = percent
+            self._dim_frame_to = 100 if self.output.set_backlight(percent) else percent
+            self._stale = True
+        if power_on == self.power_on:
             return
-        self.brightness = percent
-        self._dim_frame_to = 100 if self.output.set_backlight(percent) else percent
-        self._redraw()
-
-    def set_power(self, on: bool) -> None:
-        if on == self.power_on:
-            return
-        self.power_on = on
-        self.output.set_power(on)
-        if on:
-            self._redraw()
+        self.power_on = power_on
+        self.output.set_power(power_on)
+        if power_on:
+            self._stale = True
         else:  # blank, whether or not the display itself could be powered down
             self.output.canvas.fill((0, 0, 0))
             self.output.present()
 
-    def _redraw(self) -> None:
-        if self.frame is not None and self.power_on:
+    def redraw(self) -> None:
+        """Draw the frame on show again when power or brightness changed since it was drawn."""
+        if self.frame is not None and self.power_on and self._stale:
             self._draw(self.frame)
 
     def refresh(self, now: datetime) -> None:
@@ -204,6 +208,7 @@ class Screen:
             self.on_error(f"presenting {frame.base.layout}: {exc}")
         self.frames += 1
         self.frame = frame
+        self._stale = False
         self._schedule(frame)
 
     def _above_banner(self, canvas: pygame.Surface, banner: Scene) -> pygame.Surface:

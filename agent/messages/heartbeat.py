@@ -36,6 +36,9 @@ class DisplayHealth(Outbound):
     # or `dummy` mean nothing is visible (a display.error said so at start). null when
     # the output is not an SDL display (headless, serial).
     driver: str | None = None
+    # Addition (CONTRACT §6): an extreme or severe alert switched the display on or lifted
+    # its brightness; `power` and `brightness` say what the output has, not the setting.
+    woken_by_alert: bool = False
 
 
 class SerialHealth(Outbound):
@@ -111,6 +114,8 @@ class Heartbeat(Outbound):
         screen = f"display {display.output} {display.width}x{display.height} power {display.power}"
         if display.brightness is not None:
             screen += f" brightness {display.brightness}%"
+        if display.woken_by_alert:
+            screen += " (woken by an alert)"
         parts = [shown, f"alerts {', '.join(self.alerts_active) or 'none'}", screen]
         if self.serial is not None:
             parts.append("serial " + ("connected" if self.serial.connected else "not connected"))
