@@ -178,13 +178,15 @@ def test_a_feed_that_is_down_or_sends_junk_changes_nothing_but_its_status(
     assert [s["kind"] for s in sources] == ["mqtt", "feed", "feed", "feed"]
     assert [s.get("url") for s in sources[1:]] == [good, junk, down]  # the configured order
     by_url = feed_sources(beat)
-    assert by_url[good]["last_error"] is None and by_url[good]["entries"] == 0
+    assert by_url[good]["last_error"] is None
+    assert by_url[good]["entries"] == 0
     assert by_url[junk]["last_success_at"] is None
     assert by_url[junk]["last_error"].startswith(f"feed {junk}: not well-formed XML")
     assert by_url[down]["last_success_at"] is None
     assert by_url[down]["last_error"].startswith(f"feed {down}: unreachable")
     # Nothing else changed: the content plays on, no alert, nothing refused or in error.
-    assert beat["now_showing"]["item_id"] == "tin" and beat["alerts_active"] == []
+    assert beat["now_showing"]["item_id"] == "tin"
+    assert beat["alerts_active"] == []
     assert beat["errors_total"] == 0
     assert events_of(observer, mark, "content.rejected", "display.error") == []
     assert [e for e in events_of(observer, 0) if e["kind"].startswith("alert.")] == []

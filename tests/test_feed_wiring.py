@@ -226,7 +226,8 @@ def test_the_heartbeat_gives_each_source_its_last_success_and_last_error(
         "last_error_at": None,
         "entries": 0,
     }
-    assert junk["last_success_at"] is None and junk["last_error_at"] == at
+    assert junk["last_success_at"] is None
+    assert junk["last_error_at"] == at
     assert junk["last_error"].startswith(f"feed {urls[1]}: ")
     assert unreachable["last_success_at"] is None
     assert unreachable["last_error"].startswith(f"feed {down}: ")
@@ -240,7 +241,9 @@ def test_the_poller_starts_with_the_board_and_stops_with_it(
     server.routes["/feed.atom"] = Route(atom_feed())
     agent = board(tmp_path, FakeClock(), [server.url("/feed.atom")], tls)
     feeds = agent.feeds
-    assert feeds is not None and not feeds.alive and server.requests == []
+    assert feeds is not None
+    assert not feeds.alive
+    assert server.requests == []
     try:
         agent.start()
         assert feeds.alive
