@@ -9,6 +9,7 @@ import queue
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from agent.acceptance import ContentDesk
 from agent.assets import AssetCache, AssetFetcher, image_limits, settings_from
@@ -17,6 +18,7 @@ from agent.clock import Clock
 from agent.config import AgentConfig
 from agent.core_queue import CoreMessage
 from agent.events import Events
+from agent.feed_reports import FeedPollerRestarted
 from agent.heartbeat_seq import SeqCounter
 from agent.link import MqttLink
 from agent.outbound import MAX_MESSAGE_BYTES
@@ -30,6 +32,9 @@ from display_layouts.image_formats import ImageSource
 from display_layouts.library import LayoutLibrary
 from display_layouts.render import Renderer
 from firmware_bridge.events import SerialLinkChanged, SerialProblem
+
+if TYPE_CHECKING:
+    from agent.alert_feeds import FeedPoller
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +107,24 @@ def open_broker(
     if outbox.highest_seq is not None:  # never below a heartbeat still waiting
         seq.at_least(outbox.highest_seq + 1)
     return link, outbox
+
+
+def open_feeds(
+    config: AgentConfig, inbox: queue.Queue[CoreMessage], clock: Clock
+) -> FeedPoller | None:
+    """The alert-feed poller (no thread yet), or None without `[alerts] feeds`: a board
+    without feeds does not load agent/alert_feeds/ at all. What it finds goes on the
+    core's queue (unbounded: the poller's thread never waits on it)."""
+    if not config.alerts.feeds:
+        return None
+    from agent.alert_feeds import FeedPoller, feed_settings_from  # only boards with feeds
+
+    return FeedPoller(
+        feed_settings_from(config),
+        inbox.put,
+        clock=clock,
+        on_restart=lambda message: inbox.put(FeedPollerRestarted(message)),
+    )
 
 
 def open_board_output(

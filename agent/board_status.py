@@ -10,6 +10,7 @@ broken link shows in `systemctl status` even when nothing else changed.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 from agent.broker_side import BrokerSide
@@ -17,7 +18,7 @@ from agent.clock import Clock
 from agent.events import Events
 from agent.health import HeartbeatTimer, SystemProbe, assemble_heartbeat
 from agent.heartbeat_seq import SeqCounter
-from agent.messages import Heartbeat
+from agent.messages import AlertsHealth, Heartbeat
 from agent.on_air import status_line
 from agent.output import serial_health
 from agent.presenter import Presenter
@@ -42,6 +43,7 @@ class BoardStatus:
         seq: SeqCounter,
         state_dir: Path,
         interval_s: float,
+        alert_sources: Callable[[], AlertsHealth] = AlertsHealth,
     ) -> None:
         self.events = events
         self.presenter = presenter  # what is on air: the alerts, the content, the screen
@@ -55,6 +57,7 @@ class BoardStatus:
         self.started = clock.monotonic()
         self.timer = HeartbeatTimer(interval_s, self.started)
         self._logged_state = ""  # the heartbeat's state line last logged at INFO
+        self.alert_sources = alert_sources  # the broker's and the feeds' health (§6)
 
     def line(self) -> str:
         """systemd's STATUS: the broker, what is on air, the alerts, any link trouble."""
@@ -90,6 +93,7 @@ class BoardStatus:
             uptime_s=int(mono - self.started),
             now_showing=presenter.now_showing(),
             alerts_active=presenter.alerts.active_ids(),
+            alerts=self.alert_sources(),
             playlists=presenter.content.playlists,
             display=presenter.display.health(mono),
             serial=serial_health(presenter.screen.output),

@@ -1,11 +1,12 @@
 """The agent's core: builds the parts, wires them and runs the loop that ties them together.
 
 One thread (the main one: SDL wants it) does everything that changes state. Other threads
-(paho's network loop, the inbox observer, the asset fetcher, the serial writer, signal
-delivery) only put messages on `self.queue` (agent/core_queue.py). Each turn of the loop:
-handle what arrived (the exhaustive `match` below), put on air what is due
-(agent/presenter.py: drawn only when the frame changed), send a heartbeat when one is due
-(agent/board_status.py), then sleep until the next deadline or the next message.
+(paho's network loop, the inbox observer, the asset fetcher, the serial writer, the
+alert-feed poller, signal delivery) only put messages on `self.queue`
+(agent/core_queue.py). Each turn of the loop: handle what arrived (the exhaustive `match`
+below), put on air what is due (agent/presenter.py: drawn only when the frame changed),
+send a heartbeat when one is due (agent/board_status.py), then sleep until the next
+deadline or the next message.
 
 The parts report through one event sink (agent/events.py), never back into the core:
 content acceptance (agent/acceptance.py), alerts (agent/alert_desk.py), inbound routing
@@ -26,7 +27,7 @@ from typing import Never
 from zoneinfo import ZoneInfo
 
 from agent.alert_desk import AlertDesk
-from agent.assembly import open_board_output, open_broker, open_screen, open_state
+from agent.assembly import open_board_output, open_broker, open_feeds, open_screen, open_state
 from agent.assets import AssetFailure, AssetReady, FetcherRestarted
 from agent.board_status import BoardStatus
 from agent.brightness import Brightness
@@ -38,11 +39,13 @@ from agent.config import AgentConfig
 from agent.core_queue import CoreMessage, Reload, Wake
 from agent.display_control import DisplayControl
 from agent.events import Events, TurnGuard
+from agent.feed_reports import FeedAlert, FeedPollerRestarted
+from agent.health import alerts_health
 from agent.inbox import InboxFile, InboxWatcher
 from agent.inflow import Inflow
 from agent.intake import Intake
 from agent.link import Delivered, LinkDown, LinkTrouble, LinkUp, MqttLink, Received
-from agent.messages import Channel, DisplayError, EventBase, Heartbeat, Playlist
+from agent.messages import AlertsHealth, Channel, DisplayError, EventBase, Heartbeat, Playlist
 from agent.outbox import Outbox
 from agent.output import Output
 from agent.playback import Playback
@@ -122,6 +125,8 @@ class Agent:
             config, self.topics, self.queue, self.clock, seq=self.seq, health=self.storage
         )
         self.broker = BrokerSide(self.events, self.inflow, link, outbox)
+        # The second path for alerts (CONTRACT §6): None without `[alerts] feeds`.
+        self.feeds = open_feeds(config, self.queue, self.clock)
         self.inbox = (
             InboxWatcher(config.inbox.dir, self.queue, max_files=config.inbox.max_files)
             if config.inbox
@@ -176,6 +181,7 @@ class Agent:
             seq=self.seq,
             state_dir=state_dir,
             interval_s=self.config.health.heartbeat_interval_s,
+            alert_sources=self.alert_sources,
         )
 
     def _stops_of_what_is_open(self) -> contextlib.ExitStack:
@@ -236,6 +242,12 @@ class Agent:
     def errors_total(self) -> int:
         return self.events.errors_total
 
+    def alert_sources(self) -> AlertsHealth:
+        """The heartbeat's `alerts`: the broker's alert topics, then each feed."""
+        last_at = self.intake.last_alert_received_at
+        mqtt = self.config.mqtt is not None
+        return alerts_health(mqtt=mqtt, last_message_at=last_at, feeds=self.feeds)
+
     # --- set-up and shutdown -------------------------------------------------------------
 
     def reload(self) -> str | None:
@@ -291,6 +303,9 @@ class Agent:
         if self.inbox is not None:
             self.inbox.start()
             stack.callback(self.inbox.stop)
+        if self.feeds is not None:  # its first polls are spread over a few seconds
+            self.feeds.start()
+            stack.callback(self.feeds.stop)
         self.broker.start(stack)  # the link's stop is popped first
 
     def run(self) -> int:
@@ -380,6 +395,10 @@ class Agent:
                 self.status.tell_systemd()
             case AssetReady() | AssetFailure() | FetcherRestarted():
                 self.intake.on_asset(message)
+            case FeedAlert(source=source, payload=payload, entry_id=entry_id):
+                self.intake.on_feed_alert(source, payload, entry_id)
+            case FeedPollerRestarted(message=text):
+                self.events.display_error(text)  # as the fetcher's restarts are reported
             case SerialLinkChanged() | SerialProblem():
                 self.intake.on_serial(message)
             case Reload():

@@ -1,7 +1,8 @@
 """What other threads put on the core's queue: one closed union, dispatched exhaustively.
 
 paho's thread puts the link's messages, the inbox watcher its files, the asset fetcher
-its results, the serial writer its link changes, signal handlers `Wake` and `Reload`.
+its results, the serial writer its link changes, the alert-feed poller its CAP documents
+and restarts, signal handlers `Wake` and `Reload`.
 A new kind of message is added here, and mypy then names every `match` that misses it.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from agent.assets import AssetFailure, AssetReady, FetcherRestarted
+from agent.feed_reports import FeedAlert, FeedPollerRestarted
 from agent.inbox import InboxFile
 from agent.link import Delivered, LinkDown, LinkTrouble, LinkUp, Received
 from firmware_bridge.events import SerialLinkChanged, SerialProblem
@@ -35,6 +37,8 @@ CoreMessage = (
     | AssetReady
     | AssetFailure
     | FetcherRestarted
+    | FeedAlert
+    | FeedPollerRestarted
     | SerialLinkChanged
     | SerialProblem
     | Reload

@@ -19,9 +19,12 @@ from agent.content import channel_summary
 from agent.messages import (
     CHANNELS,
     HEARTBEAT_ALERT_IDS,
+    AlertsHealth,
+    AlertSource,
     Channel,
     DisplayHealth,
     Heartbeat,
+    MqttAlertSource,
     MqttHealth,
     NowShowing,
     Playlist,
@@ -30,6 +33,7 @@ from agent.messages import (
 )
 
 if TYPE_CHECKING:
+    from agent.alert_feeds import FeedPoller
     from agent.link import MqttLink
     from agent.outbox import Outbox
 
@@ -91,6 +95,21 @@ def mqtt_health(link: MqttLink | None, tz: tzinfo, outbox: Outbox | None) -> Mqt
     return health.model_copy(update=counts)
 
 
+def alerts_health(
+    *, mqtt: bool, last_message_at: datetime | None, feeds: FeedPoller | None
+) -> AlertsHealth:
+    """The heartbeat's `alerts` object: the broker's alert topics (a board with `[mqtt]`),
+    then each feed as its poller last saw it."""
+    sources: list[AlertSource] = []
+    if mqtt:
+        sources.append(MqttAlertSource(last_message_at=last_message_at))
+    if feeds is not None:
+        from agent.alert_feeds import sources_health  # loaded already: the poller runs
+
+        sources += sources_health(feeds.statuses())
+    return AlertsHealth(sources=sources)
+
+
 def assemble_heartbeat(
     *,
     board_id: str,
@@ -99,6 +118,7 @@ def assemble_heartbeat(
     uptime_s: int,
     now_showing: NowShowing | None,
     alerts_active: list[str],
+    alerts: AlertsHealth,
     playlists: Mapping[Channel, Playlist],
     display: DisplayHealth,
     serial: SerialHealth | None,
@@ -116,6 +136,7 @@ def assemble_heartbeat(
         now_showing=now_showing,
         alerts_active=alerts_active[:HEARTBEAT_ALERT_IDS],
         alerts_active_count=len(alerts_active),
+        alerts=alerts,
         content={channel: channel_summary(playlists.get(channel)) for channel in CHANNELS},
         display=display,
         serial=serial,

@@ -16,6 +16,7 @@ from collections import deque
 from collections.abc import Callable
 
 from agent.core_queue import CoreMessage
+from agent.feed_reports import FeedAlert
 from agent.inbox import InboxFile
 from agent.link import Delivered, Received
 from agent.topics import AlertTopic, ContentTopic, Topics
@@ -64,6 +65,8 @@ class Inflow:
             if isinstance(route, AlertTopic):
                 return 1
             return 2 if isinstance(route, ContentTopic) else 3
+        if isinstance(message, FeedAlert):  # an alert, whichever path it came on
+            return 1
         return 2 if isinstance(message, InboxFile) else 0
 
     def deliveries(self) -> list[int]:

@@ -1,6 +1,7 @@
 """Inbound payloads to the part that owns them: content, alerts and commands from the
-broker, playlists and alerts from the inbox folder; and the reports of the worker threads
-(the asset fetcher, the serial writer) as events, or to content acceptance.
+broker, playlists and alerts from the inbox folder, CAP documents from the alert feeds;
+and the reports of the worker threads (the asset fetcher, the serial writer) as events,
+or to content acceptance.
 
 The inbox's reading (regular files only, no links, bounded) and sidecars are
 agent/inbox.py's; here a file becomes content of the `local` channel or a local alert,
@@ -10,6 +11,7 @@ and deleting an alert's file ends the alert.
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from pathlib import Path
 
 from agent.acceptance import ContentDesk
@@ -49,6 +51,8 @@ class Intake:
         self.commands = commands
         self.max_payload_bytes = max_payload_bytes
         self.inbox_alerts: dict[Path, str] = {}  # alert files in the inbox: path → alert id
+        # The heartbeat's `mqtt` alert source: when an alert topic last brought a payload.
+        self.last_alert_received_at: datetime | None = None
 
     def on_received(self, message: Received) -> None:
         self.refusals.inbound = message  # a replay of a rejected payload is not said again
@@ -58,6 +62,7 @@ class Intake:
             if isinstance(route, ContentTopic):
                 self.content.on_payload(route.channel, topic, payload)
             elif isinstance(route, AlertTopic):
+                self.last_alert_received_at = self.events.now()
                 self.on_alert(route.alert_id, topic, payload)
             elif isinstance(route, CommandTopic):
                 self.commands.on_payload(topic, payload, retained=message.retained)
@@ -78,6 +83,13 @@ class Intake:
             alert = self.alerts.book.get(alert_id)
             if alert is not None:
                 self.content.warn_about_glyphs("alert", alert_texts(alert))
+
+    def on_feed_alert(self, source: str, payload: bytes, entry_id: str) -> None:
+        """A CAP document from an alert feed (CONTRACT §6): the path an alert topic's
+        payload takes, so that an incident seen on both paths is one incident. A feed has
+        no topic: the entry id stands for the topic's alert id, and a refusal names the
+        feed (`feed:` and its URL, one flood source per feed)."""
+        self.on_alert(entry_id, f"feed:{source}", payload)
 
     def on_inbox_file(self, file: InboxFile) -> None:
         """A file in the inbox: a playlist of the `local` channel, or a local alert.

@@ -441,7 +441,10 @@ def test_the_thread_survives_a_failing_hand_on_and_a_failing_loop(
     settings = FeedSettings(
         (server.url("/feed"),), http=HTTP, tls=tls.client, first_poll_spread_s=0
     )
-    poller = FeedPoller(settings, refuse, clock=clock, restart_delay_s=0)
+    restarts: list[str] = []
+    poller = FeedPoller(
+        settings, refuse, clock=clock, restart_delay_s=0, on_restart=restarts.append
+    )
     poller.start()
     try:
         wait_until(lambda: poller.statuses()[0].last_error, 10, "the first poll's error")
@@ -451,6 +454,7 @@ def test_the_thread_survives_a_failing_hand_on_and_a_failing_loop(
     finally:
         poller.stop()
     assert poller.restarts == 1
+    assert restarts == ["alert feed poller failed (OSError: clock read failed) and was restarted"]
     error = poller.statuses()[0].last_error
     assert error is not None
     assert "internal error: RuntimeError: the core's queue is gone" in error

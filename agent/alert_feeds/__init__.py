@@ -9,16 +9,19 @@ CAP itself.
 - `reading.py`: what a feed body holds (defusedxml, no DTD).
 - `poller.py`: the worker thread, per-source state, back-off and statuses.
 - `health.py`: the statuses as the heartbeat's `alerts` sources.
+
+What the poller hands on (`FeedAlert`) is agent/feed_reports.py's: the core's queue names
+it without loading this package.
 """
 
 from agent.alert_feeds.health import AlertSourceHealth, sources_health
 from agent.alert_feeds.poller import (
-    FeedAlert,
     FeedPoller,
     FeedSettings,
     FeedStatus,
     feed_settings_from,
 )
+from agent.feed_reports import FeedAlert
 
 __all__ = [
     "AlertSourceHealth",

@@ -31,21 +31,13 @@ from agent.alert_feeds.reading import Entry, FeedContents, FeedError, is_cap_ale
 from agent.assets.download import DownloadError, FetchSettings, settings_from
 from agent.clock import Clock, SystemClock
 from agent.config import AgentConfig
+from agent.feed_reports import FeedAlert
 from signage_base.backoff import backoff_delay
 
 log = logging.getLogger(__name__)
 
 _MAX_ERROR = 300  # an error names the feed (up to 2 kB of URL): the sentence is cut here
 _LOOP_RESTART_S = 5.0  # a loop that failed waits this long before it runs again
-
-
-@dataclass(frozen=True, slots=True)
-class FeedAlert:
-    """One CAP document from a feed, as the bytes the server sent."""
-
-    source: str  # the feed's URL as configured
-    payload: bytes
-    entry_id: str  # the Atom entry id, RSS guid, or the CAP identifier of a single document
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +123,7 @@ class FeedPoller:
         clock: Clock | None = None,
         rng: random.Random | None = None,
         restart_delay_s: float = _LOOP_RESTART_S,
+        on_restart: Callable[[str], None] | None = None,
     ) -> None:
         self.settings = settings
         self.deliver = deliver
@@ -138,6 +131,7 @@ class FeedPoller:
         self.rng = rng or random.Random()
         self.restarts = 0  # times the loop failed (a bug) and was started again
         self.restart_delay_s = restart_delay_s
+        self.on_restart = on_restart  # told each restart, in a sentence (the poller's thread)
         self._sources = [_Source(url, FeedStatus(url)) for url in settings.feeds]
         self._changed = threading.Condition()
         self._stopping = False
@@ -186,12 +180,21 @@ class FeedPoller:
             try:
                 self._loop()
                 return
-            except Exception:  # a bug in the loop: counted, logged, and the loop goes on
+            except Exception as exc:  # a bug in the loop: counted, logged, and it goes on
                 self.restarts += 1
                 log.exception("alert feed poller failed; restarted (%d)", self.restarts)
+                self._report_restart(f"{type(exc).__name__}: {exc}"[:_MAX_ERROR])
             with self._changed:
                 if self._changed.wait_for(lambda: self._stopping, self.restart_delay_s):
                     return
+
+    def _report_restart(self, why: str) -> None:
+        if self.on_restart is None:
+            return
+        try:
+            self.on_restart(f"alert feed poller failed ({why}) and was restarted")
+        except Exception:  # the report is the owner's; the thread goes on without it
+            log.exception("alert feed poller: the restart could not be reported")
 
     def _loop(self) -> None:
         while True:

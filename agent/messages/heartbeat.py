@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
+
+from pydantic import Field
 
 from agent.messages.base import Channel, Outbound, Timestamp
 
@@ -83,6 +85,37 @@ class MqttHealth(Outbound):
     dropped_inbound: int = 0
 
 
+class MqttAlertSource(Outbound):
+    """The broker's alert topics as a source of alerts."""
+
+    kind: Literal["mqtt"] = "mqtt"
+    # The last payload received on an alert topic since start (whatever became of it);
+    # null when none has arrived. The link's own health is the heartbeat's `mqtt`.
+    last_message_at: Timestamp | None
+
+
+class FeedAlertSource(Outbound):
+    """One `[alerts] feeds` URL as a source of alerts (CONTRACT §6)."""
+
+    kind: Literal["feed"] = "feed"
+    url: str
+    last_success_at: Timestamp | None  # the feed was last read (200 or 304) and understood
+    last_error: str | None  # the latest problem with the feed or one of its entries
+    last_error_at: Timestamp | None
+    entries: int  # entries in the feed when it was last read
+
+
+AlertSource = Annotated[MqttAlertSource | FeedAlertSource, Field(discriminator="kind")]
+
+
+class AlertsHealth(Outbound):
+    """The heartbeat's `alerts` object: each path alerts arrive on, and how it fares. A
+    board with a broker and two feeds lists three sources: `mqtt` first, then the feeds
+    in the order of `[alerts] feeds`."""
+
+    sources: list[AlertSource] = Field(default_factory=list)
+
+
 HEARTBEAT_ALERT_IDS = 100
 
 
@@ -105,6 +138,8 @@ class Heartbeat(Outbound):
     # active alerts would make it larger than a broker takes): `alerts_active` lists the
     # first HEARTBEAT_ALERT_IDS ids only, and this says whether that is all of them.
     alerts_active_count: int = 0
+    # Addition: the sources of alerts (CONTRACT §6): the broker and each alert feed.
+    alerts: AlertsHealth = Field(default_factory=AlertsHealth)
 
     def state_line(self) -> str:
         """The board's state as a technician reads it in the log: logged at INFO when it
