@@ -51,7 +51,8 @@ from agent.health import HeartbeatTimer, SystemProbe, assemble_heartbeat
 from agent.inbox import InboxFile, InboxWatcher
 from agent.inflow import Inflow
 from agent.intake import Intake
-from agent.link import Delivered, LinkDown, LinkTrouble, LinkUp, MqttLink, Received
+from agent.link import MqttLink
+from agent.link_messages import Delivered, LinkDown, LinkTrouble, LinkUp, Received
 from agent.messages import (
     AssetFailed,
     Channel,

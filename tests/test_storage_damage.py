@@ -16,7 +16,7 @@ import pytest
 
 from agent.commands import SeenCommands
 from agent.core import Agent
-from agent.link import Received
+from agent.link_messages import Received
 from agent.output import HeadlessOutput
 from agent.storage import (
     BAD_COPIES_KEPT,
