@@ -39,7 +39,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 # Messages handed to paho and not yet acknowledged: no more than paho's in-flight limit
-# (link.py), so none wait in paho's own queue, where an alert event could not overtake them.
+# (`link.INFLIGHT_MAXIMUM`), so none wait in paho's own queue, where an alert event could
+# not overtake them.
 OUTBOX_WINDOW = 20
 
 

@@ -17,7 +17,8 @@ from typing import Literal
 from agent.events import Events
 from agent.health import mqtt_health
 from agent.inflow import Inflow
-from agent.link import Delivered, LinkDown, LinkUp, MqttLink, Received
+from agent.link import MqttLink
+from agent.link_messages import Delivered, LinkDown, LinkUp, Received
 from agent.messages import EventBase, MqttHealth
 from agent.outbox import Outbox
 

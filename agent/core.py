@@ -44,7 +44,8 @@ from agent.health import alerts_health
 from agent.inbox import InboxFile, InboxWatcher
 from agent.inflow import Inflow
 from agent.intake import Intake
-from agent.link import Delivered, LinkDown, LinkTrouble, LinkUp, MqttLink, Received
+from agent.link import MqttLink
+from agent.link_messages import Delivered, LinkDown, LinkTrouble, LinkUp, Received
 from agent.messages import AlertsHealth, Channel, DisplayError, EventBase, Heartbeat, Playlist
 from agent.outbox import Outbox
 from agent.output import Output

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from agent.assets import AssetFailure, AssetReady, FetcherRestarted
 from agent.feed_reports import FeedAlert, FeedPollerRestarted
 from agent.inbox import InboxFile
-from agent.link import Delivered, LinkDown, LinkTrouble, LinkUp, Received
+from agent.link_messages import Delivered, LinkDown, LinkTrouble, LinkUp, Received
 from firmware_bridge.events import SerialLinkChanged, SerialProblem
 
 

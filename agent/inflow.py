@@ -1,7 +1,7 @@
 """The core's inbound queue and its backlog: what other threads put, taken in turns.
 
 The queue is unbounded: no thread ever blocks on it, and nothing on it is dropped. What
-bounds it: the broker sends at most `link.RECEIVE_MAXIMUM` unacknowledged messages (each
+bounds it: the broker sends at most `link_inbound.RECEIVE_MAXIMUM` unacknowledged messages (each
 is acknowledged once handled), QoS 0 is capped by the link, the rest is rare. Each turn
 takes what has arrived into one queue per rank — link state and signals (cheap), then
 alerts, then content, then commands — and hands it out in that order for at most
@@ -18,7 +18,7 @@ from collections.abc import Callable
 from agent.core_queue import CoreMessage
 from agent.feed_reports import FeedAlert
 from agent.inbox import InboxFile
-from agent.link import Delivered, Received
+from agent.link_messages import Delivered, Received
 from agent.topics import AlertTopic, ContentTopic, Topics
 
 HANDLE_BUDGET_S = 0.2

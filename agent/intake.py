@@ -20,7 +20,7 @@ from agent.assets import AssetFailure, AssetReady, FetcherRestarted
 from agent.commands import CommandRunner
 from agent.events import Events
 from agent.inbox import InboxFile, Unreadable, read_inbox_file, update_sidecar
-from agent.link import Received
+from agent.link_messages import Received
 from agent.messages import AlertStarted, AlertUpdated, AssetFailed, SerialLinkDown, SerialLinkUp
 from agent.refusals import Refusals
 from agent.topics import AlertTopic, CommandTopic, ContentTopic, Topics

@@ -1,7 +1,7 @@
 """What the MQTT wire tells us, in a technician's words: protocol versions, the limits a
 broker announces in its CONNACK, packet sizes, and why a connection attempt failed.
 
-Shared by the link (agent/link.py) and `doctor`, so both say the same thing.
+Shared by the link (agent/link*.py) and `doctor`, so both say the same thing.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ import logging
 from collections import OrderedDict
 
 from agent.events import Events
-from agent.link import Received
+from agent.link_messages import Received
 from agent.messages import Channel, ContentRejected, InputSuppressed
 from agent.rejections import RejectionLimiter, Suppressed
 from agent.topics import AlertTopic, Topics

@@ -24,7 +24,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from agent.link import Received
+from agent.link_messages import Received
 from agent.output import HeadlessOutput
 from tests.support import COMMUNE_TOPIC, playlist, text_item
 from tests.test_core import ALERT_TOPIC, FakeClock, alert_payload, make_config

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.core import Agent
-from agent.link import Received
+from agent.link_messages import Received
 from agent.output import HeadlessOutput
 from tests.support import COMMUNE_TOPIC, playlist
 from tests.test_core import FakeClock, make_config

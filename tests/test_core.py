@@ -20,7 +20,7 @@ from agent.assets import AssetReady
 from agent.config import AgentConfig
 from agent.core import Agent, Reload, Wake
 from agent.inbox import InboxFile
-from agent.link import Received
+from agent.link_messages import Received
 from agent.messages import Alert
 from agent.output import HeadlessOutput
 from tests.http_server import image_server

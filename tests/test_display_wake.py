@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from agent.core import Agent
 from agent.display_control import DisplaySetting, GivenDisplay, given_display
-from agent.link import Received
+from agent.link_messages import Received
 from agent.messages import Alert
 from agent.output import HeadlessOutput
 from agent.validation import decode

@@ -19,7 +19,7 @@ import pytest
 from agent.core import Agent
 from agent.core_queue import CoreMessage
 from agent.feed_reports import FeedAlert, FeedPollerRestarted
-from agent.link import Received
+from agent.link_messages import Received
 from agent.output import HeadlessOutput
 from tests.feed_server import Certificates, FeedServer, Route, atom_feed, feed_server, make_tls
 from tests.support import ROOT, free_port

@@ -11,14 +11,10 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from agent.clock import SystemClock
 from agent.config import MqttConfig
-from agent.link import (
-    QOS0_BACKLOG,
-    RECEIVE_MAXIMUM,
-    LinkUp,
-    MqttLink,
-    Received,
-    backoff_delay,
-)
+from agent.link import MqttLink
+from agent.link_inbound import QOS0_BACKLOG, RECEIVE_MAXIMUM
+from agent.link_messages import LinkUp, Received
+from agent.link_session import backoff_delay
 from agent.topics import AlertTopic, CommandTopic, ContentTopic, Topics
 from tests.support import Broker, wait_until
 
@@ -175,7 +171,7 @@ def test_the_backoff_never_overflows_after_a_long_outage() -> None:
     """Attempt 1025 (about 13 h of outage with the defaults) overflowed 2 ** attempt."""
     import random
 
-    from agent.link import backoff_delay
+    from agent.link_session import backoff_delay
 
     for attempt in (1, 30, 1025, 10**6):
         delay = backoff_delay(attempt, 1.0, 60.0, random.Random(attempt))
@@ -185,7 +181,7 @@ def test_the_backoff_never_overflows_after_a_long_outage() -> None:
 def test_acknowledgements_go_in_the_order_the_messages_arrived() -> None:
     """MQTT asks for PUBACKs in arrival order [MQTT-4.6.0-2]; the core handles a backlog
     alerts first, so an alert's acknowledgement waits for the command before it."""
-    from agent.link import ArrivalOrder
+    from agent.link_inbound import ArrivalOrder
 
     sent: list[int] = []
     order = ArrivalOrder(lambda mid, _qos: sent.append(mid))

@@ -18,7 +18,7 @@ from agent.caches import AlertStore, ContentStore, cached_content_limit
 from agent.commands import SeenCommands
 from agent.core import Agent
 from agent.heartbeat_seq import SeqCounter
-from agent.link import Received
+from agent.link_messages import Received
 from agent.output import HeadlessOutput
 from agent.storage import BAD_COPIES_KEPT, StorageHealth, atomic_write, quarantine
 from tests.test_alerts import alert as make_alert

@@ -14,7 +14,8 @@ from jsonschema import Draft202012Validator
 from agent.clock import SystemClock
 from agent.commands import CommandFailed, CommandRunner, StallCommand, typed_command
 from agent.config import MqttConfig
-from agent.link import LinkUp, MqttLink
+from agent.link import MqttLink
+from agent.link_messages import LinkUp
 from agent.messages import (
     BrightnessArgs,
     Command,

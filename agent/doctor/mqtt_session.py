@@ -29,7 +29,7 @@ class Session:
     def __init__(
         self, cfg: MqttConfig, client_id: str, timeout: float, protocol: ProtocolName
     ) -> None:
-        from agent.link import new_client
+        from agent.mqtt_client import new_client
 
         self.cfg = cfg
         self.timeout = timeout

@@ -18,7 +18,8 @@ import pytest
 
 from agent.clock import SystemClock
 from agent.config import MqttConfig
-from agent.link import LinkUp, MqttLink
+from agent.link import MqttLink
+from agent.link_messages import LinkUp
 from agent.topics import Topics
 from tests.hostile.conn_fakes import FakeBroker, Mode
 from tests.support import BOARD, AmqttBroker, Broker, wait_until

@@ -9,10 +9,10 @@ from pathlib import Path
 import pygame
 import pytest
 
-from agent import link as mqtt_link
+from agent import link_session as mqtt_link
 from agent.assets import AssetReady
 from agent.core import Agent
-from agent.link import Received
+from agent.link_messages import Received
 from agent.messages import ImageRef
 from agent.output import HeadlessOutput
 from firmware_bridge.output import SerialOutput

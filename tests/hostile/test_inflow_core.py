@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from agent.alerts import AlertBook, priority_key
 from agent.core import Agent
-from agent.link import Received
+from agent.link_messages import Received
 from agent.messages import HEARTBEAT_ALERT_IDS, Alert
 from agent.output import HeadlessOutput
 from agent.rejections import RejectionLimiter
