@@ -10,6 +10,7 @@ from pydantic import (
     AfterValidator,
     AwareDatetime,
     ConfigDict,
+    Field,
     StringConstraints,
     ValidationInfo,
     field_validator,
@@ -19,7 +20,13 @@ from pydantic import (
 from agent.messages.base import Identifier, Inbound
 from agent.messages.text import NoticeText, clean_name
 
-Severity = Literal["extreme", "severe", "moderate", "minor"]
+# "unknown": CAP's `Unknown` (CONTRACT §6), shown as a banner unless it is immediate.
+Severity = Literal["extreme", "severe", "moderate", "minor", "unknown"]
+# One CAP message as `<references>` names it: a digest of "sender,identifier" (its `sent`
+# is not part of the key: CAP makes an identifier unique for its sender), of fixed size
+# whatever the lengths CAP allows.
+MessageKey = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]
+MAX_MESSAGE_KEYS = 64
 
 
 class Alert(Inbound):
@@ -51,6 +58,17 @@ class Alert(Inbound):
     description: NoticeText | None = None
     instruction: NoticeText | None = None
     layout: Literal["alert_full", "alert_banner"] | None = None
+    # Vietnam's disaster risk level (Decision 18/2021), CAP's `riskLevel` parameter.
+    risk_level: Annotated[int, Field(ge=1, le=5)] | None = None
+    sender_name: NoticeText | None = None  # the issuing authority, as people know it
+    # Set by the board for an alert that came as CAP (CONTRACT §6): `id` is the incident
+    # (the identifier of its first message), `message_id` the message in force, and
+    # `message_keys` every message known to belong to the incident, so that an Update or
+    # a Cancel still finds it after a restart.
+    message_id: Annotated[str, StringConstraints(min_length=1, max_length=256)] | None = None
+    message_keys: Annotated[list[MessageKey], Field(max_length=MAX_MESSAGE_KEYS)] = Field(
+        default_factory=list
+    )
 
     @field_validator("expires")
     @classmethod
