@@ -90,6 +90,7 @@ class BoardStatus:
             uptime_s=int(mono - self.started),
             now_showing=presenter.now_showing(),
             alerts_active=presenter.alerts.active_ids(),
+            alerts=presenter.alerts.health(),
             playlists=presenter.content.playlists,
             display=presenter.screen.health(mono),
             serial=serial_health(presenter.screen.output),

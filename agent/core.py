@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Never
 from zoneinfo import ZoneInfo
 
-from agent.alert_desk import AlertDesk
+from agent.alert_desk import AlertDesk, AlertSettings
 from agent.assembly import open_board_output, open_broker, open_screen, open_state
 from agent.assets import AssetFailure, AssetReady, FetcherRestarted
 from agent.board_status import BoardStatus
@@ -36,6 +36,7 @@ from agent.commands import CommandRunner
 from agent.config import AgentConfig
 from agent.core_queue import CoreMessage, Reload, Wake
 from agent.events import Events, TurnGuard
+from agent.health import clock_synced
 from agent.inbox import InboxFile, InboxWatcher
 from agent.inflow import Inflow
 from agent.intake import Intake
@@ -115,7 +116,12 @@ class Agent:
         )
         self.renderer = self.screen.renderer
         self.brightness = Brightness(config.brightness.schedule, self.tz)
-        self.alert_desk = AlertDesk(AlertStore(state_dir, self.storage), self.events.storage_error)
+        self.alert_desk = AlertDesk(
+            AlertStore(state_dir, self.storage),
+            self.events.storage_error,
+            AlertSettings.of(config),
+            clock_synced,
+        )
         link, outbox = open_broker(
             config, self.topics, self.queue, self.clock, seq=self.seq, health=self.storage
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import logging
 import os
 from collections.abc import Mapping
@@ -19,6 +20,7 @@ from agent.content import channel_summary
 from agent.messages import (
     CHANNELS,
     HEARTBEAT_ALERT_IDS,
+    AlertsHealth,
     Channel,
     DisplayHealth,
     Heartbeat,
@@ -46,12 +48,17 @@ def cpu_temperature_c() -> float | None:
         return None
 
 
+@functools.cache
+def _libc() -> ctypes.CDLL:
+    # Found once: find_library runs ldconfig, too slow to do for every alert's latency.
+    return ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+
+
 def clock_synced() -> bool | None:
     """Whether NTP (chrony, systemd-timesyncd) has synchronised the kernel clock."""
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
         timex = ctypes.create_string_buffer(512)  # struct timex, modes = 0: read only
-        state = libc.adjtimex(timex)
+        state = _libc().adjtimex(timex)
     except (OSError, AttributeError):
         return None
     if state < 0:
@@ -99,6 +106,7 @@ def assemble_heartbeat(
     uptime_s: int,
     now_showing: NowShowing | None,
     alerts_active: list[str],
+    alerts: AlertsHealth | None = None,
     playlists: Mapping[Channel, Playlist],
     display: DisplayHealth,
     serial: SerialHealth | None,
@@ -116,6 +124,7 @@ def assemble_heartbeat(
         now_showing=now_showing,
         alerts_active=alerts_active[:HEARTBEAT_ALERT_IDS],
         alerts_active_count=len(alerts_active),
+        alerts=alerts,
         content={channel: channel_summary(playlists.get(channel)) for channel in CHANNELS},
         display=display,
         serial=serial,

@@ -23,11 +23,11 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from agent.alerts import (
+    MSG_TYPE_RANK,
     SEVERITY_RANK,
     Acknowledged,
     AlertBook,
     Ended,
-    MSG_TYPE_RANK,
     Ignored,
     Replayed,
     Started,

@@ -79,6 +79,7 @@ from agent.messages.event import (
 )
 from agent.messages.heartbeat import (
     HEARTBEAT_ALERT_IDS,
+    AlertsHealth,
     ChannelContent,
     DisplayHealth,
     Heartbeat,
@@ -151,6 +152,7 @@ __all__ = [
     "AlertStarted",
     "AlertTest",
     "AlertUpdated",
+    "AlertsHealth",
     "AssetFailed",
     "BrightnessArgs",
     "Channel",

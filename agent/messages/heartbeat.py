@@ -83,6 +83,17 @@ class MqttHealth(Outbound):
 HEARTBEAT_ALERT_IDS = 100
 
 
+class AlertsHealth(Outbound):
+    """Addition (CONTRACT §6): how the board handles alerts."""
+
+    # The board has neither `[board] area_codes` nor a location: it shows CAP alerts
+    # meant for some areas without knowing whether it is in one.
+    untargeted: bool
+    # Payloads received again with the same bytes (retained replays after a reconnect,
+    # or one alert on two paths): said by no event, counted here.
+    replays: int
+
+
 class Heartbeat(Outbound):
     type: Literal["heartbeat"] = "heartbeat"
     board_id: str
@@ -102,6 +113,7 @@ class Heartbeat(Outbound):
     # active alerts would make it larger than a broker takes): `alerts_active` lists the
     # first HEARTBEAT_ALERT_IDS ids only, and this says whether that is all of them.
     alerts_active_count: int = 0
+    alerts: AlertsHealth | None = None
 
     def state_line(self) -> str:
         """The board's state as a technician reads it in the log: logged at INFO when it
