@@ -87,7 +87,7 @@ def decide(
     if message.status in _NEVER_SHOWN:
         return Skip(_NEVER_SHOWN[message.status])
     if message.msg_type in ("Ack", "Error"):
-        return Skip(f"an {message.msg_type} message acknowledges; it is not shown")
+        return Skip(f"an {message.msg_type} message answers another; it is not shown")
     if not is_identifier(incident_id):
         raise Problems(
             [
