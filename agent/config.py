@@ -21,7 +21,6 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainValidator,
-    StringConstraints,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -60,7 +59,10 @@ LANGUAGE_PATTERN = named_pattern(
     r"^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$", "a language tag such as vi or vi-VN"
 )
 MAX_AREA_CODES = 64
-AreaCode = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[^\s,<&]+$")]
+AREA_CODE_PATTERN = named_pattern(
+    r"^[^\s,<&]+$", "a CAP geocode value: no spaces, commas, '<' or '&'"
+)
+AreaCode = Annotated[str, Field(min_length=1, max_length=64, pattern=AREA_CODE_PATTERN)]
 
 
 class BoardLocation(Section):

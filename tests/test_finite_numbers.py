@@ -235,6 +235,7 @@ CONFIG_NUMBERS = {
         "max_image_side": 8192,
         "max_image_pixels": 4194304,
     },
+    "alerts": {"feed_interval_s": 60.0, "default_expiry_s": 3600},
 }
 TOML_NON_FINITE = st.sampled_from(["nan", "+nan", "-nan", "inf", "+inf", "-inf"])
 TOML_EXTREME = st.sampled_from(["1e308", "-1e308", "9223372036854775807", "-9223372036854775808"])
@@ -269,6 +270,7 @@ def config_text(section: str, key: str, literal: str) -> str:
         "health": {},
         "inbox": {"dir": '"/tmp/signage-inbox"'},
         "content": {},
+        "alerts": {},
     }
     for name, values in CONFIG_NUMBERS.items():
         for k, v in values.items():

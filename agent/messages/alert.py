@@ -19,13 +19,15 @@ from pydantic import (
 
 from agent.messages.base import Identifier, Inbound
 from agent.messages.text import NoticeText, clean_name
+from display_layouts.input_problems import named_pattern
 
 # "unknown": CAP's `Unknown` (CONTRACT §6), shown as a banner unless it is immediate.
 Severity = Literal["extreme", "severe", "moderate", "minor", "unknown"]
 # One CAP message as `<references>` names it: a digest of "sender,identifier" (its `sent`
 # is not part of the key: CAP makes an identifier unique for its sender), of fixed size
 # whatever the lengths CAP allows.
-MessageKey = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]
+MESSAGE_KEY_PATTERN = named_pattern(r"^[0-9a-f]{32}$", "32 lower-case hexadecimal digits")
+MessageKey = Annotated[str, StringConstraints(pattern=MESSAGE_KEY_PATTERN)]
 MAX_MESSAGE_KEYS = 64
 
 
