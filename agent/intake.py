@@ -82,6 +82,11 @@ class Intake:
                 if alert is not None:
                     self.content.warn_about_glyphs("alert", alert_texts(alert))
 
+    def on_feed_alert(self, url: str, payload: bytes) -> None:
+        """A CAP document a feed of `[alerts] feeds` served: the same path as an alert
+        topic's payload, the feed's URL standing for the topic."""
+        self.on_alert(url, url, payload)
+
     def on_inbox_file(self, file: InboxFile) -> None:
         """A file in the inbox: a playlist of the `local` channel, or a local alert.
         Errors also go to a sidecar file next to it, for the technician with the USB stick;
