@@ -179,7 +179,7 @@ class AlertDesk:
             self.replays += 1
             return []
         if looks_like_cap(payload):
-            decided = self._cap_alert(source, payload, now)
+            decided = self._cap_alert(payload, now)
         else:
             decided = self._json_alert(source, payload)
         events: list[EventBase]
@@ -200,7 +200,7 @@ class AlertDesk:
             raise InvalidInput([error("id", message)])
         return alert
 
-    def _cap_alert(self, source: str, payload: bytes, now: datetime) -> Alert | AlertIgnored:
+    def _cap_alert(self, payload: bytes, now: datetime) -> Alert | AlertIgnored:
         """A CAP payload as the alert of its incident, or the `alert.ignored` saying why it
         is not one (System, Draft, outside the board's areas…)."""
         from agent import alert_cap  # loaded at the first CAP payload (CONTRACT §6)
