@@ -7,14 +7,27 @@ Each call returns what happened as `Outcome`s, which the core turns into events.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal
 
 from agent.messages import Alert, Severity
 
-SEVERITY_RANK: dict[Severity, int] = {"extreme": 0, "severe": 1, "moderate": 2, "minor": 3}
+SEVERITY_RANK: dict[Severity, int] = {
+    "extreme": 0,
+    "severe": 1,
+    "moderate": 2,
+    "minor": 3,
+    "unknown": 4,  # CAP's `Unknown`: shown, after every alert whose severity is known
+}
 FULL_SCREEN: frozenset[Severity] = frozenset({"extreme", "severe"})
+# Two messages of one alert with the same `sent` (CAP times have one-second resolution,
+# so an immediate correction shares its alert's): the higher kind wins, whatever the order
+# they arrive in (CONTRACT §6).
+MSG_TYPE_RANK = {"alert": 0, "update": 1, "cancel": 2}
+# Messages remembered per alert at its newest `sent`, to tell a replay from a new one.
+SAME_SENT_KEPT = 8
 
 EndReason = Literal["cancel", "expired", "deleted"]
 
@@ -46,13 +59,40 @@ class Acknowledged:
     alert: Alert
 
 
-Outcome = Started | Updated | Ended | Ignored | Acknowledged
+@dataclass(frozen=True, slots=True)
+class Replayed:
+    """The same message again (a retained replay after reconnecting): said by no event,
+    only counted (a reconnect replays every retained alert)."""
+
+    alert_id: str
+
+
+Outcome = Started | Updated | Ended | Ignored | Acknowledged | Replayed
+
+
+@dataclass(slots=True)
+class _Newest:
+    """What an alert id received at its newest `sent`: the highest kind applied, and the
+    fingerprints of the messages seen (a replay is one of them)."""
+
+    sent: datetime
+    rank: int
+    seen: list[bytes] = field(default_factory=list)
+
+
+def fingerprint(alert: Alert) -> bytes:
+    """What tells one message from another with the same `sent` (the same bytes decode to
+    the same alert, so a replay has the fingerprint of its first arrival)."""
+    return hashlib.blake2b(alert.model_dump_json().encode(), digest_size=16).digest()
 
 
 def full_screen(alert: Alert) -> bool:
-    """Extreme and severe alerts take the whole display (unless the sender chose a layout)."""
+    """Extreme and severe alerts take the whole display (unless the sender chose a layout);
+    one of unknown severity only when it is immediate (CONTRACT §6)."""
     if alert.layout is not None:
         return alert.layout == "alert_full"
+    if alert.severity == "unknown":
+        return alert.urgency == "immediate"
     return alert.severity in FULL_SCREEN
 
 
@@ -68,7 +108,7 @@ class AlertBook:
         self._active: dict[str, Alert] = {}
         # The newest `sent` seen per id, also for ended alerts: an older retained copy
         # arriving after a cancel or an update must not bring an alert back.
-        self._latest_sent: dict[str, datetime] = {}
+        self._newest: dict[str, _Newest] = {}
         # Asked every tick, changed rarely: with thousands of active alerts (a retained
         # burst) sorting them and finding the soonest expiry each tick cost most of a tick.
         self._ordered: list[Alert] | None = None
@@ -91,12 +131,27 @@ class AlertBook:
         return self._active.get(alert_id)
 
     def receive(self, alert: Alert, now: datetime) -> list[Outcome]:
-        latest = self._latest_sent.get(alert.id)
-        if latest is not None and alert.sent < latest:
-            return [Ignored(alert.id, f"older than the {alert.id} sent at {latest.isoformat()}")]
-        if latest is not None and alert.sent == latest:
-            return []  # the same message again (a retained replay after reconnecting)
-        self._latest_sent[alert.id] = alert.sent
+        newest = self._newest.get(alert.id)
+        rank, mark = MSG_TYPE_RANK[alert.msg_type], fingerprint(alert)
+        if newest is not None and alert.sent < newest.sent:
+            sent = newest.sent.isoformat()
+            return [Ignored(alert.id, f"older than the {alert.id} sent at {sent}")]
+        if newest is not None and alert.sent == newest.sent:
+            if mark in newest.seen:
+                return [Replayed(alert.id)]
+            if len(newest.seen) >= SAME_SENT_KEPT:
+                del newest.seen[0]
+            newest.seen.append(mark)
+            if rank <= newest.rank:
+                kind = next(k for k, r in MSG_TYPE_RANK.items() if r == newest.rank)
+                reason = (
+                    f"sent at the same time as the {kind} received first, which it does "
+                    "not outrank (cancel > update > alert)"
+                )
+                return [Ignored(alert.id, reason)]
+            newest.rank = rank
+        else:
+            self._newest[alert.id] = _Newest(alert.sent, rank, [mark])
         if alert.status == "test":
             return [Acknowledged(alert)]
         return self._apply(alert, now)

@@ -55,6 +55,23 @@ class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
+LANGUAGE_PATTERN = named_pattern(
+    r"^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$", "a language tag such as vi or vi-VN"
+)
+MAX_AREA_CODES = 64
+AREA_CODE_PATTERN = named_pattern(
+    r"^[^\s,<&]+$", "a CAP geocode value: no spaces, commas, '<' or '&'"
+)
+AreaCode = Annotated[str, Field(min_length=1, max_length=64, pattern=AREA_CODE_PATTERN)]
+
+
+class BoardLocation(Section):
+    """Where the board stands (WGS-84, decimal degrees), for CAP polygons and circles."""
+
+    lat: Annotated[float, Field(ge=-90, le=90)]
+    lon: Annotated[float, Field(ge=-180, le=180)]
+
+
 class BoardConfig(Section):
     id: Slug = Field(description="Board id; also the MQTT client id")
     district: Slug
@@ -63,6 +80,24 @@ class BoardConfig(Section):
         description="Display name, any Unicode (NFC; no control characters)"
     )
     timezone: str = "Asia/Ho_Chi_Minh"
+    # Addition (CONTRACT §6): which `<info>` of a CAP alert the board shows, and what it
+    # checks an alert's `<area>`s against (the administrative unit codes it lies in, and
+    # where it stands). A board with neither shows area-targeted alerts, and says so.
+    language: Annotated[str, Field(pattern=LANGUAGE_PATTERN, max_length=35)] = Field(
+        default="vi", description="Language tag (RFC 5646) of the alerts shown, e.g. vi"
+    )
+    area_codes: Annotated[list[AreaCode], Field(max_length=MAX_AREA_CODES)] = Field(
+        default_factory=list,
+        description="CAP <geocode> values that cover this board (commune, province codes)",
+    )
+    location: BoardLocation | None = None
+
+    @field_validator("area_codes")
+    @classmethod
+    def _distinct_codes(cls, codes: list[str]) -> list[str]:
+        if len(set(codes)) != len(codes):
+            raise ValueError("an area code is listed twice")
+        return codes
 
     @field_validator("timezone")
     @classmethod
@@ -270,6 +305,8 @@ class AlertsConfig(Section):
     feeds: Annotated[list[FeedUrl], Field(max_length=MAX_FEEDS)] = Field(default_factory=list)
     # Seconds between two polls of a feed (jittered by ±10 %; longer after failures).
     feed_interval_s: Annotated[float, Field(ge=15, le=86_400)] = 60.0
+    # How long a CAP alert without `<expires>` stays on, from its `sent`.
+    default_expiry_s: Annotated[int, Field(ge=60, le=7 * 86_400)] = 3600
     # An extreme or severe alert switches a display that is off on and lifts it to 100 %
     # while it lasts (agent/display_control.py); false leaves power and brightness to the
     # schedule and the commands, alerts or not.

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Never
 from zoneinfo import ZoneInfo
 
-from agent.alert_desk import AlertDesk
+from agent.alert_desk import AlertDesk, AlertSettings
 from agent.assembly import open_board_output, open_broker, open_feeds, open_screen, open_state
 from agent.assets import AssetFailure, AssetReady, FetcherRestarted
 from agent.board_status import BoardStatus
@@ -40,7 +40,7 @@ from agent.core_queue import CoreMessage, Reload, Wake
 from agent.display_control import DisplayControl
 from agent.events import Events, TurnGuard
 from agent.feed_reports import FeedAlert, FeedPollerRestarted
-from agent.health import alerts_health
+from agent.health import alerts_health, clock_synced
 from agent.inbox import InboxFile, InboxWatcher
 from agent.inflow import Inflow
 from agent.intake import Intake
@@ -121,7 +121,12 @@ class Agent:
         )
         self.renderer = self.screen.renderer
         self.brightness = Brightness(config.brightness.schedule, self.tz)
-        self.alert_desk = AlertDesk(AlertStore(state_dir, self.storage), self.events.storage_error)
+        self.alert_desk = AlertDesk(
+            AlertStore(state_dir, self.storage),
+            self.events.storage_error,
+            AlertSettings.of(config),
+            clock_synced,
+        )
         link, outbox = open_broker(
             config, self.topics, self.queue, self.clock, seq=self.seq, health=self.storage
         )
@@ -247,7 +252,11 @@ class Agent:
         """The heartbeat's `alerts`: the broker's alert topics, then each feed."""
         last_at = self.intake.last_alert_received_at
         mqtt = self.config.mqtt is not None
-        return alerts_health(mqtt=mqtt, last_message_at=last_at, feeds=self.feeds)
+        sources = alerts_health(mqtt=mqtt, last_message_at=last_at, feeds=self.feeds)
+        handling = self.alert_desk.health()  # untargeted, replays: the desk's
+        return sources.model_copy(
+            update={"untargeted": handling.untargeted, "replays": handling.replays}
+        )
 
     # --- set-up and shutdown -------------------------------------------------------------
 

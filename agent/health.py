@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import logging
 import os
 from collections.abc import Mapping
@@ -50,12 +51,17 @@ def cpu_temperature_c() -> float | None:
         return None
 
 
+@functools.cache
+def _libc() -> ctypes.CDLL:
+    # Found once: find_library runs ldconfig, too slow to do for every alert's latency.
+    return ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+
+
 def clock_synced() -> bool | None:
     """Whether NTP (chrony, systemd-timesyncd) has synchronised the kernel clock."""
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
         timex = ctypes.create_string_buffer(512)  # struct timex, modes = 0: read only
-        state = libc.adjtimex(timex)
+        state = _libc().adjtimex(timex)
     except (OSError, AttributeError):
         return None
     if state < 0:

@@ -71,18 +71,21 @@ class Intake:
         finally:
             self.refusals.inbound = None
 
-    def on_alert(self, alert_id: str, topic: str, payload: bytes) -> None:
+    def on_alert(self, source: str, topic: str, payload: bytes) -> None:
+        """An alert payload (JSON or CAP) from `source`: an alert topic's alert id, or a
+        CAP feed's URL (then `topic` names the feed too, for a rejection)."""
         try:
-            events = self.alerts.on_payload(alert_id, payload, self.events.now())
+            events = self.alerts.on_payload(source, payload, self.events.now())
         except InvalidInput as exc:
             self.refusals.reject(topic, None, exc.errors)
             return
         self.events.emit_all(events)
-        if any(isinstance(event, AlertStarted | AlertUpdated) for event in events):
-            # A lookup, not a scan of every active alert: thousands may arrive at once.
-            alert = self.alerts.book.get(alert_id)
-            if alert is not None:
-                self.content.warn_about_glyphs("alert", alert_texts(alert))
+        for event in events:
+            if isinstance(event, AlertStarted | AlertUpdated):
+                # A lookup, not a scan of every active alert: thousands may arrive at once.
+                alert = self.alerts.book.get(event.alert_id)  # a CAP incident's, not the topic's
+                if alert is not None:
+                    self.content.warn_about_glyphs("alert", alert_texts(alert))
 
     def on_feed_alert(self, source: str, payload: bytes, entry_id: str) -> None:
         """A CAP document from an alert feed (CONTRACT §6): the path an alert topic's

@@ -4,6 +4,7 @@ them that must be refused, and generated ones (many areas, many points)."""
 from __future__ import annotations
 
 import math
+from datetime import datetime
 from pathlib import Path
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "docs" / "examples" / "cap"
@@ -68,3 +69,56 @@ def many_areas(areas: int = 50, corners: int = 12) -> bytes:
     <area>
       <areaDesc>Nội thành Hà Nội</areaDesc>""",
     )
+
+
+def cap_alert(
+    identifier: str,
+    sent: datetime,
+    *,
+    msg_type: str = "Alert",
+    references: tuple[tuple[str, datetime], ...] = (),
+    status: str = "Actual",
+    severity: str = "Severe",
+    urgency: str = "Immediate",
+    certainty: str = "Observed",
+    expires: datetime | None = None,
+    headline: str = "Bão số 3 đổ bộ",
+    area: str = "",
+    sender: str = "pctt@hanoi.gov.vn",
+    infos: int = 1,
+) -> bytes:
+    """A CAP 1.2 message of one incident, as the tests need them: `references` are
+    (identifier, sent) of earlier messages of the same sender; `area` is an <area>'s
+    inner XML (none when empty)."""
+    refs = " ".join(f"{sender},{ident},{cap_time(at)}" for ident, at in references)
+    info = f"""
+  <info>
+    <language>vi-VN</language>
+    <category>Met</category>
+    <event>Bão</event>
+    <urgency>{urgency}</urgency>
+    <severity>{severity}</severity>
+    <certainty>{certainty}</certainty>
+    {f"<expires>{cap_time(expires)}</expires>" if expires else ""}
+    <senderName>Ban Chỉ huy PCTT TP Hà Nội</senderName>
+    <headline>{headline}</headline>
+    <description>Gió mạnh cấp 10, giật cấp 12.</description>
+    <parameter><valueName>riskLevel</valueName><value>4</value></parameter>
+    {f"<area>{area}</area>" if area else ""}
+  </info>"""
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<alert xmlns="urn:oasis:names:tc:emergency:cap:1.2">
+  <identifier>{identifier}</identifier>
+  <sender>{sender}</sender>
+  <sent>{cap_time(sent)}</sent>
+  <status>{status}</status>
+  <msgType>{msg_type}</msgType>
+  <scope>Public</scope>
+  {f"<references>{refs}</references>" if refs else ""}{info * infos}
+</alert>
+""".encode()
+
+
+def cap_time(at: datetime) -> str:
+    """CAP's time form: seconds, an offset, never "Z"."""
+    return at.replace(microsecond=0).isoformat()

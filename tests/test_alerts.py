@@ -57,7 +57,7 @@ def kinds(outcomes: list[Any]) -> list[str]:
         ),
         ([alert(), alert(sent=T0 + timedelta(minutes=5), msg_type="cancel")], ["Ended"], []),
         ([alert(sent=T0 + timedelta(minutes=5)), alert()], ["Ignored"], ["bao-so-3"]),  # older
-        ([alert(), alert()], [], ["bao-so-3"]),  # retained replay: silent
+        ([alert(), alert()], ["Replayed"], ["bao-so-3"]),  # retained replay: only counted
         ([alert(msg_type="cancel")], ["Ignored"], []),  # cancel of an unknown alert
         ([alert(status="test")], ["Acknowledged"], []),  # acknowledged, not shown
         ([alert(expires=T0 - timedelta(minutes=1), sent=T0 - timedelta(hours=1))], ["Ignored"], []),
@@ -76,6 +76,12 @@ def kinds(outcomes: list[Any]) -> list[str]:
         ([alert(sent=T0 + timedelta(minutes=9), msg_type="cancel"), alert()], ["Ignored"], []),
         ([alert(msg_type="update")], ["Started"], ["bao-so-3"]),  # missed the original
         ([alert(status="exercise")], ["Started"], ["bao-so-3"]),
+        # One `sent` (CAP times have one-second resolution): cancel > update > alert.
+        ([alert(), alert(msg_type="cancel")], ["Ended"], []),
+        ([alert(), alert(msg_type="update", headline="Bão mạnh lên")], ["Updated"], ["bao-so-3"]),
+        ([alert(msg_type="cancel"), alert()], ["Ignored"], []),
+        ([alert(msg_type="update"), alert()], ["Ignored"], ["bao-so-3"]),
+        ([alert(), alert(headline="Bão số 3 (sửa)")], ["Ignored"], ["bao-so-3"]),
     ],
     ids=[
         "new",
@@ -90,6 +96,11 @@ def kinds(outcomes: list[Any]) -> list[str]:
         "stale-after-cancel",
         "update-without-original",
         "exercise",
+        "cancel-same-second",
+        "update-same-second",
+        "alert-after-its-cancel-same-second",
+        "alert-after-its-update-same-second",
+        "another-alert-same-second",
     ],
 )
 def test_lifecycle(

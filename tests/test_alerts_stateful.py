@@ -2,9 +2,11 @@
 passing of time (Hypothesis stateful testing), checked against the contract's rules
 written as a small reference model:
 
-- per alert id, only a message newer (`sent`) than every one seen before changes anything;
-  the same message again (a retained replay) changes nothing and says nothing; an older
-  one is ignored with a reason;
+- per alert id, only a message newer (`sent`) than every one seen before changes anything,
+  or one with the same `sent` that outranks what was applied then (cancel > update >
+  alert); the same message again (a retained replay) changes nothing and is only
+  counted; an older one, or one with the same `sent` that does not outrank, is ignored
+  with a reason;
 - `test` alerts are acknowledged, never active; `cancel` ends; an alert already expired
   when it arrives is not started (and ends the active one it updates);
 - deletion (empty retained payload) ends an active alert; expiry ends it at `expires`;
@@ -21,11 +23,13 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from agent.alerts import (
+    MSG_TYPE_RANK,
     SEVERITY_RANK,
     Acknowledged,
     AlertBook,
     Ended,
     Ignored,
+    Replayed,
     Started,
     Updated,
     priority_key,
@@ -43,6 +47,8 @@ class AlertBookMachine(RuleBasedStateMachine):
         self.book = AlertBook()
         self.now = T0
         self.latest: dict[str, datetime] = {}  # newest `sent` per id (reference model)
+        self.rank_at_latest: dict[str, int] = {}  # the highest kind applied at that `sent`
+        self.seen_at_latest: dict[str, list[Alert]] = {}
         self.latest_shown: dict[str, datetime] = {}  # … of the messages that are not tests
         self.active: dict[str, Alert] = {}
         self.sent_messages: list[Alert] = []
@@ -84,14 +90,26 @@ class AlertBookMachine(RuleBasedStateMachine):
         outcomes = self.book.receive(message, self.now)
         self.sent_messages.append(message)
         latest = self.latest.get(message.id)
-        if latest is not None and message.sent <= latest:
-            if message.sent == latest:
-                assert outcomes == [], "a replay says nothing"
-            else:
-                assert [type(o) for o in outcomes] == [Ignored], "an older one is ignored"
+        rank = MSG_TYPE_RANK[message.msg_type]
+        if latest is not None and message.sent == latest:
+            seen = self.seen_at_latest[message.id]
+            if message in seen:
+                assert [type(o) for o in outcomes] == [Replayed], "a replay is only counted"
+                assert self.book.active() == before, "and changes nothing"
+                return
+            seen.append(message)
+            if rank <= self.rank_at_latest[message.id]:
+                assert [type(o) for o in outcomes] == [Ignored], "not outranking: ignored"
+                assert self.book.active() == before, "and changes nothing"
+                return
+        elif latest is not None and message.sent < latest:
+            assert [type(o) for o in outcomes] == [Ignored], "an older one is ignored"
             assert self.book.active() == before, "and changes nothing"
             return
+        else:
+            self.seen_at_latest[message.id] = [message]
         self.latest[message.id] = message.sent
+        self.rank_at_latest[message.id] = rank
         if message.status != "test":
             self.latest_shown[message.id] = message.sent
         if message.status == "test":

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import io
 import json
-from datetime import UTC, datetime, timedelta
+import tempfile
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+import pygame
 import pytest
 
+from agent.alert_desk import AlertDesk, alert_fields
+from agent.caches import AlertStore
+from display_layouts.render import Renderer, Scene
+from tests.cap_documents import cap_alert
 from tests.support import (
     COMMUNE_TOPIC,
     ROOT,
@@ -149,3 +156,145 @@ def test_expired_alert_at_boot_is_not_shown_and_expiry_restores_content(
     assert ended.json()["reason"] == "expired"
     observer.wait_for(event_matcher(EVENTS, "playback.started", item_id="tin"), start=mark)
     observer.publish(f"{ROOT}/alert/city/cu", b"", retain=True)
+
+
+# --- CAP 1.2 (CONTRACT §6) -------------------------------------------------------------
+
+ICT = timezone(timedelta(hours=7))
+CAP_FIRST, CAP_UPDATE, CAP_CANCEL = "HN-E2E-001", "HN-E2E-002", "HN-E2E-003"
+
+
+def screenshot(observer: Observer, command_id: str) -> bytes:
+    mark = observer.mark()
+    command = {"type": "command", "id": command_id, "command": "screenshot", "args": {}}
+    observer.publish(board_topic("cmd"), json.dumps(command))
+    shot = observer.wait_for(lambda m: m.topic == board_topic("screenshot"), start=mark)
+    image = pygame.image.load(io.BytesIO(shot.payload), "shot.png")
+    return bytes(pygame.image.tobytes(image, "RGB"))
+
+
+def drawn_as_alert(payload: bytes, when: datetime) -> bytes:
+    """What the board's renderer draws for this CAP payload's full-screen alert."""
+    with tempfile.TemporaryDirectory() as state:
+        desk = AlertDesk(AlertStore(Path(state)), lambda _m: None)
+        (event,) = desk.on_payload("e2e", payload, when)
+        alert = desk.book.get(event.alert_id)  # type: ignore[attr-defined]
+    assert alert is not None
+    surface = pygame.Surface((640, 360))
+    scene = Scene("alert_full", alert_fields(alert), "Bảng tin phường Phúc Xá", when)
+    Renderer((640, 360)).draw(surface, scene)
+    return bytes(pygame.image.tobytes(surface, "RGB"))
+
+
+def test_cap_alert_update_cancel_and_system(
+    tmp_path: Path, broker: Broker, observer: Observer, agents: list[AgentProcess]
+) -> None:
+    start(tmp_path, broker, agents)
+    wait_online(observer)
+    observer.publish(
+        COMMUNE_TOPIC, playlist(1, [text_item("tin", "Lịch tiêm chủng", duration_s=600)])
+    )
+    observer.wait_for(event_matcher(EVENTS, "playback.started", item_id="tin"))
+    content = screenshot(observer, "shot-content")
+
+    sent = datetime.now(ICT).replace(microsecond=0)
+    first = cap_alert(CAP_FIRST, sent, expires=sent + timedelta(hours=6))
+    mark = observer.mark()
+    observer.publish(f"{ROOT}/alert/city/bao-so-3", first, retain=True)
+    started = observer.wait_for(
+        event_matcher(EVENTS, "alert.started", alert_id=CAP_FIRST), start=mark
+    ).json()
+    assert started["message_id"] == CAP_FIRST
+    assert started["severity"] == "severe"
+    assert {"sent", "received_at", "latency_ms"} <= set(started)
+    observer.wait_for(
+        event_matcher(
+            EVENTS, "playback.started", item_id=CAP_FIRST, layout="alert_full", channel="alert"
+        ),
+        start=mark,
+    )
+    shown = screenshot(observer, "shot-alert")
+    assert shown != content
+    assert shown == drawn_as_alert(first, sent)
+
+    # An Update with a new identifier, on another topic: the same incident, its new text.
+    later = sent + timedelta(seconds=1)
+    update = cap_alert(
+        CAP_UPDATE,
+        later,
+        msg_type="Update",
+        references=((CAP_FIRST, sent),),
+        expires=later + timedelta(hours=6),
+        headline="Bão số 3 mạnh lên: gió cấp 12",
+    )
+    mark = observer.mark()
+    observer.publish(f"{ROOT}/alert/city/bao-so-3-cap-nhat", update, retain=True)
+    updated = observer.wait_for(
+        event_matcher(EVENTS, "alert.updated", alert_id=CAP_FIRST), start=mark
+    ).json()
+    assert updated["message_id"] == CAP_UPDATE
+    observer.wait_for(
+        event_matcher(EVENTS, "playback.started", item_id=CAP_FIRST, layout="alert_full"),
+        start=mark,
+    )
+    after = screenshot(observer, "shot-update")
+    assert after != shown
+    assert after == drawn_as_alert(update, later)
+    beat = heartbeat_after(observer, observer.mark())
+    assert beat["alerts_active"] == [CAP_FIRST]
+    assert beat["alerts"]["untargeted"] is True  # the test board has no codes or location
+
+    # A System message (a feed's heartbeat) is never shown.
+    mark = observer.mark()
+    system = cap_alert("HN-E2E-SYS", later, status="System", expires=later + timedelta(hours=1))
+    observer.publish(f"{ROOT}/alert/city/he-thong", system)
+    ignored = observer.wait_for(
+        event_matcher(EVENTS, "alert.ignored", alert_id="HN-E2E-SYS"), start=mark
+    ).json()
+    assert "System" in ignored["reason"]
+
+    # The Cancel, on a third topic: the content is back.
+    end = later + timedelta(seconds=1)
+    cancel = cap_alert(
+        CAP_CANCEL,
+        end,
+        msg_type="Cancel",
+        references=((CAP_FIRST, sent), (CAP_UPDATE, later)),
+        infos=0,
+    )
+    mark = observer.mark()
+    observer.publish(f"{ROOT}/alert/city/ket-thuc", cancel)
+    ended = observer.wait_for(
+        event_matcher(EVENTS, "alert.ended", alert_id=CAP_FIRST), start=mark
+    ).json()
+    assert (ended["reason"], ended["message_id"]) == ("cancel", CAP_CANCEL)
+    observer.wait_for(event_matcher(EVENTS, "playback.started", item_id="tin"), start=mark)
+    assert screenshot(observer, "shot-back") == content
+    never_shown = event_matcher(EVENTS, "playback.started", item_id="HN-E2E-SYS")
+    assert observer.find(never_shown) == []
+    for topic in ("bao-so-3", "bao-so-3-cap-nhat"):
+        observer.publish(f"{ROOT}/alert/city/{topic}", b"", retain=True)
+
+
+def test_a_cap_cancel_in_the_same_second_as_its_alert_ends_it(
+    tmp_path: Path, broker: Broker, observer: Observer, agents: list[AgentProcess]
+) -> None:
+    start(tmp_path, broker, agents)
+    wait_online(observer)
+    sent = datetime.now(ICT).replace(microsecond=0)
+    mark = observer.mark()
+    observer.publish(
+        f"{ROOT}/alert/city/mot-giay",
+        cap_alert("HN-E2E-SS1", sent, expires=sent + timedelta(hours=1)),
+    )
+    observer.wait_for(event_matcher(EVENTS, "alert.started", alert_id="HN-E2E-SS1"), start=mark)
+    cancel = cap_alert(
+        "HN-E2E-SS2", sent, msg_type="Cancel", references=(("HN-E2E-SS1", sent),), infos=0
+    )
+    observer.publish(f"{ROOT}/alert/city/mot-giay-huy", cancel)
+    ended = observer.wait_for(
+        event_matcher(EVENTS, "alert.ended", alert_id="HN-E2E-SS1"), start=mark
+    ).json()
+    assert (ended["reason"], ended["message_id"]) == ("cancel", "HN-E2E-SS2")
+    beat = heartbeat_after(observer, observer.mark())
+    assert beat["alerts_active"] == []

@@ -1,17 +1,9 @@
 """Alert feeds end to end (CONTRACT §6, issue 12): a real agent process, a real Mosquitto
 and a local HTTPS feed server whose private CA the agent trusts (`SSL_CERT_FILE`).
 
-Two kinds of test here:
-
-- Those that need only the feed wiring (the poller started with the board, the
-  heartbeat's `alerts.sources`): they pass on their own.
-- Those marked `NEEDS_CAP_ALERT_PATH`: a CAP document must be an alert on the alert path
-  (agent/alert_desk.py taking CAP 1.2 XML and keying incidents by `sender`,
-  `identifier`, `sent`, branch h-incidents). Until that is merged they fail — the feed's
-  document arrives and is refused as "not JSON" — and are expected to (strict xfail);
-  once it is merged they pass, the strict xfail turns that into a failure, and the
-  marker must be removed. They are written now so the feed path is proven the day CAP
-  arrives.
+CAP documents served by the feed become alerts on the alert path (agent/alert_desk.py),
+one incident whichever path a message takes; a feed that is down or serves junk changes
+only its source's status in the heartbeat.
 """
 
 from __future__ import annotations
@@ -48,12 +40,6 @@ EVENTS = board_topic("events")
 HEARTBEAT = board_topic("heartbeat")
 INTERVAL_S = 15  # the shortest `[alerts] feed_interval_s`; a poll comes within ±10 % of it
 NEXT_POLL_S = INTERVAL_S * 1.1 + 10  # the next poll, and the handling and heartbeat after it
-
-NEEDS_CAP_ALERT_PATH = pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="needs CAP 1.2 on the alert path (h-incidents): remove this marker once merged",
-)
 
 STORM = ("vn-storm-bao-so-3", "vn-storm-bao-so-3-update", "vn-storm-bao-so-3-cancel")
 FIRST_ID = "HN-PCTT-2026-0906-001"  # the incident's first message: its `alert_id`
@@ -197,7 +183,6 @@ def test_a_feed_that_is_down_or_sends_junk_changes_nothing_but_its_status(
 # --- CAP through a feed (needs CAP on the alert path) --------------------------------------
 
 
-@NEEDS_CAP_ALERT_PATH
 def test_a_cap_alert_on_a_feed_takes_over_an_update_changes_its_text_a_cancel_ends_it(
     tmp_path: Path, broker: Broker, observer: Observer, agents: list[AgentProcess], feeds: Feeds
 ) -> None:
@@ -238,7 +223,6 @@ def test_a_cap_alert_on_a_feed_takes_over_an_update_changes_its_text_a_cancel_en
     assert beat["alerts_active"] == []
 
 
-@NEEDS_CAP_ALERT_PATH
 def test_an_incident_seen_on_mqtt_and_on_a_feed_is_shown_once(
     tmp_path: Path, broker: Broker, observer: Observer, agents: list[AgentProcess], feeds: Feeds
 ) -> None:

@@ -234,7 +234,7 @@ CONFIG_NUMBERS: dict[str, dict[str, int | float]] = {
         "max_image_side": 8192,
         "max_image_pixels": 4194304,
     },
-    "alerts": {"feed_interval_s": 60.0},
+    "alerts": {"feed_interval_s": 60.0, "default_expiry_s": 3600},
 }
 TOML_NON_FINITE = st.sampled_from(["nan", "+nan", "-nan", "inf", "+inf", "-inf"])
 TOML_EXTREME = st.sampled_from(["1e308", "-1e308", "9223372036854775807", "-9223372036854775808"])

@@ -14,29 +14,15 @@ from xml.etree.ElementTree import Element, ParseError
 from defusedxml import DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
 from defusedxml.ElementTree import iterparse
 
+from agent.alert_kind import looks_like_cap
 from agent.cap.limits import MAX_CAP_BYTES, MAX_DEPTH, MAX_ELEMENTS
 from display_layouts.input_problems import ROOT, Problem, Problems, printable
 
 CAP_NAMESPACE = "urn:oasis:names:tc:emergency:cap:1.2"
 ALERT_TAG = f"{{{CAP_NAMESPACE}}}alert"
-_SNIFF_BYTES = 64
-_BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
 MAX_XML_ERROR_CHARS = 120
 
-
-def looks_like_cap(payload: bytes) -> bool:
-    """Whether an alert payload is XML (so CAP's to parse or refuse) rather than JSON.
-
-    Decided by the first non-blank byte: JSON starts with `{`, XML with `<`. Any XML
-    counts, not only a document in CAP 1.2's namespace, so that a CAP 1.1 alert or a
-    typo in the namespace gets CAP's clear refusal rather than "not JSON"."""
-    head = payload[:_SNIFF_BYTES]
-    for bom in _BOMS:
-        if head.startswith(bom):
-            head = head[len(bom) :]
-            break
-    head = head.lstrip(b" \t\r\n\x00")  # a UTF-16 document interleaves NULs
-    return head.startswith(b"<")
+__all__ = ["ALERT_TAG", "CAP_NAMESPACE", "looks_like_cap", "read_alert_element"]
 
 
 def _refusal(message: str, line: int | None = None) -> Problems:

@@ -19,8 +19,16 @@ from pydantic import (
 
 from agent.messages.base import Identifier, Inbound
 from agent.messages.text import NoticeText, clean_name
+from display_layouts.input_problems import named_pattern
 
-Severity = Literal["extreme", "severe", "moderate", "minor"]
+# "unknown": CAP's `Unknown` (CONTRACT §6), shown as a banner unless it is immediate.
+Severity = Literal["extreme", "severe", "moderate", "minor", "unknown"]
+# One CAP message as `<references>` names it: a digest of "sender,identifier" (its `sent`
+# is not part of the key: CAP makes an identifier unique for its sender), of fixed size
+# whatever the lengths CAP allows.
+MESSAGE_KEY_PATTERN = named_pattern(r"^[0-9a-f]{32}$", "32 lower-case hexadecimal digits")
+MessageKey = Annotated[str, StringConstraints(pattern=MESSAGE_KEY_PATTERN)]
+MAX_MESSAGE_KEYS = 64
 # Vietnam's disaster risk level (cấp độ rủi ro thiên tai, Decision 18/2021/QĐ-TTg).
 RiskLevel = Annotated[int, Field(ge=1, le=5)]
 
@@ -62,6 +70,14 @@ class Alert(Inbound):
         "official colour: 1 light blue, 2 light yellow, 3 orange, 4 red, 5 purple.",
     )
     layout: Literal["alert_full", "alert_banner"] | None = None
+    # Set by the board for an alert that came as CAP (CONTRACT §6): `id` is the incident
+    # (the identifier of its first message), `message_id` the message in force, and
+    # `message_keys` every message known to belong to the incident, so that an Update or
+    # a Cancel still finds it after a restart.
+    message_id: Annotated[str, StringConstraints(min_length=1, max_length=256)] | None = None
+    message_keys: Annotated[list[MessageKey], Field(max_length=MAX_MESSAGE_KEYS)] = Field(
+        default_factory=list
+    )
 
     @field_validator("expires")
     @classmethod

@@ -92,6 +92,13 @@ class AlertStarted(EventBase):
     kind: Literal["alert.started"] = "alert.started"
     alert_id: str
     severity: Severity
+    # Additions (CONTRACT §6): when the alert was sent and received, and the difference
+    # (null while the board's clock is not synchronised, or for an alert restored from
+    # disk at start-up); for a CAP alert, the identifier of the message in force.
+    sent: Timestamp | None = None
+    received_at: Timestamp | None = None
+    latency_ms: int | None = None
+    message_id: str | None = None
 
 
 class AlertEnded(EventBase):
@@ -99,6 +106,7 @@ class AlertEnded(EventBase):
     alert_id: str
     severity: Severity
     reason: Literal["cancel", "expired", "deleted"]
+    message_id: str | None = None  # CAP: the message this event is about
 
 
 class AlertUpdated(EventBase):
@@ -107,6 +115,7 @@ class AlertUpdated(EventBase):
     kind: Literal["alert.updated"] = "alert.updated"
     alert_id: str
     severity: Severity
+    message_id: str | None = None  # CAP: the message this event is about
 
 
 class AlertIgnored(EventBase):
@@ -115,6 +124,7 @@ class AlertIgnored(EventBase):
     kind: Literal["alert.ignored"] = "alert.ignored"
     alert_id: str
     reason: OutboundText
+    message_id: str | None = None  # CAP: the message this event is about
 
 
 class AlertTest(EventBase):
@@ -123,6 +133,7 @@ class AlertTest(EventBase):
     kind: Literal["alert.test"] = "alert.test"
     alert_id: str
     severity: Severity
+    message_id: str | None = None  # CAP: the message this event is about
 
 
 class AssetFailed(EventBase):

@@ -114,6 +114,12 @@ class AlertsHealth(Outbound):
     in the order of `[alerts] feeds`."""
 
     sources: list[AlertSource] = Field(default_factory=list)
+    # The board has neither `[board] area_codes` nor a location: it shows CAP alerts
+    # meant for some areas without knowing whether it is in one.
+    untargeted: bool = False
+    # Payloads received again with the same bytes (retained replays after a reconnect,
+    # or one alert on two paths): said by no event, counted here.
+    replays: int = 0
 
 
 HEARTBEAT_ALERT_IDS = 100

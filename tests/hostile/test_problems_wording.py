@@ -99,7 +99,8 @@ def test_a_misspelt_value_in_a_payload_gets_a_suggestion(severity: str) -> None:
     assert found == [
         (
             "severity",
-            "Input should be 'extreme', 'severe', 'moderate' or 'minor'; did you mean 'severe'?",
+            "Input should be 'extreme', 'severe', 'moderate', 'minor' or 'unknown'; "
+            "did you mean 'severe'?",
         )
     ]
 
