@@ -125,7 +125,8 @@ def test_heartbeats_carry_contract_fields_and_seq_grows_across_restart(
     )
     observer.wait_for(event_matcher(EVENTS, "playback.started", item_id="a"))
     mark = observer.mark()
-    beat = observer.wait_for(lambda m: m.topic == topic, start=mark).json()
+    message = observer.wait_for(lambda m: m.topic == topic, start=mark)
+    beat = message.json()
     assert beat["board_id"] == "hn-badinh-phucxa-01"
     assert beat["now_showing"]["item_id"] == "a"
     assert beat["now_showing"]["channel"] == "commune"
@@ -142,7 +143,10 @@ def test_heartbeats_carry_contract_fields_and_seq_grows_across_restart(
         "load1",
         "clock_synced",
     }
-    assert len(json.dumps(beat)) < 1024
+    # The bytes a cellular link pays for 2880 times a day, measured on the wire: under
+    # 1 KiB until issue 12 added the alert sources (CONTRACT §6) and the woken display;
+    # the budget is now 1200 bytes (bench/bandwidth.py records the real sizes).
+    assert len(message.payload) < 1200
     assert agent.terminate() == 0
     offline = observer.wait_for(
         lambda m: m.topic == board_topic("status") and m.json()["state"] == "offline"
