@@ -112,6 +112,33 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     return run_doctor(args.config, sys.stdout)
 
 
+def cmd_keys_generate(args: argparse.Namespace) -> int:
+    from agent.trust.signing_cli import generate_keys
+
+    return generate_keys(args.name, args.out, sys.stdout, sys.stderr)
+
+
+def cmd_sign(args: argparse.Namespace) -> int:
+    from agent.trust.signing_cli import sign
+
+    return sign(args.key, args.message, sys.stdin.buffer, sys.stdout, sys.stderr)
+
+
+def _add_signing_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    # The city's side of signed messages (CONTRACT §7); `verify` is the board's side.
+    keys = sub.add_parser("keys", help="the city's Ed25519 signing keys")
+    actions = keys.add_subparsers(dest="keys_action", required=True, metavar="ACTION")
+    generate = actions.add_parser("generate", help="write NAME.key (0600) and NAME.pub.jwk")
+    generate.add_argument("name", metavar="NAME", help="the key's kid, e.g. alerts-2026")
+    generate.add_argument("--out", type=Path, default=Path(), metavar="DIR")
+    generate.set_defaults(func=cmd_keys_generate)
+
+    sign = sub.add_parser("sign", help="print a message signed as a JWS")
+    sign.add_argument("--key", type=Path, required=True, metavar="FILE.key")
+    sign.add_argument("message", metavar="MESSAGE", help='a JSON or CAP file, or "-" for stdin')
+    sign.set_defaults(func=cmd_sign)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="signage-agent", description="Edge agent for city LED/LCD information boards."
@@ -151,6 +178,8 @@ def build_parser() -> argparse.ArgumentParser:
     schema.add_argument("name", nargs="?", help="one payload: playlist, alert, heartbeat, …")
     schema.add_argument("--asyncapi", action="store_true", help="only the AsyncAPI document")
     schema.set_defaults(func=cmd_schema)
+
+    _add_signing_commands(sub)
     return parser
 
 
