@@ -28,8 +28,9 @@ SHA1_PREFIX = "sha1-"  # a CAP <resource>'s name: CAP 1.2 gives a SHA-1 <digest>
 
 def content_digest(name: str) -> Any:
     """A fresh hash object of the kind an asset name says (hashlib's type is private):
-    SHA-256 for a playlist's image, SHA-1 for a CAP resource ("sha1-…"), an integrity
-    check against the digest the alerting authority signed with its message."""
+    SHA-256 for a playlist's image, SHA-1 for a CAP resource ("sha1-…"): CAP 1.2 names
+    SHA-1 for `<digest>`, an integrity check of the bytes the alert names (finding other
+    bytes with a given SHA-1 is still out of reach; only collisions are practical)."""
     if name.startswith(SHA1_PREFIX):
         return hashlib.sha1(usedforsecurity=False)
     return hashlib.sha256()
