@@ -26,7 +26,6 @@ from agent.messages import (
     ContentCleared,
     ContentIgnored,
     ContentWarning,
-    ImageRef,
     Playlist,
     PlaylistItem,
 )
@@ -69,6 +68,8 @@ class ContentDesk:
         self._ready: set[str] = set()  # sha256 of the images verified in the cache
         self._waiting: dict[int, set[str]] = {}  # id(item) → images it still waits for
         self._lost = False  # an image went missing from the cache: want them again
+        # The active alerts' downloaded pictures: asset name → (reference, alert ids).
+        self._alert_pictures: dict[str, tuple[RemoteImage, set[str]]] = {}
 
     # --- what may show ----------------------------------------------------------------
 
@@ -86,11 +87,23 @@ class ContentDesk:
             if not shas:
                 del self._waiting[item_id]
 
+    def picture_ready(self, ref: RemoteImage) -> bool:
+        """Whether a downloaded picture is verified in the cache (a set lookup: asked for
+        the alert on screen every turn)."""
+        return ref.asset_name in self._ready
+
+    def want_alert_pictures(self, pictures: dict[str, tuple[RemoteImage, set[str]]]) -> None:
+        """The pictures the active alerts show: fetched beside the playlists' images, kept
+        in the cache while an alert needs them; a failure is reported once."""
+        if pictures != self._alert_pictures:
+            self._alert_pictures = pictures
+            self.refresh_assets()
+
     def image(self, ref: RemoteImage) -> Path | None:
         """The renderer's way to the cache: a ready image found gone is wanted again."""
         path = self.assets.get(ref)
-        if path is None and ref.sha256 in self._ready:
-            self._ready.discard(ref.sha256)
+        if path is None and ref.asset_name in self._ready:
+            self._ready.discard(ref.asset_name)
             self._lost = True
         return path
 
@@ -194,8 +207,12 @@ class ContentDesk:
     def refresh_assets(self) -> None:
         """Fetch the images the held playlists need; forget the ones nobody needs; index
         the items that wait for images (the cache verifies a file the first time)."""
-        wanted: dict[str, tuple[ImageRef, set[str]]] = {}
+        wanted: dict[str, tuple[RemoteImage, set[str]]] = {}
         waiting: dict[int, set[str]] = {}
+        for name, (ref, alert_ids) in self._alert_pictures.items():
+            wanted[name] = (ref, set(alert_ids))
+            if name not in self._ready and self.assets.get(ref) is not None:
+                self._ready.add(name)
         for playlist in self.playlists.values():
             for item in playlist.items:
                 for ref in remote_images(item):
@@ -206,7 +223,7 @@ class ContentDesk:
                         waiting.setdefault(id(item), set()).add(ref.sha256)
         self._ready.intersection_update(wanted)
         self._waiting = waiting
-        self.fetcher.want(wanted)
+        self.fetcher.want(wanted, once=self._alert_pictures.keys())
         try:
             removed = self.assets.collect_garbage(wanted.keys())
         except OSError as exc:

@@ -8,6 +8,7 @@ when the first CAP payload arrives (agent/alert_desk.py), with agent/cap behind 
 
 from __future__ import annotations
 
+import base64
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -17,12 +18,21 @@ from typing import Any
 from pydantic import ValidationError
 
 from agent.cap import CapMessage, Info, LatLon, parse_cap, risk_level, target_message
-from agent.messages import Alert, is_identifier
+from agent.cap.model import Resource
+from agent.messages import Alert, Sha1ImageRef, is_identifier
 from agent.messages.alert import MAX_MESSAGE_KEYS
 from agent.messages.text import MAX_TEXT_CHARS
 from display_layouts.input_problems import Problem, Problems, printable
 
-__all__ = ["CapDecision", "CapSettings", "Skip", "decide", "incident_keys", "parse_cap"]
+__all__ = [
+    "CapDecision",
+    "CapSettings",
+    "Shown",
+    "Skip",
+    "decide",
+    "incident_keys",
+    "parse_cap",
+]
 
 # Where each field of the internal alert comes from, for errors that name CAP's element.
 _CAP_PATHS = {
@@ -35,6 +45,7 @@ _CAP_PATHS = {
     "description": "alert/info/description",
     "instruction": "alert/info/instruction",
     "sender_name": "alert/info/senderName",
+    "image": "alert/info/resource",
 }
 _NEVER_SHOWN = {"System": "a System message is never shown", "Draft": "a Draft is never shown"}
 
@@ -50,13 +61,22 @@ class CapSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class Shown:
+    """The alert a message means for this board, and what of it cannot be shown (a
+    `<resource>` picture the board cannot use: the alert shows without it)."""
+
+    alert: Alert
+    warnings: tuple[Problem, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Skip:
     """A valid message this board does not act on, and why (said as `alert.ignored`)."""
 
     reason: str
 
 
-CapDecision = Alert | Skip
+CapDecision = Shown | Skip
 
 
 def message_key(sender: str, identifier: str) -> str:
@@ -112,7 +132,7 @@ def decide(
         # A Cancel ends what it references wherever its areas are (CAP 1.2 §3.2.1).
         info = message.infos[0] if message.infos else None
         severity = held.severity if held else info.severity.lower() if info else "unknown"
-        return _build(
+        return _shown(
             base,
             msg_type="cancel",
             severity=severity,
@@ -124,7 +144,7 @@ def decide(
     if targeting.info is None:
         reason = "outside its areas" if message.infos else "it has no <info> to show"
         if held is not None:  # an update that no longer covers the board ends it here
-            return _build(
+            return _shown(
                 base,
                 msg_type="cancel",
                 severity=held.severity,
@@ -132,7 +152,38 @@ def decide(
                 expires=message.sent + settings.default_expiry,
             )
         return Skip(reason)
-    return _build(base, **_shown_fields(message, targeting.info, settings))
+    image, warnings = picture(targeting.info.resources)
+    alert = _build(base, image=image, **_shown_fields(message, targeting.info, settings))
+    return Shown(alert, warnings)
+
+
+def picture(resources: Iterable[Resource]) -> tuple[str | Sha1ImageRef | None, tuple[Problem, ...]]:
+    """The picture shown beside the text: the first `image/…` `<resource>`, inline
+    (`derefUri`, as a data: URI: whether it decodes is the desk's check, as for a JSON
+    alert) or downloaded (`uri` and its SHA-1 `<digest>`). One that can never be fetched
+    is left out, with why."""
+    for index, resource in enumerate(resources):
+        if not resource.mime_type.startswith("image/"):
+            continue  # audio, a PDF…: not for a screen
+        path = f"alert/info/resource[{index}]"
+        if resource.content is not None:
+            encoded = base64.b64encode(resource.content).decode("ascii")
+            return f"data:{resource.mime_type};base64,{encoded}", ()
+        if resource.uri is None:
+            return None, (Problem(f"{path}/uri", "an image resource with no uri or derefUri"),)
+        if resource.digest is None:
+            why = "has no <digest>: the board shows only a picture it can verify"
+            return None, (Problem(f"{path}/digest", why),)
+        try:
+            return Sha1ImageRef(url=resource.uri, sha1=resource.digest), ()
+        except ValidationError as exc:
+            why = printable(exc.errors()[0]["msg"], 200)
+            return None, (Problem(f"{path}/uri", f"the picture is not fetched: {why}"),)
+    return None, ()
+
+
+def _shown(base: dict[str, Any], **fields: Any) -> Shown:
+    return Shown(_build(base, **fields))
 
 
 def _shown_fields(message: CapMessage, info: Info, settings: CapSettings) -> dict[str, Any]:

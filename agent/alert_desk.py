@@ -26,6 +26,7 @@ from agent.alerts import (
     Replayed,
     Started,
     Updated,
+    full_screen,
 )
 from agent.caches import AlertStore
 from agent.messages import (
@@ -36,11 +37,14 @@ from agent.messages import (
     AlertStarted,
     AlertTest,
     AlertUpdated,
+    ContentWarning,
     EventBase,
     board_zone,
 )
-from agent.validation import InvalidInput, decode, error, loads_or_none, printable
+from agent.validation import InvalidInput, Problem, decode, error, loads_or_none, printable
 from display_layouts import theme
+from display_layouts.image_check import DEFAULT_LIMITS, ImageLimits
+from display_layouts.image_formats import RemoteImage
 
 if TYPE_CHECKING:
     from agent.alert_cap import CapSettings
@@ -67,6 +71,7 @@ class AlertSettings:
     area_codes: tuple[str, ...] = ()
     location: tuple[float, float] | None = None  # (lat, lon)
     default_expiry_s: int = 3600
+    image_limits: ImageLimits = DEFAULT_LIMITS  # [content]: an alert's picture as a playlist's
 
     @property
     def untargeted(self) -> bool:
@@ -75,12 +80,15 @@ class AlertSettings:
 
     @classmethod
     def of(cls, config: AgentConfig) -> AlertSettings:
+        from agent.assets import image_limits
+
         board, location = config.board, config.board.location
         return cls(
             language=board.language,
             area_codes=tuple(board.area_codes),
             location=(location.lat, location.lon) if location else None,
             default_expiry_s=config.alerts.default_expiry_s,
+            image_limits=image_limits(config.content),
         )
 
 
@@ -163,6 +171,10 @@ class AlertDesk:
         self._incidents: OrderedDict[str, str] = OrderedDict()  # CAP message key → incident
         self._sources: OrderedDict[str, str] = OrderedDict()  # topic or feed → incident
         self._cap: CapSettings | None = None
+        # Alert id → the downloaded picture a full-screen alert shows; `pictures_changed`
+        # until the presenter has asked the content desk to fetch them.
+        self._pictures: dict[str, RemoteImage] = {}
+        self.pictures_changed = False
 
     def load(self, now: datetime) -> list[EventBase]:
         """Alerts cached before a restart, unless they have expired since."""
@@ -190,8 +202,10 @@ class AlertDesk:
             _remember(self._sources, source, seen, KNOWN_SOURCES)
             self.replays += 1
             return []
+        notes: tuple[Problem, ...] = ()  # what of the alert cannot be shown
+        decided: Alert | AlertIgnored
         if looks_like_cap(payload):
-            decided = self._cap_alert(payload, now)
+            decided, notes = self._cap_alert(payload, now)
         else:
             decided = self._json_alert(source, payload)
         events: list[EventBase]
@@ -200,9 +214,59 @@ class AlertDesk:
         else:
             incident = decided.id
             _remember(self._sources, source, incident, KNOWN_SOURCES)
+            decided, warnings = self._picture_checked(decided, now, notes)
             events = self._apply(self.book.receive(decided, now), now, incoming=decided)
+            events += warnings
         _remember(self._seen, digest, incident, SEEN_PAYLOADS)
         return events
+
+    def _picture_checked(
+        self, alert: Alert, now: datetime, notes: tuple[Problem, ...] = ()
+    ) -> tuple[Alert, list[EventBase]]:
+        """The alert, without its picture when that can never be shown (an inline one is
+        decoded and checked here, once per payload, never per frame; a downloaded one's
+        URL is parsed), and the one `content.warning` that says why: a broken picture
+        must never cost the alert. A download that fails later is `asset.failed`, once."""
+        problems = list(notes)
+        problem = self._picture_problem(alert)
+        if problem is not None:
+            problems.append(Problem("image", f"the picture is not shown: {problem}"))
+            alert = alert.model_copy(update={"image": None})
+        if not problems:
+            return alert, []
+        for note in problems:
+            log.warning("alert %s: %s: %s", alert.id, note.path, note.message)
+        warnings = [Problem(p.path, f"alert {alert.id}: {p.message}") for p in problems]
+        return alert, [ContentWarning(at=now, channel="alert", warnings=warnings)]
+
+    def _picture_problem(self, alert: Alert) -> str | None:
+        image = alert.image
+        if image is None:
+            return None
+        # The playlist's rules (agent.content decodes with pygame: loaded when needed).
+        from agent.content import check_data_uri, check_image_url
+
+        if isinstance(image, str):
+            return check_data_uri(image, self.settings.image_limits)
+        return check_image_url(image.url)
+
+    def remote_pictures(self) -> dict[str, tuple[RemoteImage, set[str]]]:
+        """The downloaded pictures the active full-screen alerts show: asset name →
+        (reference, alert ids), as the content desk wants them fetched."""
+        self.pictures_changed = False
+        wanted: dict[str, tuple[RemoteImage, set[str]]] = {}
+        for alert_id, ref in self._pictures.items():
+            wanted.setdefault(ref.asset_name, (ref, set()))[1].add(alert_id)
+        return wanted
+
+    def _track_picture(self, alert: Alert, *, active: bool) -> None:
+        image = alert.image
+        if active and full_screen(alert) and image is not None and not isinstance(image, str):
+            if self._pictures.get(alert.id) != image:
+                self._pictures[alert.id] = image
+                self.pictures_changed = True
+        elif self._pictures.pop(alert.id, None) is not None:
+            self.pictures_changed = True
 
     def _json_alert(self, topic_id: str, payload: bytes) -> Alert:
         alert = decode(payload, Alert, max_bytes=ALERT_MAX_BYTES)
@@ -212,9 +276,12 @@ class AlertDesk:
             raise InvalidInput([error("id", message)])
         return alert
 
-    def _cap_alert(self, payload: bytes, now: datetime) -> Alert | AlertIgnored:
-        """A CAP payload as the alert of its incident, or the `alert.ignored` saying why it
-        is not one (System, Draft, outside the board's areas…)."""
+    def _cap_alert(
+        self, payload: bytes, now: datetime
+    ) -> tuple[Alert | AlertIgnored, tuple[Problem, ...]]:
+        """A CAP payload as the alert of its incident and what of it cannot be shown, or
+        the `alert.ignored` saying why it is not one (System, Draft, outside the board's
+        areas…)."""
         from agent import alert_cap  # loaded at the first CAP payload (CONTRACT §6)
 
         message = alert_cap.parse_cap(payload)
@@ -228,10 +295,11 @@ class AlertDesk:
         if isinstance(decision, alert_cap.Skip):
             reason = decision.reason
             shown = printable(incident, 128)
-            return AlertIgnored(at=now, alert_id=shown, reason=reason, message_id=message_id)
+            ignored = AlertIgnored(at=now, alert_id=shown, reason=reason, message_id=message_id)
+            return ignored, ()
         for key in keys:
             _remember(self._incidents, key, incident, KNOWN_MESSAGES)
-        return decision
+        return decision.alert, decision.warnings
 
     def _cap_settings(self) -> CapSettings:
         if self._cap is None:
@@ -269,6 +337,7 @@ class AlertDesk:
         for outcome in outcomes:
             match outcome:
                 case Started(alert=alert):
+                    self._track_picture(alert, active=True)
                     if save:
                         self._save(alert)
                     latency = None if restored else self._latency_ms(alert.sent, now)
@@ -284,6 +353,7 @@ class AlertDesk:
                         )
                     )
                 case Updated(alert=alert):
+                    self._track_picture(alert, active=True)
                     self._save(alert)
                     events.append(
                         AlertUpdated(
@@ -294,6 +364,7 @@ class AlertDesk:
                         )
                     )
                 case Ended(alert=alert, reason=reason):
+                    self._track_picture(alert, active=False)
                     self._forget(alert.id)
                     events.append(
                         AlertEnded(

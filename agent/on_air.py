@@ -15,9 +15,10 @@ from zoneinfo import ZoneInfo
 
 from agent.alert_desk import alert_fields
 from agent.alerts import AlertRotation
-from agent.messages import Channel, NowShowing, PlaybackStarted, Playlist
+from agent.messages import Alert, Channel, NowShowing, PlaybackStarted, Playlist
 from agent.playback import Playback, Showing
 from agent.screen import Frame
+from display_layouts.image_formats import RemoteImage
 from display_layouts.render import Scene
 
 
@@ -42,11 +43,14 @@ def frame(
     rotation: AlertRotation,
     showing: Showing | None,
     use_builtin: Set[str],
+    *,
+    picture_ready: Callable[[RemoteImage], bool] = lambda _picture: False,
 ) -> Frame:
     """The frame on air: a full-screen alert, or the item (idle without one) under an
-    optional banner. `use_builtin`: reserved layouts drawn in their built-in version."""
+    optional banner. `use_builtin`: reserved layouts drawn in their built-in version;
+    `picture_ready`: whether an alert's downloaded picture is in the cache."""
     if (full := rotation.full) is not None:
-        fields = alert_fields(full.alert)
+        fields = full_alert_fields(full.alert, picture_ready)
         builtin = "alert_full" in use_builtin
         # noticed: when its text first went on screen, where the attention pulse starts.
         scene = Scene(
@@ -67,10 +71,25 @@ def frame(
         base = Scene(item.layout, item.fields, board_name, now, started=showing.since)
     if (banner := rotation.banner) is None:
         return Frame(base)
-    fields = alert_fields(banner.alert)
     builtin = "alert_banner" in use_builtin
-    overlay = Scene("alert_banner", fields, board_name, now, started=banner.since, builtin=builtin)
+    banner_fields = alert_fields(banner.alert)
+    overlay = Scene(
+        "alert_banner", banner_fields, board_name, now, started=banner.since, builtin=builtin
+    )
     return Frame(base, overlay)
+
+
+def full_alert_fields(
+    alert: Alert, picture_ready: Callable[[RemoteImage], bool]
+) -> dict[str, str | RemoteImage]:
+    """alert_full's slots: the texts, and the picture once it can be shown. A downloaded
+    one joins the fields when it is ready, so the frame differs and is drawn again: the
+    alert goes on screen at once, its picture when it arrives. (The banner has none.)"""
+    fields: dict[str, str | RemoteImage] = dict(alert_fields(alert))
+    image = alert.image
+    if isinstance(image, str) or (image is not None and picture_ready(image)):
+        fields["image"] = image
+    return fields
 
 
 def now_showing(

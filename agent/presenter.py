@@ -60,6 +60,8 @@ class Presenter:
         events.emit_all(self.alerts.expire(now))
         rotation, active = self.alerts.rotation, self.alerts.book.active()
         full_changed, banner_changed = rotation.update(now, active)
+        if self.alerts.pictures_changed:  # a full-screen alert with a picture to download
+            self.content.want_alert_pictures(self.alerts.remote_pictures())
         self.display.apply(now, active)  # before drawing: a woken display shows the alert
         started = on_air.advance(self.playback, rotation, now, playlists, full_changed)
         if not screen.show(self.frame(now)):
@@ -79,8 +81,14 @@ class Presenter:
 
     def frame(self, now: datetime) -> Frame:
         rotation, showing = self.alerts.rotation, self.playback.showing
+        content = self.content
         return on_air.frame(
-            now, self.board_name, rotation, showing, self.content.drawable.use_builtin
+            now,
+            self.board_name,
+            rotation,
+            showing,
+            content.drawable.use_builtin,
+            picture_ready=content.picture_ready,
         )
 
     def now_showing(self) -> NowShowing | None:

@@ -75,12 +75,17 @@ def decode_data_uri(uri: str) -> bytes | None:
 
 
 class RemoteImage(Protocol):
-    """A picture downloaded by the agent, as the renderer sees it: named by the SHA-256
-    of its bytes (`agent.messages.ImageRef` is one)."""
+    """A picture downloaded by the agent, as the renderer sees it: named by a digest of
+    its bytes (`agent.messages.ImageRef` by SHA-256; a CAP `<resource>` by SHA-1)."""
 
     @property
-    def sha256(self) -> str: ...
+    def url(self) -> str: ...
+
+    @property
+    def asset_name(self) -> str:
+        """Its name in the asset cache: the SHA-256 hex, or "sha1-" and the SHA-1 hex."""
+        ...
 
 
-# A cached, SHA-256-verified file for a remote image, or None while it is not downloaded.
+# A cached, digest-verified file for a remote image, or None while it is not downloaded.
 ImageSource = Callable[[RemoteImage], Path | None]

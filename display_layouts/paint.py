@@ -63,15 +63,15 @@ class Images:
         return self.cache.usable_key(key, lambda: read_image_file(path))
 
     def _file(self, ref: object) -> tuple[str, Path] | None:
-        digest = getattr(ref, "sha256", None)
+        digest = getattr(ref, "asset_name", None)
         if self.source is None or not isinstance(digest, str):
             return None
-        try:  # a slot value with a text sha256: a remote image reference
+        try:  # a slot value with a text asset name: a remote image reference
             path = self.source(cast(RemoteImage, ref))
         except Exception:  # a failing cache must cost the picture, not the frame
             return None
         # Keyed by content: the same picture under two URLs is decoded once.
-        return None if path is None else (f"sha256:{digest}", path)
+        return None if path is None else (f"asset:{digest}", path)
 
 
 class Context:

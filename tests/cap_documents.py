@@ -86,10 +86,11 @@ def cap_alert(
     area: str = "",
     sender: str = "pctt@hanoi.gov.vn",
     infos: int = 1,
+    resource: str = "",
 ) -> bytes:
     """A CAP 1.2 message of one incident, as the tests need them: `references` are
     (identifier, sent) of earlier messages of the same sender; `area` is an <area>'s
-    inner XML (none when empty)."""
+    inner XML (none when empty), `resource` a <resource>'s."""
     refs = " ".join(f"{sender},{ident},{cap_time(at)}" for ident, at in references)
     info = f"""
   <info>
@@ -104,6 +105,7 @@ def cap_alert(
     <headline>{headline}</headline>
     <description>Gió mạnh cấp 10, giật cấp 12.</description>
     <parameter><valueName>riskLevel</valueName><value>4</value></parameter>
+    {f"<resource>{resource}</resource>" if resource else ""}
     {f"<area>{area}</area>" if area else ""}
   </info>"""
     return f"""<?xml version="1.0" encoding="UTF-8"?>

@@ -61,6 +61,7 @@ ALERT: dict[str, Any] = {
     "description": "Gió mạnh cấp 10",
     "instruction": "Ở trong nhà",
     "layout": "alert_full",
+    "image": {"url": "https://canhbao.example.vn/ban-do.png", "sha1": "a" * 40},
 }
 COMMAND: dict[str, Any] = {
     "type": "command",
@@ -132,7 +133,7 @@ def test_the_examples_are_valid_as_they_stand() -> None:
 def test_every_inbound_model_is_covered() -> None:
     """A new inbound model must get an example above (or be nested in one)."""
     covered = {Playlist, Alert, Command}
-    nested = {"PlaylistItem", "ImageRef", "ScheduleWindow"}
+    nested = {"PlaylistItem", "ImageRef", "ScheduleWindow", "Sha1ImageRef"}
     for model in Inbound.__subclasses__():
         assert model in covered or model.__name__ in nested, model.__name__
 

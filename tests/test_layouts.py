@@ -80,6 +80,7 @@ CONTRACT = {
         "authority": (TEXT, False),
         "issued": (TEXT, False),
         "expires": (TEXT, False),
+        "image": (IMAGE, False),  # a CAP <resource> picture, beside the description
     },
     "alert_banner": {
         "risk_color": (TEXT, False),

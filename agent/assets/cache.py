@@ -9,6 +9,7 @@ import shutil
 import threading
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from agent.storage import (
     StateFileProblem,
@@ -22,9 +23,27 @@ from display_layouts.image_formats import RemoteImage
 
 log = logging.getLogger(__name__)
 
+SHA1_PREFIX = "sha1-"  # a CAP <resource>'s name: CAP 1.2 gives a SHA-1 <digest>
+
+
+def content_digest(name: str) -> Any:
+    """A fresh hash object of the kind an asset name says (hashlib's type is private):
+    SHA-256 for a playlist's image, SHA-1 for a CAP resource ("sha1-…"): CAP 1.2 names
+    SHA-1 for `<digest>`, an integrity check of the bytes the alert names (finding other
+    bytes with a given SHA-1 is still out of reach; only collisions are practical)."""
+    if name.startswith(SHA1_PREFIX):
+        return hashlib.sha1(usedforsecurity=False)
+    return hashlib.sha256()
+
+
+def digest_hex(name: str) -> str:
+    """The hex digest an asset name stands for."""
+    return name.removeprefix(SHA1_PREFIX)
+
 
 class AssetCache:
-    """Files named by their SHA-256 under `directory/<2 hex>/<64 hex>`.
+    """Files named by their SHA-256 under `directory/<2 hex>/<64 hex>` (a CAP resource's
+    by its SHA-1, as `sha1-<40 hex>`).
 
     A file is handed out only once it is known good: written by `put` after the fetcher
     verified it, or (a file from an earlier run, or from an older agent that did not check
@@ -56,22 +75,23 @@ class AssetCache:
         self._lock = threading.Lock()  # `put` runs on the fetcher's workers
 
     def path(self, sha256: str) -> Path:
-        return self.directory / sha256[:2] / sha256
+        return self.directory / digest_hex(sha256)[:2] / sha256
 
     def get(self, ref: RemoteImage) -> Path | None:
         """The cached, verified file for `ref`, or None while there is none."""
-        path = self.path(ref.sha256)
+        name = ref.asset_name
+        path = self.path(name)
         with self._lock:
-            if ref.sha256 in self._verified:
+            if name in self._verified:
                 if path.exists():
                     return path
-                self._verified.discard(ref.sha256)
+                self._verified.discard(name)
         if not os.path.lexists(path):
             return None
-        problem = self._verify(ref.sha256, path)
+        problem = self._verify(name, path)
         if problem is None:
             with self._lock:
-                self._verified.add(ref.sha256)
+                self._verified.add(name)
             return path
         try:
             if path.is_dir() and not path.is_symlink():
@@ -94,8 +114,10 @@ class AssetCache:
             return f"cannot be read ({exc.strerror or exc})"
         if data is None:
             return "vanished"
-        if hashlib.sha256(data).hexdigest() != sha256:
-            return "does not match its SHA-256"
+        digest = content_digest(sha256)
+        digest.update(data)
+        if digest.hexdigest() != digest_hex(sha256):
+            return f"does not match its {digest.name.upper().replace('SHA', 'SHA-')}"
         return check_image(data, self.limits)
 
     def put(self, sha256: str, data: bytes) -> None:

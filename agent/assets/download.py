@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import hashlib
 import http.client
 import socket
 import ssl
@@ -25,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, BinaryIO, Literal
 
 from agent import __version__
+from agent.assets.cache import SHA1_PREFIX, content_digest, digest_hex
 from agent.config import ContentConfig
 from display_layouts.image_check import DEFAULT_LIMITS, ImageLimits, check_image
 from display_layouts.image_formats import FORMATS
@@ -121,6 +121,7 @@ def url_problem(url: str) -> str | None:
 
 def download(url: str, sha256: str, settings: FetchSettings, sink: BinaryIO) -> None:
     """Write a verified image to `sink`, or raise `DownloadError` saying what went wrong.
+    `sha256` is the image's asset name: its SHA-256, or a CAP resource's "sha1-…".
 
     The body goes to `sink` (a file) as it arrives, hashed on the way: several workers
     downloading 16 MiB images must not hold them all in memory. It is read back to be
@@ -132,7 +133,7 @@ def download(url: str, sha256: str, settings: FetchSettings, sink: BinaryIO) -> 
     for _hop in range(settings.max_redirects + 1):
         sink.seek(0)
         sink.truncate()
-        digest = hashlib.sha256()
+        digest = content_digest(sha256)
         status, location = _Attempt(
             origin, target, settings, deadline, sink=sink, digest=digest
         ).run()
@@ -147,8 +148,9 @@ def download(url: str, sha256: str, settings: FetchSettings, sink: BinaryIO) -> 
         origin = moved
     else:
         raise DownloadError(f"more than {settings.max_redirects} redirects")
-    if digest.hexdigest() != sha256:
-        raise DownloadError(f"SHA-256 mismatch: got {digest.hexdigest()}")
+    if digest.hexdigest() != digest_hex(sha256):
+        kind = "SHA-1" if sha256.startswith(SHA1_PREFIX) else "SHA-256"
+        raise DownloadError(f"{kind} mismatch: got {digest.hexdigest()}")
     with _VERIFYING:
         sink.seek(0)
         problem = check_image(sink.read(settings.max_bytes + 1), settings.limits)

@@ -16,13 +16,13 @@ import queue
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Set
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
 from agent.assets.cache import AssetCache
 from agent.assets.download import DownloadError, FetchSettings, download, parse_url
-from agent.messages import ImageRef
+from display_layouts.image_formats import RemoteImage
 from signage_base.backoff import backoff_delay
 
 log = logging.getLogger(__name__)
@@ -34,7 +34,7 @@ _CALM_S = 600.0  # this long without a worker dying, and the back-off starts aga
 
 @dataclass(frozen=True, slots=True)
 class AssetReady:
-    sha256: str
+    sha256: str  # the asset name: a SHA-256, or a CAP resource's "sha1-…"
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,8 +53,9 @@ class FetcherRestarted:
 
 @dataclass(eq=False)
 class _Job:
-    ref: ImageRef
+    ref: RemoteImage
     item_ids: set[str]
+    once: bool = False  # report the first failure only (an alert's picture: it shows without)
     attempt: int = 0
     due: float = 0.0
     running: bool = False
@@ -105,8 +106,15 @@ class AssetFetcher:
         self._last_restart = self._next_restart = float("-inf")
         self._rng = random.Random()
 
-    def want(self, wanted: dict[str, tuple[ImageRef, set[str]]]) -> None:
-        """Replace the set of wanted images: sha256 → (reference, ids of the items using it).
+    def want(
+        self,
+        wanted: dict[str, tuple[RemoteImage, set[str]]],
+        *,
+        once: Set[str] = frozenset(),
+    ) -> None:
+        """Replace the set of wanted images: asset name → (reference, ids of the items
+        using it). Failures of the images named in `once` are reported the first time
+        only (retries go on quietly).
 
         Images no longer wanted are dropped from the queue (a replaced playlist must not
         keep fetching); new ones are fetched at once. An image that failed for good is not
@@ -122,9 +130,10 @@ class AssetFetcher:
                     continue
                 job = self._jobs.get(sha)
                 if job is None or job.ref.url != ref.url:
-                    self._jobs[sha] = _Job(ref, set(item_ids), due=self.clock())
+                    self._jobs[sha] = _Job(ref, set(item_ids), sha in once, due=self.clock())
                 else:
                     job.item_ids = set(item_ids)
+                    job.once = sha in once
             self._changed.notify_all()
         self._start_workers()
 
@@ -250,13 +259,14 @@ class AssetFetcher:
 
     def _fetch(self, job: _Job) -> None:
         ref = job.ref
+        name = ref.asset_name
         partial = None
         try:
-            partial = self.cache.partial(ref.sha256, threading.current_thread().name)
+            partial = self.cache.partial(name, threading.current_thread().name)
             with partial.open("w+b") as sink:
-                self.download(ref.url, ref.sha256, self.settings, sink)
+                self.download(ref.url, name, self.settings, sink)
                 size = sink.tell()
-            self.cache.adopt(ref.sha256, partial)
+            self.cache.adopt(name, partial)
         except DownloadError as exc:
             self._failed(job, str(exc), exc.permanent)
             return
@@ -267,16 +277,16 @@ class AssetFetcher:
             if partial is not None:
                 partial.unlink(missing_ok=True)
         with self._changed:
-            current = self._jobs.get(ref.sha256) is job
+            current = self._jobs.get(name) is job
             if current:
-                del self._jobs[ref.sha256]
+                del self._jobs[name]
         log.info("downloaded %s (%d bytes)", ref.url, size)
         if current:
-            self.report.put(AssetReady(ref.sha256))
+            self.report.put(AssetReady(name))
 
     def _failed(self, job: _Job, message: str, permanent: bool) -> None:
         with self._changed:
-            if self._jobs.get(job.ref.sha256) is not job:
+            if self._jobs.get(job.ref.asset_name) is not job:
                 return  # no longer wanted
             job.attempt += 1
             if permanent:
@@ -292,4 +302,6 @@ class AssetFetcher:
         else:
             log.warning("image %s: %s; retry in %.0f s", job.ref.url, message, delay)
             detail = f"{message} (attempt {job.attempt}; retrying)"
+        if job.once and job.attempt > 1:
+            return  # said once already; the retries go on quietly
         self.report.put(AssetFailure(item_ids, job.ref.url, detail))

@@ -16,6 +16,7 @@ import one another, never this package, so there is no cycle through it.
 from agent.messages.alert import (
     Alert,
     Severity,
+    Sha1ImageRef,
 )
 from agent.messages.base import (
     BROKER_CHANNELS,
@@ -212,6 +213,7 @@ __all__ = [
     "SerialLinkUp",
     "SetBrightnessCommand",
     "Severity",
+    "Sha1ImageRef",
     "SlotName",
     "Slug",
     "Status",

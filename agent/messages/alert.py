@@ -4,7 +4,7 @@ events report."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -13,12 +13,16 @@ from pydantic import (
     Field,
     StringConstraints,
     ValidationInfo,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
     field_validator,
     model_validator,
 )
 
 from agent.messages.base import Identifier, Inbound
+from agent.messages.playlist import ImageRef
 from agent.messages.text import NoticeText, clean_name
+from display_layouts.image_formats import is_data_uri
 from display_layouts.input_problems import named_pattern
 
 # "unknown": CAP's `Unknown` (CONTRACT §6), shown as a banner unless it is immediate.
@@ -31,6 +35,63 @@ MessageKey = Annotated[str, StringConstraints(pattern=MESSAGE_KEY_PATTERN)]
 MAX_MESSAGE_KEYS = 64
 # Vietnam's disaster risk level (cấp độ rủi ro thiên tai, Decision 18/2021/QĐ-TTg).
 RiskLevel = Annotated[int, Field(ge=1, le=5)]
+
+
+# An inline picture (a `data:` URI, CAP's derefUri): bounded like a playlist's (512 KiB
+# of image, base64), whether it decodes is checked once by the alert desk.
+MAX_IMAGE_URI_CHARS = 700_000
+_URL = Annotated[
+    str,
+    StringConstraints(
+        pattern=named_pattern(r"^https?://\S+$", "an http:// or https:// URL, no spaces"),
+        max_length=2048,
+    ),
+    AfterValidator(clean_name),
+]
+
+
+class Sha1ImageRef(Inbound):
+    """A picture named as CAP 1.2 names a `<resource>`: its `<uri>` and the SHA-1 of its
+    bytes (`<digest>`); downloaded into the asset cache and verified against that SHA-1."""
+
+    url: _URL
+    sha1: Annotated[
+        str,
+        StringConstraints(
+            pattern=named_pattern(r"^[0-9a-f]{40}$", "a SHA-1: 40 lower-case hex digits")
+        ),
+    ]
+
+    @property
+    def asset_name(self) -> str:
+        return f"sha1-{self.sha1}"
+
+
+AlertImageRef = ImageRef | Sha1ImageRef
+
+
+def _image_value(value: Any) -> str | AlertImageRef:
+    # Checked by hand, as a playlist's slot is: an error names `image`, not a union member.
+    if isinstance(value, str):
+        if not is_data_uri(value):
+            raise ValueError("must be a data:image/…;base64,… URI or an image reference")
+        if len(value) > MAX_IMAGE_URI_CHARS:
+            raise ValueError(f"is {len(value)} characters; the limit is {MAX_IMAGE_URI_CHARS}")
+        return value
+    if isinstance(value, dict) and "sha1" in value:
+        return Sha1ImageRef.model_validate(value, strict=True)
+    if isinstance(value, dict):
+        return ImageRef.model_validate(value, strict=True)
+    if isinstance(value, ImageRef | Sha1ImageRef):
+        return value
+    raise ValueError('must be a data: URI, {"url": …, "sha256": …} or {"url": …, "sha1": …}')
+
+
+def _validate_image(value: Any, _handler: ValidatorFunctionWrapHandler) -> str | AlertImageRef:
+    return _image_value(value)
+
+
+AlertImage = Annotated[str | ImageRef | Sha1ImageRef, WrapValidator(_validate_image)]
 
 
 class Alert(Inbound):
@@ -70,6 +131,12 @@ class Alert(Inbound):
         "official colour: 1 light blue, 2 light yellow, 3 orange, 4 red, 5 purple.",
     )
     layout: Literal["alert_full", "alert_banner"] | None = None
+    image: AlertImage | None = Field(
+        None,
+        description="A picture shown beside the text on the full screen (CAP <resource>): "
+        "a data:image/…;base64 URI, or a downloaded image by SHA-256 or SHA-1. One that "
+        "cannot be shown is reported once; the alert shows without it.",
+    )
     # Set by the board for an alert that came as CAP (CONTRACT §6): `id` is the incident
     # (the identifier of its first message), `message_id` the message in force, and
     # `message_keys` every message known to belong to the incident, so that an Update or

@@ -50,6 +50,11 @@ class ImageRef(Inbound):
         ),
     ]
 
+    @property
+    def asset_name(self) -> str:
+        """Its name in the asset cache: the SHA-256 it is verified against."""
+        return self.sha256
+
 
 def _field_value(value: Any) -> str | ImageRef:
     # Text, a data: URI (both strings), or an image reference object. Checked by hand so
