@@ -42,6 +42,7 @@ from tests.support import (
     Observer,
     board_topic,
     event_matcher,
+    free_port,
     playlist,
     text_item,
     wait_online,
@@ -49,7 +50,8 @@ from tests.support import (
     write_config,
 )
 
-ACL = REPO / "examples" / "mosquitto" / "signage.acl"
+EXAMPLES = REPO / "examples" / "mosquitto"
+ACL = EXAMPLES / "signage.acl"
 OTHER_BOARD = "hn-hoankiem-hangbac-02"
 PASSWORD = "mật-khẩu-bí-mật-7Qx"
 SECOND_LINE = "ghi-chú-bí-mật-không-được-lộ"  # below the password: a secret too
@@ -104,6 +106,28 @@ def test_the_boards_tls_context_verifies_the_broker_and_refuses_old_tls(city: Ci
     assert MINIMUM_TLS is ssl.TLSVersion.TLSv1_2
     assert context.check_hostname is True
     assert context.verify_mode is ssl.CERT_REQUIRED
+
+
+BOARD_EXAMPLES = sorted((REPO / "examples").glob("*.toml"))
+
+
+@pytest.mark.parametrize("example", BOARD_EXAMPLES, ids=[p.name for p in BOARD_EXAMPLES])
+def test_every_example_board_config_speaks_tls_on_port_8883(example: Path) -> None:
+    mqtt = load_config(example, env={}, files_elsewhere=True).mqtt
+    assert mqtt is not None
+    assert mqtt.tls is True
+    assert mqtt.port == 8883
+    assert mqtt.ca_file == Path("/etc/signage-agent/ca.pem")
+
+
+@pytest.mark.parametrize("example", ["signage.conf", "signage-certificates.conf"])
+def test_the_mosquitto_examples_offer_tls_1_2_or_newer_only_on_their_internet_port(
+    example: str,
+) -> None:
+    text = (EXAMPLES / example).read_text(encoding="utf-8")
+    internet_port = text.split("listener 8883\n")[1].split("\nlistener ")[0]
+    assert "\ntls_version tlsv1.2\n" in internet_port
+    assert "listener 1883 127.0.0.1\n" in text  # plain MQTT only on the broker's own host
 
 
 # --- the key file and the other TLS files, at config load ---------------------------
@@ -278,17 +302,33 @@ class CertificateBroker:
 
 @pytest.fixture
 def cert_broker(tmp_path: Path, city: CityCA) -> Iterator[CertificateBroker]:
-    """Mosquitto as examples/mosquitto/signage-certificates.conf sets it up: every client
-    shows a certificate from the city's CA, its common name is its user name, and the
-    city's ACL (pattern … %u) gives each board its own topics."""
+    """examples/mosquitto/signage-certificates.conf with its paths and port pointing at
+    this test: every client shows a certificate from the city's CA, its common name is its
+    user name, and the city's ACL (pattern … %u) gives each board its own topics."""
     directory = tmp_path / "cert-broker"
     directory.mkdir()
-    broker = Broker(
-        directory,
-        f"cafile {city.ca}\ncertfile {city.directory / 'server.crt'}\n"
-        f"keyfile {city.directory / 'server.key'}\nrequire_certificate true\n"
-        f"use_identity_as_username true\nallow_anonymous false\nacl_file {ACL}\n",
+    passwd = directory / "passwd"
+    subprocess.run(
+        ["mosquitto_passwd", "-c", "-b", str(passwd), "dashboard", "local-only"],
+        check=True,
+        capture_output=True,
+        timeout=30,
     )
+    port = free_port()
+    conf = (EXAMPLES / "signage-certificates.conf").read_text(encoding="utf-8")
+    for old, new in {
+        "/etc/mosquitto/passwd": str(passwd),
+        "/etc/mosquitto/signage.acl": str(ACL),
+        "/etc/mosquitto/certs/ca.crt": str(city.ca),
+        "/etc/mosquitto/certs/server.crt": str(city.directory / "server.crt"),
+        "/etc/mosquitto/certs/server.key": str(city.directory / "server.key"),
+        "listener 8883\n": f"listener {port} 127.0.0.1\n",
+        "listener 1883 127.0.0.1\n": "",
+    }.items():
+        assert old in conf
+        conf = conf.replace(old, new)
+    broker = Broker(directory, conf)
+    broker.port = port  # the example's TLS listener, not the helper's plain one
     broker.start()
     yield CertificateBroker(broker, city)
     broker.kill()
