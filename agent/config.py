@@ -28,6 +28,7 @@ from pydantic import (
 )
 
 from agent.messages import ClockTime, OutputKind, Slug, clean_name
+from agent.tls_files import private_key_exposure, tls_files_problem
 from display_layouts.input_problems import Problem, Problems, dotted, named_pattern, translate
 
 if TYPE_CHECKING:
@@ -160,12 +161,33 @@ class MqttConfig(Section):
         names = ("password_file", "ca_file", "cert_file", "key_file")
         return {f"mqtt.{n}": p for n in names if (p := getattr(self, n)) is not None}
 
+    @field_validator("key_file")
+    @classmethod
+    def _private(cls, path: Path | None, info: ValidationInfo) -> Path | None:
+        check = not (info.context or {}).get("files_elsewhere", False)
+        if check and path is not None and (exposed := private_key_exposure(path)) is not None:
+            raise ValueError(exposed)
+        return path
+
     @model_validator(mode="after")
     def _pairs(self) -> MqttConfig:
         if (self.cert_file is None) != (self.key_file is None):
             raise ValueError("cert_file and key_file go together")
         if self.password_file is not None and self.username is None:
             raise ValueError("password_file needs a username")
+        tls_files = [n for n in ("ca_file", "cert_file", "key_file") if getattr(self, n)]
+        if tls_files and not self.tls:
+            # Without it the board would send its password and content in clear.
+            raise ValueError(f"{' and '.join(tls_files)} given but tls = false: set tls = true")
+        return self
+
+    @model_validator(mode="after")
+    def _usable_tls_files(self, info: ValidationInfo) -> MqttConfig:
+        if (info.context or {}).get("files_elsewhere", False) or not self.tls:
+            return self
+        problem = tls_files_problem(self.ca_file, self.cert_file, self.key_file)
+        if problem is not None:
+            raise ValueError(problem)
         return self
 
     def password(self) -> str | None:

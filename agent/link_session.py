@@ -41,6 +41,7 @@ from agent.mqtt_wire import (
     ProtocolName,
     ServerLimits,
     describe_connect_error,
+    describe_tls_alert,
     publish_packet_size,
 )
 from agent.topics import Topics
@@ -348,6 +349,10 @@ class MqttSession:
                 return
             if opened is None and cut is None:
                 return  # after a refusal, already reported and retried
+            refusal = describe_tls_alert(self.supervisor.read_error() or "")
+            if refusal is not None and cut is None:
+                self._failed(refusal)  # the board's certificate, not the protocol version
+                return
             if cut is not None:
                 why = cut
             elif reason.value == KEEPALIVE_TIMEOUT:  # paho's own deadline while connecting

@@ -19,6 +19,7 @@ import paho.mqtt.client as mqtt
 
 from agent.clock import Clock
 from agent.config import MqttConfig
+from agent.mqtt_wire import READ_FAILED
 
 # The link's lines keep the one logger name operators and tests filter on.
 log = logging.getLogger("agent.link")
@@ -51,6 +52,7 @@ class LinkSupervisor:
         self._socket_opened_at: float | None = None
         self._last_received = clock.monotonic()
         self._cut_reason: str | None = None
+        self._read_error: str | None = None
         # The keepalive of this connection: the broker may impose its own (MQTT 5).
         self.keepalive = config.keepalive_s
         self.last_activity = clock.monotonic()  # paho's thread did something (watchdog)
@@ -70,6 +72,7 @@ class LinkSupervisor:
         with self._lock:
             self._socket_opened_at = self._clock.monotonic()
             self._cut_reason = None
+            self._read_error = None
 
     def answered(self) -> None:
         """A CONNACK arrived (accepting or refusing): no CONNACK deadline any more."""
@@ -99,6 +102,16 @@ class LinkSupervisor:
         self.last_activity = now
         if message.startswith("Received "):
             self._last_received = now
+        elif message.startswith(READ_FAILED):
+            # Under TLS 1.3 the broker's verdict on the board's certificate arrives here,
+            # after the handshake: paho reports it only in this line.
+            with self._lock:
+                self._read_error = message.removeprefix(READ_FAILED)
+
+    def read_error(self) -> str | None:
+        """What paho's last failed read on this connection said (an SSL alert…), or None."""
+        with self._lock:
+            return self._read_error
 
     def making_progress(self, allowed_s: float) -> bool:
         """paho's network thread runs and has done something lately (for the watchdog)."""

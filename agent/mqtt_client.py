@@ -5,12 +5,11 @@ Shared by the link and `doctor`, so that both connect the way the board does.
 
 from __future__ import annotations
 
-import ssl
-
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from agent.config import MqttConfig
+from agent.mqtt_tls import tls_context
 from agent.mqtt_wire import PAHO_PROTOCOL, ProtocolName
 
 
@@ -44,12 +43,8 @@ def new_client(
     if cfg.username is not None:
         client.username_pw_set(cfg.username, cfg.password())
     if cfg.tls:
-        client.tls_set(
-            ca_certs=str(cfg.ca_file) if cfg.ca_file else None,
-            certfile=str(cfg.cert_file) if cfg.cert_file else None,
-            keyfile=str(cfg.key_file) if cfg.key_file else None,
-            cert_reqs=ssl.CERT_REQUIRED,
-        )
+        # The context doctor checks with (agent/mqtt_tls.py): hostname verified, TLS 1.2+.
+        client.tls_set_context(tls_context(cfg))
     return client
 
 

@@ -299,11 +299,13 @@ class AgentProcess:
         log: Path,
         env: dict[str, str] | None = None,
         wrapper: list[str] | None = None,
+        args: list[str] | None = None,
     ) -> None:
         self.config = config
         self.log_path = log
         self.extra_env = env or {}
         self.wrapper = wrapper or []  # e.g. setpriv: the agent without some capabilities
+        self.args = args or []  # more `run` options, e.g. --verbose
         self.process: subprocess.Popen[bytes] | None = None
         self.started_at = 0.0
 
@@ -313,7 +315,16 @@ class AgentProcess:
         with self.log_path.open("ab") as log:
             self.started_at = time.monotonic()
             self.process = subprocess.Popen(
-                [*self.wrapper, sys.executable, "-m", "agent", "run", "--config", str(self.config)],
+                [
+                    *self.wrapper,
+                    sys.executable,
+                    "-m",
+                    "agent",
+                    "run",
+                    "--config",
+                    str(self.config),
+                    *self.args,
+                ],
                 stdout=log,
                 stderr=log,
                 env=env,

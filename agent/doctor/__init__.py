@@ -17,8 +17,9 @@ from agent.doctor.check import Check, Outcome
 from agent.doctor.display import DisplayDoctor
 from agent.doctor.feeds import check_feeds
 from agent.doctor.host import check_clock, check_fonts, check_inbox, check_state_dir
-from agent.doctor.password import check_password_file
+from agent.doctor.password import check_password_file, check_password_permissions
 from agent.doctor.serial import ControllerProbe, SerialDoctor, load_probe
+from agent.doctor.tls import check_board_certificate
 
 __all__ = ["Check", "Outcome", "check_config", "doctor_checks", "run_doctor"]
 
@@ -79,6 +80,8 @@ def doctor_checks(
     return [
         lambda: check_identity(config),
         lambda: check_password_file(config),
+        lambda: check_password_permissions(config),
+        lambda: check_board_certificate(config),
         lambda: check_broker(config),
         lambda: check_feeds(config),
         serial,

@@ -12,7 +12,8 @@ from datetime import UTC, datetime
 from agent.config import AgentConfig
 from agent.doctor.check import Check, ms, timed
 from agent.doctor.mqtt_session import Reply, Session, open_session
-from agent.mqtt_wire import ServerLimits
+from agent.mqtt_tls import read_board_certificate
+from agent.mqtt_wire import ServerLimits, tls_alert
 from agent.topics import Topics
 
 ACL_EXAMPLE = "/opt/signage-agent/examples/mosquitto/signage.acl"
@@ -36,7 +37,17 @@ class BrokerSession:
 
     @property
     def user(self) -> str:
-        return self.cfg.username or "anonymous"
+        """Who the broker sees: the user name, else the certificate's common name (the
+        user name of a broker with `use_identity_as_username`), else anonymous."""
+        if self.cfg.username is not None:
+            return self.cfg.username
+        if self.cfg.cert_file is not None:
+            try:
+                name = read_board_certificate(self.cfg.cert_file).common_name
+            except (OSError, ValueError):
+                name = None  # the identity check says why
+            return name or "the board certificate"
+        return "anonymous"
 
     def checks(self) -> list[Check]:
         try:
@@ -66,6 +77,8 @@ class BrokerSession:
                 "the port accepts TCP but does not speak MQTT, or the broker is frozen: "
                 "check [mqtt] port and the broker (systemctl status mosquitto)",
             )
+        if reply.kind == "closed" and (alert := tls_alert(reply.read_error or "")) is not None:
+            return Check.failed(f"MQTT log-in as {self.user}: {alert[0]}", alert[1])
         if reply.kind == "closed":
             return Check.failed(
                 f"the broker closed the connection before its CONNACK ({reply.reason}; {versions})",

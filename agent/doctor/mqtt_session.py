@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from agent.config import MqttConfig
-from agent.mqtt_wire import ProtocolName
+from agent.mqtt_wire import READ_FAILED, ProtocolName
 
 
 @dataclass
@@ -20,6 +20,7 @@ class Reply:
     kind: str  # "connack", "closed", "timeout", "error"
     reason: Any = None
     props: Any = None
+    read_error: str | None = None  # paho's failed read before the close (a TLS alert…)
 
 
 class Session:
@@ -44,7 +45,9 @@ class Session:
         self.client.on_subscribe = self._on_ack("suback")
         self.client.on_publish = self._on_ack("puback")
         self.client.on_message = self._on_message
+        self.client.on_log = self._on_log
         self.client.connect_timeout = timeout
+        self._read_error: str | None = None
         self._started = False
 
     def _put(self, key: str, value: Any) -> None:
@@ -56,7 +59,16 @@ class Session:
         self._put("connect", Reply("connack", args[3], args[4]))
 
     def _on_disconnect(self, *args: Any) -> None:
-        self._put("connect", Reply("closed", args[3]))
+        with self._lock:
+            read_error = self._read_error
+        self._put("connect", Reply("closed", args[3], read_error=read_error))
+
+    def _on_log(self, _client: Any, _userdata: Any, _level: int, message: str) -> None:
+        # Under TLS 1.3 the broker's verdict on the board's certificate comes after the
+        # handshake; paho says it only in this log line (as the link reads it too).
+        if message.startswith(READ_FAILED):
+            with self._lock:
+                self._read_error = message.removeprefix(READ_FAILED)
 
     def _on_ack(self, kind: str) -> Callable[..., None]:
         # paho's VERSION2 callbacks: (client, userdata, mid, reason code(s), properties).

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from agent.config import AgentConfig
 from agent.doctor.check import Check
+from agent.tls_files import open_to_others, tighten_hint
 
 
 def check_password_file(config: AgentConfig) -> list[Check]:
@@ -32,3 +33,25 @@ def check_password_file(config: AgentConfig) -> list[Check]:
             )
         ]
     return []
+
+
+def check_password_permissions(config: AgentConfig) -> list[Check]:
+    """A warning when every user on the board may read the password file: not a refusal
+    (unlike an open private key's, agent/tls_files.py), so boards installed before this
+    check keep working while doctor says what to tighten."""
+    mqtt = config.mqtt
+    if mqtt is None or mqtt.password_file is None:
+        return []
+    path = mqtt.password_file
+    try:
+        mode = open_to_others(path)
+    except OSError:
+        return []  # the config check says the file cannot be read
+    if mode is None:
+        return []
+    return [
+        Check.warning(
+            f"password file {path} is open to every user on the board (mode {mode:04o})",
+            tighten_hint(path),
+        )
+    ]
