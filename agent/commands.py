@@ -7,6 +7,7 @@ import logging
 import os
 import time
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Final, Literal, Protocol
 
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
     from agent.messages import Channel
     from agent.output import Output
     from agent.topics import Topics
+    from agent.trust.desk import TrustDesk
     from display_layouts.library import LayoutLibrary
 
 log = logging.getLogger(__name__)
@@ -191,8 +193,9 @@ class CommandHost(Protocol):
 
 
 class CommandRunner:
-    def __init__(self, agent: CommandHost, seen_path: Path) -> None:
+    def __init__(self, agent: CommandHost, seen_path: Path, trust: TrustDesk | None = None) -> None:
         self.agent = agent
+        self.trust = trust  # None: commands are taken unsigned, as before [trust] (tests)
         self.seen = SeenCommands(seen_path, agent.storage)
         # Each takes its command's typed args (`typed_command`).
         self.handlers: dict[str, Callable[[Any], dict[str, Any]]] = {
@@ -216,10 +219,18 @@ class CommandRunner:
             # `display_power off` switching the board off each time): never run one.
             self._refuse(topic, payload, [error("$", RETAINED_IGNORED)])
             return
+        now = self.agent.clock.now()
         try:
+            signed_by = None
+            if self.trust is not None:
+                admitted = self.trust.admit("command", None, payload, now)
+                payload, signed_by = admitted.payload, admitted.kid
             command = decode(payload, Command, max_bytes=64 * 1024)
         except InvalidInput as exc:
             self._refuse(topic, payload, exc.errors)
+            return
+        if signed_by is not None and (stale := self._stale(command, now)) is not None:
+            self._refuse(topic, payload, [error("issued_at", stale)])
             return
         if command.command not in self.handlers:
             # Refused before it is recorded as seen: junk costs no disk write.
@@ -232,6 +243,25 @@ class CommandRunner:
             log.info("command %s already ran; not running it again", command.id)
             return
         self._answer(self.run(command))
+
+    def _stale(self, command: Command, now: datetime) -> str | None:
+        """Why a signed command is too old (or too new) to run, on the board's clock: a
+        signed command is a capability, and a recorded one must not work again later
+        (the ids already run are remembered too, but only the last few hundred)."""
+        assert self.trust is not None
+        max_age = self.trust.command_max_age_s or 0
+        issued = command.issued_at
+        if issued is None:
+            return "a signed command needs issued_at (when it was issued)"
+        age = (now - issued).total_seconds()
+        if age > max_age:
+            return (
+                f"issued at {issued.isoformat()}, {age:.0f} s ago: older than "
+                f"[trust] command_max_age_s ({max_age} s), refused as a replay"
+            )
+        if age < -max_age:
+            return f"issued at {issued.isoformat()}, {-age:.0f} s in the board's future"
+        return None
 
     def _refuse(self, topic: str, payload: bytes, errors: list[Problem]) -> None:
         """One `content.rejected`, and an `ok:false` result when the command has an id to

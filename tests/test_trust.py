@@ -13,7 +13,7 @@ from agent.messages import Keyring
 from agent.storage import StorageHealth
 from agent.trust.gate import Admitted, TrustGate
 from agent.trust.jws import looks_like_jws, parse_jws
-from agent.trust.keyring import KeyringAccepted, KeyringIgnored, KeyringState
+from agent.trust.keyring import KeyringApplied, KeyringStale, KeyringState
 from agent.trust.keys import TrustedKey, parse_public_key, read_public_key
 from agent.validation import InvalidInput
 from tests.trust_signer import SigningKey, b64, keyring
@@ -202,7 +202,7 @@ def test_without_trust_keys_a_signed_message_is_refused() -> None:
 
 def test_one_byte_changed_is_a_bad_signature(tmp_path: Path) -> None:
     key = SigningKey("k")
-    head, body, signature = key.sign(ALERT).split(b".")
+    head, _body, signature = key.sign(ALERT).split(b".")
     changed = b64(ALERT.replace(b"flood-1", b"flood-2")).encode()
     with pytest.raises(InvalidInput) as exc:
         gate(tmp_path, root(key, "alert")).admit(
@@ -280,10 +280,10 @@ def test_a_keyring_adds_keys_and_revokes_others(tmp_path: Path) -> None:
     trust = gate(tmp_path, root(ring, "keyring"))
     state = trust.keyring
     assert state is not None
-    assert state.offer(_keyring(keyring(1, [(old, ["alert"])], []))) == KeyringAccepted(1, 2, 0)
+    assert state.offer(_keyring(keyring(1, [(old, ["alert"])], []))) == KeyringApplied(1, 2, 0)
     assert trust.admit("alert", "city", old.sign(ALERT), NOW).kid == "alerts-old"
     assert state.offer(_keyring(keyring(2, [(new, ["alert"])], ["alerts-old"]))) == (
-        KeyringAccepted(2, 2, 1)
+        KeyringApplied(2, 2, 1)
     )
     assert trust.admit("alert", "city", new.sign(ALERT), NOW).kid == "alerts-new"
     with pytest.raises(InvalidInput) as exc:
@@ -294,8 +294,8 @@ def test_a_keyring_adds_keys_and_revokes_others(tmp_path: Path) -> None:
 def test_only_a_newer_keyring_replaces_the_one_held(tmp_path: Path) -> None:
     state = KeyringState([], tmp_path, StorageHealth())
     state.offer(_keyring(keyring(5, [(SigningKey("a"), ["alert"])], [])))
-    assert state.offer(_keyring(keyring(5, [], []))) == KeyringIgnored(5, "already held")
-    assert state.offer(_keyring(keyring(4, [], []))) == KeyringIgnored(4, "older than version 5")
+    assert state.offer(_keyring(keyring(5, [], []))) == KeyringStale(5, "already held")
+    assert state.offer(_keyring(keyring(4, [], []))) == KeyringStale(4, "older than version 5")
     assert set(state.keys) == {"a"}
 
 

@@ -36,14 +36,14 @@ MAX_KEYRING_FILE_BYTES: Final = 256 * 1024  # 64 keys and 1024 revoked kids fit 
 
 
 @dataclass(frozen=True, slots=True)
-class KeyringAccepted:
+class KeyringApplied:
     version: int
     keys: int
     revoked: int
 
 
 @dataclass(frozen=True, slots=True)
-class KeyringIgnored:
+class KeyringStale:
     version: int
     reason: str
 
@@ -85,13 +85,13 @@ class KeyringState:
         self._apply(keyring)
         log.info("keyring version %d restored: %d keys trusted", keyring.version, len(self.keys))
 
-    def offer(self, keyring: Keyring) -> KeyringAccepted | KeyringIgnored:
+    def offer(self, keyring: Keyring) -> KeyringApplied | KeyringStale:
         """A keyring already verified (signed by a key that may sign `keyring`): applied
         when newer, kept on disk first. Raises `InvalidInput` when it touches a root."""
         held = self.version
         if held is not None and keyring.version <= held:
             reason = "already held" if keyring.version == held else f"older than version {held}"
-            return KeyringIgnored(keyring.version, reason)
+            return KeyringStale(keyring.version, reason)
         self._check_roots(keyring)
         try:
             atomic_write(self.path, keyring.model_dump_json(exclude_none=True).encode())
@@ -104,7 +104,7 @@ class KeyringState:
         else:
             self.health.resolved(f"write:{self.path}")
         self._apply(keyring)
-        return KeyringAccepted(keyring.version, len(self.keys), len(self.revoked))
+        return KeyringApplied(keyring.version, len(self.keys), len(self.revoked))
 
     def _check_roots(self, keyring: Keyring) -> None:
         problems = [

@@ -12,14 +12,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
 from agent.messages.keyring import KeyringKey, PublicJwk, SignedKind
 from agent.trust.jws import b64url_decode, b64url_encode
 from agent.validation import InvalidInput
-
-if TYPE_CHECKING:
-    from agent.config import TrustKeyConfig
 
 PUBLIC_KEY_BYTES: Final = 32
 MAX_KEY_FILE_BYTES: Final = 16 * 1024  # a JWK or a PEM public key is a few hundred bytes
@@ -43,18 +40,6 @@ class TrustedKey:
             scopes=None if entry.scopes is None else frozenset(entry.scopes),
             not_after=entry.not_after,
             root=False,
-        )
-
-    @classmethod
-    def from_config(cls, entry: TrustKeyConfig) -> TrustedKey:
-        """A root key; its file was read when the config was validated."""
-        return cls(
-            kid=entry.kid,
-            public_bytes=read_public_key(entry.public_key),
-            may_sign=frozenset(entry.may_sign),
-            scopes=None if entry.scopes is None else frozenset(entry.scopes),
-            not_after=entry.not_after,
-            root=True,
         )
 
 
