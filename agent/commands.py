@@ -7,7 +7,6 @@ import logging
 import os
 import time
 from collections.abc import Callable
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Final, Literal, Protocol
 
@@ -28,6 +27,7 @@ from agent.messages import (
 )
 from agent.output import png_bytes
 from agent.storage import StateFileProblem, StorageHealth, atomic_write, read_state_file, set_aside
+from agent.trust.replay import stale_command
 from agent.validation import InvalidInput, decode, error
 from display_layouts.input_problems import Problem, from_validation
 
@@ -229,9 +229,12 @@ class CommandRunner:
         except InvalidInput as exc:
             self._refuse(topic, payload, exc.errors)
             return
-        if signed_by is not None and (stale := self._stale(command, now)) is not None:
-            self._refuse(topic, payload, [error("issued_at", stale)])
-            return
+        if signed_by is not None and self.trust is not None:
+            max_age = self.trust.command_max_age_s or 0
+            stale = stale_command(command.issued_at, now, max_age)
+            if stale is not None:
+                self._refuse(topic, payload, [error("issued_at", stale)])
+                return
         if command.command not in self.handlers:
             # Refused before it is recorded as seen: junk costs no disk write.
             known = ", ".join(sorted(self.handlers))
@@ -243,25 +246,6 @@ class CommandRunner:
             log.info("command %s already ran; not running it again", command.id)
             return
         self._answer(self.run(command))
-
-    def _stale(self, command: Command, now: datetime) -> str | None:
-        """Why a signed command is too old (or too new) to run, on the board's clock: a
-        signed command is a capability, and a recorded one must not work again later
-        (the ids already run are remembered too, but only the last few hundred)."""
-        assert self.trust is not None
-        max_age = self.trust.command_max_age_s or 0
-        issued = command.issued_at
-        if issued is None:
-            return "a signed command needs issued_at (when it was issued)"
-        age = (now - issued).total_seconds()
-        if age > max_age:
-            return (
-                f"issued at {issued.isoformat()}, {age:.0f} s ago: older than "
-                f"[trust] command_max_age_s ({max_age} s), refused as a replay"
-            )
-        if age < -max_age:
-            return f"issued at {issued.isoformat()}, {-age:.0f} s in the board's future"
-        return None
 
     def _refuse(self, topic: str, payload: bytes, errors: list[Problem]) -> None:
         """One `content.rejected`, and an `ok:false` result when the command has an id to

@@ -61,9 +61,10 @@ class KeyringState:
     def version(self) -> int | None:
         return None if self.keyring is None else self.keyring.version
 
-    def load(self) -> None:
+    def load(self, *, quarantine: bool = True) -> None:
         """The keyring kept before a restart (no broker needed); a damaged file is set
-        aside and reported, and only the roots are trusted until a keyring comes again."""
+        aside and reported, and only the roots are trusted until a keyring comes again.
+        `quarantine=False` (`signage-agent verify` reading a board's state): reported only."""
         instead = "only the config's [trust] keys are trusted until the keyring is sent again"
         try:
             raw = read_state_file(self.path, MAX_KEYRING_FILE_BYTES)
@@ -72,18 +73,23 @@ class KeyringState:
             keyring = Keyring.model_validate_json(raw, strict=True)
             self._check_roots(keyring)
         except StateFileProblem as problem:
-            set_aside(self.path, problem.reason, instead, self.health)
+            self._damaged(problem.reason, instead, quarantine)
             return
         except InvalidInput as exc:  # the config's roots changed since it was kept
             reason = "; ".join(e.message for e in exc.errors)
-            set_aside(self.path, f"no longer fits the config ({reason})", instead, self.health)
+            self._damaged(f"no longer fits the config ({reason})", instead, quarantine)
             return
         except (ValidationError, ValueError, RecursionError) as exc:
-            reason = f"is not a valid keyring ({short_reason(exc)})"
-            set_aside(self.path, reason, instead, self.health)
+            self._damaged(f"is not a valid keyring ({short_reason(exc)})", instead, quarantine)
             return
         self._apply(keyring)
         log.info("keyring version %d restored: %d keys trusted", keyring.version, len(self.keys))
+
+    def _damaged(self, reason: str, instead: str, quarantine: bool) -> None:
+        if quarantine:
+            set_aside(self.path, reason, instead, self.health)
+        else:
+            self.health.problem(f"damaged:{self.path}", f"{self.path} {reason}; {instead}")
 
     def offer(self, keyring: Keyring) -> KeyringApplied | KeyringStale:
         """A keyring already verified (signed by a key that may sign `keyring`): applied
