@@ -338,3 +338,64 @@ def test_a_damaged_keyring_file_is_set_aside_and_the_roots_remain(tmp_path: Path
     assert len(said) == 1
     assert "is not a valid keyring" in said[0]
     assert [p.name.startswith("trust-keyring.json.bad-") for p in tmp_path.iterdir()] == [True]
+
+
+# --- [trust] in the config ------------------------------------------------------------------
+
+
+def _config(tmp_path: Path, trust: str) -> Path:
+    path = tmp_path / "agent.toml"
+    path.write_text(
+        '[board]\nid = "hn-01"\ndistrict = "ba-dinh"\ncommune = "phuc-xa"\nname = "B"\n' + trust,
+        encoding="utf-8",
+    )
+    return path
+
+
+def test_the_config_reads_root_keys(tmp_path: Path) -> None:
+    from agent.config import load_config
+
+    key = SigningKey("alerts")
+    trust = (
+        "[trust]\nrequire_signatures = true\ncommand_max_age_s = 60\n"
+        f'[[trust.keys]]\nkid = "alerts"\npublic_key = "{key.write_jwk(tmp_path)}"\n'
+        'may_sign = ["alert"]\nscopes = ["city"]\nnot_after = 2027-01-01T00:00:00+07:00\n'
+    )
+    config = load_config(_config(tmp_path, trust), env={}).trust
+    assert config is not None
+    (entry,) = config.keys
+    assert (entry.kid, entry.may_sign, entry.scopes) == ("alerts", ["alert"], ["city"])
+    assert entry.not_after == datetime(2026, 12, 31, 17, 0, tzinfo=UTC)
+    assert config.command_max_age_s == 60
+
+
+@pytest.mark.parametrize(
+    ("trust", "problem"),
+    [
+        ("[trust]\nrequire_signatures = true\n", "trust: require_signatures = true needs at"),
+        (
+            '[[trust.keys]]\nkid = "k"\npublic_key = "/nonexistent.jwk"\nmay_sign = ["alert"]\n',
+            "trust.keys.0.public_key: cannot read /nonexistent.jwk",
+        ),
+        (
+            '[[trust.keys]]\nkid = "k"\npublic_key = "KEY"\nmay_sign = ["alerts"]\n',
+            "trust.keys.0.may_sign.0: ",
+        ),
+        (
+            '[[trust.keys]]\nkid = "k"\npublic_key = "KEY"\nmay_sign = ["alert"]\n'
+            "not_after = 2027-01-01T00:00:00\n",
+            "trust.keys.0.not_after: give the time with its offset",
+        ),
+        (
+            '[[trust.keys]]\nkid = "k"\npublic_key = "KEY"\nmay_sign = ["alert"]\n' * 2,
+            "trust.keys: a kid is listed twice",
+        ),
+    ],
+)
+def test_config_problems_name_the_key_path(tmp_path: Path, trust: str, problem: str) -> None:
+    from agent.config import ConfigError, load_config
+
+    key = SigningKey("k").write_jwk(tmp_path)
+    with pytest.raises(ConfigError) as exc:
+        load_config(_config(tmp_path, trust.replace("KEY", str(key))), env={})
+    assert any(problem in line for line in exc.value.problems), exc.value.problems

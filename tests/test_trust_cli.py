@@ -120,3 +120,40 @@ def test_validate_with_a_config_checks_the_signature_too(tmp_path: Path, config:
         f"{ring}: $: not allowed to sign this kind: key 'alerts' may sign alert, command, "
         "not keyring",
     ]
+
+
+# --- doctor ----------------------------------------------------------------------------------
+
+
+def _report(config: Path) -> str:
+    from agent.config import load_config
+    from agent.doctor.trust import check_trust
+    from tests.test_doctor import lines
+
+    return lines(check_trust(load_config(config, env={})))
+
+
+def test_doctor_warns_a_board_without_trust(tmp_path: Path) -> None:
+    path = tmp_path / "agent.toml"
+    path.write_text(
+        '[board]\nid = "hn-01"\ndistrict = "ba-dinh"\ncommune = "phuc-xa"\nname = "B"\n',
+        encoding="utf-8",
+    )
+    shown = _report(path)
+    assert shown.startswith("! no [trust] section: this board shows whatever anyone")
+    assert "→ add [trust] with the city's keys" in shown
+
+
+def test_doctor_lists_the_keys_and_the_kept_keyring(tmp_path: Path, config: Path) -> None:
+    shown = _report(config)
+    assert shown.splitlines()[:3] == [
+        "✓ signatures required: unsigned messages from the broker are refused",
+        "✓ trust key alerts may sign alert, command",
+        "! no [trust] key may sign keyring: keys can only be changed in this file",
+    ]
+    assert "– no keyring kept yet: only the config's keys are trusted" in shown
+    (tmp_path / "state").mkdir()
+    (tmp_path / "state" / "trust-keyring.json").write_bytes(
+        keyring(7, [(SigningKey("content"), ["playlist"])], [])
+    )
+    assert "✓ keyring version 7 kept: trusts alerts, content" in _report(config)

@@ -19,6 +19,7 @@ from agent.doctor.feeds import check_feeds
 from agent.doctor.host import check_clock, check_fonts, check_inbox, check_state_dir
 from agent.doctor.password import check_password_file
 from agent.doctor.serial import ControllerProbe, SerialDoctor, load_probe
+from agent.doctor.trust import check_trust
 
 __all__ = ["Check", "Outcome", "check_config", "doctor_checks", "run_doctor"]
 
@@ -81,6 +82,7 @@ def doctor_checks(
         lambda: check_password_file(config),
         lambda: check_broker(config),
         lambda: check_feeds(config),
+        lambda: check_trust(config),
         serial,
         lambda: DisplayDoctor(config).checks(),
         lambda: [check_fonts()],
