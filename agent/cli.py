@@ -85,7 +85,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from agent.trust.verify import verify_message
+    from agent.verify import verify_message
 
     return verify_message(_load_or_exit(args.config), args.message, args.topic, sys.stdout)
 

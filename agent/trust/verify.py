@@ -1,5 +1,5 @@
-"""`signage-agent verify --config PATH MESSAGE`: would a board with this config accept the
-message, and why (CONTRACT §7); and the signature half of `validate --config`.
+"""What `signage-agent verify` and `validate --config` ask of a board's trust (CONTRACT
+§7): would a board with this config accept the message, and why.
 
 The board's decision is the gate's own (agent/trust/gate.py), with the config's roots
 and the keyring the board keeps in its state dir when this machine can read it (never
@@ -11,8 +11,7 @@ the kind and the key's scopes are not checked (the answer says so).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from pathlib import Path
+from datetime import datetime
 from typing import Literal, TextIO
 
 from agent.config import AgentConfig
@@ -107,38 +106,6 @@ def decide(
     if admitted.note:
         why += f"; {admitted.note}"
     return "accepted", why, admitted.payload
-
-
-def verify_message(
-    config: AgentConfig, path: Path, topic: str | None, out: TextIO, now: datetime | None = None
-) -> int:
-    """Prints `MESSAGE: accepted (why; what)` or `MESSAGE: refused: why`; 0 or 1."""
-    from agent.validate import check_payload
-
-    try:
-        with path.open("rb") as file:
-            payload = file.read(MAX_MESSAGE_BYTES + 1)
-    except OSError as exc:
-        print(f"{path}: cannot read: {exc.strerror or exc}", file=out)
-        return EX_REFUSED
-    route = route_of(config, topic, payload)
-    if isinstance(route, str):
-        print(f"{path}: refused: {route}", file=out)
-        return EX_REFUSED
-    desk = trust_desk(config, out)
-    moment = now or datetime.now(UTC)
-    verdict, why, inner = decide(desk, route, payload, moment)
-    if verdict == "refused":
-        print(f"{path}: refused: {why}", file=out)
-        return EX_REFUSED
-    what, problems = check_payload(inner)
-    problems += replay_problems(desk, route, why, inner, moment)
-    if problems:
-        for problem in problems:
-            print(f"{path}: refused: {problem}", file=out)
-        return EX_REFUSED
-    print(f"{path}: accepted ({why}; {what})", file=out)
-    return 0
 
 
 def replay_problems(
