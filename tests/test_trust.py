@@ -399,3 +399,21 @@ def test_config_problems_name_the_key_path(tmp_path: Path, trust: str, problem: 
     with pytest.raises(ConfigError) as exc:
         load_config(_config(tmp_path, trust.replace("KEY", str(key))), env={})
     assert any(problem in line for line in exc.value.problems), exc.value.problems
+
+
+# --- the city's signer (agent/trust/signing.py) against the board's gate --------------------
+
+
+def test_what_signage_agent_sign_makes_the_board_admits(tmp_path: Path) -> None:
+    from agent.trust.signing import generate_key_files, load_signing_key, sign_message
+
+    files = generate_key_files("pctt-2026", tmp_path)
+    signer = load_signing_key(tmp_path / "pctt-2026.key")
+    public = read_public_key(tmp_path / "pctt-2026.pub.jwk")
+    key = TrustedKey("pctt-2026", public, frozenset({"alert"}), None, None, root=True)
+    trust = gate(tmp_path, key)
+    cap = (Path(__file__).parents[1] / "docs/examples/cap/vn-flood.xml").read_bytes()
+    for payload in (ALERT, cap):
+        signed = sign_message(signer, payload).encode()
+        assert trust.admit("alert", "city", signed, NOW) == Admitted(payload, "pctt-2026")
+    assert files.public == tmp_path / "pctt-2026.pub.jwk"
