@@ -68,9 +68,12 @@ class TrustDesk:
         return None if self.config is None else self.config.command_max_age_s
 
     def load(self) -> None:
-        """The keyring kept before a restart: in force before any message is handled."""
+        """The keyring kept before a restart: in force before any message is handled; and
+        the keys' verifiers made (a board with [trust] checks signatures from its first
+        message on: the import is paid at start, not by the first alert)."""
         if self.keyring is not None:
             self.keyring.load()
+            self.gate.prepare()
 
     def admit(
         self,

@@ -6,8 +6,8 @@ with `alg` EdDSA over Ed25519 (RFC 8037).
 The protected header is `{"alg": "EdDSA", "kid": KID, "cty": "json" | "cap+xml"}`; the
 signature covers the ASCII bytes `b64url(protected) "." b64url(payload)`. Reading the
 framing is pure standard library (base64url and the strict JSON reader); only `verify`
-needs `cryptography`, imported when a signature is first checked, so a board that never
-sees a signed message never loads it.
+needs `cryptography`, imported by the first check (a board with `[trust]` makes its
+verifiers at start: agent/trust/gate.py `prepare`).
 """
 
 from __future__ import annotations
