@@ -4,10 +4,13 @@ the gate's reasons, against the tests' own signer (tests/trust_signer.py)."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from agent.messages import Keyring
 from agent.storage import StorageHealth
@@ -417,3 +420,16 @@ def test_what_signage_agent_sign_makes_the_board_admits(tmp_path: Path) -> None:
         signed = sign_message(signer, payload).encode()
         assert trust.admit("alert", "city", signed, NOW) == Admitted(payload, "pctt-2026")
     assert files.public == tmp_path / "pctt-2026.pub.jwk"
+
+
+_PINNED = re.compile(rb"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$")
+
+
+@given(
+    st.binary(max_size=40)
+    | st.lists(st.sampled_from([b"a", b"Z", b"-", b".", b" ", b"{"])).map(b"".join)
+)
+def test_the_shape_of_a_jws_is_the_pinned_one(data: bytes) -> None:
+    """`looks_like_jws` is the wire format's rule: after whitespace, three base64url parts."""
+    stripped = data.strip(b" \t\r\n")
+    assert looks_like_jws(data) is (_PINNED.match(stripped) is not None and b"\n" not in stripped)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, Literal
 
@@ -29,9 +28,7 @@ ALGORITHM: Final = "EdDSA"
 SIGNATURE_BYTES: Final = 64  # an Ed25519 signature, always
 MAX_HEADER_BYTES: Final = 1024  # {"alg","kid","cty"}: a few dozen bytes; more is not ours
 MAX_KID_CHARS: Final = 128
-# A JWS and nothing else: three base64url parts. JSON starts with "{", CAP with "<", so
-# the shapes never overlap.
-_COMPACT: Final = re.compile(rb"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
+_B64URL: Final = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 _WHITESPACE: Final = b" \t\r\n"
 
 
@@ -46,27 +43,39 @@ class Jws:
     signature: bytes
 
 
+def _compact(data: bytes) -> bool:
+    """Three non-empty base64url parts joined by dots, nothing else (^[A-Za-z0-9_-]+ "."
+    … $ without a regular expression: `translate` is one C loop, 100 KB in microseconds)."""
+    return (
+        data.translate(None, _B64URL) == b".."
+        and not data.startswith(b".")
+        and not data.endswith(b".")
+        and b".." not in data
+    )
+
+
 def looks_like_jws(payload: bytes) -> bool:
     """Whether `payload` is a compact JWS (after whitespace): cheap for the common case,
-    a JSON or XML payload is told apart by its first byte."""
+    a JSON or XML payload is told apart by its first byte. JSON starts with "{", CAP with
+    "<": the shapes never overlap."""
     start = payload.lstrip(_WHITESPACE)[:1]
     if start in (b"{", b"<", b""):
         return False
-    return _COMPACT.fullmatch(payload.strip(_WHITESPACE)) is not None
+    return _compact(payload.strip(_WHITESPACE))
 
 
 def b64url_decode(text: bytes, what: str) -> bytes:
     """Strict base64url without padding (RFC 7515 §2): one spelling per value, so a
     signature cannot be changed without changing its bytes."""
-    if len(text) % 4 == 1:
-        raise InvalidInput([error("$", f"{what}: not base64url (a length no encoding has)")])
+    spare = {0: 0, 2: 0x0F, 3: 0x03}.get(len(text) % 4)
+    if spare is None or text.translate(None, _B64URL):
+        raise InvalidInput([error("$", f"{what}: not base64url")])
+    if spare and _B64URL.index(text[-1:]) & spare:  # stray bits in the last character
+        raise InvalidInput([error("$", f"{what}: not canonical base64url")])
     try:
-        decoded = base64.urlsafe_b64decode(text + b"=" * (-len(text) % 4))
+        return base64.urlsafe_b64decode(text + b"=" * (-len(text) % 4))
     except (binascii.Error, ValueError):
         raise InvalidInput([error("$", f"{what}: not base64url")]) from None
-    if b64url_encode(decoded) != text:  # stray bits in the last character
-        raise InvalidInput([error("$", f"{what}: not canonical base64url")])
-    return decoded
 
 
 def b64url_encode(data: bytes) -> bytes:
@@ -111,7 +120,7 @@ def parse_jws(payload: bytes, *, max_bytes: int) -> Jws:
     if len(payload) > max_bytes * 4 // 3 + MAX_HEADER_BYTES * 2:
         raise InvalidInput([error("$", f"signed message is {len(payload)} bytes; too large")])
     compact = payload.strip(_WHITESPACE)
-    if _COMPACT.fullmatch(compact) is None:
+    if not _compact(compact):
         raise InvalidInput([error("$", "not a JWS compact serialization (three base64url parts)")])
     header_part, payload_part, signature_part = compact.split(b".")
     kid, cty = _header(header_part)
