@@ -94,7 +94,15 @@ def open_broker(
     mqtt = config.mqtt
     if mqtt is None:
         return None, None
-    link = MqttLink(mqtt, config.board.id, topics, inbox, clock, subscribe_alerts=True)
+    link = MqttLink(
+        mqtt,
+        config.board.id,
+        topics,
+        inbox,
+        clock,
+        subscribe_alerts=True,
+        subscribe_keyring=config.trust is not None,
+    )
     outbox = Outbox(
         config.storage.state_dir,
         link.publish,

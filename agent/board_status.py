@@ -12,13 +12,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from pathlib import Path
+from typing import Literal
 
 from agent.broker_side import BrokerSide
 from agent.clock import Clock
 from agent.events import Events
 from agent.health import HeartbeatTimer, SystemProbe, assemble_heartbeat
 from agent.heartbeat_seq import SeqCounter
-from agent.messages import AlertsHealth, Heartbeat
+from agent.messages import AlertsHealth, Heartbeat, TrustHealth
 from agent.on_air import status_line
 from agent.output import serial_health
 from agent.presenter import Presenter
@@ -44,6 +45,7 @@ class BoardStatus:
         state_dir: Path,
         interval_s: float,
         alert_sources: Callable[[], AlertsHealth] = AlertsHealth,
+        trust: Callable[[], TrustHealth | Literal["off"]] = lambda: "off",
     ) -> None:
         self.events = events
         self.presenter = presenter  # what is on air: the alerts, the content, the screen
@@ -58,6 +60,7 @@ class BoardStatus:
         self.timer = HeartbeatTimer(interval_s, self.started)
         self._logged_state = ""  # the heartbeat's state line last logged at INFO
         self.alert_sources = alert_sources  # the broker's and the feeds' health (§6)
+        self.trust = trust  # signed messages (§7): "off", or the keys in force
 
     def line(self) -> str:
         """systemd's STATUS: the broker, what is on air, the alerts, any link trouble."""
@@ -100,4 +103,5 @@ class BoardStatus:
             system=self.probe.read(),
             mqtt=self.broker.health(self.events.tz),
             errors_total=self.events.errors_total,
+            trust=self.trust(),
         )

@@ -79,7 +79,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_validate(args: argparse.Namespace) -> int:
     from agent.validate import validate_files
 
-    return validate_files(args.files, sys.stdout)
+    # --config: signed files are checked against that board's keys, as it would.
+    config = _load_or_exit(args.config) if args.config is not None else None
+    return validate_files(args.files, sys.stdout, config)
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from agent.verify import verify_message
+
+    return verify_message(_load_or_exit(args.config), args.message, args.topic, sys.stdout)
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
@@ -168,7 +176,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     validate = sub.add_parser("validate", help="check playlists, alerts, commands and configs")
     validate.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    validate.add_argument(
+        "--config", type=Path, help="check signed files' signatures with this board's keys"
+    )
     validate.set_defaults(func=cmd_validate)
+
+    verify = sub.add_parser("verify", help="would a board with this config accept a message?")
+    verify.add_argument("--config", type=Path, default=DEFAULT_CONFIG_PATH)
+    verify.add_argument("--topic", help="the topic it would come on (checks the key's scopes)")
+    verify.add_argument("message", type=Path, metavar="MESSAGE")
+    verify.set_defaults(func=cmd_verify)
 
     doctor = sub.add_parser("doctor", help="a technician's checks of this board")
     doctor.add_argument("--config", type=Path, default=DEFAULT_CONFIG_PATH)

@@ -27,6 +27,7 @@ from agent.messages import (
 )
 from agent.output import png_bytes
 from agent.storage import StateFileProblem, StorageHealth, atomic_write, read_state_file, set_aside
+from agent.trust.replay import stale_command
 from agent.validation import InvalidInput, decode, error
 from display_layouts.input_problems import Problem, from_validation
 
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
     from agent.messages import Channel
     from agent.output import Output
     from agent.topics import Topics
+    from agent.trust.desk import TrustDesk
     from display_layouts.library import LayoutLibrary
 
 log = logging.getLogger(__name__)
@@ -191,8 +193,9 @@ class CommandHost(Protocol):
 
 
 class CommandRunner:
-    def __init__(self, agent: CommandHost, seen_path: Path) -> None:
+    def __init__(self, agent: CommandHost, seen_path: Path, trust: TrustDesk | None = None) -> None:
         self.agent = agent
+        self.trust = trust  # None: commands are taken unsigned, as before [trust] (tests)
         self.seen = SeenCommands(seen_path, agent.storage)
         # Each takes its command's typed args (`typed_command`).
         self.handlers: dict[str, Callable[[Any], dict[str, Any]]] = {
@@ -216,11 +219,22 @@ class CommandRunner:
             # `display_power off` switching the board off each time): never run one.
             self._refuse(topic, payload, [error("$", RETAINED_IGNORED)])
             return
+        now = self.agent.clock.now()
         try:
+            signed_by = None
+            if self.trust is not None:
+                admitted = self.trust.admit("command", None, payload, now)
+                payload, signed_by = admitted.payload, admitted.kid
             command = decode(payload, Command, max_bytes=64 * 1024)
         except InvalidInput as exc:
             self._refuse(topic, payload, exc.errors)
             return
+        if signed_by is not None and self.trust is not None:
+            max_age = self.trust.command_max_age_s or 0
+            stale = stale_command(command.issued_at, now, max_age)
+            if stale is not None:
+                self._refuse(topic, payload, [error("issued_at", stale)])
+                return
         if command.command not in self.handlers:
             # Refused before it is recorded as seen: junk costs no disk write.
             known = ", ".join(sorted(self.handlers))

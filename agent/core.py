@@ -56,6 +56,7 @@ from agent.sdnotify import Notifier, Watchdog
 from agent.signals import hand_over, install_handlers
 from agent.storage import StorageHealth
 from agent.topics import Topics
+from agent.trust.desk import TrustDesk
 from display_layouts.input_problems import Problem
 from display_layouts.library import LayoutLibrary, scan_library
 from firmware_bridge.events import SerialLinkChanged, SerialProblem
@@ -127,6 +128,14 @@ class Agent:
             AlertSettings.of(config),
             clock_synced,
         )
+        # Signed messages (CONTRACT §7): a gate with no keys without [trust].
+        self.trust = TrustDesk(
+            config.trust,
+            state_dir,
+            self.storage,
+            clock_synced=clock_synced,
+            max_bytes=config.content.max_payload_bytes,
+        )
         link, outbox = open_broker(
             config, self.topics, self.queue, self.clock, seq=self.seq, health=self.storage
         )
@@ -155,7 +164,7 @@ class Agent:
     def _wire_parts(self, state_dir: Path) -> None:
         """The parts that use other parts: commands, inbound routing, what goes on air,
         what the board says about itself."""
-        self.commands = CommandRunner(self, state_dir / "commands.seen")
+        self.commands = CommandRunner(self, state_dir / "commands.seen", self.trust)
         self.intake = Intake(
             self.events,
             self.refusals,
@@ -163,6 +172,7 @@ class Agent:
             content=self.content,
             alerts=self.alert_desk,
             commands=self.commands,
+            trust=self.trust,
             max_payload_bytes=self.config.content.max_payload_bytes,
         )
         self.presenter = Presenter(
@@ -188,6 +198,7 @@ class Agent:
             state_dir=state_dir,
             interval_s=self.config.health.heartbeat_interval_s,
             alert_sources=self.alert_sources,
+            trust=self.trust.health,
         )
 
     def _stops_of_what_is_open(self) -> contextlib.ExitStack:
@@ -297,6 +308,7 @@ class Agent:
         start_output = getattr(self.output, "start", None)  # a serial writer's thread
         if callable(start_output):
             start_output()
+        self.trust.load()  # the keyring kept: in force before the first message
         self.content.load()
         misfits = self.content.recheck(emit=False)  # before the first frame shows them
         restored = self.alert_desk.load(events.now())

@@ -11,7 +11,7 @@ import os
 from collections.abc import Mapping
 from datetime import datetime, tzinfo
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import psutil
 
@@ -31,6 +31,7 @@ from agent.messages import (
     Playlist,
     SerialHealth,
     SystemHealth,
+    TrustHealth,
 )
 
 if TYPE_CHECKING:
@@ -131,6 +132,7 @@ def assemble_heartbeat(
     system: SystemHealth,
     mqtt: MqttHealth | None,
     errors_total: int,
+    trust: TrustHealth | Literal["off"] = "off",
 ) -> Heartbeat:
     """A heartbeat from the figures each part gives (CONTRACT §4)."""
     return Heartbeat(
@@ -149,6 +151,7 @@ def assemble_heartbeat(
         system=system,
         mqtt=mqtt,
         errors_total=errors_total,
+        trust=trust,
     )
 
 

@@ -23,7 +23,8 @@ from agent.inbox import InboxFile, Unreadable, read_inbox_file, update_sidecar
 from agent.link_messages import Received
 from agent.messages import AlertStarted, AlertUpdated, AssetFailed, SerialLinkDown, SerialLinkUp
 from agent.refusals import Refusals
-from agent.topics import AlertTopic, CommandTopic, ContentTopic, Topics
+from agent.topics import AlertTopic, CommandTopic, ContentTopic, KeyringTopic, Topics
+from agent.trust.desk import TrustDesk
 from agent.validation import InvalidInput
 from display_layouts.input_problems import Problem
 from firmware_bridge.events import SerialLinkChanged, SerialProblem
@@ -41,6 +42,7 @@ class Intake:
         content: ContentDesk,
         alerts: AlertDesk,
         commands: CommandRunner,
+        trust: TrustDesk,
         max_payload_bytes: int,
     ) -> None:
         self.events = events
@@ -49,6 +51,7 @@ class Intake:
         self.content = content
         self.alerts = alerts
         self.commands = commands
+        self.trust = trust  # every inbound message passes its gate before it is decoded
         self.max_payload_bytes = max_payload_bytes
         self.inbox_alerts: dict[Path, str] = {}  # alert files in the inbox: path → alert id
         # The heartbeat's `mqtt` alert source: when an alert topic last brought a payload.
@@ -59,17 +62,39 @@ class Intake:
         try:
             topic, payload = message.topic, message.payload
             route = self.topics.route(topic)
+            now = self.events.now()
             if isinstance(route, ContentTopic):
-                self.content.on_payload(route.channel, topic, payload)
+                channel = route.channel
+                try:
+                    admitted = self.trust.admit("playlist", channel, payload, now)
+                except InvalidInput as exc:
+                    self.refusals.reject(topic, channel, exc.errors)
+                    return
+                self.content.on_payload(channel, topic, admitted.payload)
             elif isinstance(route, AlertTopic):
-                self.last_alert_received_at = self.events.now()
-                self.on_alert(route.alert_id, topic, payload)
+                self.last_alert_received_at = now
+                try:
+                    admitted = self.trust.admit("alert", route.scope, payload, now)
+                except InvalidInput as exc:
+                    self.refusals.reject(topic, None, exc.errors)
+                    return
+                self.on_alert(route.alert_id, topic, admitted.payload)
             elif isinstance(route, CommandTopic):
                 self.commands.on_payload(topic, payload, retained=message.retained)
+            elif isinstance(route, KeyringTopic):
+                self.on_keyring(topic, payload)
             else:
                 log.warning("message on a topic the agent does not handle: %s", topic)
         finally:
             self.refusals.inbound = None
+
+    def on_keyring(self, topic: str, payload: bytes) -> None:
+        try:
+            events = self.trust.on_keyring(payload, self.events.now())
+        except InvalidInput as exc:
+            self.refusals.reject(topic, None, exc.errors)
+            return
+        self.events.emit_all(events)
 
     def on_alert(self, source: str, topic: str, payload: bytes) -> None:
         """An alert payload (JSON or CAP) from `source`: an alert topic's alert id, or a
@@ -117,12 +142,20 @@ class Intake:
             errors = self._on_inbox_payload(path, topic, read)
         update_sidecar(path, [f"{e.path}: {e.message}" for e in errors])
 
-    def _on_inbox_payload(self, path: Path, topic: str, payload: bytes) -> list[Problem]:
-        alert_id = alert_id_of(payload)
-        if alert_id is None:
-            return self.content.on_payload("local", topic, payload)
+    def _on_inbox_payload(self, path: Path, topic: str, signed: bytes) -> list[Problem]:
+        # A file is physical access (a technician's USB stick): unsigned is accepted even
+        # with `require_signatures`; a signed one is checked like any other.
+        kind = self.trust.inbox_kind(signed)
         try:
-            events = self.alerts.on_payload(alert_id, payload, self.events.now())
+            admitted = self.trust.admit(kind, "local", signed, self.events.now(), physical=True)
+        except InvalidInput as exc:
+            self.refusals.reject(topic, "local", exc.errors)
+            return exc.errors
+        alert_id = alert_id_of(admitted.payload)
+        if alert_id is None:
+            return self.content.on_payload("local", topic, admitted.payload)
+        try:
+            events = self.alerts.on_payload(alert_id, admitted.payload, self.events.now())
         except InvalidInput as exc:
             self.refusals.reject(topic, "local", exc.errors)
             return exc.errors

@@ -57,6 +57,7 @@ class MqttLink:
         clock: Clock,
         *,
         subscribe_alerts: bool = False,
+        subscribe_keyring: bool = False,
     ) -> None:
         self._inbox = inbox
         self.client = self._make_client(config, board_id)
@@ -72,6 +73,7 @@ class MqttLink:
             clock,
             client=self.client,
             subscribe_alerts=subscribe_alerts,
+            subscribe_keyring=subscribe_keyring,
             health=self._health,
             acks=self._acks,
             inbound=self._inbound,

@@ -70,6 +70,7 @@ class MqttSession:
         *,
         client: mqtt.Client,
         subscribe_alerts: bool,
+        subscribe_keyring: bool = False,
         health: LinkHealth,
         acks: BrokerAcks,
         inbound: InboundFlow,
@@ -80,6 +81,7 @@ class MqttSession:
         self._clock = clock
         self._client = client
         self._subscribe_alerts = subscribe_alerts
+        self._subscribe_keyring = subscribe_keyring  # boards with [trust] (CONTRACT §7)
         self._health = health
         self._acks = acks
         self._inbound = inbound
@@ -211,7 +213,9 @@ class MqttSession:
             self._attempt = 0
             self._last_logged_cause = None
             client.reconnect_delay_set(self._config.reconnect_min_s, self._config.reconnect_max_s)  # type: ignore[arg-type]
-            rows = self._topics.subscription_rows(alerts=self._subscribe_alerts)
+            rows = self._topics.subscription_rows(
+                alerts=self._subscribe_alerts, trust=self._subscribe_keyring
+            )
             topics = [topic for topic, _row in rows]
             _rc, mid = client.subscribe([(topic, row.qos) for topic, row in rows])
             if mid is not None:

@@ -17,7 +17,15 @@ from agent.messages import BROKER_CHANNELS, Channel
 Direction = Literal["receive", "send"]
 # What a row is for: how an inbound topic is routed, or which outbound topic it is.
 Purpose = Literal[
-    "content", "alert", "command", "status", "heartbeat", "events", "command_result", "screenshot"
+    "content",
+    "alert",
+    "command",
+    "keyring",
+    "status",
+    "heartbeat",
+    "events",
+    "command_result",
+    "screenshot",
 ]
 # Payload kinds (`agent.schema.PAYLOAD_KINDS`), plus `clear` (an empty retained payload)
 # and `screenshot` (PNG bytes): the messages a topic carries.
@@ -26,6 +34,7 @@ MessageKind = Literal[
     "alert",
     "clear",
     "command",
+    "keyring",
     "command_result",
     "heartbeat",
     "event",
@@ -118,6 +127,21 @@ TOPIC_TABLE: Final[tuple[TopicRow, ...]] = (
         title="commands",
         description="Commands to this board; each id runs at most once; the result goes to "
         f"{_OWN}cmd/result. {_INBOUND_NOTE}",
+    ),
+    TopicRow(
+        name="trust",
+        operation="receiveKeyring",
+        template="{root}/trust",
+        direction="receive",
+        qos=1,
+        retain=True,
+        messages=("keyring",),
+        purpose="keyring",
+        title="keyring",
+        description="Retained keyring (CONTRACT §7), a JWS signed by a key that may sign "
+        "`keyring`: the keys the city's boards trust besides their config's roots, and the "
+        "kids revoked. A higher version replaces the one held; kept on disk. Subscribed only "
+        f"by boards with [trust]. {_INBOUND_NOTE}",
     ),
     TopicRow(
         name="status",
@@ -216,7 +240,12 @@ class CommandTopic:
     pass
 
 
-Route = ContentTopic | AlertTopic | CommandTopic
+@dataclass(frozen=True, slots=True)
+class KeyringTopic:
+    pass
+
+
+Route = ContentTopic | AlertTopic | CommandTopic | KeyringTopic
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,6 +291,10 @@ class Topics:
         }
 
     @property
+    def keyring(self) -> str:
+        return self._of(row_for("keyring"))
+
+    @property
     def status(self) -> str:
         return self._of(row_for("status"))
 
@@ -285,16 +318,19 @@ class Topics:
     def screenshot(self) -> str:
         return self._of(row_for("screenshot"))
 
-    def subscription_rows(self, *, alerts: bool) -> list[tuple[str, TopicRow]]:
-        """What the board subscribes to (alert ids as the `+` wildcard), in table order."""
+    def subscription_rows(self, *, alerts: bool, trust: bool = False) -> list[tuple[str, TopicRow]]:
+        """What the board subscribes to (alert ids as the `+` wildcard), in table order;
+        the keyring only with `[trust]` (a board without keys has no use for one)."""
         return [
             (self._of(row), row)
             for row in TOPIC_TABLE
-            if row.direction == "receive" and (alerts or row.purpose != "alert")
+            if row.direction == "receive"
+            and (alerts or row.purpose != "alert")
+            and (trust or row.purpose != "keyring")
         ]
 
-    def subscriptions(self, *, alerts: bool) -> list[str]:
-        return [topic for topic, _row in self.subscription_rows(alerts=alerts)]
+    def subscriptions(self, *, alerts: bool, trust: bool = False) -> list[str]:
+        return [topic for topic, _row in self.subscription_rows(alerts=alerts, trust=trust)]
 
     def outbound(self, topic: str) -> TopicRow | None:
         """The send row whose address `topic` is (for its QoS and retain flag)."""
@@ -313,6 +349,8 @@ class Topics:
             elif topic == self._of(row):
                 if row.purpose == "command":
                     return CommandTopic()
+                if row.purpose == "keyring":
+                    return KeyringTopic()
                 if row.scope is not None:
                     return ContentTopic(row.scope)
         return None

@@ -1,17 +1,24 @@
-"""`signage-agent validate FILE…`: playlists, alerts, commands (JSON), configs (TOML) and
-layout files (YAML)."""
+"""`signage-agent validate FILE…`: playlists, alerts, commands (JSON), CAP alerts (XML),
+keyrings, configs (TOML) and layout files (YAML); any message also signed (a JWS, CONTRACT
+§7): its inner message is checked, and with `--config` its signature too, as that board
+would check it."""
 
 from __future__ import annotations
 
 import json
 import os
+import sys
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from agent.config import ConfigError, load_config
 from agent.content import parse_playlist
-from agent.messages import Alert, Command
+from agent.messages import Alert, Command, Keyring
 from agent.validation import InvalidInput, Problem, decode
+
+if TYPE_CHECKING:
+    from agent.config import AgentConfig
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
 
@@ -82,13 +89,64 @@ def _check_outbound(raw: bytes, kind: str) -> tuple[str, list[str]]:
     return label + "; valid against its schema", []
 
 
-def _check_payload(raw: bytes) -> tuple[str, list[str]]:
+def _check_cap(raw: bytes) -> tuple[str, list[str]]:
+    from agent.cap import parse_cap
+
+    try:
+        message = parse_cap(raw)
+    except InvalidInput as exc:
+        return "CAP alert", [str(e) for e in exc.errors]
+    return f"CAP alert {message.identifier} ({message.msg_type})", []
+
+
+def _check_signed(raw: bytes, config: AgentConfig | None) -> tuple[str, list[str]]:
+    """A signed message: the JWS read, the signature checked with `config`'s keys (else
+    said to be unchecked), then the inner message as an unsigned one."""
+    from agent.trust.jws import parse_jws
+
+    try:
+        jws = parse_jws(raw, max_bytes=MAX_FILE_BYTES)
+    except InvalidInput as exc:
+        return "signed message", [str(e) for e in exc.errors]
+    signed = f"signed by {jws.kid}, signature not checked (give --config)"
+    if config is not None:
+        from agent.trust.verify import decide, route_of, trust_desk
+
+        route = route_of(config, None, raw)
+        assert not isinstance(route, str)  # without a topic there is always a route
+        verdict, why, _inner = decide(trust_desk(config, sys.stderr), route, raw, _now())
+        if verdict == "refused":
+            return "signed message", [f"$: {why}"]
+        signed = why
+    what, problems = check_payload(jws.payload)
+    return f"{what}, {signed}", problems
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def check_payload(raw: bytes, config: AgentConfig | None = None) -> tuple[str, list[str]]:
+    """What a message is and its problems, as a board would decode it."""
+    from agent.trust.jws import looks_like_jws
+
+    if looks_like_jws(raw):
+        return _check_signed(raw, config)
+    if raw.lstrip()[:1] == b"<":
+        return _check_cap(raw)
     outbound = _outbound_kind(raw)
     if outbound is not None:
         return _check_outbound(raw, outbound)
+    return _check_inbound(raw)
+
+
+def _check_inbound(raw: bytes) -> tuple[str, list[str]]:
     kind = _payload_type(raw)
-    label = kind if kind in ("alert", "command") else "playlist"
+    label = kind if kind in ("alert", "command", "keyring") else "playlist"
     try:
+        if kind == "keyring":
+            keyring = decode(raw, Keyring, max_bytes=MAX_FILE_BYTES)
+            return f"keyring version {keyring.version}, {len(keyring.keys)} keys", []
         if kind == "alert":
             alert = decode(raw, Alert, max_bytes=MAX_FILE_BYTES)
             return f"alert {alert.id} ({alert.msg_type}, {alert.severity})", []
@@ -119,7 +177,7 @@ def _check_layout(path: Path) -> tuple[str, list[str]]:
     return what, []
 
 
-def check_file(path: Path) -> tuple[str, list[str]]:
+def check_file(path: Path, config: AgentConfig | None = None) -> tuple[str, list[str]]:
     """What the file is, and its problems as `path: message` lines (none when valid)."""
     if path.suffix == ".toml":
         return _check_config(path)
@@ -129,13 +187,13 @@ def check_file(path: Path) -> tuple[str, list[str]]:
         raw = path.read_bytes()
     except OSError as exc:
         return "file", [f"$: cannot read: {exc.strerror or exc}"]
-    return _check_payload(raw)
+    return check_payload(raw, config)
 
 
-def validate_files(paths: list[Path], out: TextIO) -> int:
+def validate_files(paths: list[Path], out: TextIO, config: AgentConfig | None = None) -> int:
     failed = 0
     for path in paths:
-        what, problems = check_file(path)
+        what, problems = check_file(path, config)
         if problems:
             failed += 1
             for problem in problems:
@@ -169,6 +227,10 @@ def text_warnings(path: Path) -> list[str]:
     if path.suffix not in (".json", ""):
         return []
     raw = path.read_bytes()
+    from agent.trust.jws import looks_like_jws, parse_jws
+
+    if looks_like_jws(raw):
+        raw = parse_jws(raw, max_bytes=MAX_FILE_BYTES).payload  # valid: checked before
     kind = _payload_type(raw)
     if kind == "alert":
         texts = alert_texts(decode(raw, Alert, max_bytes=MAX_FILE_BYTES))

@@ -11,7 +11,7 @@ import pytest
 from agent.validate import check_file
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
-INBOUND = ("playlist", "alert", "command")
+INBOUND = ("playlist", "alert", "command", "keyring")
 
 
 def json_blocks() -> list[tuple[str, str]]:

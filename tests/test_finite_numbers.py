@@ -22,7 +22,7 @@ from pydantic import BaseModel, ValidationError
 
 from agent.config import ConfigError, load_config
 from agent.content import parse_playlist
-from agent.messages import Alert, BrightnessArgs, Command, Inbound, Playlist, PowerArgs
+from agent.messages import Alert, BrightnessArgs, Command, Inbound, Keyring, Playlist, PowerArgs
 from agent.validation import DEFAULT_MAX_PAYLOAD_BYTES, InvalidInput, decode
 from firmware_bridge.protocols import PROTOCOLS
 
@@ -68,6 +68,20 @@ COMMAND: dict[str, Any] = {
     "id": "dash-7f40",
     "command": "set_brightness",
     "args": {"percent": 40, "for_s": 3600, "extra": [1, {"deep": 2.5}]},
+}
+
+KEYRING: dict[str, Any] = {
+    "type": "keyring",
+    "version": 4,
+    "keys": [
+        {
+            "kid": "pctt-2027",
+            "public_key": {"kty": "OKP", "crv": "Ed25519", "x": "A" * 42 + "E"},
+            "may_sign": ["alert"],
+            "not_after": "2027-12-31T23:59:59+07:00",
+        }
+    ],
+    "revoked": ["pctt-2026"],
 }
 
 # JSON literals Python's json module (and pydantic's parser) accept although they are not
@@ -116,6 +130,7 @@ CASES: list[tuple[str, dict[str, Any], Callable[[bytes], object]]] = [
     ("playlist", PLAYLIST, lambda raw: parse_playlist(raw, max_bytes=DEFAULT_MAX_PAYLOAD_BYTES)),
     ("alert", ALERT, lambda raw: decode(raw, Alert)),
     ("command", COMMAND, lambda raw: decode(raw, Command)),
+    ("keyring", KEYRING, lambda raw: decode(raw, Keyring)),
 ]
 POSITIONS = [
     (name, document, check, path)
@@ -132,8 +147,15 @@ def test_the_examples_are_valid_as_they_stand() -> None:
 
 def test_every_inbound_model_is_covered() -> None:
     """A new inbound model must get an example above (or be nested in one)."""
-    covered = {Playlist, Alert, Command}
-    nested = {"PlaylistItem", "ImageRef", "ScheduleWindow", "Sha1ImageRef"}
+    covered = {Playlist, Alert, Command, Keyring}
+    nested = {
+        "PlaylistItem",
+        "ImageRef",
+        "ScheduleWindow",
+        "Sha1ImageRef",
+        "KeyringKey",
+        "PublicJwk",
+    }
     for model in Inbound.__subclasses__():
         assert model in covered or model.__name__ in nested, model.__name__
 
@@ -236,6 +258,7 @@ CONFIG_NUMBERS: dict[str, dict[str, int | float]] = {
         "max_image_pixels": 4194304,
     },
     "alerts": {"feed_interval_s": 60.0, "default_expiry_s": 3600},
+    "trust": {"command_max_age_s": 300},
 }
 TOML_NON_FINITE = st.sampled_from(["nan", "+nan", "-nan", "inf", "+inf", "-inf"])
 TOML_EXTREME = st.sampled_from(["1e308", "-1e308", "9223372036854775807", "-9223372036854775808"])
@@ -271,6 +294,7 @@ def config_text(section: str, key: str, literal: str) -> str:
         "inbox": {"dir": '"/tmp/signage-inbox"'},
         "content": {},
         "alerts": {},
+        "trust": {},
     }
     for name, values in CONFIG_NUMBERS.items():
         for k, v in values.items():

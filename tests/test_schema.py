@@ -13,7 +13,7 @@ from jsonschema import Draft7Validator, Draft202012Validator, FormatChecker
 from pydantic import TypeAdapter
 
 from agent.content import parse_playlist
-from agent.messages import Alert, Command, CommandResult, Event, Heartbeat, Status
+from agent.messages import Alert, Command, CommandResult, Event, Heartbeat, Keyring, Status
 from agent.schema import PAYLOAD_KINDS, asyncapi_document, json_schemas, schema_document
 from agent.validation import InvalidInput, decode
 
@@ -36,6 +36,7 @@ CONTRACT_TOPICS = {
         f"{ROOT}/alert/commune/{{district}}/{{commune}}/{{alertId}}",
         f"{ROOT}/alert/board/{{board}}/{{alertId}}",
         f"{ROOT}/board/{{board}}/cmd",
+        f"{ROOT}/trust",
     },
     "send": {
         f"{ROOT}/board/{{board}}/status",
@@ -48,7 +49,8 @@ CONTRACT_TOPICS = {
 
 
 def _retained(address: str) -> bool:
-    return "/content/" in address or "/alert/" in address or address.endswith("/status")
+    retained = ("/content/", "/alert/")
+    return any(part in address for part in retained) or address.endswith(("/status", "/trust"))
 
 
 EVENT_KINDS = {str(model.model_fields["kind"].default) for model in get_args(get_args(Event)[0])}
@@ -116,6 +118,7 @@ def test_a_schema_for_every_payload() -> None:
             "playlist",
             "alert",
             "command",
+            "keyring",
             "command_result",
             "heartbeat",
             "event",
@@ -155,6 +158,8 @@ def test_example_parses_with_the_models(path: Path) -> None:
         decode(raw, Alert)
     elif kind == "command":
         decode(raw, Command)
+    elif kind == "keyring":
+        decode(raw, Keyring)
     elif kind == "command_result":
         CommandResult.model_validate_json(raw)
     elif kind == "heartbeat":
@@ -355,14 +360,13 @@ NOT_BUILT_YET = {
     f"{ROOT}/content/group/{{g}}": "issue 14 (group channels)",
     f"{ROOT}/alert/group/{{g}}/{{alertId}}": "issue 14 (group channels)",
     f"{ROOT}/layout/{{name}}": "issue 14 (layouts over MQTT)",
-    f"{ROOT}/trust": "issue 13 (key rotation)",
 }
 
 
 def test_asyncapi_follows_the_topic_root() -> None:
     document = asyncapi_document("hanoi/signage/v2")
     addresses = [channel["address"] for channel in document["channels"].values()]
-    assert len(addresses) == 14
+    assert len(addresses) == 15
     assert all(address.startswith("hanoi/signage/v2/") for address in addresses)
 
 

@@ -26,7 +26,14 @@ from agent.messages import (
     SetBrightnessCommand,
 )
 from agent.schema import asyncapi_document, json_schemas
-from agent.topics import TOPIC_TABLE, AlertTopic, CommandTopic, ContentTopic, Topics
+from agent.topics import (
+    TOPIC_TABLE,
+    AlertTopic,
+    CommandTopic,
+    ContentTopic,
+    KeyringTopic,
+    Topics,
+)
 from agent.validation import decode
 from tests.support import Broker, Observer
 
@@ -40,12 +47,16 @@ PUBLIC_COMMANDS = {"ping", "screenshot", "reload", "set_brightness", "display_po
 
 
 def test_the_board_subscribes_to_every_receive_row_with_its_qos() -> None:
-    rows = TOPICS.subscription_rows(alerts=True)
+    rows = TOPICS.subscription_rows(alerts=True, trust=True)
     assert [row for _topic, row in rows] == RECEIVE
     assert [topic for topic, _row in rows] == [TOPICS.address(row) for row in RECEIVE]
     assert all(row.qos == 1 for _topic, row in rows)
-    without_alerts = [row for _topic, row in TOPICS.subscription_rows(alerts=False)]
+    without_alerts = [row for _topic, row in TOPICS.subscription_rows(alerts=False, trust=True)]
     assert without_alerts == [row for row in RECEIVE if row.purpose != "alert"]
+    # The keyring only for a board with [trust] (CONTRACT §7).
+    without_trust = [row for _topic, row in TOPICS.subscription_rows(alerts=True)]
+    assert without_trust == [row for row in RECEIVE if row.purpose != "keyring"]
+    assert "signage/v1/trust" in TOPICS.subscriptions(alerts=True, trust=True)
     assert "signage/v1/alert/board/hn-01/+" in TOPICS.subscriptions(alerts=True)
 
 
@@ -56,6 +67,8 @@ def test_routing_reads_the_table() -> None:
             assert route == ContentTopic(row.scope), row.name  # type: ignore[arg-type]
         elif row.purpose == "alert":
             assert route == AlertTopic(str(row.scope), "bao-so-3"), row.name
+        elif row.purpose == "keyring":
+            assert route == KeyringTopic(), row.name
         else:
             assert route == CommandTopic(), row.name
     for row in SEND:  # the board's own outbound topics are never routed inbound

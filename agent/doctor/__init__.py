@@ -20,6 +20,7 @@ from agent.doctor.host import check_clock, check_fonts, check_inbox, check_state
 from agent.doctor.password import check_password_file, check_password_permissions
 from agent.doctor.serial import ControllerProbe, SerialDoctor, load_probe
 from agent.doctor.tls import check_board_certificate
+from agent.doctor.trust import check_trust
 
 __all__ = ["Check", "Outcome", "check_config", "doctor_checks", "run_doctor"]
 
@@ -84,6 +85,7 @@ def doctor_checks(
         lambda: check_board_certificate(config),
         lambda: check_broker(config),
         lambda: check_feeds(config),
+        lambda: check_trust(config),
         serial,
         lambda: DisplayDoctor(config).checks(),
         lambda: [check_fonts()],

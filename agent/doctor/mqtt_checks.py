@@ -32,6 +32,7 @@ class BrokerSession:
         self.timeout = timeout
         board = config.board
         self.topics = Topics(self.cfg.topic_root, board.district, board.commune, board.id)
+        self.trust = config.trust is not None  # the keyring topic too, as the board subscribes
         self.client_id = f"{board.id}-doctor"
         self.session: Session | None = None
 
@@ -132,7 +133,7 @@ class BrokerSession:
         return found
 
     def _subscribe(self, session: Session) -> Check:
-        topics = self.topics.subscriptions(alerts=True)
+        topics = self.topics.subscriptions(alerts=True, trust=self.trust)
         reasons, took = timed(lambda: session.subscribe(topics))
         if reasons is None:
             return Check.failed(

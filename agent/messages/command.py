@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
+    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
@@ -71,6 +72,11 @@ class CommandBase(BaseModel):
 
     type: Literal["command"]
     id: Identifier
+    # Addition (CONTRACT §7): when the dashboard issued it. A signed command must carry
+    # it and is refused once older than [trust] command_max_age_s (no replays).
+    issued_at: AwareDatetime | None = Field(
+        default=None, description="When it was issued (required on a signed command)"
+    )
 
 
 class Command(Inbound, CommandBase):

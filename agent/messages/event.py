@@ -178,6 +178,24 @@ class InputSuppressed(EventBase):
     last_at: Timestamp
 
 
+class KeyringAccepted(EventBase):
+    """Addition (CONTRACT §7): a keyring is in force (kept on disk first)."""
+
+    kind: Literal["trust.keyring_accepted"] = "trust.keyring_accepted"
+    version: int
+    keys: int  # keys trusted now: the config's roots and the keyring's
+    revoked: int  # kids the keyring revokes
+    signed_by: str  # the kid that signed it
+
+
+class KeyringIgnored(EventBase):
+    """Addition (CONTRACT §7): a keyring not newer than the one in force."""
+
+    kind: Literal["trust.keyring_ignored"] = "trust.keyring_ignored"
+    version: int
+    reason: OutboundText
+
+
 Event = Annotated[
     ContentAccepted
     | ContentRejected
@@ -195,6 +213,8 @@ Event = Annotated[
     | SerialLinkDown
     | DisplayError
     | StorageError
-    | InputSuppressed,
+    | InputSuppressed
+    | KeyringAccepted
+    | KeyringIgnored,
     Field(discriminator="kind"),
 ]

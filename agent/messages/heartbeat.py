@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from agent.messages.base import Channel, Outbound, Timestamp
+from agent.messages.keyring import TrustHealth
 
 
 class NowShowing(Outbound):
@@ -146,6 +147,9 @@ class Heartbeat(Outbound):
     alerts_active_count: int = 0
     # Addition: the sources of alerts (CONTRACT §6): the broker and each alert feed.
     alerts: AlertsHealth = Field(default_factory=AlertsHealth)
+    # Addition (CONTRACT §7): "off" without [trust]; else whether signatures are required,
+    # the keyring version in force and the keys trusted.
+    trust: TrustHealth | Literal["off"] = "off"
 
     def state_line(self) -> str:
         """The board's state as a technician reads it in the log: logged at INFO when it

@@ -137,6 +137,14 @@ def _messages() -> dict[str, dict[str, Any]]:
             "playlist", "Playlist", "A channel's whole current content.", "Playlist"
         ),
         "alert": json_message("alert", "Alert", "An emergency alert.", "Alert"),
+        "keyring": {
+            **json_message(
+                "keyring", "Keyring", "The keys the board trusts besides its roots.", "Keyring"
+            ),
+            "description": "On the wire always a JWS compact serialization (EdDSA, `cty` "
+            "json) whose payload is this JSON object, signed by a key that may sign "
+            "`keyring` (CONTRACT §7). Every other inbound message may be signed the same way.",
+        },
         "clear": {
             "name": "clear",
             "title": "Empty retained payload",

@@ -14,6 +14,7 @@ from agent.messages import (
     CommandResult,
     Event,
     Heartbeat,
+    Keyring,
     KnownCommand,
     Playlist,
     Status,
@@ -65,6 +66,16 @@ PAYLOADS: Final[tuple[Payload, ...]] = (
         "restart; `command` selects the member, and so the `args` it takes. A command id "
         "runs at most once. An unknown command gets an `ok:false` result naming the known "
         "ones; args that do not fit get one naming the path (`args.percent`).",
+    ),
+    Payload(
+        "keyring",
+        "Keyring",
+        Keyring,
+        "inbound",
+        "The keys the city's boards trust besides the roots in their config (CONTRACT §7), "
+        "retained on {root}/trust as a JWS signed by a key that may sign `keyring`. A "
+        "higher version replaces the keys the last one brought; `revoked` kids are refused "
+        "from then on. A keyring can neither replace nor revoke a root.",
     ),
     Payload(
         "command_result",
