@@ -165,22 +165,8 @@ class FeedAttempt(_Attempt):
         self.received = Validators(
             _validator(response.getheader("ETag")), _validator(response.getheader("Last-Modified"))
         )
-        declared = response.getheader("Content-Length")
-        if declared is not None and declared.isdigit() and int(declared) > settings.max_bytes:
-            raise DownloadError(f"larger than the limit of {settings.max_bytes} bytes")
-        self.phase = "body"
-        self.chunked = bool(response.chunked)
-        size = 0
-        while True:
-            sock.settimeout(self.remaining())
-            chunk = response.read1(_CHUNK)
-            if not chunk:
-                return 200, ""
-            size += len(chunk)
-            if size > settings.max_bytes:
-                raise DownloadError(f"larger than the limit of {settings.max_bytes} bytes")
-            self.digest.update(chunk)
-            self.sink.write(chunk)
+        self.read_body(response, sock)
+        return 200, ""
 
 
 def _validator(value: str | None) -> str | None:

@@ -282,9 +282,16 @@ class _Attempt:
             return response.status, location
         if response.status != 200:
             raise DownloadError(f"HTTP {response.status} {response.reason}"[:80])
+        self.read_body(response, sock)
+        return response.status, ""
+
+    def read_body(self, response: http.client.HTTPResponse, sock: socket.socket) -> None:
+        """The body into the sink and the digest, within the size limit and the deadline
+        (shared with the alert feeds' fetch, which adds conditional requests)."""
+        limit = self.settings.max_bytes
         declared = response.getheader("Content-Length")
-        if declared is not None and declared.isdigit() and int(declared) > settings.max_bytes:
-            raise DownloadError(f"larger than the limit of {settings.max_bytes} bytes")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            raise DownloadError(f"larger than the limit of {limit} bytes")
         self.phase = "body"
         self.chunked = bool(response.chunked)
         size = 0
@@ -292,13 +299,12 @@ class _Attempt:
             sock.settimeout(self.remaining())
             chunk = response.read1(_CHUNK)
             if not chunk:
-                break
+                return
             size += len(chunk)
-            if size > settings.max_bytes:
-                raise DownloadError(f"larger than the limit of {settings.max_bytes} bytes")
+            if size > limit:
+                raise DownloadError(f"larger than the limit of {limit} bytes")
             self.digest.update(chunk)
             self.sink.write(chunk)
-        return response.status, ""
 
     def _describe(self, exc: Exception) -> str:
         for kind, describe in _DESCRIPTIONS:

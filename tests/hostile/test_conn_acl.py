@@ -4,7 +4,10 @@ board must say so in its log (once per topic, at WARNING), in its heartbeat
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -35,10 +38,18 @@ HEARTBEAT = board_topic("heartbeat")
 EXAMPLE_ACL = Path(__file__).parents[2] / "examples" / "mosquitto" / "signage.acl"
 
 
-def test_denied_writes_are_logged_once_per_topic_counted_and_shown_in_status(
-    tmp_path: Path, agents: list[AgentProcess]
-) -> None:
-    broker = acl_broker(tmp_path / "broker", ACL_NO_WRITES)
+@dataclass
+class AclBoard:
+    agent: AgentProcess
+    dashboard: Observer
+    notify: NotifySocket
+
+
+@contextlib.contextmanager
+def acl_board(tmp_path: Path, acl: str, agents: list[AgentProcess]) -> Iterator[AclBoard]:
+    """A board logged in with its own account on a Mosquitto with this ACL, systemd's
+    notify socket and the dashboard watching the board's topics; all stopped after."""
+    broker = acl_broker(tmp_path / "broker", acl)
     notify = NotifySocket(tmp_path / "notify.sock")
     dashboard = Observer(broker.port, [board_topic("#")])
     dashboard.client.username_pw_set("dashboard", DASHBOARD_PASSWORD)
@@ -51,6 +62,18 @@ def test_denied_writes_are_logged_once_per_topic_counted_and_shown_in_status(
             config, tmp_path / "agent.log", env={"NOTIFY_SOCKET": str(notify.path)}
         ).start()
         agents.append(agent)
+        yield AclBoard(agent, dashboard, notify)
+    finally:
+        dashboard.close()
+        notify.close()
+        broker.kill()
+
+
+def test_denied_writes_are_logged_once_per_topic_counted_and_shown_in_status(
+    tmp_path: Path, agents: list[AgentProcess]
+) -> None:
+    with acl_board(tmp_path, ACL_NO_WRITES, agents) as board:
+        agent, dashboard, notify = board.agent, board.dashboard, board.notify
         status_topic = board_topic("status")
         agent.wait_log(f"MQTT broker denies write {status_topic}: Not authorized", timeout=20)
         # Events are denied too: content makes some (content.accepted, playback.started).
@@ -75,10 +98,6 @@ def test_denied_writes_are_logged_once_per_topic_counted_and_shown_in_status(
         assert log.count(f"{warning} {status_topic}:") == 1
         assert BOARD["id"] in status_topic
         assert agent.alive()
-    finally:
-        dashboard.close()
-        notify.close()
-        broker.kill()
 
 
 def test_an_acl_that_denies_reading_commands_is_found_by_the_boards_own_probe(
@@ -86,22 +105,11 @@ def test_an_acl_that_denies_reading_commands_is_found_by_the_boards_own_probe(
 ) -> None:
     """Mosquitto grants the SUBACK of a cmd topic its ACL denies reading, then never
     delivers: the board's probe (accepted, never back) says so in log, heartbeat, STATUS=."""
-    broker = acl_broker(tmp_path / "broker", ACL_NO_COMMAND_READS)
-    notify = NotifySocket(tmp_path / "notify.sock")
-    dashboard = Observer(broker.port, [HEARTBEAT])
-    dashboard.client.username_pw_set("dashboard", DASHBOARD_PASSWORD)
-    try:
-        dashboard.connect()
-        config = write_config(
-            tmp_path, port=broker.port, heartbeat_s=1, mqtt_extra=board_login(tmp_path)
-        )
-        agent = AgentProcess(
-            config, tmp_path / "agent.log", env={"NOTIFY_SOCKET": str(notify.path)}
-        ).start()
-        agents.append(agent)
+    with acl_board(tmp_path, ACL_NO_COMMAND_READS, agents) as board:
+        agent, dashboard = board.agent, board.dashboard
         command = board_topic("cmd")
         agent.wait_log(f"WARNING agent.link: MQTT broker denies read {command}:", timeout=20)
-        notify.wait_for(f"broker denies read {command}", timeout=20)
+        board.notify.wait_for(f"broker denies read {command}", timeout=20)
 
         def denying_beat() -> bool:
             beats = [b.json()["mqtt"] for b in dashboard.find(lambda m: m.topic == HEARTBEAT)]
@@ -109,10 +117,6 @@ def test_an_acl_that_denies_reading_commands_is_found_by_the_boards_own_probe(
 
         wait_until(denying_beat, 20, "a heartbeat counting the denied command reads")
         assert agent.alive()
-    finally:
-        dashboard.close()
-        notify.close()
-        broker.kill()
 
 
 def test_the_example_acl_leaves_command_reads_untestable_and_reports_no_denial(
@@ -120,16 +124,8 @@ def test_the_example_acl_leaves_command_reads_untestable_and_reports_no_denial(
 ) -> None:
     """The example ACL lets a board read but not write its cmd topic: the probe is
     refused, which is no denial; a dashboard's command still arrives and is answered."""
-    broker = acl_broker(tmp_path / "broker", EXAMPLE_ACL.read_text())
-    dashboard = Observer(broker.port, [board_topic("#")])
-    dashboard.client.username_pw_set("dashboard", DASHBOARD_PASSWORD)
-    try:
-        dashboard.connect()
-        config = write_config(
-            tmp_path, port=broker.port, heartbeat_s=1, mqtt_extra=board_login(tmp_path)
-        )
-        agent = AgentProcess(config, tmp_path / "agent.log").start()
-        agents.append(agent)
+    with acl_board(tmp_path, EXAMPLE_ACL.read_text(), agents) as board:
+        agent, dashboard = board.agent, board.dashboard
         agent.wait_log("MQTT read permission on commands not testable", timeout=20)
         ping = {"type": "command", "id": "p-1", "command": "ping", "args": {}}
         dashboard.publish(board_topic("cmd"), json.dumps(ping))
@@ -138,9 +134,6 @@ def test_the_example_acl_leaves_command_reads_untestable_and_reports_no_denial(
         beats = dashboard.find(lambda m: m.topic == HEARTBEAT)
         assert all(b.json()["mqtt"]["denied"] == 0 for b in beats), beats[-1].json()["mqtt"]
         assert "broker denies" not in agent.log()
-    finally:
-        dashboard.close()
-        broker.kill()
 
 
 def test_on_an_open_broker_the_probe_comes_back_and_is_never_taken_for_a_command(
