@@ -39,10 +39,8 @@ from agent.messages import (
     AlertUpdated,
     ContentWarning,
     EventBase,
-    board_zone,
 )
-from agent.validation import InvalidInput, Problem, decode, error, loads_or_none, printable
-from display_layouts import theme
+from agent.validation import InvalidInput, Problem, decode, error, printable
 from display_layouts.image_check import DEFAULT_LIMITS, ImageLimits
 from display_layouts.image_formats import RemoteImage
 
@@ -97,53 +95,6 @@ def _remember(table: OrderedDict[K, V], key: K, value: V, limit: int) -> None:
     table.move_to_end(key)
     while len(table) > limit:
         table.popitem(last=False)
-
-
-# The band or header that says what kind of message this is, in the board's language.
-LABELS = {
-    "extreme": "KHẨN CẤP",
-    "severe": "CẢNH BÁO",
-    "moderate": "CẢNH BÁO",
-    "minor": "LƯU Ý",
-    "unknown": "CẢNH BÁO",
-}
-EXERCISE_LABEL = "DIỄN TẬP"
-
-
-def alert_id_of(payload: bytes) -> str | None:
-    """The id of a payload that says it is an alert (an inbox file may be one), else None."""
-    data = loads_or_none(payload)  # strict: "type" given twice is not an alert's
-    if isinstance(data, dict) and data.get("type") == "alert":
-        alert_id = data.get("id")
-        return alert_id if isinstance(alert_id, str) and alert_id else "(no id)"
-    return None
-
-
-def alert_texts(alert: Alert) -> dict[str, str]:
-    """The alert's texts by field path (for checks of what the board can draw)."""
-    texts = {"headline": alert.headline, "description": alert.description}
-    texts["instruction"] = alert.instruction
-    texts["sender_name"] = alert.sender_name
-    return {path: text for path, text in texts.items() if text}
-
-
-def alert_fields(alert: Alert) -> dict[str, str]:
-    """The slots of the alert layouts, filled from an alert: its texts, who issued it,
-    when (in the board's time zone), until when, and its risk level in its colour."""
-    fields = {"label": EXERCISE_LABEL if alert.status == "exercise" else LABELS[alert.severity]}
-    for name in ("headline", "description", "instruction"):
-        value = getattr(alert, name)
-        if value:
-            fields[name] = value
-    if alert.sender_name:
-        fields["authority"] = alert.sender_name
-    zone = board_zone()
-    fields["issued"] = f"Phát lúc {alert.sent.astimezone(zone):%H:%M %d/%m/%Y}"
-    fields["expires"] = f"Hết hiệu lực {alert.expires.astimezone(zone):%H:%M %d/%m}"
-    if alert.risk_level is not None:
-        fields["risk"] = f"CẤP ĐỘ RỦI RO {alert.risk_level}"
-        fields["risk_color"], fields["risk_ink"] = theme.risk_band(alert.risk_level)
-    return fields
 
 
 class AlertDesk:

@@ -6,6 +6,8 @@ defusedxml and xml.etree) is loaded only when the first CAP payload arrives.
 
 from __future__ import annotations
 
+from agent.validation import loads_or_none
+
 _SNIFF_BYTES = 64
 _BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
 
@@ -23,3 +25,12 @@ def looks_like_cap(payload: bytes) -> bool:
             break
     head = head.lstrip(b" \t\r\n\x00")  # a UTF-16 document interleaves NULs
     return head.startswith(b"<")
+
+
+def alert_id_of(payload: bytes) -> str | None:
+    """The id of a payload that says it is an alert (an inbox file may be one), else None."""
+    data = loads_or_none(payload)  # strict: "type" given twice is not an alert's
+    if isinstance(data, dict) and data.get("type") == "alert":
+        alert_id = data.get("id")
+        return alert_id if isinstance(alert_id, str) and alert_id else "(no id)"
+    return None

@@ -15,7 +15,9 @@ from datetime import datetime
 from pathlib import Path
 
 from agent.acceptance import ContentDesk
-from agent.alert_desk import AlertDesk, alert_id_of, alert_texts
+from agent.alert_desk import AlertDesk
+from agent.alert_kind import alert_id_of
+from agent.alert_slots import alert_texts
 from agent.assets import AssetFailure, AssetReady, FetcherRestarted
 from agent.commands import CommandRunner
 from agent.events import Events

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from agent.alert_desk import alert_fields
+from agent.alert_slots import alert_fields
 from agent.alerts import AlertRotation
 from agent.messages import Alert, Channel, NowShowing, PlaybackStarted, Playlist
 from agent.playback import Playback, Showing

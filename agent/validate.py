@@ -219,7 +219,7 @@ def config_file_warnings(path: Path) -> list[str]:
 
 def text_warnings(path: Path) -> list[str]:
     """For a valid playlist or alert: texts the board would show with characters left out."""
-    from agent.alert_desk import alert_texts
+    from agent.alert_slots import alert_texts
     from agent.content import glyph_warnings, playlist_texts
 
     if path.suffix == ".toml":

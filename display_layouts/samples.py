@@ -79,7 +79,7 @@ def notices() -> dict[str, dict[str, str]]:
 
 
 def _risk(level: int) -> dict[str, str]:
-    """The risk band slots, as agent.alert_desk.alert_fields fills them."""
+    """The risk band slots, as agent.alert_slots.alert_fields fills them."""
     band, ink = theme.risk_band(level)
     return {"risk": f"CẤP ĐỘ RỦI RO {level}", "risk_color": band, "risk_ink": ink}
 

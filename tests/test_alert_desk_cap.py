@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from agent.alert_desk import EXERCISE_LABEL, AlertDesk, AlertSettings, alert_fields
+from agent.alert_desk import AlertDesk, AlertSettings
+from agent.alert_slots import EXERCISE_LABEL, alert_fields
 from agent.alerts import full_screen
 from agent.caches import AlertStore
 from agent.messages import (

@@ -19,7 +19,7 @@ import pygame
 import pytest
 
 from agent import on_air
-from agent.alert_desk import EXERCISE_LABEL, LABELS, alert_fields
+from agent.alert_slots import EXERCISE_LABEL, LABELS, alert_fields
 from agent.alerts import AlertRotation
 from agent.messages import Alert, set_board_zone
 from agent.output import HeadlessOutput

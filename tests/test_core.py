@@ -383,7 +383,7 @@ def test_active_alert_survives_a_restart_without_broker(tmp_path: Path, clock: F
 
 
 def test_exercise_is_marked_as_such() -> None:
-    from agent.alert_desk import alert_fields
+    from agent.alert_slots import alert_fields
     from agent.validation import decode
 
     exercise = decode(alert_payload(status="exercise"), Alert)

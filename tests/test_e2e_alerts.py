@@ -12,7 +12,8 @@ from typing import Any
 import pygame
 import pytest
 
-from agent.alert_desk import AlertDesk, alert_fields
+from agent.alert_desk import AlertDesk
+from agent.alert_slots import alert_fields
 from agent.caches import AlertStore
 from display_layouts.render import Renderer, Scene
 from tests.cap_documents import cap_alert

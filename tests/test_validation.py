@@ -137,7 +137,7 @@ def test_duplicate_keys_are_rejected_at_any_depth(payload: bytes, path: str) -> 
 
 
 def test_an_inbox_file_with_a_duplicate_type_is_not_taken_for_an_alert() -> None:
-    from agent.alert_desk import alert_id_of
+    from agent.alert_kind import alert_id_of
 
     assert alert_id_of(b'{"type":"alert","id":"a"}') == "a"
     assert alert_id_of(b'{"type":"playlist","type":"alert","id":"a"}') is None

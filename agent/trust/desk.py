@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Final, Literal
 
-from agent.alert_desk import alert_id_of
+from agent.alert_kind import alert_id_of
 from agent.config import TrustConfig, TrustKeyConfig
 from agent.messages import EventBase, Keyring, KeyringAccepted, KeyringIgnored, TrustHealth
 from agent.storage import StorageHealth
