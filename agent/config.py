@@ -9,36 +9,30 @@ from __future__ import annotations
 
 import os
 import tomllib
-import urllib.parse
 from collections.abc import Mapping
-from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     AfterValidator,
-    BaseModel,
-    ConfigDict,
     Field,
     PlainValidator,
     ValidationError,
-    ValidationInfo,
     field_validator,
     model_validator,
 )
 
+from agent.config_alerts import AlertsConfig
+from agent.config_base import Section
+from agent.config_mqtt import MqttConfig
+from agent.config_trust import TrustConfig, TrustKeyConfig
 from agent.messages import (
-    MAX_KEYRING_KEYS,
     ClockTime,
-    Kid,
     OutputKind,
-    ScopeName,
-    SignedKind,
     Slug,
     clean_name,
 )
-from agent.tls_files import private_key_exposure, tls_files_problem
 from display_layouts.input_problems import Problem, Problems, dotted, named_pattern, translate
 
 if TYPE_CHECKING:
@@ -48,22 +42,21 @@ if TYPE_CHECKING:
 else:
     SerialConfig = Any  # checked by `_serial_section`, which loads the models it needs
 
+# The sections kept in modules of their own, re-exported: `from agent.config import MqttConfig`.
+__all__ = [
+    "AlertsConfig",
+    "MqttConfig",
+    "Section",
+    "TrustConfig",
+    "TrustKeyConfig",
+]
+
 DEFAULT_CONFIG_PATH = Path("/etc/signage-agent/agent.toml")
 ENV_PREFIX = "SIGNAGE_"
 EX_CONFIG = 78
 
 
-# Named forms: an error says the words, the JSON Schema shows the pattern.
-TOPIC_ROOT_PATTERN = named_pattern(
-    r"^[^#+/\s][^#+\s]*[^#+/\s]$|^[^#+/\s]$",
-    "an MQTT topic root such as signage/v1: no '#', '+' or spaces, no '/' at either end",
-)
 ALPHA_ADDRESS_PATTERN = named_pattern(r"^[0-9A-Fa-f]{2}$", "two hexadecimal digits, e.g. 00")
-
-
-class Section(BaseModel):
-    # TOML allows nan and inf: no number in the config may be anything but finite.
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 LANGUAGE_PATTERN = named_pattern(
@@ -118,95 +111,6 @@ class BoardConfig(Section):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown time zone '{zone}' (e.g. Asia/Ho_Chi_Minh)") from None
         return zone
-
-
-class MqttConfig(Section):
-    host: Annotated[str, Field(min_length=1)]
-    port: Annotated[int, Field(ge=1, le=65535)] | None = Field(
-        default=None, description="1883, or 8883 with TLS"
-    )
-    topic_root: Annotated[str, Field(pattern=TOPIC_ROOT_PATTERN)] = "signage/v1"
-    username: str | None = None
-    password_file: Path | None = None
-    tls: bool = False
-    ca_file: Path | None = None
-    cert_file: Path | None = None
-    key_file: Path | None = None
-    keepalive_s: Annotated[int, Field(ge=5, le=3600)] = 30
-    # Additions: reconnect backoff bounds (a random per-board jitter is applied on top).
-    reconnect_min_s: Annotated[float, Field(gt=0, le=300)] = 1.0
-    reconnect_max_s: Annotated[float, Field(gt=0, le=3600)] = 60.0
-    max_queued_messages: Annotated[int, Field(ge=10, le=100_000)] = 1000
-    # Heartbeats, events and command results kept while the broker is unreachable.
-    outbox_bound: Annotated[int, Field(ge=10, le=1_000_000)] = 10_000
-    # Addition: MQTT version. `auto` tries MQTT 5 and falls back to 3.1.1 for the rest of
-    # the session when the broker refuses the protocol or closes before its CONNACK.
-    protocol: Literal["auto", "5", "3.1.1"] = "auto"
-    # Addition: the CONNACK deadline (also bounds the TCP connect and the TLS handshake).
-    connect_timeout_s: Annotated[float, Field(gt=0, le=120)] = 10.0
-    # Addition: the broker's maximum packet size when it does not announce one (MQTT 3.1.1
-    # brokers never do); the smaller of this and the announced one applies.
-    max_packet_size: Annotated[int, Field(ge=1024, le=268_435_455)] | None = None
-
-    @field_validator("protocol", mode="before")
-    @classmethod
-    def _protocol_number(cls, value: Any) -> Any:
-        # `protocol = 5` in TOML is an integer; so is SIGNAGE_MQTT__PROTOCOL=5 once parsed.
-        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
-
-    @property
-    def effective_port(self) -> int:
-        return self.port or (8883 if self.tls else 1883)
-
-    @field_validator("password_file", "ca_file", "cert_file", "key_file")
-    @classmethod
-    def _readable(cls, path: Path | None, info: ValidationInfo) -> Path | None:
-        # `validate` on a laptop checks a board's config whose key files are on the board.
-        check = not (info.context or {}).get("files_elsewhere", False)
-        if check and path is not None and not os.access(path, os.R_OK):
-            raise ValueError(f"cannot read {path}")
-        return path
-
-    def named_files(self) -> dict[str, Path]:
-        names = ("password_file", "ca_file", "cert_file", "key_file")
-        return {f"mqtt.{n}": p for n in names if (p := getattr(self, n)) is not None}
-
-    @field_validator("key_file")
-    @classmethod
-    def _private(cls, path: Path | None, info: ValidationInfo) -> Path | None:
-        check = not (info.context or {}).get("files_elsewhere", False)
-        if check and path is not None and (exposed := private_key_exposure(path)) is not None:
-            raise ValueError(exposed)
-        return path
-
-    @model_validator(mode="after")
-    def _pairs(self) -> MqttConfig:
-        if (self.cert_file is None) != (self.key_file is None):
-            raise ValueError("cert_file and key_file go together")
-        if self.password_file is not None and self.username is None:
-            raise ValueError("password_file needs a username")
-        tls_files = [n for n in ("ca_file", "cert_file", "key_file") if getattr(self, n)]
-        if tls_files and not self.tls:
-            # Without it the board would send its password and content in clear.
-            raise ValueError(f"{' and '.join(tls_files)} given but tls = false: set tls = true")
-        return self
-
-    @model_validator(mode="after")
-    def _usable_tls_files(self, info: ValidationInfo) -> MqttConfig:
-        if (info.context or {}).get("files_elsewhere", False) or not self.tls:
-            return self
-        problem = tls_files_problem(self.ca_file, self.cert_file, self.key_file)
-        if problem is not None:
-            raise ValueError(problem)
-        return self
-
-    def password(self) -> str | None:
-        """The first line of `password_file`, as documented (a note or a second secret
-        below it is not part of the password); doctor says when there are more lines."""
-        if self.password_file is None:
-            return None
-        lines = self.password_file.read_text(encoding="utf-8").splitlines()
-        return lines[0] if lines else ""
 
 
 class DisplayConfig(Section):
@@ -305,117 +209,6 @@ class ContentConfig(Section):
     @classmethod
     def _lower_case_hosts(cls, hosts: list[str]) -> list[str]:
         return [host.lower().strip("[]") for host in hosts]  # as urlsplit gives them
-
-
-# An alert feed's address (CONTRACT §6): https only, an alert must not be forged on the way.
-_HTTPS_URL_PATTERN = named_pattern(r"^https://[^\s/?#]+\S*$", "an https:// URL, no spaces")
-MAX_FEEDS = 8  # each one is polled in turn by one thread: a handful, not a directory
-
-
-def _feed_address(url: str) -> str:
-    try:
-        parts = urllib.parse.urlsplit(url)
-        host, _port = parts.hostname, parts.port  # a port that is not 1–65535 raises
-    except ValueError:
-        raise ValueError("a broken host or port (a port is a number from 1 to 65535)") from None
-    if not host:
-        raise ValueError("no host")
-    return url
-
-
-FeedUrl = Annotated[
-    str,
-    Field(pattern=_HTTPS_URL_PATTERN, max_length=2048),
-    AfterValidator(_feed_address),
-]
-
-
-class AlertsConfig(Section):
-    """Addition (CONTRACT §6): where alerts come from besides the MQTT alert topics."""
-
-    # CAP Atom/RSS feeds, or single CAP documents, polled over https.
-    feeds: Annotated[list[FeedUrl], Field(max_length=MAX_FEEDS)] = Field(default_factory=list)
-    # Seconds between two polls of a feed (jittered by ±10 %; longer after failures).
-    feed_interval_s: Annotated[float, Field(ge=15, le=86_400)] = 60.0
-    # How long a CAP alert without `<expires>` stays on, from its `sent`.
-    default_expiry_s: Annotated[int, Field(ge=60, le=7 * 86_400)] = 3600
-    # An extreme or severe alert switches a display that is off on and lifts it to 100 %
-    # while it lasts (agent/display_control.py); false leaves power and brightness to the
-    # schedule and the commands, alerts or not.
-    wake_display: bool = True
-
-    @field_validator("feeds")
-    @classmethod
-    def _distinct_feeds(cls, feeds: list[str]) -> list[str]:
-        if len(set(feeds)) != len(feeds):
-            raise ValueError("a feed is listed twice")
-        return feeds
-
-
-class TrustKeyConfig(Section):
-    """A root key (CONTRACT §7): trusted from the config file, so no keyring removes it."""
-
-    kid: Kid = Field(description="The key's id, as signed messages name it (JWS kid)")
-    public_key: Path = Field(description="A JWK or PEM public key file")
-    may_sign: Annotated[list[SignedKind], Field(min_length=1)] = Field(
-        description="What it may sign: playlist, alert, command, assignment, layout, keyring"
-    )
-    scopes: list[ScopeName] | None = Field(
-        default=None, description="Channels or groups it may sign for; absent: all"
-    )
-    not_after: datetime | None = Field(
-        default=None, description="After this time (with its offset) its signatures are refused"
-    )
-
-    @field_validator("public_key")
-    @classmethod
-    def _a_public_key(cls, path: Path, info: ValidationInfo) -> Path:
-        if (info.context or {}).get("files_elsewhere", False):
-            return path  # `validate` on a laptop: the key file is on the board
-        from agent.trust.keys import read_public_key
-
-        read_public_key(path)  # ValueError naming the file and what is wrong
-        return path
-
-    @field_validator("not_after")
-    @classmethod
-    def _with_offset(cls, value: datetime | None) -> datetime | None:
-        if value is not None and value.tzinfo is None:
-            raise ValueError("give the time with its offset, e.g. 2027-01-01T00:00:00+07:00")
-        return value
-
-    @field_validator("may_sign")
-    @classmethod
-    def _distinct_kinds(cls, kinds: list[SignedKind]) -> list[SignedKind]:
-        if len(set(kinds)) != len(kinds):
-            raise ValueError("a kind is listed twice")
-        return kinds
-
-
-class TrustConfig(Section):
-    """Addition (CONTRACT §7): signed messages, and the keys this board trusts."""
-
-    # Refuse every unsigned message from the broker (inbox files are physical access).
-    require_signatures: bool = False
-    keys: Annotated[list[TrustKeyConfig], Field(max_length=MAX_KEYRING_KEYS)] = Field(
-        default_factory=list
-    )
-    # A signed command older than this (its `issued_at`) is refused: no replays.
-    command_max_age_s: Annotated[int, Field(ge=10, le=86_400)] = 300
-
-    @field_validator("keys")
-    @classmethod
-    def _distinct_kids(cls, keys: list[TrustKeyConfig]) -> list[TrustKeyConfig]:
-        kids = [key.kid for key in keys]
-        if len(set(kids)) != len(kids):
-            raise ValueError("a kid is listed twice")
-        return keys
-
-    @model_validator(mode="after")
-    def _keys_to_check_with(self) -> TrustConfig:
-        if self.require_signatures and not self.keys:
-            raise ValueError("require_signatures = true needs at least one [[trust.keys]]")
-        return self
 
 
 class AgentConfig(Section):
