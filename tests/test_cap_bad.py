@@ -466,6 +466,13 @@ CASES: list[tuple[str, bytes, str, str]] = [
         "alert/info[1]/resource[1]/derefUri",
         "base64",
     ),
+    (
+        # Found by the property test: a character outside ASCII raised a bare ValueError.
+        "derefUri not ASCII",
+        edited("vn-heat", "<derefUri>iVBOR", "<derefUri>¡VBOR"),
+        "alert/info[1]/resource[1]/derefUri",
+        "base64",
+    ),
 ]
 
 

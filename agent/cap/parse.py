@@ -342,7 +342,7 @@ class _Reader:
             return None
         try:
             return binascii.a2b_base64("".join(text.split()), strict_mode=True)
-        except binascii.Error:
+        except ValueError:  # binascii.Error, or a character outside ASCII ("¡")
             self.add(path, "is not base64")
             return None
 

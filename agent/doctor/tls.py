@@ -35,7 +35,7 @@ def check_handshake(
 
     def shake() -> str:
         with open_socket() as raw, context.wrap_socket(raw, server_hostname=cfg.host) as tls:
-            if cfg.cert_file is None and tls.version() == "TLSv1.3":
+            if tls.version() == "TLSv1.3":
                 _await_verdict(tls)
             return describe_certificate(tls.getpeercert(), tls.version())
 
@@ -57,11 +57,11 @@ POST_HANDSHAKE_WAIT_S = 0.3
 
 
 def _await_verdict(tls: ssl.SSLSocket) -> None:
-    """Under TLS 1.3 a broker's verdict on the client's (missing) certificate comes just
-    after the handshake. Read it here, before anything is sent: once the MQTT CONNECT is
-    on its way, the broker's close may reset the connection and lose the alert (a bare
-    "closed before its CONNACK"). An MQTT broker sends nothing unasked, so silence is a
-    pass; an alert is raised as the `ssl.SSLError` it is."""
+    """Under TLS 1.3 a broker's verdict on the client's certificate (missing, or from a CA
+    it does not trust) comes just after the handshake. Read it here, before anything is
+    sent: once the MQTT CONNECT is on its way, the broker's close may reset the connection
+    and lose the alert (a bare "closed before its CONNACK"). An MQTT broker sends nothing
+    unasked, so silence is a pass; an alert is raised as the `ssl.SSLError` it is."""
     tls.settimeout(POST_HANDSHAKE_WAIT_S)
     try:
         tls.recv(1)
