@@ -271,7 +271,9 @@ def text_warnings(path: Path) -> list[str]:
     if kind == "alert":
         texts = alert_texts(decode(raw, Alert, max_bytes=MAX_FILE_BYTES))
     elif kind == "playlist":
-        texts = playlist_texts(parse_playlist(raw, max_bytes=MAX_FILE_BYTES))
+        # Checked against its layouts before (maybe a --layouts-dir's): only its texts here.
+        playlist = parse_playlist(raw, max_bytes=MAX_FILE_BYTES, wait_for_layouts=True)
+        texts = playlist_texts(playlist)
     else:
         return []
     return [f"{w.path}: {w.message}" for w in glyph_warnings(texts)]
