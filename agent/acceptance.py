@@ -26,6 +26,7 @@ from agent.messages import (
     ContentCleared,
     ContentIgnored,
     ContentWarning,
+    ErrorDetail,
     Playlist,
     PlaylistItem,
 )
@@ -70,6 +71,8 @@ class ContentDesk:
         self._lost = False  # an image went missing from the cache: want them again
         # The active alerts' downloaded pictures: asset name → (reference, alert ids).
         self._alert_pictures: dict[str, tuple[RemoteImage, set[str]]] = {}
+        # The last content.warning about items left out, per channel (see recheck).
+        self._warned: dict[Channel | Literal["alert"], list[ErrorDetail]] = {}
 
     # --- what may show ----------------------------------------------------------------
 
@@ -137,6 +140,7 @@ class ContentDesk:
                 layouts=self.library.specs,
                 max_bytes=self.max_payload_bytes,
                 image_limits=self.image_limits,
+                wait_for_layouts=True,  # a layout it names may arrive over MQTT later
             )
         except InvalidInput as exc:
             self.refusals.reject(topic, channel, exc.errors)
@@ -165,6 +169,8 @@ class ContentDesk:
             )
         )
         self.refresh_assets()
+        self._warned.pop(channel, None)  # new content: what it waits for is said afresh
+        self._recheck_quietly()  # an item naming a layout not here yet waits: said once
         self.warn_about_glyphs(channel, playlist_texts(playlist))
         return []
 
@@ -195,12 +201,27 @@ class ContentDesk:
         self.drawable.layouts_changed()
         self.recheck()
 
+    def layouts_received(self, library: LayoutLibrary) -> None:
+        """A layout arrived or was removed over MQTT: held content checked again (an item
+        waiting for it shows now, one using a removed one is left out); a channel's
+        content.warning is sent only when what it says changed."""
+        self.library = library
+        self.drawable.layouts_changed()
+        self._recheck_quietly()
+
     def recheck(self, *, emit: bool = True) -> list[ContentWarning]:
         """Held content checked against the layouts in use (at start, after a reload)."""
         warnings = self.drawable.recheck(self.playlists, self.library.specs, self.events.now())
+        self._warned = {warning.channel: warning.warnings for warning in warnings}
         if emit:
             self.events.emit_all(list(warnings))
         return warnings
+
+    def _recheck_quietly(self) -> None:
+        """Held content checked again; only the warnings that are new are sent."""
+        warned = self._warned
+        warnings = self.recheck(emit=False)
+        self.events.emit_all([w for w in warnings if warned.get(w.channel) != w.warnings])
 
     # --- images -------------------------------------------------------------------------
 

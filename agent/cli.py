@@ -81,7 +81,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
     # --config: signed files are checked against that board's keys, as it would.
     config = _load_or_exit(args.config) if args.config is not None else None
-    return validate_files(args.files, sys.stdout, config)
+    return validate_files(args.files, sys.stdout, config, layouts_dir=args.layouts_dir)
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
@@ -178,6 +178,12 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("files", nargs="+", type=Path, metavar="FILE")
     validate.add_argument(
         "--config", type=Path, help="check signed files' signatures with this board's keys"
+    )
+    validate.add_argument(
+        "--layouts-dir",
+        type=Path,
+        metavar="DIR",
+        help="check playlists against these layouts too (a board's [display] layouts_dir)",
     )
     validate.set_defaults(func=cmd_validate)
 

@@ -90,7 +90,12 @@ def check_playlist(
     playlist: Playlist,
     layouts: Mapping[str, LayoutSpec],
     image_limits: ImageLimits = DEFAULT_LIMITS,
+    *,
+    wait_for_layouts: bool = False,
 ) -> list[Problem]:
+    """Every problem of the playlist against `layouts`. With `wait_for_layouts` (a board
+    taking content), an unknown layout is no error: it may arrive over MQTT later, and
+    the item waits for it (agent/drawable.py leaves it out until it fits)."""
     errors: list[Problem] = []
     seen: set[str] = set()
     usable = sorted(name for name, spec in layouts.items() if not spec.reserved)
@@ -100,6 +105,8 @@ def check_playlist(
             errors.append(error(f"{path}.id", f"id '{item.id}' is used by an earlier item"))
         seen.add(item.id)
         spec = layouts.get(item.layout)
+        if spec is None and wait_for_layouts:
+            continue
         if spec is None:
             hint = did_you_mean(item.layout, usable) or f"; known: {', '.join(usable)}"
             errors.append(error(f"{path}.layout", f"unknown layout '{item.layout}'{hint}"))
@@ -118,10 +125,11 @@ def parse_playlist(
     layouts: Mapping[str, LayoutSpec] = BUILTIN_LAYOUTS,
     max_bytes: int,
     image_limits: ImageLimits = DEFAULT_LIMITS,
+    wait_for_layouts: bool = False,
 ) -> Playlist:
-    """A validated playlist from bytes, or `InvalidInput`."""
+    """A validated playlist from bytes, or `InvalidInput` (see `check_playlist`)."""
     playlist = decode(payload, Playlist, max_bytes=max_bytes)
-    errors = check_playlist(playlist, layouts, image_limits)
+    errors = check_playlist(playlist, layouts, image_limits, wait_for_layouts=wait_for_layouts)
     if errors:
         raise InvalidInput(errors)
     return playlist

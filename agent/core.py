@@ -52,6 +52,7 @@ from agent.output import Output
 from agent.playback import Playback
 from agent.presenter import Presenter
 from agent.refusals import Refusals
+from agent.remote_layouts import RemoteLayouts
 from agent.sdnotify import Notifier, Watchdog
 from agent.signals import hand_over, install_handlers
 from agent.storage import StorageHealth
@@ -95,12 +96,16 @@ class Agent:
         # never fatal: the board starts with the rest, and the built-in layouts always work.
         scan = scan_library(config.display.layouts_dir)
         self._layout_problems = [skipped.summary() for skipped in scan.skipped]
+        # And the layouts received over MQTT (CONTRACT §8), kept in the state dir.
+        self.remote_layouts = RemoteLayouts(config.storage.state_dir, self.storage)
+        self.remote_layouts.local = scan.library
+        self.remote_layouts.load()
         self.content, self.seq = open_state(
             config,
             self.events,
             self.refusals,
             self.queue,
-            library=scan.library,
+            library=self.remote_layouts.library(),
             health=self.storage,
         )
         content = self.content  # its stores and the fetcher, as parts and tests know them
@@ -173,6 +178,8 @@ class Agent:
             alerts=self.alert_desk,
             commands=self.commands,
             trust=self.trust,
+            layouts=self.remote_layouts,
+            on_layouts=self.layouts_received,
             max_payload_bytes=self.config.content.max_payload_bytes,
         )
         self.presenter = Presenter(
@@ -280,11 +287,21 @@ class Agent:
         for problem in problems:
             log.error("%s", problem)
             self.events.display_error(problem)
-        self.renderer.library = scan.library
-        self.content.use_layouts(scan.library)
+        self.remote_layouts.local = scan.library
+        library = self.remote_layouts.library()
+        self.renderer.library = library
+        self.content.use_layouts(library)
         self.screen.frame = None
         self.tick()
         return "; ".join(problems) if problems else None
+
+    def layouts_received(self) -> None:
+        """A layout arrived or was removed over MQTT: used at once, the frame drawn anew
+        (on this turn's tick), content waiting for it re-checked."""
+        library = self.remote_layouts.library()
+        self.renderer.library = library
+        self.content.layouts_received(library)
+        self.screen.frame = None
 
     def render_loop_progress(self, allowed_s: float) -> bool:
         return self.clock.monotonic() - self._loop_progress < allowed_s

@@ -11,6 +11,7 @@ and deleting an alert's file ends the alert.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -25,7 +26,15 @@ from agent.inbox import InboxFile, Unreadable, read_inbox_file, update_sidecar
 from agent.link_messages import Received
 from agent.messages import AlertStarted, AlertUpdated, AssetFailed, SerialLinkDown, SerialLinkUp
 from agent.refusals import Refusals
-from agent.topics import AlertTopic, CommandTopic, ContentTopic, KeyringTopic, Topics
+from agent.remote_layouts import RemoteLayouts
+from agent.topics import (
+    AlertTopic,
+    CommandTopic,
+    ContentTopic,
+    KeyringTopic,
+    LayoutTopic,
+    Topics,
+)
 from agent.trust.desk import TrustDesk
 from agent.validation import InvalidInput
 from display_layouts.input_problems import Problem
@@ -45,6 +54,8 @@ class Intake:
         alerts: AlertDesk,
         commands: CommandRunner,
         trust: TrustDesk,
+        layouts: RemoteLayouts,
+        on_layouts: Callable[[], None],
         max_payload_bytes: int,
     ) -> None:
         self.events = events
@@ -54,6 +65,8 @@ class Intake:
         self.alerts = alerts
         self.commands = commands
         self.trust = trust  # every inbound message passes its gate before it is decoded
+        self.layouts = layouts
+        self.on_layouts = on_layouts  # the layouts in use changed: the core applies them
         self.max_payload_bytes = max_payload_bytes
         self.inbox_alerts: dict[Path, str] = {}  # alert files in the inbox: path → alert id
         # The heartbeat's `mqtt` alert source: when an alert topic last brought a payload.
@@ -85,6 +98,8 @@ class Intake:
                 self.commands.on_payload(topic, payload, retained=message.retained)
             elif isinstance(route, KeyringTopic):
                 self.on_keyring(topic, payload)
+            elif isinstance(route, LayoutTopic):
+                self.on_layout(route.name, topic, payload)
             else:
                 log.warning("message on a topic the agent does not handle: %s", topic)
         finally:
@@ -97,6 +112,18 @@ class Intake:
             self.refusals.reject(topic, None, exc.errors)
             return
         self.events.emit_all(events)
+
+    def on_layout(self, name: str, topic: str, payload: bytes) -> None:
+        """A layout topic's payload (CONTRACT §8): a bad one is rejected with its problems
+        and their lines, and the layout held under that name stays in use."""
+        try:
+            admitted = self.trust.admit("layout", None, payload, self.events.now())
+            changed = self.layouts.receive(name, topic, admitted.payload)
+        except InvalidInput as exc:
+            self.refusals.reject(topic, None, exc.errors)
+            return
+        if changed:
+            self.on_layouts()
 
     def on_alert(self, source: str, topic: str, payload: bytes) -> None:
         """An alert payload (JSON or CAP) from `source`: an alert topic's alert id, or a

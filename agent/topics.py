@@ -21,6 +21,7 @@ Purpose = Literal[
     "alert",
     "command",
     "keyring",
+    "layout",
     "status",
     "heartbeat",
     "events",
@@ -35,6 +36,7 @@ MessageKind = Literal[
     "clear",
     "command",
     "keyring",
+    "layout",
     "command_result",
     "heartbeat",
     "event",
@@ -43,6 +45,7 @@ MessageKind = Literal[
 ]
 
 ALERT_ID: Final = "alertId"  # the last level of an alert topic: one retained topic per alert
+LAYOUT_NAME: Final = "name"  # the last level of a layout topic: the layout's name
 _INBOUND_NOTE: Final = "Inbound, QoS 1; the agent re-subscribes after every reconnect."
 _OUTBOX_NOTE: Final = (
     " Produced while the broker is unreachable, it waits in the on-disk outbox and is "
@@ -53,7 +56,8 @@ _OUTBOX_NOTE: Final = (
 @dataclass(frozen=True, slots=True)
 class TopicRow:
     """One topic. `template` and `description` use `{root}`, `{district}`, `{commune}`,
-    `{board}` and `{alertId}` (the alert id level; a `+` in the subscription)."""
+    `{board}`, `{alertId}` (the alert id level) and `{name}` (the layout name level);
+    each of the last two is a `+` in the subscription."""
 
     name: str  # the channel's id in the AsyncAPI document
     operation: str  # the operation's id there
@@ -142,6 +146,22 @@ TOPIC_TABLE: Final[tuple[TopicRow, ...]] = (
         "`keyring`: the keys the city's boards trust besides their config's roots, and the "
         "kids revoked. A higher version replaces the one held; kept on disk. Subscribed only "
         f"by boards with [trust]. {_INBOUND_NOTE}",
+    ),
+    TopicRow(
+        name="layout",
+        operation="receiveLayout",
+        template=f"{{root}}/layout/{{{LAYOUT_NAME}}}",
+        direction="receive",
+        qos=1,
+        retain=True,
+        messages=("layout", "clear"),
+        purpose="layout",
+        title="layouts",
+        description="One retained layout per topic ({name} = the layout's name, as its "
+        "`name:` says): the YAML text of a layout file, or a JWS of it (`cty` yaml), checked "
+        "as a file of [display] layouts_dir is; kept on disk, usable by playlists at once. A "
+        "built-in layout's name is refused. An empty retained payload removes it. Subscribed "
+        f"by every board. {_INBOUND_NOTE}",
     ),
     TopicRow(
         name="status",
@@ -245,7 +265,12 @@ class KeyringTopic:
     pass
 
 
-Route = ContentTopic | AlertTopic | CommandTopic | KeyringTopic
+@dataclass(frozen=True, slots=True)
+class LayoutTopic:
+    name: str  # the topic's last level, not yet checked as a layout name
+
+
+Route = ContentTopic | AlertTopic | CommandTopic | KeyringTopic | LayoutTopic
 
 
 @dataclass(frozen=True, slots=True)
@@ -266,14 +291,15 @@ class Topics:
         object.__setattr__(self, "_addresses", addresses)  # frozen: set once, here
         object.__setattr__(self, "_outbound", outbound)
 
-    def address(self, row: TopicRow, alert_id: str = "+") -> str:
-        """The row's topic for this board; an alert row's last level is `alert_id`."""
+    def address(self, row: TopicRow, alert_id: str = "+", layout: str = "+") -> str:
+        """The row's topic for this board; an alert row's last level is `alert_id`, a
+        layout row's `layout`."""
         return row.template.format(
             root=self.root,
             district=self.district,
             commune=self.commune,
             board=self.board,
-            **{ALERT_ID: alert_id},
+            **{ALERT_ID: alert_id, LAYOUT_NAME: layout},
         )
 
     def _of(self, row: TopicRow) -> str:
@@ -293,6 +319,9 @@ class Topics:
     @property
     def keyring(self) -> str:
         return self._of(row_for("keyring"))
+
+    def layout(self, name: str) -> str:
+        return self.address(row_for("layout"), layout=name)
 
     @property
     def status(self) -> str:
@@ -341,11 +370,13 @@ class Topics:
         for row in TOPIC_TABLE:
             if row.direction != "receive":
                 continue
-            if row.purpose == "alert":
+            if row.purpose in ("alert", "layout"):
                 prefix = self._of(row).removesuffix("+")
-                alert_id = topic.removeprefix(prefix)
-                if topic.startswith(prefix) and alert_id and "/" not in alert_id:
-                    return AlertTopic(str(row.scope), alert_id)
+                last = topic.removeprefix(prefix)
+                if topic.startswith(prefix) and last and "/" not in last:
+                    if row.purpose == "layout":
+                        return LayoutTopic(last)
+                    return AlertTopic(str(row.scope), last)
             elif topic == self._of(row):
                 if row.purpose == "command":
                     return CommandTopic()

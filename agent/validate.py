@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
@@ -19,6 +20,7 @@ from agent.validation import InvalidInput, Problem, decode
 
 if TYPE_CHECKING:
     from agent.config import AgentConfig
+    from display_layouts.spec import LayoutSpec
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
 
@@ -99,7 +101,9 @@ def _check_cap(raw: bytes) -> tuple[str, list[str]]:
     return f"CAP alert {message.identifier} ({message.msg_type})", []
 
 
-def _check_signed(raw: bytes, config: AgentConfig | None) -> tuple[str, list[str]]:
+def _check_signed(
+    raw: bytes, config: AgentConfig | None, layouts: Mapping[str, LayoutSpec] | None
+) -> tuple[str, list[str]]:
     """A signed message: the JWS read, the signature checked with `config`'s keys (else
     said to be unchecked), then the inner message as an unsigned one."""
     from agent.trust.jws import parse_jws
@@ -118,7 +122,7 @@ def _check_signed(raw: bytes, config: AgentConfig | None) -> tuple[str, list[str
         if verdict == "refused":
             return "signed message", [f"$: {why}"]
         signed = why
-    what, problems = check_payload(jws.payload)
+    what, problems = check_payload(jws.payload, layouts=layouts)
     return f"{what}, {signed}", problems
 
 
@@ -126,21 +130,27 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def check_payload(raw: bytes, config: AgentConfig | None = None) -> tuple[str, list[str]]:
-    """What a message is and its problems, as a board would decode it."""
+def check_payload(
+    raw: bytes,
+    config: AgentConfig | None = None,
+    *,
+    layouts: Mapping[str, LayoutSpec] | None = None,
+) -> tuple[str, list[str]]:
+    """What a message is and its problems, as a board would decode it; a playlist is
+    checked against `layouts` (the built-in ones when None)."""
     from agent.trust.jws import looks_like_jws
 
     if looks_like_jws(raw):
-        return _check_signed(raw, config)
+        return _check_signed(raw, config, layouts)
     if raw.lstrip()[:1] == b"<":
         return _check_cap(raw)
     outbound = _outbound_kind(raw)
     if outbound is not None:
         return _check_outbound(raw, outbound)
-    return _check_inbound(raw)
+    return _check_inbound(raw, layouts)
 
 
-def _check_inbound(raw: bytes) -> tuple[str, list[str]]:
+def _check_inbound(raw: bytes, layouts: Mapping[str, LayoutSpec] | None) -> tuple[str, list[str]]:
     kind = _payload_type(raw)
     label = kind if kind in ("alert", "command", "keyring") else "playlist"
     try:
@@ -153,7 +163,10 @@ def _check_inbound(raw: bytes) -> tuple[str, list[str]]:
         if kind == "command":
             command = decode(raw, Command, max_bytes=MAX_FILE_BYTES)
             return f"command {command.command}", []
-        playlist = parse_playlist(raw, max_bytes=MAX_FILE_BYTES)
+        if layouts is None:
+            playlist = parse_playlist(raw, max_bytes=MAX_FILE_BYTES)
+        else:
+            playlist = parse_playlist(raw, layouts=layouts, max_bytes=MAX_FILE_BYTES)
     except InvalidInput as exc:
         return str(label), [str(e) for e in exc.errors]
     return f"playlist version {playlist.version}, {len(playlist.items)} items", []
@@ -177,7 +190,12 @@ def _check_layout(path: Path) -> tuple[str, list[str]]:
     return what, []
 
 
-def check_file(path: Path, config: AgentConfig | None = None) -> tuple[str, list[str]]:
+def check_file(
+    path: Path,
+    config: AgentConfig | None = None,
+    *,
+    layouts: Mapping[str, LayoutSpec] | None = None,
+) -> tuple[str, list[str]]:
     """What the file is, and its problems as `path: message` lines (none when valid)."""
     if path.suffix == ".toml":
         return _check_config(path)
@@ -187,13 +205,31 @@ def check_file(path: Path, config: AgentConfig | None = None) -> tuple[str, list
         raw = path.read_bytes()
     except OSError as exc:
         return "file", [f"$: cannot read: {exc.strerror or exc}"]
-    return check_payload(raw, config)
+    return check_payload(raw, config, layouts=layouts)
 
 
-def validate_files(paths: list[Path], out: TextIO, config: AgentConfig | None = None) -> int:
+def validate_files(
+    paths: list[Path],
+    out: TextIO,
+    config: AgentConfig | None = None,
+    *,
+    layouts_dir: Path | None = None,
+) -> int:
+    """Each file checked; with `layouts_dir`, playlists against the built-in layouts and
+    that folder's (as a board with that `[display] layouts_dir` takes them), and a file
+    the folder's scan leaves out counts as a failure."""
     failed = 0
+    layouts: Mapping[str, LayoutSpec] | None = None
+    if layouts_dir is not None:
+        from display_layouts.library import scan_library
+
+        scan = scan_library(layouts_dir)
+        for skipped in scan.skipped:
+            failed += 1
+            print(skipped.summary(limit=len(skipped.errors)), file=out)
+        layouts = scan.library.specs
     for path in paths:
-        what, problems = check_file(path, config)
+        what, problems = check_file(path, config, layouts=layouts)
         if problems:
             failed += 1
             for problem in problems:
@@ -235,7 +271,9 @@ def text_warnings(path: Path) -> list[str]:
     if kind == "alert":
         texts = alert_texts(decode(raw, Alert, max_bytes=MAX_FILE_BYTES))
     elif kind == "playlist":
-        texts = playlist_texts(parse_playlist(raw, max_bytes=MAX_FILE_BYTES))
+        # Checked against its layouts before (maybe a --layouts-dir's): only its texts here.
+        playlist = parse_playlist(raw, max_bytes=MAX_FILE_BYTES, wait_for_layouts=True)
+        texts = playlist_texts(playlist)
     else:
         return []
     return [f"{w.path}: {w.message}" for w in glyph_warnings(texts)]

@@ -19,9 +19,11 @@ from display_layouts.zones.base import parse_color
 MAX_ZONES = 64
 MAX_VARIANTS = 8
 LAYOUT_NAME_WORDS = "a name: a lower-case letter, then lower-case letters, digits or '_'"
+# Also what a layout topic's last level must be (agent/remote_layouts.py): a file name.
+LAYOUT_NAME_PATTERN = r"^[a-z][a-z0-9_]{0,47}$"
 LayoutName = Annotated[
     str,
-    Field(pattern=named_pattern(r"^[a-z][a-z0-9_]{0,47}$", f"{LAYOUT_NAME_WORDS} (48 at most)")),
+    Field(pattern=named_pattern(LAYOUT_NAME_PATTERN, f"{LAYOUT_NAME_WORDS} (48 at most)")),
 ]
 
 

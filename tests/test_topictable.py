@@ -32,6 +32,7 @@ from agent.topics import (
     CommandTopic,
     ContentTopic,
     KeyringTopic,
+    LayoutTopic,
     Topics,
 )
 from agent.validation import decode
@@ -62,13 +63,15 @@ def test_the_board_subscribes_to_every_receive_row_with_its_qos() -> None:
 
 def test_routing_reads_the_table() -> None:
     for row in RECEIVE:
-        route = TOPICS.route(TOPICS.address(row, alert_id="bao-so-3"))
+        route = TOPICS.route(TOPICS.address(row, alert_id="bao-so-3", layout="bus_times"))
         if row.purpose == "content":
             assert route == ContentTopic(row.scope), row.name  # type: ignore[arg-type]
         elif row.purpose == "alert":
             assert route == AlertTopic(str(row.scope), "bao-so-3"), row.name
         elif row.purpose == "keyring":
             assert route == KeyringTopic(), row.name
+        elif row.purpose == "layout":
+            assert route == LayoutTopic("bus_times"), row.name
         else:
             assert route == CommandTopic(), row.name
     for row in SEND:  # the board's own outbound topics are never routed inbound
@@ -76,6 +79,8 @@ def test_routing_reads_the_table() -> None:
         assert TOPICS.outbound(TOPICS.address(row)) == row
     assert TOPICS.route("signage/v1/alert/city/a/b") is None  # one level per alert id
     assert TOPICS.route("signage/v1/alert/city/") is None
+    assert TOPICS.route("signage/v1/layout/a/b") is None  # one level per layout name
+    assert TOPICS.route("signage/v1/layout/") is None
     assert TOPICS.outbound(TOPICS.command) is None  # inbound, not published by the board
 
 
@@ -102,6 +107,7 @@ def test_the_asyncapi_document_is_the_table() -> None:
             commune="{commune}",
             board="{board}",
             alertId="{alertId}",
+            name="{name}",
         )
         assert channel["address"] == expected
         operation = document["operations"][row.operation]

@@ -110,6 +110,10 @@ _PARAMETERS: Final[dict[str, dict[str, Any]]] = {
         "description": "The alert's `id`; one retained topic per alert.",
         "examples": ["bao-so-3-2026-11-27"],
     },
+    "name": {
+        "description": "A layout's name (its `name:`); one retained topic per layout.",
+        "examples": ["bus_times"],
+    },
 }
 
 _STATUS_SHUTDOWN: Final = {"state": "offline", "reason": "shutdown"}
@@ -145,10 +149,22 @@ def _messages() -> dict[str, dict[str, Any]]:
             "json) whose payload is this JSON object, signed by a key that may sign "
             "`keyring` (CONTRACT §7). Every other inbound message may be signed the same way.",
         },
+        "layout": {
+            "name": "layout",
+            "title": "Layout",
+            "summary": "A layout file's YAML text (docs/layouts.md), or a JWS of it.",
+            "description": "The text a file of [display] layouts_dir holds, at most 256 KiB, "
+            "checked the same way (its problems, with their line numbers, in "
+            "`content.rejected`). Signed: a JWS compact serialization with `cty` yaml, by a "
+            "key that may sign `layout`.",
+            "contentType": "application/yaml",
+            "payload": {"type": "string", "contentMediaType": "application/yaml"},
+        },
         "clear": {
             "name": "clear",
             "title": "Empty retained payload",
-            "summary": "Zero bytes, retained: clears a content channel or deletes an alert.",
+            "summary": "Zero bytes, retained: clears a content channel, deletes an alert or "
+            "removes a layout.",
             "description": "Publish an empty retained message on the topic (the usual MQTT "
             "way to delete a retained message). It carries no JSON.",
         },

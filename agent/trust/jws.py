@@ -3,7 +3,7 @@ with `alg` EdDSA over Ed25519 (RFC 8037).
 
     b64url(protected) "." b64url(payload) "." b64url(signature)
 
-The protected header is `{"alg": "EdDSA", "kid": KID, "cty": "json" | "cap+xml"}`; the
+The protected header is `{"alg": "EdDSA", "kid": KID, "cty": "json" | "cap+xml" | "yaml"}`; the
 signature covers the ASCII bytes `b64url(protected) "." b64url(payload)`. Reading the
 framing is pure standard library (base64url and the strict JSON reader); only `verify`
 needs `cryptography`, imported by the first check (a board with `[trust]` makes its
@@ -22,8 +22,8 @@ from agent.validation import InvalidInput, error, parse_json, printable
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-ContentType = Literal["json", "cap+xml"]
-CONTENT_TYPES: Final[tuple[ContentType, ...]] = ("json", "cap+xml")
+ContentType = Literal["json", "cap+xml", "yaml"]  # yaml: a layout's text (CONTRACT §8)
+CONTENT_TYPES: Final[tuple[ContentType, ...]] = ("json", "cap+xml", "yaml")
 ALGORITHM: Final = "EdDSA"
 SIGNATURE_BYTES: Final = 64  # an Ed25519 signature, always
 MAX_HEADER_BYTES: Final = 1024  # {"alg","kid","cty"}: a few dozen bytes; more is not ours
@@ -107,11 +107,11 @@ def _header(encoded: bytes) -> tuple[str, ContentType]:
         problems.append(error("$", f"JWS header: kid '{printable(kid)}' is not a key id"))
     if cty not in CONTENT_TYPES:
         shown = printable(str(cty)) if cty is not None else "none"
-        problems.append(error("$", f"JWS header: cty {shown} is neither json nor cap+xml"))
+        problems.append(error("$", f"JWS header: cty {shown} is neither json, cap+xml nor yaml"))
     if problems:
         raise InvalidInput(problems)
     assert isinstance(kid, str)
-    return kid, "json" if cty == "json" else "cap+xml"
+    return kid, next(known for known in CONTENT_TYPES if known == cty)
 
 
 def parse_jws(payload: bytes, *, max_bytes: int) -> Jws:
@@ -132,7 +132,10 @@ def parse_jws(payload: bytes, *, max_bytes: int) -> Jws:
         message = f"JWS signature is {len(signature)} bytes; Ed25519 signs with {SIGNATURE_BYTES}"
         raise InvalidInput([error("$", message)])
     start = body.lstrip(_WHITESPACE)[:1]
-    if (cty == "json") != (start == b"{") or (cty == "cap+xml" and start != b"<"):
+    # YAML may start with anything (a comment, a key, even "{"): the layout loader judges it.
+    if cty != "yaml" and (
+        (cty == "json") != (start == b"{") or (cty == "cap+xml" and start != b"<")
+    ):
         found = {b"{": "a JSON object", b"<": "an XML document"}.get(start, "neither")
         raise InvalidInput([error("$", f"JWS cty is {cty} but the payload is {found}")])
     signing_input = header_part + b"." + payload_part

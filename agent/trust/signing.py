@@ -18,7 +18,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Literal
+from typing import BinaryIO
 
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
@@ -27,6 +27,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from agent.alert_kind import looks_like_cap
 from agent.messages import Identifier
+from agent.trust.jws import ContentType
 from agent.validate import MAX_FILE_BYTES
 from agent.validation import InvalidInput, parse_json
 from display_layouts.input_problems import ROOT, Problem, printable, translate
@@ -37,7 +38,6 @@ PUBLIC_KEY_SUFFIX = ".pub.jwk"
 # into memory whole).
 MAX_KEY_FILE_BYTES = 16 * 1024
 
-ContentType = Literal["json", "cap+xml"]
 _KID: TypeAdapter[str] = TypeAdapter(Identifier)
 
 
@@ -229,9 +229,10 @@ def _within(data: bytes, limit: int, what: str) -> bytes:
 
 
 def content_type(payload: bytes) -> ContentType:
-    """`cap+xml` for a valid CAP 1.2 document, `json` for a strict JSON object; anything
-    else is refused, naming each problem and where (a board would refuse it too, and a
-    signature on it would only vouch for garbage)."""
+    """`cap+xml` for a valid CAP 1.2 document, `json` for a strict JSON object, `yaml`
+    for a valid layout file's text (CONTRACT §8: what `{root}/layout/{name}` carries);
+    anything else is refused, naming each problem and where (a board would refuse it too,
+    and a signature on it would only vouch for garbage)."""
     if looks_like_cap(payload):
         from agent.cap import parse_cap
 
@@ -246,6 +247,15 @@ def content_type(payload: bytes) -> ContentType:
         text = payload.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise BadMessage(f"not UTF-8: invalid byte at offset {exc.start}") from None
+    if _looks_like_layout(text):
+        from display_layouts.loader import parse_layout
+        from display_layouts.problems import LayoutError
+
+        try:
+            parse_layout(text, "")
+        except LayoutError as exc:
+            raise BadMessage("not a valid layout (YAML)", exc.errors) from None
+        return "yaml"
     try:
         document = parse_json(text)
     except InvalidInput as exc:
@@ -256,6 +266,12 @@ def content_type(payload: bytes) -> ContentType:
             [Problem(ROOT, f"expected a JSON object, got {type(document).__name__}")],
         )
     return "json"
+
+
+def _looks_like_layout(text: str) -> bool:
+    """A layout's YAML text, told from JSON and junk by a top-level `zones:` key (every
+    layout has one; a JSON message never starts a line with it)."""
+    return any(line.startswith("zones:") for line in text.splitlines())
 
 
 def sign_message(key: SigningKey, payload: bytes) -> str:
