@@ -174,6 +174,18 @@ class ContentDesk:
         self.warn_about_glyphs(channel, playlist_texts(playlist))
         return []
 
+    def leave(self, channels: list[Channel]) -> None:
+        """Channels the board no longer has (the groups a remote assignment left): their
+        content stops showing at once and is forgotten on disk, one `content.cleared` each
+        (the same event an empty retained payload gives)."""
+        events = self.events
+        cleared = [channel for channel in channels if self.playlists.pop(channel, None)]
+        for channel in cleared:
+            self._persist(channel, None)
+            events.emit(ContentCleared(at=events.now(), channel=channel))
+        if cleared:
+            self.refresh_assets()
+
     def warn_about_glyphs(self, channel: Channel | Literal["alert"], texts: dict[str, str]) -> None:
         warnings = glyph_warnings(texts)
         if warnings:

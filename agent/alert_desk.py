@@ -252,6 +252,12 @@ class AlertDesk:
             _remember(self._incidents, key, incident, KNOWN_MESSAGES)
         return decision.alert, decision.warnings
 
+    def use_settings(self, settings: AlertSettings) -> None:
+        """Targeting changed (a remote assignment's area codes or location, CONTRACT §8):
+        the alerts that arrive from now on are judged by it."""
+        self.settings = settings
+        self._cap = None
+
     def _cap_settings(self) -> CapSettings:
         if self._cap is None:
             from agent.alert_cap import CapSettings

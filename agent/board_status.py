@@ -19,7 +19,7 @@ from agent.clock import Clock
 from agent.events import Events
 from agent.health import HeartbeatTimer, SystemProbe, assemble_heartbeat
 from agent.heartbeat_seq import SeqCounter
-from agent.messages import AlertsHealth, Heartbeat, TrustHealth
+from agent.messages import AlertsHealth, AssignmentHealth, Heartbeat, TrustHealth
 from agent.on_air import status_line
 from agent.output import serial_health
 from agent.presenter import Presenter
@@ -46,6 +46,9 @@ class BoardStatus:
         interval_s: float,
         alert_sources: Callable[[], AlertsHealth] = AlertsHealth,
         trust: Callable[[], TrustHealth | Literal["off"]] = lambda: "off",
+        assignment: Callable[[], AssignmentHealth] = lambda: AssignmentHealth(
+            version=None, groups=[]
+        ),
     ) -> None:
         self.events = events
         self.presenter = presenter  # what is on air: the alerts, the content, the screen
@@ -61,6 +64,7 @@ class BoardStatus:
         self._logged_state = ""  # the heartbeat's state line last logged at INFO
         self.alert_sources = alert_sources  # the broker's and the feeds' health (§6)
         self.trust = trust  # signed messages (§7): "off", or the keys in force
+        self.assignment = assignment  # where the board belongs (§8): its groups
 
     def line(self) -> str:
         """systemd's STATUS: the broker, what is on air, the alerts, any link trouble."""
@@ -104,4 +108,5 @@ class BoardStatus:
             mqtt=self.broker.health(self.events.tz),
             errors_total=self.events.errors_total,
             trust=self.trust(),
+            assignment=self.assignment(),
         )

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from agent.messages import CHANNELS, Alert, Channel, Playlist
+from agent.messages import CHANNELS, Alert, Channel, Playlist, group_channel, group_of
 from agent.storage import (
     StateFileProblem,
     StorageHealth,
@@ -20,6 +20,7 @@ from agent.storage import (
     set_aside,
 )
 
+_GROUP_FILE = "group."
 MAX_CACHED_CONTENT_BYTES = 128 * 1024 * 1024  # above the largest payload a board accepts
 
 
@@ -60,7 +61,28 @@ class ContentStore:
         ensure_dir(self.directory, self.health)
 
     def _path(self, channel: Channel) -> Path:
+        # A group's file is `group.{slug}.json`: a slug has no dot, no slash, so a file name
+        # is never ambiguous and never leaves the folder (a non-slug is a programming error).
+        group = group_of(channel)
+        if group is not None:
+            return self.directory / f"{_GROUP_FILE}{group}.json"
+        if channel not in CHANNELS:
+            raise ValueError(f"not a channel: {channel!r}")
         return self.directory / f"{channel}.json"
+
+    def _channels_on_disk(self) -> list[Channel]:
+        """The fixed channels, then every group whose file is in the folder."""
+        channels: list[Channel] = list(CHANNELS)
+        try:
+            names = sorted(p.name for p in self.directory.iterdir())
+        except OSError:
+            return channels  # the fixed channels' reads report what is wrong
+        for name in names:
+            if name.startswith(_GROUP_FILE) and name.endswith(".json"):
+                channel = group_channel(name.removeprefix(_GROUP_FILE).removesuffix(".json"))
+                if group_of(channel) is not None:
+                    channels.append(channel)
+        return channels
 
     def save(self, channel: Channel, playlist: Playlist) -> None:
         atomic_write(self._path(channel), playlist.model_dump_json(by_alias=True).encode())
@@ -71,7 +93,7 @@ class ContentStore:
     def load_all(self) -> dict[Channel, Playlist]:
         """Everything cached; a damaged file is set aside and reported, never fatal."""
         playlists: dict[Channel, Playlist] = {}
-        for channel in CHANNELS:
+        for channel in self._channels_on_disk():
             path = self._path(channel)
             instead = f"the {channel} channel is empty until its content is sent again"
             try:

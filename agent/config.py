@@ -28,11 +28,15 @@ from agent.config_base import Section
 from agent.config_mqtt import MqttConfig
 from agent.config_trust import TrustConfig, TrustKeyConfig
 from agent.messages import (
+    MAX_AREA_CODES,
+    MAX_GROUPS,
+    AreaCode,
     ClockTime,
     OutputKind,
     Slug,
     clean_name,
 )
+from agent.messages.assignment import distinct
 from display_layouts.input_problems import Problem, Problems, dotted, named_pattern, translate
 
 if TYPE_CHECKING:
@@ -62,11 +66,6 @@ ALPHA_ADDRESS_PATTERN = named_pattern(r"^[0-9A-Fa-f]{2}$", "two hexadecimal digi
 LANGUAGE_PATTERN = named_pattern(
     r"^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$", "a language tag such as vi or vi-VN"
 )
-MAX_AREA_CODES = 64
-AREA_CODE_PATTERN = named_pattern(
-    r"^[^\s,<&]+$", "a CAP geocode value: no spaces, commas, '<' or '&'"
-)
-AreaCode = Annotated[str, Field(min_length=1, max_length=64, pattern=AREA_CODE_PATTERN)]
 
 
 class BoardLocation(Section):
@@ -78,8 +77,16 @@ class BoardLocation(Section):
 
 class BoardConfig(Section):
     id: Slug = Field(description="Board id; also the MQTT client id")
-    district: Slug
+    # Optional since the 2025 reform (CONTRACT §8): the district channel (and the commune
+    # channel, whose topic names the district) exists only when it is set.
+    district: Slug | None = Field(
+        default=None, description="District slug; absent: no district or commune channel"
+    )
     commune: Slug
+    groups: Annotated[list[Slug], Field(max_length=MAX_GROUPS)] = Field(
+        default_factory=list,
+        description="Groups the board belongs to (unit codes, truong-hoc, …): group:{g} channels",
+    )
     name: Annotated[str, Field(min_length=1, max_length=200), AfterValidator(clean_name)] = Field(
         description="Display name, any Unicode (NFC; no control characters)"
     )
@@ -99,9 +106,12 @@ class BoardConfig(Section):
     @field_validator("area_codes")
     @classmethod
     def _distinct_codes(cls, codes: list[str]) -> list[str]:
-        if len(set(codes)) != len(codes):
-            raise ValueError("an area code is listed twice")
-        return codes
+        return distinct(codes, "an area code")
+
+    @field_validator("groups")
+    @classmethod
+    def _distinct_groups(cls, groups: list[str]) -> list[str]:
+        return distinct(groups, "a group")
 
     @field_validator("timezone")
     @classmethod

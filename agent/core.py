@@ -18,6 +18,7 @@ core opens at construction is agent/assembly.py's; signals are agent/signals.py'
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import threading
 from collections import deque
@@ -29,6 +30,7 @@ from zoneinfo import ZoneInfo
 from agent.alert_desk import AlertDesk, AlertSettings
 from agent.assembly import open_board_output, open_broker, open_feeds, open_screen, open_state
 from agent.assets import AssetFailure, AssetReady, FetcherRestarted
+from agent.assignment import AssignmentState, Moved, Placement
 from agent.board_status import BoardStatus
 from agent.brightness import Brightness
 from agent.broker_side import BrokerSide
@@ -46,7 +48,16 @@ from agent.inflow import Inflow
 from agent.intake import Intake
 from agent.link import MqttLink
 from agent.link_messages import Delivered, LinkDown, LinkTrouble, LinkUp, Received
-from agent.messages import AlertsHealth, Channel, DisplayError, EventBase, Heartbeat, Playlist
+from agent.messages import (
+    AlertsHealth,
+    Channel,
+    DisplayError,
+    EventBase,
+    Heartbeat,
+    Playlist,
+    group_channel,
+    group_of,
+)
 from agent.outbox import Outbox
 from agent.output import Output
 from agent.playback import Playback
@@ -88,6 +99,10 @@ class Agent:
         # Damaged state files are found before the outbox exists: said once it does.
         self.events = Events(self.clock, self.tz, self.topics.events)
         self.storage = StorageHealth(self.events.storage_error)
+        # Where the board belongs (CONTRACT §8): the last remote assignment kept, else the
+        # config's values; in force before the link first subscribes.
+        self.assignments = AssignmentState(board, config.storage.state_dir, self.storage)
+        self.topics.assign(self.assignments.load().groups)
         self.inflow = Inflow(self.topics)  # the queue other threads put on (agent/inflow.py)
         self.queue = self.inflow.queue
         self.refusals = Refusals(self.events, self.topics)
@@ -130,7 +145,7 @@ class Agent:
         self.alert_desk = AlertDesk(
             AlertStore(state_dir, self.storage),
             self.events.storage_error,
-            AlertSettings.of(config),
+            placed(AlertSettings.of(config), self.assignments.placement),
             clock_synced,
         )
         # Signed messages (CONTRACT §7): a gate with no keys without [trust].
@@ -181,10 +196,12 @@ class Agent:
             layouts=self.remote_layouts,
             on_layouts=self.layouts_received,
             max_payload_bytes=self.config.content.max_payload_bytes,
+            assignments=self.assignments,
+            place=self.place,
         )
         self.presenter = Presenter(
             self.events,
-            board_name=self.config.board.name,
+            board_name=self.assignments.placement.name,
             screen=self.screen,
             playback=self.playback,
             brightness=self.brightness,
@@ -206,6 +223,7 @@ class Agent:
             interval_s=self.config.health.heartbeat_interval_s,
             alert_sources=self.alert_sources,
             trust=self.trust.health,
+            assignment=self.assignments.health_report,
         )
 
     def _stops_of_what_is_open(self) -> contextlib.ExitStack:
@@ -303,6 +321,29 @@ class Agent:
         self.content.layouts_received(library)
         self.screen.frame = None
 
+    def place(self, moved: Moved) -> None:
+        """An assignment accepted (CONTRACT §8), applied at once: the link subscribes the
+        new groups' topics (their retained content arrives by it) and leaves the old ones,
+        the old groups' content stops showing (`content.cleared` each), and alert
+        targeting and the idle screen's name follow."""
+        placement = moved.after
+        self.topics.assign(placement.groups)
+        if self.link is not None:
+            self.link.resubscribe()
+        self.content.leave([group_channel(group) for group in moved.left])
+        self.alert_desk.use_settings(placed(self.alert_desk.settings, placement))
+        self.presenter.board_name = placement.name
+        self.screen.frame = None  # the idle screen shows the name: drawn anew
+
+    def _leave_groups_not_held(self) -> None:
+        groups = set(self.assignments.placement.groups)
+        left = [
+            channel
+            for channel in self.content.playlists
+            if (group := group_of(channel)) is not None and group not in groups
+        ]
+        self.content.leave(left)
+
     def render_loop_progress(self, allowed_s: float) -> bool:
         return self.clock.monotonic() - self._loop_progress < allowed_s
 
@@ -327,6 +368,7 @@ class Agent:
             start_output()
         self.trust.load()  # the keyring kept: in force before the first message
         self.content.load()
+        self._leave_groups_not_held()  # cached content of a group it was moved out of
         misfits = self.content.recheck(emit=False)  # before the first frame shows them
         restored = self.alert_desk.load(events.now())
         self.tick()  # the first frame, before (and without) any broker
@@ -464,6 +506,13 @@ class Agent:
 
     def heartbeat(self) -> Heartbeat:
         return self.status.heartbeat()
+
+
+def placed(settings: AlertSettings, placement: Placement) -> AlertSettings:
+    """Alert targeting where the board belongs now: its area codes and location."""
+    return dataclasses.replace(
+        settings, area_codes=placement.area_codes, location=placement.location
+    )
 
 
 def _unexpected(message: Never) -> None:

@@ -22,6 +22,7 @@ from agent.messages import (
     HEARTBEAT_ALERT_IDS,
     AlertsHealth,
     AlertSource,
+    AssignmentHealth,
     Channel,
     DisplayHealth,
     Heartbeat,
@@ -32,7 +33,9 @@ from agent.messages import (
     SerialHealth,
     SystemHealth,
     TrustHealth,
+    group_channel,
 )
+from agent.playback import rotation_order
 
 if TYPE_CHECKING:
     from agent.alert_feeds import FeedPoller
@@ -133,6 +136,7 @@ def assemble_heartbeat(
     mqtt: MqttHealth | None,
     errors_total: int,
     trust: TrustHealth | Literal["off"] = "off",
+    assignment: AssignmentHealth | None = None,
 ) -> Heartbeat:
     """A heartbeat from the figures each part gives (CONTRACT §4)."""
     return Heartbeat(
@@ -145,14 +149,27 @@ def assemble_heartbeat(
         alerts_active=alerts_active[:HEARTBEAT_ALERT_IDS],
         alerts_active_count=len(alerts_active),
         alerts=alerts,
-        content={channel: channel_summary(playlists.get(channel)) for channel in CHANNELS},
+        content={
+            channel: channel_summary(playlists.get(channel))
+            for channel in heartbeat_channels(playlists, assignment)
+        },
         display=display,
         serial=serial,
         system=system,
         mqtt=mqtt,
         errors_total=errors_total,
         trust=trust,
+        assignment=assignment or AssignmentHealth(version=None, groups=[]),
     )
+
+
+def heartbeat_channels(
+    playlists: Mapping[Channel, Playlist], assignment: AssignmentHealth | None
+) -> list[Channel]:
+    """The heartbeat's `content` keys: every fixed channel, each group the board belongs
+    to (null while it holds nothing), and any other channel holding content."""
+    groups = [group_channel(group) for group in assignment.groups] if assignment else []
+    return rotation_order([*CHANNELS, *groups, *playlists])
 
 
 class HeartbeatTimer:

@@ -20,15 +20,26 @@ from agent.alert_desk import AlertDesk
 from agent.alert_kind import alert_id_of
 from agent.alert_slots import alert_texts
 from agent.assets import AssetFailure, AssetReady, FetcherRestarted
+from agent.assignment import MAX_ASSIGNMENT_BYTES, AssignmentState, Moved, Stale
 from agent.commands import CommandRunner
 from agent.events import Events
 from agent.inbox import InboxFile, Unreadable, read_inbox_file, update_sidecar
 from agent.link_messages import Received
-from agent.messages import AlertStarted, AlertUpdated, AssetFailed, SerialLinkDown, SerialLinkUp
+from agent.messages import (
+    AlertStarted,
+    AlertUpdated,
+    AssetFailed,
+    Assignment,
+    AssignmentAccepted,
+    AssignmentIgnored,
+    SerialLinkDown,
+    SerialLinkUp,
+)
 from agent.refusals import Refusals
 from agent.remote_layouts import RemoteLayouts
 from agent.topics import (
     AlertTopic,
+    AssignmentTopic,
     CommandTopic,
     ContentTopic,
     KeyringTopic,
@@ -36,7 +47,7 @@ from agent.topics import (
     Topics,
 )
 from agent.trust.desk import TrustDesk
-from agent.validation import InvalidInput
+from agent.validation import InvalidInput, decode
 from display_layouts.input_problems import Problem
 from firmware_bridge.events import SerialLinkChanged, SerialProblem
 
@@ -57,6 +68,8 @@ class Intake:
         layouts: RemoteLayouts,
         on_layouts: Callable[[], None],
         max_payload_bytes: int,
+        assignments: AssignmentState | None = None,
+        place: Callable[[Moved], None] = lambda _moved: None,
     ) -> None:
         self.events = events
         self.refusals = refusals
@@ -68,6 +81,8 @@ class Intake:
         self.layouts = layouts
         self.on_layouts = on_layouts  # the layouts in use changed: the core applies them
         self.max_payload_bytes = max_payload_bytes
+        self.assignments = assignments  # where the board belongs (CONTRACT §8)
+        self.place = place  # the core applies a move: subscriptions, content, targeting
         self.inbox_alerts: dict[Path, str] = {}  # alert files in the inbox: path → alert id
         # The heartbeat's `mqtt` alert source: when an alert topic last brought a payload.
         self.last_alert_received_at: datetime | None = None
@@ -100,6 +115,8 @@ class Intake:
                 self.on_keyring(topic, payload)
             elif isinstance(route, LayoutTopic):
                 self.on_layout(route.name, topic, payload)
+            elif isinstance(route, AssignmentTopic):
+                self.on_assignment(topic, payload)
             else:
                 log.warning("message on a topic the agent does not handle: %s", topic)
         finally:
@@ -124,6 +141,41 @@ class Intake:
             return
         if changed:
             self.on_layouts()
+
+    def on_assignment(self, topic: str, payload: bytes) -> None:
+        """A remote assignment: signed when the board requires signatures, valid, newer
+        than the one held; then in force at once. A bad one changes nothing."""
+        if self.assignments is None:
+            log.warning("assignment on %s, but this board takes none", topic)
+            return
+        if not payload:
+            # A cleared retained assignment: the board stays where it was put (it moves
+            # only by a newer assignment, never by an unsigned empty message).
+            log.info("empty assignment message: the assignment held stays in force")
+            return
+        now = self.events.now()
+        try:
+            admitted = self.trust.admit("assignment", None, payload, now)
+            assignment = decode(admitted.payload, Assignment, max_bytes=MAX_ASSIGNMENT_BYTES)
+        except InvalidInput as exc:
+            self.refusals.reject(topic, None, exc.errors)
+            return
+        outcome = self.assignments.offer(assignment)
+        if isinstance(outcome, Stale):
+            ignored = AssignmentIgnored(at=now, version=outcome.version, reason=outcome.reason)
+            self.events.emit(ignored)
+            return
+        self.events.emit(
+            AssignmentAccepted(
+                at=now,
+                version=assignment.version,
+                groups=list(outcome.after.groups),
+                joined=outcome.joined,
+                left=outcome.left,
+                signed_by=admitted.kid,
+            )
+        )
+        self.place(outcome)
 
     def on_alert(self, source: str, topic: str, payload: bytes) -> None:
         """An alert payload (JSON or CAP) from `source`: an alert topic's alert id, or a

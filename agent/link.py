@@ -108,6 +108,10 @@ class MqttLink:
     def start(self) -> None:
         self._session.start()
 
+    def resubscribe(self) -> tuple[list[str], list[str]]:
+        """After the board's topics changed: (subscribed, unsubscribed) on the live link."""
+        return self._session.resubscribe()
+
     def stop(self, timeout: float = 1.5) -> None:
         """Clean stop: publish `offline` (the Will is not sent on a clean disconnect)."""
         self._session.stop(timeout)

@@ -80,9 +80,14 @@ class BrokerAcks:
         with self._lock:
             self._unacked[mid] = (topic, size, self._clock.monotonic())
 
-    def subscribing(self, mid: int, topics: list[str]) -> None:
-        """The SUBSCRIBE of a new connection: its SUBACK answers for these topics, in order."""
-        self._pending_subscriptions = {mid: topics}
+    def subscribing(self, mid: int, topics: list[str], *, fresh: bool = True) -> None:
+        """A SUBSCRIBE: its SUBACK answers for these topics, in order. A new connection's
+        (`fresh`) forgets what an earlier one left unanswered; a re-subscription after an
+        assignment (agent/link_session.py) adds to what is pending."""
+        if fresh:
+            self._pending_subscriptions = {mid: topics}
+        else:
+            self._pending_subscriptions = {**self._pending_subscriptions, mid: topics}
 
     def on_subscribe(
         self,

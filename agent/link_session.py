@@ -44,7 +44,7 @@ from agent.mqtt_wire import (
     describe_tls_alert,
     publish_packet_size,
 )
-from agent.topics import Topics
+from agent.topics import TopicRow, Topics
 from signage_base import backoff
 
 # The link's lines keep the one logger name operators and tests filter on.
@@ -82,6 +82,10 @@ class MqttSession:
         self._client = client
         self._subscribe_alerts = subscribe_alerts
         self._subscribe_keyring = subscribe_keyring  # boards with [trust] (CONTRACT §7)
+        # What this connection subscribed (topic → QoS): paho's thread sets it on connect,
+        # the core's thread changes it after an assignment; the lock orders the two.
+        self._subscription_lock = threading.Lock()
+        self._subscribed: dict[str, int] = {}
         self._health = health
         self._acks = acks
         self._inbound = inbound
@@ -213,13 +217,13 @@ class MqttSession:
             self._attempt = 0
             self._last_logged_cause = None
             client.reconnect_delay_set(self._config.reconnect_min_s, self._config.reconnect_max_s)  # type: ignore[arg-type]
-            rows = self._topics.subscription_rows(
-                alerts=self._subscribe_alerts, trust=self._subscribe_keyring
-            )
-            topics = [topic for topic, _row in rows]
-            _rc, mid = client.subscribe([(topic, row.qos) for topic, row in rows])
-            if mid is not None:
-                self._acks.subscribing(mid, topics)
+            with self._subscription_lock:
+                rows = self._rows()
+                self._subscribed = {topic: row.qos for topic, row in rows}
+                topics = [topic for topic, _row in rows]
+                _rc, mid = client.subscribe([(topic, row.qos) for topic, row in rows])
+                if mid is not None:
+                    self._acks.subscribing(mid, topics)
             since = self._clock.now()
             self.connected_since = since
             self._announce_online(client, since)
@@ -236,6 +240,32 @@ class MqttSession:
             self._inbox.put(LinkUp(since))
         except Exception:  # a raising callback would kill paho's thread
             log.exception("error in MQTT on_connect")
+
+    def _rows(self) -> list[tuple[str, TopicRow]]:
+        return self._topics.subscription_rows(
+            alerts=self._subscribe_alerts, trust=self._subscribe_keyring
+        )
+
+    def resubscribe(self) -> tuple[list[str], list[str]]:
+        """The board's topics changed (a remote assignment, CONTRACT §8): unsubscribe what
+        it left and subscribe what it joined on the live connection (the broker then sends
+        the new topics' retained messages). Offline, nothing is sent: the next connect
+        subscribes the new set. Returns (subscribed, unsubscribed) topics."""
+        with self._subscription_lock:
+            wanted = {topic: row.qos for topic, row in self._rows()}
+            gone = [topic for topic in self._subscribed if topic not in wanted]
+            new = [(topic, qos) for topic, qos in wanted.items() if topic not in self._subscribed]
+            if not self._subscribed:  # no connection has subscribed: its connect will
+                return [], []
+            self._subscribed = wanted
+            if gone:
+                self._client.unsubscribe(gone)
+            if new:
+                _rc, mid = self._client.subscribe(new)
+                if mid is not None:
+                    self._acks.subscribing(mid, [topic for topic, _qos in new], fresh=False)
+        log.info("subscriptions changed: +%s -%s", [t for t, _q in new] or "none", gone or "none")
+        return [topic for topic, _qos in new], gone
 
     def _announce_online(self, client: mqtt.Client, since: datetime) -> None:
         status = self._topics.status
@@ -339,6 +369,8 @@ class MqttSession:
             opened, cut = self.supervisor.closed()
             was_connected = self.connected_since is not None
             self.connected_since = None
+            with self._subscription_lock:
+                self._subscribed = {}  # the next connect subscribes the set in force then
             if self._stopping.is_set():
                 log.info("MQTT disconnected (clean stop)")
                 return

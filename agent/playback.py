@@ -7,7 +7,7 @@ until `next_wakeup(now, playlists)`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -62,12 +62,19 @@ def is_eligible(item: PlaylistItem, now: datetime, tz: ZoneInfo) -> bool:
     return True
 
 
+_FIXED_ORDER: dict[str, int] = {channel: place for place, channel in enumerate(CHANNELS)}
+
+
+def rotation_order(channels: Iterable[Channel]) -> list[Channel]:
+    """The order channels take turns in: the fixed channels as listed, then the groups
+    by name (any number of them: each is one turn, as a fixed channel is)."""
+    return sorted(set(channels), key=lambda c: (_FIXED_ORDER.get(c, len(CHANNELS)), c))
+
+
 def entries(playlists: Mapping[Channel, Playlist]) -> Iterator[Entry]:
-    for channel_order, channel in enumerate(CHANNELS):
-        playlist = playlists.get(channel)
-        if playlist is not None:
-            for index, item in enumerate(playlist.items):
-                yield Entry(channel, item, (channel_order, index))
+    for channel_order, channel in enumerate(rotation_order(playlists)):
+        for index, item in enumerate(playlists[channel].items):
+            yield Entry(channel, item, (channel_order, index))
 
 
 def _next_local_time(at: time, now: datetime, tz: ZoneInfo) -> datetime:
@@ -139,7 +146,7 @@ class Playback:
         """Channels take turns, each channel's items in order: a city playlist of ten items
         must not bury the commune's one notice."""
         self._cursor[current.channel] = current.position[1]
-        order = list(CHANNELS)
+        order = rotation_order([current.channel, *(e.channel for e in candidates)])
         start = order.index(current.channel) + 1
         for channel in order[start:] + order[:start]:
             mine = [e for e in candidates if e.channel == channel]

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Final, Literal
 
-from agent.messages import BROKER_CHANNELS, Channel
+from agent.messages import BROKER_CHANNELS, Channel, group_channel, group_of
 
 Direction = Literal["receive", "send"]
 # What a row is for: how an inbound topic is routed, or which outbound topic it is.
@@ -21,6 +21,7 @@ Purpose = Literal[
     "alert",
     "command",
     "keyring",
+    "assignment",
     "layout",
     "status",
     "heartbeat",
@@ -36,6 +37,7 @@ MessageKind = Literal[
     "clear",
     "command",
     "keyring",
+    "assignment",
     "layout",
     "command_result",
     "heartbeat",
@@ -56,8 +58,9 @@ _OUTBOX_NOTE: Final = (
 @dataclass(frozen=True, slots=True)
 class TopicRow:
     """One topic. `template` and `description` use `{root}`, `{district}`, `{commune}`,
-    `{board}`, `{alertId}` (the alert id level) and `{name}` (the layout name level);
-    each of the last two is a `+` in the subscription."""
+    `{board}`, `{group}` (one address per group the board belongs to), `{alertId}` (the
+    alert id level) and `{name}` (the layout name level); each of the last three is a `+`
+    in the subscription."""
 
     name: str  # the channel's id in the AsyncAPI document
     operation: str  # the operation's id there
@@ -69,18 +72,37 @@ class TopicRow:
     purpose: Purpose
     title: str
     description: str
-    scope: Channel | None = None  # content and alert rows: the channel they belong to
+    # Content and alert rows: the channel they belong to; GROUP for the group rows (one
+    # channel per group, `group:{g}`).
+    scope: str | None = None
+
+    @property
+    def per_group(self) -> bool:
+        return self.scope == GROUP
+
+    @property
+    def needs_district(self) -> bool:
+        """A district and a commune topic name the district: with none set ([board]
+        district is optional since the 2025 reform), the board has no such channel."""
+        return "{district}" in self.template
 
 
-_SCOPED: Final[dict[Channel, str]] = {
+GROUP: Final = "group"
+_SCOPED: Final[dict[str, str]] = {
     "city": "city",
     "district": "district/{district}",
     "commune": "commune/{district}/{commune}",
     "board": "board/{board}",
+    GROUP: "group/{group}",
 }
+_GROUP_NOTE: Final = (
+    " Subscribed for each group the board belongs to ([board] groups, or its remote "
+    "assignment); its channel is named `group:{group}` in events and heartbeats."
+)
 
 
-def _content_row(channel: Channel) -> TopicRow:
+def _content_row(channel: str) -> TopicRow:
+    name = "group:{group}" if channel == GROUP else channel
     return TopicRow(
         name=f"content{channel.title()}",
         operation=f"receive{channel.title()}Content",
@@ -91,13 +113,14 @@ def _content_row(channel: Channel) -> TopicRow:
         messages=("playlist", "clear"),
         purpose="content",
         title=f"{channel} content",
-        description=f"Retained playlist of the `{channel}` channel: its whole current content. "
-        f"An empty retained payload clears the channel. {_INBOUND_NOTE}",
+        description=f"Retained playlist of the `{name}` channel: its whole current content. "
+        f"An empty retained payload clears the channel. {_INBOUND_NOTE}"
+        + (_GROUP_NOTE if channel == GROUP else ""),
         scope=channel,
     )
 
 
-def _alert_row(scope: Channel) -> TopicRow:
+def _alert_row(scope: str) -> TopicRow:
     return TopicRow(
         name=f"alert{scope.title()}",
         operation=f"receive{scope.title()}Alert",
@@ -109,7 +132,8 @@ def _alert_row(scope: Channel) -> TopicRow:
         purpose="alert",
         title=f"{scope} alerts",
         description=f"One retained alert per topic ({{{ALERT_ID}}} = the alert's id). A `cancel`, "
-        f"its expiry or an empty retained payload ends it. {_INBOUND_NOTE}",
+        f"its expiry or an empty retained payload ends it. {_INBOUND_NOTE}"
+        + (_GROUP_NOTE if scope == GROUP else ""),
         scope=scope,
     )
 
@@ -117,8 +141,24 @@ def _alert_row(scope: Channel) -> TopicRow:
 _OWN: Final = "{root}/board/{board}/"
 
 TOPIC_TABLE: Final[tuple[TopicRow, ...]] = (
-    *(_content_row(channel) for channel in BROKER_CHANNELS),
-    *(_alert_row(scope) for scope in BROKER_CHANNELS),
+    *(_content_row(channel) for channel in (*BROKER_CHANNELS, GROUP)),
+    *(_alert_row(scope) for scope in (*BROKER_CHANNELS, GROUP)),
+    TopicRow(
+        name="assignment",
+        operation="receiveAssignment",
+        template=_OWN + "assignment",
+        direction="receive",
+        qos=1,
+        retain=True,
+        messages=("assignment",),
+        purpose="assignment",
+        title="assignment",
+        description="Retained remote assignment (CONTRACT §8): the groups the board belongs "
+        "to, and optionally its area codes, location and name. A higher version replaces the "
+        "config's values at once (kept on disk: it holds across restarts without a broker); "
+        "signed by a key that may sign `assignment` when the board requires signatures. "
+        + _INBOUND_NOTE,
+    ),
     TopicRow(
         name="command",
         operation="receiveCommand",
@@ -234,7 +274,7 @@ _BY_PURPOSE: Final[dict[Purpose, TopicRow]] = {
 }
 
 
-_CONTENT_ROWS: Final[dict[Channel, TopicRow]] = {
+_CONTENT_ROWS: Final[dict[str, TopicRow]] = {
     row.scope: row for row in TOPIC_TABLE if row.purpose == "content" and row.scope is not None
 }
 
@@ -270,35 +310,62 @@ class LayoutTopic:
     name: str  # the topic's last level, not yet checked as a layout name
 
 
-Route = ContentTopic | AlertTopic | CommandTopic | KeyringTopic | LayoutTopic
-
-
 @dataclass(frozen=True, slots=True)
+class AssignmentTopic:
+    pass
+
+
+Route = ContentTopic | AlertTopic | CommandTopic | KeyringTopic | AssignmentTopic | LayoutTopic
+
+
+@dataclass(slots=True)
 class Topics:
-    """The table's addresses for one board."""
+    """The table's addresses for one board. The groups are the one part that changes
+    while the agent runs (a remote assignment, `assign`): every part holds this one
+    object, so routing, the link's subscriptions and refusals all follow at once."""
 
     root: str
-    district: str
+    district: str | None
     commune: str
     board: str
+    groups: tuple[str, ...] = ()
     # Every row's address, worked out once: routing runs for each inbound message.
     _addresses: dict[str, str] = field(init=False, repr=False, compare=False)
     _outbound: dict[str, TopicRow] = field(init=False, repr=False, compare=False)
+    _group_channels: frozenset[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        addresses = {row.name: self.address(row) for row in TOPIC_TABLE}
-        outbound = {addresses[row.name]: row for row in TOPIC_TABLE if row.direction == "send"}
-        object.__setattr__(self, "_addresses", addresses)  # frozen: set once, here
-        object.__setattr__(self, "_outbound", outbound)
+        self._addresses = {
+            row.name: self.address(row)
+            for row in TOPIC_TABLE
+            if self.has(row) and not row.per_group
+        }
+        self._outbound = {
+            self._addresses[row.name]: row for row in TOPIC_TABLE if row.direction == "send"
+        }
+        self.assign(self.groups)
 
-    def address(self, row: TopicRow, alert_id: str = "+", layout: str = "+") -> str:
+    def assign(self, groups: tuple[str, ...]) -> None:
+        """The groups the board belongs to from now on (its `group:{g}` channels). Set as
+        whole values: paho's thread reads them while the core's thread assigns."""
+        self._group_channels = frozenset(group_channel(group) for group in groups)
+        self.groups = tuple(groups)
+
+    def has(self, row: TopicRow) -> bool:
+        """Whether this board has the row at all (no district: no district, commune rows)."""
+        return self.district is not None or not row.needs_district
+
+    def address(
+        self, row: TopicRow, alert_id: str = "+", layout: str = "+", group: str = "+"
+    ) -> str:
         """The row's topic for this board; an alert row's last level is `alert_id`, a
-        layout row's `layout`."""
+        layout row's `layout`, a group row's group level `group`."""
         return row.template.format(
             root=self.root,
             district=self.district,
             commune=self.commune,
             board=self.board,
+            group=group,
             **{ALERT_ID: alert_id, LAYOUT_NAME: layout},
         )
 
@@ -306,15 +373,23 @@ class Topics:
         return self._addresses[row.name]
 
     def content(self, channel: Channel) -> str:
+        group = group_of(channel)
+        if group is not None:
+            return self.address(_CONTENT_ROWS[GROUP], group=group)
         return self._of(_CONTENT_ROWS[channel])
 
     def alert_scopes(self) -> dict[str, str]:
         """Alert topic prefix (without the alert id) of each scope."""
-        return {
-            str(row.scope): self._of(row).removesuffix("/+")
-            for row in TOPIC_TABLE
-            if row.purpose == "alert"
-        }
+        scopes: dict[str, str] = {}
+        for row in TOPIC_TABLE:
+            if row.purpose != "alert" or not self.has(row):
+                continue
+            if row.per_group:
+                for group in self.groups:
+                    scopes[group_channel(group)] = self.address(row, group=group).removesuffix("/+")
+            else:
+                scopes[str(row.scope)] = self._of(row).removesuffix("/+")
+        return scopes
 
     @property
     def keyring(self) -> str:
@@ -322,6 +397,10 @@ class Topics:
 
     def layout(self, name: str) -> str:
         return self.address(row_for("layout"), layout=name)
+
+    @property
+    def assignment(self) -> str:
+        return self._of(row_for("assignment"))
 
     @property
     def status(self) -> str:
@@ -349,14 +428,22 @@ class Topics:
 
     def subscription_rows(self, *, alerts: bool, trust: bool = False) -> list[tuple[str, TopicRow]]:
         """What the board subscribes to (alert ids as the `+` wildcard), in table order;
-        the keyring only with `[trust]` (a board without keys has no use for one)."""
-        return [
-            (self._of(row), row)
-            for row in TOPIC_TABLE
-            if row.direction == "receive"
-            and (alerts or row.purpose != "alert")
-            and (trust or row.purpose != "keyring")
-        ]
+        a group row once per group; the keyring only with `[trust]` (a board without keys
+        has no use for one)."""
+        rows: list[tuple[str, TopicRow]] = []
+        for row in TOPIC_TABLE:
+            if (
+                row.direction != "receive"
+                or not self.has(row)
+                or (not alerts and row.purpose == "alert")
+                or (not trust and row.purpose == "keyring")
+            ):
+                continue
+            if row.per_group:
+                rows += [(self.address(row, group=group), row) for group in self.groups]
+            else:
+                rows.append((self._of(row), row))
+        return rows
 
     def subscriptions(self, *, alerts: bool, trust: bool = False) -> list[str]:
         return [topic for topic, _row in self.subscription_rows(alerts=alerts, trust=trust)]
@@ -366,11 +453,17 @@ class Topics:
         return self._outbound.get(topic)
 
     def route(self, topic: str) -> Route | None:
-        """The receive row `topic` belongs to, as what the core does with it."""
+        """The receive row `topic` belongs to, as what the core does with it. A group's
+        topic routes only while the board belongs to the group (a message of a group just
+        left may still be on its way)."""
         for row in TOPIC_TABLE:
-            if row.direction != "receive":
+            if row.direction != "receive" or not self.has(row):
                 continue
-            if row.purpose in ("alert", "layout"):
+            if row.per_group:
+                found = self._route_group(row, topic)
+                if found is not None:
+                    return found
+            elif row.purpose in ("alert", "layout"):
                 prefix = self._of(row).removesuffix("+")
                 last = topic.removeprefix(prefix)
                 if topic.startswith(prefix) and last and "/" not in last:
@@ -378,10 +471,29 @@ class Topics:
                         return LayoutTopic(last)
                     return AlertTopic(str(row.scope), last)
             elif topic == self._of(row):
-                if row.purpose == "command":
-                    return CommandTopic()
-                if row.purpose == "keyring":
-                    return KeyringTopic()
-                if row.scope is not None:
-                    return ContentTopic(row.scope)
+                return _plain_route(row)
         return None
+
+    def _route_group(self, row: TopicRow, topic: str) -> Route | None:
+        prefix = self.address(row, group="\0").partition("\0")[0]  # up to the group level
+        if not topic.startswith(prefix):
+            return None
+        group, sep, rest = topic.removeprefix(prefix).partition("/")
+        channel = group_channel(group)
+        if channel not in self._group_channels:
+            return None
+        if row.purpose == "content":
+            return None if sep else ContentTopic(channel)
+        return AlertTopic(channel, rest) if rest and "/" not in rest else None
+
+
+def _plain_route(row: TopicRow) -> Route | None:
+    if row.purpose == "command":
+        return CommandTopic()
+    if row.purpose == "keyring":
+        return KeyringTopic()
+    if row.purpose == "assignment":
+        return AssignmentTopic()
+    if row.scope is not None:
+        return ContentTopic(row.scope)
+    return None

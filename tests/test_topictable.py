@@ -29,6 +29,7 @@ from agent.schema import asyncapi_document, json_schemas
 from agent.topics import (
     TOPIC_TABLE,
     AlertTopic,
+    AssignmentTopic,
     CommandTopic,
     ContentTopic,
     KeyringTopic,
@@ -38,7 +39,7 @@ from agent.topics import (
 from agent.validation import decode
 from tests.support import Broker, Observer
 
-TOPICS = Topics("signage/v1", "ba-dinh", "phuc-xa", "hn-01")
+TOPICS = Topics("signage/v1", "ba-dinh", "phuc-xa", "hn-01", ("truong-hoc",))
 RECEIVE = [row for row in TOPIC_TABLE if row.direction == "receive"]
 SEND = [row for row in TOPIC_TABLE if row.direction == "send"]
 PUBLIC_COMMANDS = {"ping", "screenshot", "reload", "set_brightness", "display_power", "restart"}
@@ -50,7 +51,9 @@ PUBLIC_COMMANDS = {"ping", "screenshot", "reload", "set_brightness", "display_po
 def test_the_board_subscribes_to_every_receive_row_with_its_qos() -> None:
     rows = TOPICS.subscription_rows(alerts=True, trust=True)
     assert [row for _topic, row in rows] == RECEIVE
-    assert [topic for topic, _row in rows] == [TOPICS.address(row) for row in RECEIVE]
+    assert [topic for topic, _row in rows] == [
+        TOPICS.address(row, group="truong-hoc") for row in RECEIVE
+    ]
     assert all(row.qos == 1 for _topic, row in rows)
     without_alerts = [row for _topic, row in TOPICS.subscription_rows(alerts=False, trust=True)]
     assert without_alerts == [row for row in RECEIVE if row.purpose != "alert"]
@@ -63,15 +66,19 @@ def test_the_board_subscribes_to_every_receive_row_with_its_qos() -> None:
 
 def test_routing_reads_the_table() -> None:
     for row in RECEIVE:
-        route = TOPICS.route(TOPICS.address(row, alert_id="bao-so-3", layout="bus_times"))
+        address = TOPICS.address(row, alert_id="bao-so-3", layout="bus_times", group="truong-hoc")
+        route = TOPICS.route(address)
+        channel = "group:truong-hoc" if row.per_group else str(row.scope)
         if row.purpose == "content":
-            assert route == ContentTopic(row.scope), row.name  # type: ignore[arg-type]
+            assert route == ContentTopic(channel), row.name
         elif row.purpose == "alert":
-            assert route == AlertTopic(str(row.scope), "bao-so-3"), row.name
+            assert route == AlertTopic(channel, "bao-so-3"), row.name
         elif row.purpose == "keyring":
             assert route == KeyringTopic(), row.name
         elif row.purpose == "layout":
             assert route == LayoutTopic("bus_times"), row.name
+        elif row.purpose == "assignment":
+            assert route == AssignmentTopic(), row.name
         else:
             assert route == CommandTopic(), row.name
     for row in SEND:  # the board's own outbound topics are never routed inbound
@@ -106,6 +113,7 @@ def test_the_asyncapi_document_is_the_table() -> None:
             district="{district}",
             commune="{commune}",
             board="{board}",
+            group="{group}",
             alertId="{alertId}",
             name="{name}",
         )

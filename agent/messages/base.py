@@ -31,16 +31,42 @@ class Outbound(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-Channel = Literal["city", "district", "commune", "board", "local"]
-CHANNELS: tuple[Channel, ...] = ("city", "district", "commune", "board", "local")
-BROKER_CHANNELS: tuple[Channel, ...] = ("city", "district", "commune", "board")
-
 # Named forms: an error says the words, the JSON Schema shows the pattern.
+_SLUG = r"[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?"
 SLUG_PATTERN = named_pattern(
-    r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$",
+    f"^{_SLUG}$",
     "a slug: lower-case letters, digits and '-' (not first or last), e.g. ba-dinh",
 )
 Slug = Annotated[str, StringConstraints(pattern=SLUG_PATTERN, max_length=64)]
+
+# The fixed channels, in rotation order; beside them one channel per group the board
+# belongs to (CONTRACT §8), named `group:{slug}`. A channel name is also part of a file
+# name in the state dir (agent/caches.py): a slug cannot leave its folder.
+FixedChannel = Literal["city", "district", "commune", "board", "local"]
+CHANNELS: tuple[FixedChannel, ...] = ("city", "district", "commune", "board", "local")
+BROKER_CHANNELS: tuple[FixedChannel, ...] = ("city", "district", "commune", "board")
+GROUP_PREFIX = "group:"
+CHANNEL_PATTERN = named_pattern(
+    rf"^(city|district|commune|board|local|group:{_SLUG})$",
+    "a channel: city, district, commune, board, local, or group:NAME (NAME a slug)",
+)
+Channel = Annotated[str, StringConstraints(pattern=CHANNEL_PATTERN, max_length=70)]
+_GROUP_SLUG = re.compile(SLUG_PATTERN)
+
+
+def group_channel(group: str) -> str:
+    """The channel name of a group (`truong-hoc` → `group:truong-hoc`)."""
+    return GROUP_PREFIX + group
+
+
+def group_of(channel: str) -> str | None:
+    """The group a channel belongs to, or None for a fixed channel (or no valid group)."""
+    if not channel.startswith(GROUP_PREFIX):
+        return None
+    group = channel.removeprefix(GROUP_PREFIX)
+    return group if len(group) <= 64 and _GROUP_SLUG.fullmatch(group) else None
+
+
 # Ids chosen by the city's systems (items, alerts, commands).
 IDENTIFIER_PATTERN = named_pattern(
     r"^[A-Za-z0-9][A-Za-z0-9._:-]*$",

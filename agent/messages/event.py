@@ -196,6 +196,26 @@ class KeyringIgnored(EventBase):
     reason: OutboundText
 
 
+class AssignmentAccepted(EventBase):
+    """Addition (CONTRACT §8): a remote assignment is in force (kept on disk first); the
+    channels of the groups left were cleared (one `content.cleared` each)."""
+
+    kind: Literal["assignment.accepted"] = "assignment.accepted"
+    version: int
+    groups: list[str]
+    joined: list[str]  # groups new to the board
+    left: list[str]  # groups the board no longer belongs to
+    signed_by: str | None  # the kid that signed it; null when unsigned
+
+
+class AssignmentIgnored(EventBase):
+    """Addition (CONTRACT §8): an assignment not newer than the one in force."""
+
+    kind: Literal["assignment.ignored"] = "assignment.ignored"
+    version: int
+    reason: OutboundText
+
+
 Event = Annotated[
     ContentAccepted
     | ContentRejected
@@ -215,6 +235,8 @@ Event = Annotated[
     | StorageError
     | InputSuppressed
     | KeyringAccepted
-    | KeyringIgnored,
+    | KeyringIgnored
+    | AssignmentAccepted
+    | AssignmentIgnored,
     Field(discriminator="kind"),
 ]

@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
+from agent.messages.assignment import AssignmentHealth
 from agent.messages.base import Channel, Outbound, Timestamp
 from agent.messages.keyring import TrustHealth
 
@@ -150,6 +151,11 @@ class Heartbeat(Outbound):
     # Addition (CONTRACT §7): "off" without [trust]; else whether signatures are required,
     # the keyring version in force and the keys trusted.
     trust: TrustHealth | Literal["off"] = "off"
+    # Addition (CONTRACT §8): where the board belongs: the remote assignment's version in
+    # force (null: the config's values) and its groups (channels `group:{g}`).
+    assignment: AssignmentHealth = Field(
+        default_factory=lambda: AssignmentHealth(version=None, groups=[])
+    )
 
     def state_line(self) -> str:
         """The board's state as a technician reads it in the log: logged at INFO when it

@@ -102,6 +102,11 @@ def _ref(*path: str) -> dict[str, str]:
 _PARAMETERS: Final[dict[str, dict[str, Any]]] = {
     "district": {"description": "District slug ([board] district).", "examples": ["ba-dinh"]},
     "commune": {"description": "Commune slug ([board] commune).", "examples": ["phuc-xa"]},
+    "group": {
+        "description": "A group the board belongs to ([board] groups, or its remote "
+        "assignment): an administrative unit code or any slug; channel `group:{group}`.",
+        "examples": ["truong-hoc"],
+    },
     "board": {
         "description": "Board id ([board] id), also the board's MQTT client id.",
         "examples": ["hn-badinh-phucxa-01"],
@@ -160,6 +165,9 @@ def _messages() -> dict[str, dict[str, Any]]:
             "contentType": "application/yaml",
             "payload": {"type": "string", "contentMediaType": "application/yaml"},
         },
+        "assignment": json_message(
+            "assignment", "Assignment", "Where the board belongs: its groups.", "Assignment"
+        ),
         "clear": {
             "name": "clear",
             "title": "Empty retained payload",

@@ -11,6 +11,7 @@ from pydantic import BaseModel, TypeAdapter
 
 from agent.messages import (
     Alert,
+    Assignment,
     CommandResult,
     Event,
     Heartbeat,
@@ -76,6 +77,16 @@ PAYLOADS: Final[tuple[Payload, ...]] = (
         "retained on {root}/trust as a JWS signed by a key that may sign `keyring`. A "
         "higher version replaces the keys the last one brought; `revoked` kids are refused "
         "from then on. A keyring can neither replace nor revoke a root.",
+    ),
+    Payload(
+        "assignment",
+        "Assignment",
+        Assignment,
+        "inbound",
+        "Where a board belongs (CONTRACT §8), retained on {root}/board/{b}/assignment: its "
+        "groups (channels group:{g}), and optionally its area codes, location ([lat, lon]) "
+        "and name, replacing the config's. A version not greater than the one held is "
+        "ignored (assignment.ignored); signed when the board requires signatures.",
     ),
     Payload(
         "command_result",

@@ -77,7 +77,7 @@ class TrustDesk:
 
     def admit(
         self,
-        kind: Literal["playlist", "alert", "command", "layout"],
+        kind: Literal["playlist", "alert", "command", "assignment", "layout"],
         scope: str | None,
         payload: bytes,
         now: datetime,
