@@ -254,6 +254,8 @@ def write_config(
     extra: str = "",
     mqtt_extra: str = "",
     reconnect_s: tuple[float, float] = (0.2, 1.0),
+    district: str | None = BOARD["district"],
+    board_extra: str = "",
 ) -> Path:
     mqtt_section = (
         f'[mqtt]\nhost = "127.0.0.1"\nport = {port}\nkeepalive_s = 5\n'
@@ -265,9 +267,10 @@ def write_config(
     config.write_text(
         f"""[board]
 id = "{BOARD["id"]}"
-district = "{BOARD["district"]}"
+{f'district = "{district}"' if district else ""}
 commune = "{BOARD["commune"]}"
 name = "Bảng tin phường Phúc Xá"
+{board_extra}
 
 {mqtt_section}
 [display]
