@@ -5,6 +5,7 @@ without a district works, one with a district still gets its channel."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -50,7 +51,7 @@ def next_heartbeat(observer: Observer) -> dict[str, object]:
     return beat
 
 
-def showing(channel: str, item_id: str) -> object:
+def showing(channel: str, item_id: str) -> Callable[[Message], bool]:
     def match(m: Message) -> bool:
         if m.topic != HEARTBEAT:
             return False
