@@ -10,8 +10,8 @@ non-finite reaches the code behind (renderer, command handlers, timers).
 from __future__ import annotations
 
 import json
-import re
 import math
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, get_args
