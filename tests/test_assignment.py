@@ -20,6 +20,7 @@ from agent.link_messages import Received
 from agent.output import HeadlessOutput
 from agent.playback import rotation_order
 from agent.topics import Topics
+from agent.trust.verify import Route, route_of
 from tests.support import playlist, text_item
 from tests.test_core import FakeClock, events, make_config, shown
 
@@ -288,3 +289,13 @@ def test_content_of_a_group_left_before_a_restart_does_not_come_back(
     assert not (tmp_path / "state" / "content" / "group.nhom-a.json").exists()
     again = started(tmp_path, clock, agents, groups=["nhom-a"])
     assert shown(again) is None
+
+
+def test_verify_tells_the_assignment_and_group_topics(tmp_path: Path) -> None:
+    board_keys = {"id": "hn-01", "commune": "phuc-xa", "name": "Phúc Xá", "groups": ["nhom-a"]}
+    config = make_config(tmp_path, board=board_keys)
+    assert route_of(config, ASSIGNMENT, b"") == Route("assignment", None, scoped=True)
+    assert route_of(config, group_topic("nhom-a"), b"") == Route(
+        "playlist", "group:nhom-a", scoped=True
+    )
+    assert isinstance(route_of(config, f"{ROOT}/content/district/ba-dinh", b""), str)

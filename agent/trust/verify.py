@@ -18,7 +18,14 @@ from agent.config import AgentConfig
 from agent.health import clock_synced
 from agent.messages import SignedKind
 from agent.storage import StorageHealth
-from agent.topics import AlertTopic, CommandTopic, ContentTopic, KeyringTopic, Topics
+from agent.topics import (
+    AlertTopic,
+    AssignmentTopic,
+    CommandTopic,
+    ContentTopic,
+    KeyringTopic,
+    Topics,
+)
 from agent.trust.desk import TrustDesk
 from agent.trust.jws import looks_like_jws, parse_jws
 from agent.validation import InvalidInput, loads_or_none
@@ -46,7 +53,12 @@ def kind_of(payload: bytes) -> SignedKind:
         return "alert"  # CAP
     data = loads_or_none(inner)
     kind = data.get("type") if isinstance(data, dict) else None
-    kinds: dict[object, SignedKind] = {"alert": "alert", "command": "command", "keyring": "keyring"}
+    kinds: dict[object, SignedKind] = {
+        "alert": "alert",
+        "command": "command",
+        "keyring": "keyring",
+        "assignment": "assignment",
+    }
     return kinds.get(kind, "playlist")
 
 
@@ -55,19 +67,26 @@ def route_of(config: AgentConfig, topic: str | None, payload: bytes) -> Route | 
     is not one this board takes messages on."""
     if topic is None:
         kind = kind_of(payload)
-        return Route(kind, None, scoped=kind in ("command", "keyring"))
+        return Route(kind, None, scoped=kind in ("command", "keyring", "assignment"))
     board = config.board
     root = config.mqtt.topic_root if config.mqtt else "signage/v1"
-    route = Topics(root, board.district, board.commune, board.id).route(topic)
+    topics = Topics(root, board.district, board.commune, board.id, tuple(board.groups))
+    route = topics.route(topic)
     if isinstance(route, ContentTopic):
         return Route("playlist", route.channel, scoped=True)
     if isinstance(route, AlertTopic):
         return Route("alert", route.scope, scoped=True)
-    if isinstance(route, CommandTopic):
-        return Route("command", None, scoped=True)
-    if isinstance(route, KeyringTopic):
-        return Route("keyring", None, scoped=True)
-    return f"board {board.id} takes no messages on {topic}"
+    if route is None:
+        return f"board {board.id} takes no messages on {topic}"
+    return Route(_UNSCOPED[type(route)], None, scoped=True)
+
+
+# The topics whose messages have no channel or group to sign for.
+_UNSCOPED: dict[type[CommandTopic | KeyringTopic | AssignmentTopic], SignedKind] = {
+    CommandTopic: "command",
+    KeyringTopic: "keyring",
+    AssignmentTopic: "assignment",
+}
 
 
 def trust_desk(config: AgentConfig, warn: TextIO) -> TrustDesk:
