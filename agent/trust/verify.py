@@ -24,6 +24,7 @@ from agent.topics import (
     CommandTopic,
     ContentTopic,
     KeyringTopic,
+    LayoutTopic,
     Topics,
 )
 from agent.trust.desk import TrustDesk
@@ -82,10 +83,11 @@ def route_of(config: AgentConfig, topic: str | None, payload: bytes) -> Route | 
 
 
 # The topics whose messages have no channel or group to sign for.
-_UNSCOPED: dict[type[CommandTopic | KeyringTopic | AssignmentTopic], SignedKind] = {
+_UNSCOPED: dict[type[CommandTopic | KeyringTopic | AssignmentTopic | LayoutTopic], SignedKind] = {
     CommandTopic: "command",
     KeyringTopic: "keyring",
     AssignmentTopic: "assignment",
+    LayoutTopic: "layout",
 }
 
 
