@@ -48,8 +48,10 @@ def check_identity(config: AgentConfig) -> list[Check]:
     board = config.board
     checks = [
         Check.passed(
-            f"board {board.id} “{board.name}”, district {board.district}, commune "
-            f"{board.commune}; MQTT client id {board.id}"
+            f"board {board.id} “{board.name}”, "
+            + (f"district {board.district}, " if board.district else "no district, ")
+            + f"commune {board.commune}, groups {', '.join(board.groups) or 'none'}; "
+            f"MQTT client id {board.id}"
         )
     ]
     mqtt = config.mqtt

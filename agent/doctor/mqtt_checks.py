@@ -31,7 +31,9 @@ class BrokerSession:
         self.config = config
         self.timeout = timeout
         board = config.board
-        self.topics = Topics(self.cfg.topic_root, board.district, board.commune, board.id)
+        self.topics = Topics(
+            self.cfg.topic_root, board.district, board.commune, board.id, tuple(board.groups)
+        )
         self.trust = config.trust is not None  # the keyring topic too, as the board subscribes
         self.client_id = f"{board.id}-doctor"
         self.session: Session | None = None
