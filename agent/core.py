@@ -323,14 +323,16 @@ class Agent:
 
     def place(self, moved: Moved) -> None:
         """An assignment accepted (CONTRACT §8), applied at once: the link subscribes the
-        new groups' topics (their retained content arrives by it) and leaves the old ones,
-        the old groups' content stops showing (`content.cleared` each), and alert
-        targeting and the idle screen's name follow."""
+        new groups' topics (their retained content arrives by it) and leaves the old ones;
+        the old groups' content stops showing (`content.cleared` each) and their alerts
+        end; alert targeting and the idle screen's name follow."""
         placement = moved.after
         self.topics.assign(placement.groups)
         if self.link is not None:
             self.link.resubscribe()
-        self.content.leave([group_channel(group) for group in moved.left])
+        left = [group_channel(group) for group in moved.left]
+        self.content.leave(left)
+        self.intake.leave(left)  # the alerts the groups left brought end too
         self.alert_desk.use_settings(placed(self.alert_desk.settings, placement))
         self.presenter.board_name = placement.name
         self.screen.frame = None  # the idle screen shows the name: drawn anew

@@ -34,6 +34,7 @@ from agent.messages import (
     AssignmentIgnored,
     SerialLinkDown,
     SerialLinkUp,
+    group_of,
 )
 from agent.refusals import Refusals
 from agent.remote_layouts import RemoteLayouts
@@ -84,6 +85,9 @@ class Intake:
         self.assignments = assignments  # where the board belongs (CONTRACT §8)
         self.place = place  # the core applies a move: subscriptions, content, targeting
         self.inbox_alerts: dict[Path, str] = {}  # alert files in the inbox: path → alert id
+        # The alerts each group's topics brought (group channel → topic alert ids): they
+        # end when the board leaves the group, as its content does (CONTRACT §8).
+        self.group_alerts: dict[str, set[str]] = {}
         # The heartbeat's `mqtt` alert source: when an alert topic last brought a payload.
         self.last_alert_received_at: datetime | None = None
 
@@ -109,6 +113,7 @@ class Intake:
                     self.refusals.reject(topic, None, exc.errors)
                     return
                 self.on_alert(route.alert_id, topic, admitted.payload)
+                self._note_group_alert(route, admitted.payload)
             elif isinstance(route, CommandTopic):
                 self.commands.on_payload(topic, payload, retained=message.retained)
             elif isinstance(route, KeyringTopic):
@@ -121,6 +126,23 @@ class Intake:
                 log.warning("message on a topic the agent does not handle: %s", topic)
         finally:
             self.refusals.inbound = None
+
+    def _note_group_alert(self, route: AlertTopic, payload: bytes) -> None:
+        if group_of(route.scope) is None:
+            return
+        held = self.group_alerts.setdefault(route.scope, set())
+        if payload:
+            held.add(route.alert_id)
+        else:
+            held.discard(route.alert_id)
+
+    def leave(self, channels: list[str]) -> None:
+        """Groups the board left: the alerts their topics brought end, as if deleted
+        (`alert.ended`, reason `deleted`); no more come, the link has unsubscribed."""
+        now = self.events.now()
+        for channel in channels:
+            for alert_id in sorted(self.group_alerts.pop(channel, set())):
+                self.events.emit_all(self.alerts.on_payload(alert_id, b"", now))
 
     def on_keyring(self, topic: str, payload: bytes) -> None:
         try:

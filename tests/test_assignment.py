@@ -22,7 +22,7 @@ from agent.playback import rotation_order
 from agent.topics import Topics
 from agent.trust.verify import Route, route_of
 from tests.support import playlist, text_item
-from tests.test_core import FakeClock, events, make_config, shown
+from tests.test_core import FakeClock, alert_payload, events, make_config, shown
 
 ROOT = "signage/v1"
 ASSIGNMENT = f"{ROOT}/board/hn-01/assignment"
@@ -299,3 +299,17 @@ def test_verify_tells_the_assignment_and_group_topics(tmp_path: Path) -> None:
         "playlist", "group:nhom-a", scoped=True
     )
     assert isinstance(route_of(config, f"{ROOT}/content/district/ba-dinh", b""), str)
+
+
+def test_the_alerts_of_a_group_left_end(
+    tmp_path: Path, clock: FakeClock, agents: list[Agent], caplog_info: pytest.LogCaptureFixture
+) -> None:
+    agent = started(tmp_path, clock, agents, groups=["nhom-a", "nhom-b"])
+    send(agent, f"{ROOT}/alert/group/nhom-a/bao-so-3", alert_payload())
+    send(agent, f"{ROOT}/alert/group/nhom-b/mua-lon", alert_payload(id="mua-lon"))
+    assert sorted(agent.heartbeat().alerts_active) == ["bao-so-3", "mua-lon"]
+    send(agent, ASSIGNMENT, assignment(1, ["nhom-b"]))
+    [ended] = events(caplog_info, "alert.ended")
+    assert ended["alert_id"] == "bao-so-3"
+    assert ended["reason"] == "deleted"
+    assert agent.heartbeat().alerts_active == ["mua-lon"]
