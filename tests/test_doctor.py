@@ -168,7 +168,7 @@ def test_a_reachable_broker_passes_every_stage_with_timings(
     assert re.search(rf"✓ TCP connection to 127\.0\.0\.1:{city_broker.port} \([\d.]+ ms\)", report)
     assert "✓ TLS: TLSv1.3, certificate of 127.0.0.1 verified, valid until" in report
     assert f"✓ MQTT log-in as {BOARD['id']} accepted" in report
-    assert "✓ subscribed to the board's 10 topics (content, alerts, commands)" in report
+    assert "✓ subscribed to the board's 11 topics (content, alerts, commands)" in report
     assert "✓ fonts cover Vietnamese" in report
     assert (result.returncode == 1) == ("✗" in report)
     assert_every_failure_says_what_to_do(report)
@@ -548,7 +548,7 @@ def test_denied_writes_are_a_failure_naming_the_permission(tmp_path: Path) -> No
         report = broker_report(tmp_path / "board", broker.port, board_login(tmp_path))
     finally:
         broker.kill()
-    assert "✓ subscribed to the board's 10 topics" in report  # reading is allowed
+    assert "✓ subscribed to the board's 11 topics" in report  # reading is allowed
     assert (
         f"✗ broker denies {BOARD['id']} writing signage/v1/board/{BOARD['id']}/events: "
         "Not authorized" in report
@@ -567,7 +567,7 @@ def test_denied_command_reads_are_caught_by_a_round_trip(tmp_path: Path) -> None
         report = broker_report(tmp_path / "board", broker.port, board_login(tmp_path), timeout=2)
     finally:
         broker.kill()
-    assert "✓ subscribed to the board's 10 topics" in report  # the SUBACK lies
+    assert "✓ subscribed to the board's 11 topics" in report  # the SUBACK lies
     assert "✓ write permission" in report
     cmd = f"signage/v1/board/{BOARD['id']}/cmd"
     assert f"✗ broker denies {BOARD['id']} reading {cmd}: a probe command was accepted" in report

@@ -29,6 +29,7 @@ def test_subscriptions_cover_the_four_content_channels_and_commands() -> None:
         "signage/v1/content/board/hn-01",
         "signage/v1/board/hn-01/assignment",  # where the board belongs (CONTRACT §8)
         "signage/v1/board/hn-01/cmd",
+        "signage/v1/layout/+",  # layouts over MQTT (CONTRACT §8)
     ]
     assert "signage/v1/alert/commune/ba-dinh/phuc-xa/+" in TOPICS.subscriptions(alerts=True)
 
