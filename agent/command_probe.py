@@ -54,6 +54,7 @@ class CommandReadProbe:
         self._arrived = False
         self._decided = False
         self._verifiable = True  # MQTT 5: a PUBACK says whether the broker took it
+        self.last_finding: Finding | None = None  # of the last connection that had one
 
     def payload(self) -> bytes:
         """A new probe for a new connection (its predecessors are still recognised)."""
@@ -109,6 +110,7 @@ class CommandReadProbe:
             found = self._judge(now - self._sent_at)
             if found is not None:
                 self._decided = True
+                self.last_finding = found.finding
             return found
 
     def _judge(self, waited: float) -> Verdict | None:

@@ -29,7 +29,7 @@ from typing import Any
 import paho.mqtt.client as mqtt
 
 from agent.clock import Clock
-from agent.command_probe import CommandReadProbe
+from agent.command_probe import CommandReadProbe, Finding
 from agent.config import MqttConfig
 from agent.link_acks import BrokerAcks
 from agent.link_health import LinkHealth
@@ -146,6 +146,11 @@ class MqttLink:
     @property
     def denials(self) -> dict[str, str]:
         return self._health.denials
+
+    @property
+    def command_reads(self) -> Finding | None:
+        """What the command probe found on the last connection that settled it."""
+        return self._acks.probe.last_finding
 
     @property
     def dropped_inbound(self) -> int:
