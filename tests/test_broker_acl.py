@@ -27,6 +27,7 @@ BOARD_READS = [
     f"{ROOT}/alert/#",
     f"{ROOT}/board/{BOARD['id']}/cmd",
     f"{ROOT}/trust",
+    f"{ROOT}/layout/#",
 ]
 
 
@@ -69,6 +70,7 @@ def test_a_board_account_cannot_write_what_boards_read(city_broker: Broker) -> N
             f"{ROOT}/trust",
             f"{ROOT}/board/hn-other-board-02/heartbeat",
             f"{ROOT}/board/{BOARD['id']}/assignment",
+            f"{ROOT}/layout/bus_times",
         ]
         for topic in forged:
             board.publish(topic, b"forged", retain=True)
@@ -79,10 +81,12 @@ def test_a_board_account_cannot_write_what_boards_read(city_broker: Broker) -> N
         try:
             dashboard.publish(f"{ROOT}/content/city", b"real content")
             dashboard.publish(f"{ROOT}/board/{BOARD['id']}/cmd", b"real command")
+            dashboard.publish(f"{ROOT}/layout/bus_times", b"real layout", retain=True)
             authority.publish(f"{ROOT}/alert/city/real", b"real alert")
             publisher.publish(f"{ROOT}/trust", b"real keyring", retain=True)
             board.publish(f"{ROOT}/board/{BOARD['id']}/heartbeat", b"own report")
-            for topic in ("content/city", f"board/{BOARD['id']}/cmd", "alert/city/real", "trust"):
+            read = ("content/city", f"board/{BOARD['id']}/cmd", "alert/city/real", "trust")
+            for topic in (*read, "layout/bus_times"):
                 board.wait_for(real_on(f"{ROOT}/{topic}"))
             dashboard.wait_for(lambda m: m.payload == b"own report")
         finally:
