@@ -183,10 +183,13 @@ def test_a_refused_subscription_is_a_denial_on_mqtt_3_1_1_too(
     """amqtt's topic ACL answers a subscription it refuses with SUBACK 0x80 (3.1.1):
     the board says it cannot read its commands, once, and in its STATUS= line."""
     cmd = TOPICS.command
+    # Everything else a board reads (issue 14 added its assignment and the layouts).
+    allowed = ["signage/v1/content/#", "signage/v1/alert/#", "signage/v1/layout/#"]
+    allowed.append(TOPICS.assignment)
     acl = (
         "  amqtt.plugins.topic_checking.TopicAccessControlListPlugin:\n"
         "    acl:\n"
-        "      anonymous: ['signage/v1/content/#', 'signage/v1/alert/#']\n"
+        f"      anonymous: {allowed!r}\n"
     )
     broker = AmqttBroker(tmp_path, acl)
     broker.start()
