@@ -13,7 +13,6 @@ without `[trust]` never loads `cryptography`.
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 from dataclasses import dataclass
@@ -27,7 +26,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from agent.alert_kind import looks_like_cap
 from agent.messages import Identifier
-from agent.trust.jws import ContentType
+from agent.trust.jws import ContentType, b64url_encode
 from agent.validate import MAX_FILE_BYTES
 from agent.validation import InvalidInput, parse_json
 from display_layouts.input_problems import ROOT, Problem, printable, translate
@@ -92,8 +91,8 @@ class SigningKey:
 
 
 def b64url(data: bytes) -> str:
-    """base64url without padding (RFC 7515 §2)."""
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+    """base64url without padding (RFC 7515 §2), as text: the board's reader's framing."""
+    return b64url_encode(data).decode("ascii")
 
 
 def check_key_name(name: str) -> str:
