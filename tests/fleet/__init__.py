@@ -1,0 +1,1 @@
+"""Tests of signage-fleet (CONTRACT §9)."""
