@@ -1,0 +1,1 @@
+"""The fleet's web page and JSON API (FastAPI)."""
