@@ -11,7 +11,10 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from fleet.store.db import DEFAULT_DB_URL
+from fleet.defaults import DEFAULT_DB_URL, DEFAULT_LISTEN, DEFAULT_ROOT
+
+# What `[fleet]` installs: `--help` and the message below work without it (a board).
+FLEET_EXTRA = ("fastapi", "uvicorn", "sqlalchemy", "alembic", "argon2", "psycopg")
 
 EX_USAGE = 2
 EX_UNAVAILABLE = 69  # sysexits: a broker or database cannot be reached
@@ -31,8 +34,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--broker", required=True, metavar="HOST:PORT")
     serve.add_argument("--db", default=DEFAULT_DB_URL, metavar="URL")
-    serve.add_argument("--listen", default="127.0.0.1:8080", metavar="HOST:PORT")
-    serve.add_argument("--root", default="signage/v1", help="the topic root (topic_root)")
+    serve.add_argument("--listen", default=DEFAULT_LISTEN, metavar="HOST:PORT")
+    serve.add_argument("--root", default=DEFAULT_ROOT, help="the topic root (topic_root)")
 
     users = commands.add_parser("users", help="the web page's users")
     user_commands = users.add_subparsers(dest="users_command", required=True, metavar="ACTION")
@@ -60,12 +63,18 @@ def _parser() -> argparse.ArgumentParser:
     publish.add_argument("--to", metavar="TARGET", help="the channel, board, group or layout")
     publish.add_argument("--key", metavar="FILE.key", help="sign with this key")
     publish.add_argument("--broker", required=True, metavar="HOST:PORT")
-    publish.add_argument("--root", default="signage/v1", help="the topic root (topic_root)")
+    publish.add_argument("--root", default=DEFAULT_ROOT, help="the topic root (topic_root)")
     publish.add_argument("--bump", action="store_true", help="raise the version above the held one")
     publish.add_argument(
         "--wait", action="store_true", help="command: wait for and print its result"
     )
     return parser
+
+
+def _missing_extra() -> list[str]:
+    from importlib.util import find_spec
+
+    return [name for name in FLEET_EXTRA if find_spec(name) is None]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -75,6 +84,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    missing = _missing_extra()
+    if missing:
+        print(
+            f"signage-fleet: the [fleet] extra is not installed (no {', '.join(missing)}): "
+            "pip install 'signage-agent[fleet]'",
+            file=sys.stderr,
+        )
+        return EX_UNAVAILABLE
     if args.command == "serve":
         from fleet.serve import serve
 

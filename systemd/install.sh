@@ -205,7 +205,7 @@ step_venv() {
 }
 
 # What pip installs from a checkout: the package's own files, and nothing else.
-PACKAGE_FILES=(pyproject.toml README.md LICENSE agent display_layouts firmware_bridge signage_base)
+PACKAGE_FILES=(pyproject.toml README.md LICENSE agent display_layouts firmware_bridge fleet signage_base)
 
 package_files() {
     (

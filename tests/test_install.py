@@ -39,6 +39,9 @@ PACKAGE_FILES = (
     "agent",
     "display_layouts",
     "firmware_bridge",
+    # Copied so the console script the package declares says what is missing on a board
+    # (the [fleet] extra) instead of failing to import.
+    "fleet",
     "signage_base",
 )
 

@@ -12,9 +12,8 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from fleet.defaults import DEFAULT_DB_URL
 from fleet.store.models import Base
-
-DEFAULT_DB_URL = "sqlite:///signage-fleet.db"
 
 
 def engine_url(url: str) -> str:
