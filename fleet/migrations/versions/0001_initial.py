@@ -1,5 +1,4 @@
-"""The fleet's first schema: boards, heartbeat history, events, alerts and their
-receipts, screenshots, commands, users and login sessions (issue 15).
+"""The first schema (issue 15): every table of fleet/store/models.py.
 
 Revision ID: 0001
 Revises:
