@@ -14,6 +14,7 @@ sends can stop ingest: an unexpected error is handled the same way.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -22,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
 from fleet import alert_ingest
@@ -34,17 +36,15 @@ from fleet.ingest_checks import (
     expect_type,
     integer,
     json_object,
-    location,
     parse_topic,
     png_size,
     required_text,
     required_timestamp,
     shown,
-    slug_list,
     text,
-    text_list,
     timestamp,
 )
+from fleet.ingest_place import apply_place
 from fleet.live import ChangeKind, Changes
 from fleet.store.db import Store
 from fleet.store.models import Board, BoardEvent, Command, HeartbeatSample, Screenshot
@@ -53,11 +53,10 @@ log = logging.getLogger(__name__)
 
 HISTORY_EVERY_S = 300.0
 MAX_SEQ = 2**31 - 1  # the column is a 32-bit integer on PostgreSQL
-MAX_GROUPS = 100
-MAX_AREA_CODES = 200
 ALERT_EVENTS = ("alert.started", "alert.ended")
 WARNINGS_PER_MINUTE = 20
 LOGGED_TOPIC = 200
+RETRY_DELAYS_S = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0)  # about a minute in all
 
 Change = tuple[ChangeKind, str]
 
@@ -72,6 +71,15 @@ class _Written:
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def _cause(error: Exception) -> str:
+    """An error in one short line: for the database, the driver's first line (not
+    SQLAlchemy's text, which quotes the statement and its parameters)."""
+    if isinstance(error, DBAPIError) and error.orig is not None:
+        lines = str(error.orig).strip().splitlines()
+        return f"{type(error.orig).__name__}: {lines[0] if lines else ''}"[:300]
+    return f"{type(error).__name__}: {error}"[:300]
 
 
 class _WarningBudget:
@@ -109,13 +117,16 @@ class Ingest:
         history_every_s: float = HISTORY_EVERY_S,
         max_payload: int = MAX_JSON_BYTES,
         max_screenshot: int = MAX_SCREENSHOT_BYTES,
+        retry_delays_s: tuple[float, ...] = RETRY_DELAYS_S,
     ) -> None:
         self.store, self.changes, self.root, self.clock = store, changes, root, clock
         self.history_every = timedelta(seconds=history_every_s)
         self.max_payload, self.max_screenshot = max_payload, max_screenshot
         self.accepted = 0
         self.rejected: Counter[str] = Counter()
+        self.retry_delays_s = retry_delays_s
         self._budget = _WarningBudget()
+        self._closing = threading.Event()
 
     def handle(self, topic: str, payload: bytes, retained: bool) -> None:
         what = "topic"
@@ -123,16 +134,12 @@ class Ingest:
             target = parse_topic(topic, self.root)
             what = "alert" if isinstance(target, AlertMessage) else target.leaf
             now = self.clock()
-            with self.store.session() as session:
-                if isinstance(target, AlertMessage):
-                    written = _Written(self._alert(session, topic, payload, now))
-                else:
-                    written = self._board_message(session, target, payload, now)
+            written = self._write_retrying(target, topic, payload, now)
         except BadPayload as bad:
             self._reject(what, topic, str(bad))
             return
         except Exception as error:  # a bug or the database: never the end of ingest
-            self._reject(what, topic, f"could not be stored ({type(error).__name__}: {error})")
+            self._reject(what, topic, f"could not be stored ({_cause(error)})")
             log.debug("storing %r failed", topic[:LOGGED_TOPIC], exc_info=True)
             return
         self.accepted += 1
@@ -141,6 +148,38 @@ class Ingest:
             changed += self._alert_receipt(target.board_id, written.alert_event, topic, now)
         for kind, key in dict.fromkeys(changed):
             self.changes.notify(kind, key)
+
+    def close(self) -> None:
+        """Stop waiting for a database that is away (serve is stopping)."""
+        self._closing.set()
+
+    def _write(
+        self, target: BoardMessage | AlertMessage, topic: str, payload: bytes, now: datetime
+    ) -> _Written:
+        with self.store.session() as session:
+            if isinstance(target, AlertMessage):
+                return _Written(self._alert(session, topic, payload, now))
+            return self._board_message(session, target, payload, now)
+
+    def _write_retrying(
+        self, target: BoardMessage | AlertMessage, topic: str, payload: bytes, now: datetime
+    ) -> _Written:
+        """A database that went away (PostgreSQL restarting, SQLite locked past its busy
+        timeout) is waited for, a minute at most: meanwhile the message is not
+        acknowledged and what follows waits at the broker, instead of being lost."""
+        for delay in (*self.retry_delays_s, None):
+            try:
+                return self._write(target, topic, payload, now)
+            except OperationalError as error:
+                if delay is None or self._closing.is_set():
+                    raise
+                if self._budget.allow():
+                    log.warning(
+                        "the database is unavailable (%s); again in %g s", _cause(error), delay
+                    )
+                if self._closing.wait(delay):
+                    raise
+        raise AssertionError("unreachable")
 
     def _reject(self, what: str, topic: str, problem: str) -> None:
         self.rejected[what] += 1
@@ -250,24 +289,7 @@ class Ingest:
             )
 
     def _place(self, board: Board, assignment: object) -> None:
-        """Where the board belongs, from the heartbeat's `assignment` (CONTRACT §8): each
-        key present replaces its column; a bad key is told and left as it was (the rest
-        of the heartbeat is good and stored)."""
-        if not isinstance(assignment, dict):
-            return
-        problems: list[str] = []
-        for key, apply in (
-            ("district", self._district),
-            ("commune", self._commune),
-            ("groups", self._groups),
-            ("area_codes", self._area_codes),
-            ("location", self._location),
-        ):
-            if key in assignment:
-                try:
-                    apply(board, assignment[key])
-                except BadPayload as bad:
-                    problems.append(str(bad))
+        problems = apply_place(board, assignment)
         if problems:
             self.rejected["heartbeat.assignment"] += 1
             if self._budget.allow():
@@ -276,27 +298,6 @@ class Ingest:
                     board.board_id,
                     "; ".join(problems)[:400],
                 )
-
-    @staticmethod
-    def _district(board: Board, value: object) -> None:
-        board.district = None if value is None else slug_list([value], "district", 1)[0]
-
-    @staticmethod
-    def _commune(board: Board, value: object) -> None:
-        board.commune = None if value is None else slug_list([value], "commune", 1)[0]
-
-    @staticmethod
-    def _groups(board: Board, value: object) -> None:
-        board.groups = slug_list(value, "groups", MAX_GROUPS)
-
-    @staticmethod
-    def _area_codes(board: Board, value: object) -> None:
-        board.area_codes = text_list(value, "area_codes", MAX_AREA_CODES, 64)
-
-    @staticmethod
-    def _location(board: Board, value: object) -> None:
-        place = location(value)
-        board.latitude, board.longitude = place if place is not None else (None, None)
 
     def _event(self, session: Session, board_id: str, body: dict[str, Any], now: datetime) -> bool:
         """Stores the event; False when it is one already stored."""

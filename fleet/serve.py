@@ -160,6 +160,7 @@ def _run(
     try:
         server.run(sockets=[sock])
     finally:
+        ingest.close()
         subscription.stop()
         sender.close()
         sock.close()

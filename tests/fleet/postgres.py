@@ -13,6 +13,7 @@ import itertools
 import os
 import pwd
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -29,7 +30,8 @@ def initdb_binary() -> Path | None:
 
 
 class PostgresServer:
-    """One throwaway cluster: `start()`, `new_database()`, `drop_database()`, `stop()`."""
+    """One throwaway cluster: `start()`, `new_database()`, `drop_database()`, `stop()`;
+    `stop_server()` and `start_server()` take it away and bring it back."""
 
     def __init__(self, initdb: Path) -> None:
         self.bin = initdb.parent
@@ -66,6 +68,10 @@ class PostgresServer:
             group=self._user,
             extra_groups=[] if self._user else None,
         )
+        self.start_server()
+
+    def start_server(self) -> None:
+        """The server on the cluster made by `start()` (again, after `stop_server()`)."""
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
                 [
@@ -125,12 +131,18 @@ class PostgresServer:
             connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
     def stop(self) -> None:
+        self.stop_server()
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+    def stop_server(self) -> None:
+        """Stops the server and keeps its data: a database that goes away for a while."""
         if self.process is not None:
-            self.process.terminate()  # SIGTERM: PostgreSQL's "smart" shutdown
+            # SIGINT: PostgreSQL's "fast" shutdown, which ends the clients' sessions (the
+            # "smart" one, SIGTERM, would wait for the tests' pooled connections).
+            self.process.send_signal(signal.SIGINT)
             try:
                 self.process.wait(20)
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(5)
             self.process = None
-        shutil.rmtree(self.directory, ignore_errors=True)
