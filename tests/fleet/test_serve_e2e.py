@@ -1,5 +1,5 @@
 """End to end: Mosquitto, two real agents and `signage-fleet serve` as processes, the
-fleet's SQLite database read by the test. Boards appear online with heartbeats, go
+fleet's database (a SQLite file, then PostgreSQL) read by the test. Boards appear online with heartbeats, go
 offline by their Last Will and come back; what the fleet stored survives its own restart
 and the broker's; what boards sent while the fleet was stopped waits at the broker; a
 screenshot command's PNG reaches the database."""
@@ -82,10 +82,11 @@ def agent_for(tmp_path: Path, broker: Broker, board_id: str) -> AgentProcess:
 
 
 @pytest.fixture
-def city(tmp_path: Path) -> Iterator[tuple[Broker, FleetProcess, list[AgentProcess]]]:
+def city(tmp_path: Path, db_url: str) -> Iterator[tuple[Broker, FleetProcess, list[AgentProcess]]]:
+    """A broker, a fleet (on a SQLite file, then on PostgreSQL) and two boards' agents."""
     broker = Broker(tmp_path)
     broker.start()
-    fleet = FleetProcess(tmp_path / "fleet", broker.port)
+    fleet = FleetProcess(tmp_path / "fleet", broker.port, db_url=db_url)
     agents = [agent_for(tmp_path, broker, b) for b in BOARDS]
     try:
         yield broker, fleet, agents
