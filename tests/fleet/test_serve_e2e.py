@@ -1,8 +1,8 @@
 """End to end: Mosquitto, two real agents and `signage-fleet serve` as processes, the
-fleet's database (a SQLite file, then PostgreSQL) read by the test. Boards appear online with heartbeats, go
-offline by their Last Will and come back; what the fleet stored survives its own restart
-and the broker's; what boards sent while the fleet was stopped waits at the broker; a
-screenshot command's PNG reaches the database."""
+fleet's database (a SQLite file, then PostgreSQL) read by the test. Boards appear online
+with heartbeats, go offline by their Last Will and come back; what the fleet stored
+survives its own restart and the broker's; what boards sent while the fleet was stopped
+waits at the broker; a screenshot command's PNG reaches the database."""
 
 from __future__ import annotations
 
