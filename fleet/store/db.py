@@ -13,7 +13,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from fleet.defaults import DEFAULT_DB_URL
-from fleet.store.models import Base
+from fleet.store.migrate import upgrade
 
 
 def engine_url(url: str) -> str:
@@ -45,9 +45,10 @@ class Store:
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     def create_schema(self) -> None:
-        """Bring the schema up to date. (Placeholder until migrations: creates missing
-        tables only.)"""
-        Base.metadata.create_all(self.engine)
+        """Bring the schema up to date: Alembic's upgrade to the newest revision
+        (`fleet/migrations/`), which creates every table on a new database. Raises
+        SQLAlchemy's OperationalError when the database cannot be reached."""
+        upgrade(self.engine)
 
     @contextmanager
     def session(self) -> Iterator[Session]:
