@@ -11,6 +11,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from fleet.publish_args import add_arguments
 from fleet.store.db import DEFAULT_DB_URL
 
 EX_USAGE = 2
@@ -43,28 +44,7 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("--db", default=DEFAULT_DB_URL, metavar="URL")
 
     publish = commands.add_parser("publish", help="validate, sign and publish a message")
-    publish.add_argument(
-        "kind",
-        choices=[
-            "playlist",
-            "alert",
-            "cancel",
-            "clear",
-            "layout",
-            "assignment",
-            "command",
-            "keyring",
-        ],
-    )
-    publish.add_argument("file", help="the message file (- for standard input)")
-    publish.add_argument("--to", metavar="TARGET", help="the channel, board, group or layout")
-    publish.add_argument("--key", metavar="FILE.key", help="sign with this key")
-    publish.add_argument("--broker", required=True, metavar="HOST:PORT")
-    publish.add_argument("--root", default="signage/v1", help="the topic root (topic_root)")
-    publish.add_argument("--bump", action="store_true", help="raise the version above the held one")
-    publish.add_argument(
-        "--wait", action="store_true", help="command: wait for and print its result"
-    )
+    add_arguments(publish)
     return parser
 
 
