@@ -17,6 +17,7 @@ import os
 import sys
 import threading
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
@@ -160,7 +161,10 @@ class _Publication:
     def _message(self, raw: bytes) -> Message:
         kind = self.kind
         if kind == "clear":
-            return Message("clear", "clear", b"") if not raw else self._message_of_file(raw)
+            if not raw:
+                return Message("clear", "clear", b"")
+            found = self._message_of_file(raw)  # names the topic; its payload is not sent
+            return replace(found, what=f"empty payload (clears {found.what})", payload=b"")
         if kind == "playlist":
             return messages.read_playlist(raw, self._layouts_for(raw))
         readers = {
@@ -293,7 +297,7 @@ class _Publication:
     ) -> None:
         retained = "retained" if destination.retain else "not retained"
         signature = f"signed by {signed_by}" if signed_by else "unsigned"
-        what = "empty payload (clears it)" if not wire else message.what
+        what = "empty payload (clears it)" if message.kind == "clear" else message.what
         print(
             f"published {what} to {destination.topic}: {retained}, QoS {destination.qos}, "
             f"{len(wire)} bytes, {signature}"

@@ -111,7 +111,7 @@ def test_a_bad_file_of_each_kind_is_refused_and_nothing_is_published(
         ("command", "board/B/x", "is not a board id"),
     ],
 )
-def test_a_bad_target_is_refused(
+def test_a_bad_target_is_refused(  # noqa: PLR0917  (parameters and fixtures)
     kind: str, to: str, said: str, tmp_path: Path, broker: Broker, watcher: Observer
 ) -> None:
     content = {
