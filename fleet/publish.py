@@ -146,7 +146,8 @@ class _Publication:
         password = None
         if self.args.password_file is not None:
             try:
-                password = self.args.password_file.read_text(encoding="utf-8").rstrip("\r\n")
+                text = self.args.password_file.read_text(encoding="utf-8")
+                password = next(iter(text.splitlines()), "")
             except (OSError, UnicodeDecodeError) as exc:
                 raise Usage(
                     f"--password-file {self.args.password_file}: cannot read: {exc}"
