@@ -98,7 +98,11 @@ class _Publication:
         self.session: MqttSession | None = None
 
     def bad(self, problems: list[str]) -> BadInput:
-        return BadInput([f"{self.source}: {problem}" for problem in problems])
+        if self.source != "-":
+            shown = self.source
+        else:
+            shown = "signage-fleet publish clear" if self.kind == "clear" else "<stdin>"
+        return BadInput([f"{shown}: {problem}" for problem in problems])
 
     def run(self) -> int:
         raw = b"" if self.kind == "clear" and self.source == "-" else self._read()

@@ -162,6 +162,8 @@ def clearable(root: str, text: str | None) -> Destination:
         return content(root, parse_target(rest))
     if kind == "alert":
         where, _, alert_id = rest.rpartition("/")
+        if not where:
+            raise BadTarget(f"--to '{printable(text, 80)}': an alert's topic is alert/TARGET/ID")
         return alert(root, parse_target(where), alert_id)
     if kind == "layout":
         return layout(root, rest)

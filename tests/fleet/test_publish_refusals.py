@@ -153,3 +153,63 @@ def test_a_refused_publish_is_69_with_the_brokers_reason(tmp_path: Path) -> None
         broker.kill()
     assert done.returncode == 69, (done.stdout, done.stderr)
     assert "not authorized (0x87)" in done.stderr.lower()
+
+
+def test_a_message_over_the_brokers_packet_limit_is_65_and_not_sent(
+    tmp_path: Path,
+) -> None:
+    broker = Broker(tmp_path, "allow_anonymous true\nmax_packet_size 2000\n")
+    broker.start()
+    try:
+        watcher = Observer(broker.port, [f"{ROOT}/#"]).connect()
+        items = [text_item(f"tin-{n}", "Thông báo của phường " * 10) for n in range(10)]
+        file = write(tmp_path, "p.json", playlist(1, items))
+        done = run_publish("playlist", file, "--to", "city", "--broker", f"127.0.0.1:{broker.port}")
+        assert done.returncode == 65, done.stderr
+        assert "the broker takes at most 2000" in done.stderr
+        nothing_published(watcher)
+        watcher.close()
+    finally:
+        broker.kill()
+
+
+def test_a_login_with_a_password_file(tmp_path: Path) -> None:
+    passwords = tmp_path / "passwd"
+    subprocess.run(
+        ["mosquitto_passwd", "-b", "-c", str(passwords), "city-ops", "mat-khau-1"], check=True
+    )
+    broker = Broker(tmp_path, f"allow_anonymous false\npassword_file {passwords}\n")
+    broker.start()
+    try:
+        file = write(tmp_path, "p.json", playlist(1, [text_item("a", "xin chào")]))
+        good = write(tmp_path, "good", "mat-khau-1\n")
+        bad = write(tmp_path, "bad", "sai\n")
+        where = ("--to", "city", "--broker", f"127.0.0.1:{broker.port}", "--username", "city-ops")
+        done = run_publish("playlist", file, *where, "--password-file", good)
+        assert done.returncode == 0, done.stderr
+        done = run_publish("playlist", file, *where, "--password-file", bad)
+        assert done.returncode == 69
+        assert "refused the connection" in done.stderr
+    finally:
+        broker.kill()
+
+
+@pytest.mark.parametrize(
+    ("to", "said"),
+    [
+        (None, "--to names the topic"),
+        ("board/b-1/assignment", "clear empties content/TARGET"),
+        ("alert/city", "an alert's topic is alert/TARGET/ID"),
+        ("alert/city/bao so 3", "cannot be an alert topic's last level"),
+        ("layout/Bus", "is not a layout name"),
+    ],
+)
+def test_clear_names_only_topics_an_empty_payload_clears(
+    to: str | None, said: str, broker: Broker, watcher: Observer
+) -> None:
+    options = [] if to is None else ["--to", to]
+    done = run_publish("clear", "-", *options, "--broker", f"127.0.0.1:{broker.port}")
+    assert done.returncode == 65, done.stderr
+    assert said in done.stderr
+    nothing_published(watcher)
+    watcher.close()
