@@ -109,6 +109,9 @@ class _Publication:
         signed = looks_like_jws(raw)
         if signed and (self.args.key or self.args.bump):
             raise Usage("FILE is signed already: --key and --bump need the message itself")
+        if self.kind == "keyring" and not signed and self.args.key is None:
+            # Every board refuses an unsigned keyring (CONTRACT §7): never worth sending.
+            raise Usage("a keyring is taken only signed: give --key (a key that may sign keyring)")
         try:
             inner = parse_jws(raw, max_bytes=MAX_FILE_BYTES).payload if signed else raw
             key = self._key()

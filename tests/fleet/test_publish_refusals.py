@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from agent.trust.signing import generate_key_files
 from tests.support import REPO, ROOT, Broker, Observer, free_port, playlist, text_item
 from tests.test_e2e_alerts import alert
 
@@ -90,9 +91,10 @@ def test_a_bad_file_of_each_kind_is_refused_and_nothing_is_published(
     name, to, content, path = BAD_FILES[case]
     kind = "alert" if case == "cap" else case
     file = write(tmp_path, name, content)
-    done = run_publish(
-        kind, file, *(["--to", to] if to else []), "--broker", f"127.0.0.1:{broker.port}"
-    )
+    options = ["--to", to] if to else []
+    if kind == "keyring":  # taken only signed: the key is fine, the keyring is not
+        options += ["--key", str(generate_key_files("hanoi-root", tmp_path).private)]
+    done = run_publish(kind, file, *options, "--broker", f"127.0.0.1:{broker.port}")
     assert done.returncode == 65, done.stderr
     assert done.stdout == ""
     first = done.stderr.splitlines()[0]
@@ -135,6 +137,10 @@ def test_an_unreachable_broker_is_69_and_usage_errors_are_2(tmp_path: Path) -> N
     for options in (["--bump"], ["--wait"]):
         done = run_publish("alert", file, "--to", "city", "--broker", "127.0.0.1:1", *options)
         assert done.returncode == 2, done.stderr
+    ring = write(tmp_path, "k.json", json.dumps({"type": "keyring", "version": 1, "keys": []}))
+    done = run_publish("keyring", ring, "--broker", "127.0.0.1:1")
+    assert done.returncode == 2
+    assert "--key" in done.stderr
     done = run_publish("playlist", file, "--to", "city", "--broker", "nowhere")
     assert done.returncode == 2
     assert "HOST:PORT" in done.stderr
