@@ -55,6 +55,11 @@ class PublishRefused(PublishFailed):
     """The broker answered, and said no (CONNACK, SUBACK or PUBACK reason code)."""
 
 
+class NoAcknowledgement(BrokerUnreachable):
+    """Handed to paho, but no PUBACK/SUBACK in time: paho would send it again after a
+    reconnect (it keeps unacknowledged QoS 1 messages), unless its client is dropped."""
+
+
 class TooLarge(PublishFailed):
     """The message is bigger than the broker's announced maximum packet size."""
 
@@ -84,6 +89,7 @@ class MqttSession:
         )
         if username is not None:
             self._client.username_pw_set(username, password)
+        self.client_id = client_id
         self._client.connect_timeout = connect_timeout
         self._client.reconnect_delay_set(1, 30)
         self._client.on_connect = self._on_connect
@@ -188,7 +194,7 @@ class MqttSession:
         with self._state:
             if not self._state.wait_for(lambda: mid in self._acks, timeout):
                 self._abandoned.add(mid)
-                raise BrokerUnreachable(f"no acknowledgement of {what} within {timeout:g} s")
+                raise NoAcknowledgement(f"no acknowledgement of {what} within {timeout:g} s")
             return self._acks.pop(mid)
 
     def publish(
@@ -253,13 +259,18 @@ def _words(code: int) -> str:
 
 
 def read_retained(
-    session: MqttSession, topic: str, window: float = RETAINED_WINDOW_S
+    session: MqttSession, topic: str, *, sync_topic: str | None = None
 ) -> dict[str, bytes]:
-    """The retained messages the broker holds under `topic` (a filter): what arrives
-    flagged retained within `window` after the SUBACK; a single topic returns as soon as
-    its message came."""
+    """The retained messages the broker holds under `topic` (a filter).
+
+    No MQTT packet says "nothing retained here", so the end is marked: after the SUBACK we
+    publish an empty message to `sync_topic` (ours alone, subscribed too) and stop when it
+    comes back. The broker queues a subscription's retained messages before anything
+    published after it, in order, for one client (Mosquitto does), so a retained message —
+    even a large one on a slow link — arrives before the marker. Without a sync topic, or
+    when the broker refuses it (an ACL), `RETAINED_WINDOW_S` after the SUBACK decides."""
     found: dict[str, bytes] = {}
-    arrived = threading.Event()
+    arrived, synced = threading.Event(), threading.Event()
 
     def keep(name: str, payload: bytes, retained: bool) -> None:
         if retained and payload:
@@ -267,13 +278,28 @@ def read_retained(
             arrived.set()
 
     session.subscribe(topic, keep)
-    single = "+" not in topic and "#" not in topic
-    if single:
-        arrived.wait(window)
-    else:
-        threading.Event().wait(window)
-    session.unsubscribe(topic)
+    try:
+        if sync_topic is not None and _marked(session, sync_topic, synced):
+            synced.wait(ACK_TIMEOUT_S)
+        elif "+" in topic or "#" in topic:
+            threading.Event().wait(RETAINED_WINDOW_S)
+        else:
+            arrived.wait(RETAINED_WINDOW_S)
+    finally:
+        session.unsubscribe(topic)
     return dict(found)
+
+
+def _marked(session: MqttSession, sync_topic: str, synced: threading.Event) -> bool:
+    """Whether the end-of-retained marker went out (subscribed to and published)."""
+    try:
+        session.subscribe(sync_topic, lambda _t, _p, _r: synced.set())
+        session.publish(sync_topic, b"", retain=False)
+    except PublishRefused as exc:
+        log.debug("no end-of-retained marker (%s): a %.1f s window instead", exc, RETAINED_WINDOW_S)
+        session.unsubscribe(sync_topic)
+        return False
+    return True
 
 
 class MqttCommandSender:
@@ -281,7 +307,8 @@ class MqttCommandSender:
     page's): opened in the background at construction, reconnected by paho after a
     loss; `send_command` may be called from any thread and returns once the broker took
     the command (PUBACK), else raises PublishFailed. A command sent while the link is
-    down waits up to `timeout` for it, then fails: the page says so, nothing is queued."""
+    down waits up to `timeout` for it, then fails: the page says so, and nothing is left
+    queued to go out later (see `_replace_session`)."""
 
     def __init__(
         self,
@@ -295,8 +322,25 @@ class MqttCommandSender:
     ) -> None:
         self.root = root
         self.timeout = timeout
-        self._session = MqttSession(host, port, username=username, password=password)
+        self._address = (host, port, username, password)
+        self._lock = threading.Lock()  # guards which session is in use
+        self._session = self._connect()
         self._session.open(wait=False)
+
+    def _connect(self) -> MqttSession:
+        host, port, username, password = self._address
+        return MqttSession(host, port, username=username, password=password)
+
+    def _replace_session(self, stale: MqttSession) -> None:
+        """A new client in place of one that holds an unacknowledged command: paho would
+        send that command again after reconnecting, minutes later, to a board whose
+        operator was told it failed. Dropping the client drops it."""
+        with self._lock:
+            if self._session is not stale:
+                return  # another thread replaced it already
+            self._session = self._connect()
+            self._session.open(wait=False)
+        stale.close()
 
     def send_command(
         self, board_id: str, command_id: str, command: str, args: dict[str, Any]
@@ -320,10 +364,18 @@ class MqttCommandSender:
             raise PublishFailed(f"'{board_id[:80]}' is not a board id")
         row = row_for("command")
         topic = row.template.format(root=self.root, board=board_id)
-        self._session.publish(topic, payload, retain=row.retain, qos=row.qos, timeout=self.timeout)
+        with self._lock:
+            session = self._session
+        try:
+            session.publish(topic, payload, retain=row.retain, qos=row.qos, timeout=self.timeout)
+        except NoAcknowledgement:
+            self._replace_session(session)
+            raise
 
     def close(self) -> None:
-        self._session.close()
+        with self._lock:
+            session = self._session
+        session.close()
 
 
 def _is_slug(value: str) -> bool:

@@ -253,7 +253,7 @@ class _Publication:
                 topic = targets.layout(self.args.root, name).topic
             except BadTarget:
                 continue  # the playlist's check names the bad layout name
-            held = read_retained(self._session(), topic).get(topic)
+            held = self._retained(topic)
             if held is None:
                 continue
             if looks_like_jws(held):
@@ -264,9 +264,16 @@ class _Publication:
                 continue  # boards refused it too: the playlist is refused for it
         return specs
 
+    def _retained(self, topic: str) -> bytes | None:
+        """What the broker holds retained on `topic`; the end of its answer is marked on a
+        topic of this publisher's own, `{root}/fleet/sync/{client id}`."""
+        session = self._session()
+        sync = f"{self.args.root}/fleet/sync/{session.client_id}"
+        return read_retained(session, topic, sync_topic=sync).get(topic)
+
     def _bumped(self, message: Message, destination: Destination) -> Message:
         assert message.version is not None
-        held_payload = read_retained(self._session(), destination.topic).get(destination.topic)
+        held_payload = self._retained(destination.topic)
         held = None if held_payload is None else messages.held_version(held_payload)
         version = message.version if held is None else max(message.version, held + 1)
         shown = "none" if held is None else str(held)

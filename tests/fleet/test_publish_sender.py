@@ -6,6 +6,8 @@ once the broker is; a real board answers what it sent."""
 from __future__ import annotations
 
 import json
+import os
+import signal
 import threading
 from pathlib import Path
 
@@ -78,10 +80,44 @@ def test_a_missing_broker_fails_in_time_and_the_sender_comes_back(broker: Broker
 
         wait_until(sent, 60, "the sender to reconnect")
         observer.wait_for(lambda m: m.json()["id"] == "c-3")
-        assert [m.json()["id"] for m in observer.messages] == ["c-3"]  # c-2 never went
         observer.close()
     finally:
         sender.close()
+
+
+def test_a_command_the_broker_never_acknowledged_is_not_sent_after_a_reconnect(
+    tmp_path: Path,
+) -> None:
+    """A frozen broker takes the bytes but sends no PUBACK: the page is told it failed,
+    so it must not go out later (paho would resend it after reconnecting)."""
+    broker = Broker(tmp_path, "allow_anonymous true\nlog_type all\n")
+    broker.start()
+    sender = MqttCommandSender("127.0.0.1", broker.port, ROOT, timeout=2)
+    try:
+        sender.send_command("bang-1", "c-1", "ping", {})
+        assert broker.process is not None
+        os.kill(broker.process.pid, signal.SIGSTOP)
+        with pytest.raises(PublishFailed, match="no acknowledgement"):
+            sender.send_command("bang-2", "c-2", "ping", {})
+        broker.kill()  # the bytes it had not read die with it
+        restarted_at = len(broker.log.read_bytes())
+        broker.start()
+
+        def sent() -> bool:
+            try:
+                sender.send_command("bang-1", "c-3", "ping", {})
+            except PublishFailed:
+                return False
+            return True
+
+        wait_until(sent, 60, "the sender to reconnect")
+        # paho resends what it holds at the CONNACK, before c-3: the log has it by now.
+        since = broker.log.read_bytes()[restarted_at:].decode(errors="replace")
+        assert f"'{ROOT}/board/bang-1/cmd'" in since
+        assert "bang-2" not in since
+    finally:
+        sender.close()
+        broker.kill()
 
 
 def test_bad_commands_are_refused_before_they_are_sent(broker: Broker) -> None:
