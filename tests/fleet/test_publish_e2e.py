@@ -199,6 +199,10 @@ def test_signed_messages_are_accepted_unsigned_refused_and_a_keyring_adds_a_key(
     said = ok(broker, "keyring", keyring, "--key", str(root.private))
     assert f"to {ROOT}/trust: retained" in said
     observer.wait_for(event_matcher(EVENTS, "trust.keyring_accepted", version=1))
+    # --bump reads the version inside the signed keyring the broker holds.
+    said = ok(broker, "keyring", keyring, "--key", str(root.private), "--bump")
+    assert said.startswith(f"version 2 (held on {ROOT}/trust: 1)")
+    observer.wait_for(event_matcher(EVENTS, "trust.keyring_accepted", version=2))
     storm = write(tmp_path, "bao.json", alert("bao-so-3"))
     ok(broker, "alert", storm, "--to", "city", "--key", str(alerts.private))
     observer.wait_for(event_matcher(EVENTS, "alert.started", alert_id="bao-so-3"))
