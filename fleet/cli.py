@@ -12,8 +12,10 @@ import sys
 from collections.abc import Sequence
 
 from fleet.defaults import DEFAULT_DB_URL, DEFAULT_LISTEN, DEFAULT_ROOT
+from fleet.publish_args import add_arguments
 
-# What `[fleet]` installs: `--help` and the message below work without it (a board).
+# What `[fleet]` installs for `serve` and `users` (`publish` needs only the agent's own
+# dependencies): `--help` and the message below work without it (a board).
 FLEET_EXTRA = ("fastapi", "uvicorn", "sqlalchemy", "alembic", "argon2", "psycopg")
 
 EX_USAGE = 2
@@ -51,28 +53,7 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("--db", default=DEFAULT_DB_URL, metavar="URL")
 
     publish = commands.add_parser("publish", help="validate, sign and publish a message")
-    publish.add_argument(
-        "kind",
-        choices=[
-            "playlist",
-            "alert",
-            "cancel",
-            "clear",
-            "layout",
-            "assignment",
-            "command",
-            "keyring",
-        ],
-    )
-    publish.add_argument("file", help="the message file (- for standard input)")
-    publish.add_argument("--to", metavar="TARGET", help="the channel, board, group or layout")
-    publish.add_argument("--key", metavar="FILE.key", help="sign with this key")
-    publish.add_argument("--broker", required=True, metavar="HOST:PORT")
-    publish.add_argument("--root", default=DEFAULT_ROOT, help="the topic root (topic_root)")
-    publish.add_argument("--bump", action="store_true", help="raise the version above the held one")
-    publish.add_argument(
-        "--wait", action="store_true", help="command: wait for and print its result"
-    )
+    add_arguments(publish)
     return parser
 
 
@@ -89,7 +70,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    missing = _missing_extra()
+    missing = _missing_extra() if args.command in ("serve", "users") else []
     if missing:
         print(
             f"signage-fleet: the [fleet] extra is not installed (no {', '.join(missing)}): "
