@@ -7,6 +7,8 @@ import argparse
 from pathlib import Path
 from typing import Final
 
+from fleet.defaults import DEFAULT_ROOT
+
 KINDS: Final = (
     "playlist",
     "alert",
@@ -30,7 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--key", metavar="FILE.key", help="sign with this key (kid = NAME)")
     parser.add_argument("--broker", required=True, metavar="HOST:PORT")
-    parser.add_argument("--root", default="signage/v1", help="the topic root (topic_root)")
+    parser.add_argument("--root", default=DEFAULT_ROOT, help="the topic root (topic_root)")
     parser.add_argument("--bump", action="store_true", help="raise the version above the held one")
     parser.add_argument(
         "--wait", action="store_true", help="command: wait for and print its result"
