@@ -23,7 +23,8 @@
 
   function resultText(c) {
     if (c.ok === null) return F.el("span", { class: "pending", text: F.t("cmd.waiting") });
-    const data = c.result && (c.ok ? c.result.data : c.result.error);
+    let data = c.result && (c.ok ? c.result.data : c.result.error);
+    if (data && typeof data === "object" && !Object.keys(data).length) data = null;
     return F.el("span", { class: c.ok ? "ok" : "failed" },
       (c.ok ? F.t("cmd.ok") : F.t("cmd.failed")) + (data ? " " + (typeof data === "string" ? data : JSON.stringify(data)) : ""));
   }
