@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -90,7 +91,7 @@ def summarise(
         if board.last_heartbeat_at
         else None,
         agent_version=board.agent_version,
-        now_showing=NowShowing.model_validate(showing) if isinstance(showing, dict) else None,
+        now_showing=_now_showing(showing),
         alerts_active=[a for a in alerts if isinstance(a, str)] if isinstance(alerts, list) else [],
         problems=[ProblemOut(code=p.code, message=p.message) for p in problems],
         screenshot_at=screenshot_at,
@@ -98,6 +99,17 @@ def summarise(
         commune=board.commune,
         groups=[g for g in board.groups or [] if isinstance(g, str)],
     )
+
+
+def _now_showing(value: Any) -> NowShowing | None:
+    # A board's heartbeat is stored as received: a later or broken board may send
+    # something else here, which the page then shows as nothing rather than failing.
+    if not isinstance(value, dict):
+        return None
+    try:
+        return NowShowing.model_validate(value)
+    except ValidationError:
+        return None
 
 
 def _display_errors(session: Session, now: datetime, board_id: str | None = None) -> dict[str, int]:
@@ -191,7 +203,7 @@ def board_detail(
         )
         return BoardDetail(
             board=summarise(board, errors, shot.received_at if shot else None, now),
-            heartbeat=board.heartbeat,
+            heartbeat=board.heartbeat if isinstance(board.heartbeat, dict) else None,
             history=_history(session, board_id),
             events=_events(session, board_id, kind, limit, before),
             plays=_events(session, board_id, "playback.started", 50, None).items,

@@ -31,6 +31,10 @@ COOKIE = "fleet_session"
 SESSION_LIFETIME = timedelta(hours=12)
 FAILURES_ALLOWED = 5
 FAILURE_WINDOW_S = 300.0
+# A verified Basic login is trusted this long (a changed password or permission takes
+# effect within it) for at most this many distinct credentials.
+BASIC_CACHE_S = 60.0
+BASIC_CACHE_SIZE = 1000
 # Verified against when the name is unknown, so both paths take one Argon2 verification.
 _DUMMY_HASH = HASHER.hash(secrets.token_urlsafe(16))
 
@@ -84,6 +88,8 @@ class Authenticator:
     def __init__(self, store: Store) -> None:
         self.store = store
         self.failures = FailedLogins()
+        self._lock = threading.Lock()
+        self._basic_cache: dict[str, tuple[AuthUser, float]] = {}
 
     def check_password(self, name: str, password: str) -> User | None:
         """The user if the password is theirs; None otherwise (also while rate-limited)."""
@@ -145,8 +151,24 @@ class Authenticator:
         name, colon, password = decoded.partition(":")
         if not colon:
             return None
+        # Scripts and kiosks send Basic with every request; an Argon2 check each time
+        # would cost ~64 MiB and tens of ms per request, so a success is remembered
+        # briefly, keyed by a digest of the credentials (never the password itself).
+        key = hashlib.sha256(decoded.encode("utf-8")).hexdigest()
+        now = time.monotonic()
+        with self._lock:
+            cached = self._basic_cache.get(key)
+        if cached and cached[1] > now:
+            return cached[0]
         user = self.check_password(name, password)
-        return AuthUser(user.name, user.can_publish, "basic") if user else None
+        if user is None:
+            return None
+        known = AuthUser(user.name, user.can_publish, "basic")
+        with self._lock:
+            if len(self._basic_cache) >= BASIC_CACHE_SIZE:
+                self._basic_cache.clear()
+            self._basic_cache[key] = (known, now + BASIC_CACHE_S)
+        return known
 
     def identify(self, request: Request) -> AuthUser | None:
         token = request.cookies.get(COOKIE)

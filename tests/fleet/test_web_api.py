@@ -293,3 +293,29 @@ def test_the_server_stops_while_a_stream_is_open(tmp_path: Path) -> None:
         # Leaving the block stops uvicorn; web_server fails if the open stream holds it.
     with response:
         assert response.read() == b": connected\n\n"  # the stream ended cleanly
+
+
+def test_a_board_that_sends_odd_heartbeat_fields_is_still_listed(tmp_path: Path) -> None:
+    with web_server(tmp_path / "fleet.db") as server:
+        add_board(
+            server.store,
+            "la-001",
+            now_showing={"item_id": 5, "channel": ["x"]},
+            alerts_active="bao",
+            mqtt=None,
+            display={"missing_glyphs": 4, "brand_new_key": {"nested": True}},
+        )
+        boards = get_json(server, "/api/boards")
+        assert isinstance(boards, list)
+        (board,) = boards
+        assert board["now_showing"] is None
+        assert board["alerts_active"] == []
+        assert [p["code"] for p in board["problems"]] == ["missing_glyphs"]
+        assert get_json(server, "/api/boards/la-001")
+
+
+def test_basic_credentials_are_checked_once_then_remembered_briefly(web: WebServer) -> None:
+    for _ in range(3):
+        assert get_json(web, "/api/me", VIEWER_AUTH) == {"name": VIEWER, "can_publish": False}
+    status, _, _ = request(web.url + "/api/me", headers=basic(VIEWER, VIEWER_PASSWORD + "x"))
+    assert status == 401  # a different password is not the remembered one
