@@ -104,6 +104,7 @@ def test_basic_auth_serves_pages_and_api(web: WebServer) -> None:
     status, _, body = request(web.url + "/", headers=VIEWER_AUTH)
     assert status == 200
     assert b'data-page="grid"' in body
+    assert b'data-can-publish="0"' in body  # the page hides the command buttons
     assert get_json(web, "/api/me", VIEWER_AUTH) == {"name": VIEWER, "can_publish": False}
 
 
