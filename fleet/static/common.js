@@ -33,7 +33,9 @@
   }
 
   async function api(path, options) {
-    const response = await fetch(path, Object.assign({ credentials: "same-origin" }, options || {}));
+    const init = Object.assign({ credentials: "same-origin" }, options || {});
+    init.headers = Object.assign({ "X-Fleet-Page": "1" }, init.headers || {});
+    const response = await fetch(path, init);
     if (response.status === 401) {
       window.location.assign("/login?next=" + encodeURIComponent(window.location.pathname));
       throw new Error("login required");

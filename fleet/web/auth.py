@@ -28,6 +28,7 @@ from fleet.store.models import LoginSession, User
 from fleet.users import HASHER, MAX_NAME, MAX_PASSWORD
 
 COOKIE = "fleet_session"
+PAGE_HEADER = "x-fleet-page"  # sent by the page's own fetch() calls
 SESSION_LIFETIME = timedelta(hours=12)
 FAILURES_ALLOWED = 5
 FAILURE_WINDOW_S = 300.0
@@ -189,11 +190,11 @@ def api_user(request: Request) -> AuthUser:
     """Dependency for /api/*: 401 with a Basic challenge when nobody is logged in."""
     user = authenticator(request).identify(request)
     if user is None:
-        raise HTTPException(
-            401,
-            "đăng nhập / login required",
-            headers={"WWW-Authenticate": 'Basic realm="signage-fleet", charset="UTF-8"'},
-        )
+        # The page's own fetches say so: a Basic challenge would make the browser pop
+        # up its password dialog when a session expires; the page goes to /login instead.
+        page = request.headers.get(PAGE_HEADER) == "1"
+        challenge = {} if page else {"WWW-Authenticate": 'Basic realm="signage-fleet"'}
+        raise HTTPException(401, "đăng nhập / login required", headers=challenge)
     return user
 
 

@@ -102,7 +102,11 @@ def _safe_next(value: str) -> str:
 
 
 @router.get("/login", response_class=HTMLResponse)
-def login_page(next: str = "/") -> HTMLResponse:
+def login_page(request: Request, next: str = "/") -> Response:
+    # SameSite=Strict withholds the cookie when a link from another site (an e-mail, a
+    # chat) opens a page, which then sends here; this same-site request carries it.
+    if authenticator(request).identify(request) is not None:
+        return RedirectResponse(_safe_next(next), status_code=303)
     return _login_form(_safe_next(next), failed=False)
 
 

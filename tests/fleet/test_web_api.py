@@ -320,3 +320,18 @@ def test_basic_credentials_are_checked_once_then_remembered_briefly(web: WebServ
         assert get_json(web, "/api/me", VIEWER_AUTH) == {"name": VIEWER, "can_publish": False}
     status, _, _ = request(web.url + "/api/me", headers=basic(VIEWER, VIEWER_PASSWORD + "x"))
     assert status == 401  # a different password is not the remembered one
+
+
+def test_the_pages_own_fetches_get_no_basic_challenge(web: WebServer) -> None:
+    status, headers, _ = request(web.url + "/api/boards", headers={"X-Fleet-Page": "1"})
+    assert status == 401
+    assert "www-authenticate" not in {k.lower() for k in headers}
+
+
+def test_the_login_form_passes_a_logged_in_browser_on(web: WebServer) -> None:
+    _, headers = login(web, ADMIN, ADMIN_PASSWORD)
+    cookie = {"Cookie": f"fleet_session={session_cookie(headers)}"}
+    status, headers, _ = request(web.url + "/login?next=/alerts/bao-so-3", headers=cookie)
+    assert (status, headers["location"]) == (303, "/alerts/bao-so-3")
+    status, headers, _ = request(web.url + "/login?next=//evil.example/", headers=cookie)
+    assert (status, headers["location"]) == (303, "/")
