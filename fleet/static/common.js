@@ -86,13 +86,23 @@
     return source;
   }
 
-  /* Runs `fn` at most once per `ms`, trailing: many changes, one re-fetch. */
+  /* Runs async `fn` at most once per `ms`, trailing, and never twice at once: a city's
+     boards change many times a second, and each change must not cost a re-fetch. */
   function coalesce(fn, ms) {
-    let timer = null;
-    return () => {
-      if (timer !== null) return;
-      timer = window.setTimeout(() => { timer = null; fn(); }, ms);
+    let timer = null, running = false, again = false;
+    const schedule = () => {
+      if (timer === null) timer = window.setTimeout(run, ms);
     };
+    async function run() {
+      timer = null;
+      if (running) { again = true; return; }
+      running = true;
+      try { await fn(); } finally {
+        running = false;
+        if (again) { again = false; schedule(); }
+      }
+    }
+    return schedule;
   }
 
   function age(seconds) {

@@ -23,7 +23,7 @@
       board.name ? F.el("p", { class: "name", text: board.name }) : null,
       F.el("p", {}, F.badge(board.state), " ", F.t("board.since"), " ", F.el("span", { text: F.time(board.since) })),
       F.el("p", {}, F.t("board.heartbeat") + ": ",
-        F.el("span", { class: "hb-age", text: F.age(board.heartbeat_age_s === null ? null : board.heartbeat_age_s + drift) })),
+        F.el("span", { class: "hb-age", dataset: { age: board.heartbeat_age_s ?? "" }, text: F.age(board.heartbeat_age_s === null ? null : board.heartbeat_age_s + drift) })),
       F.el("p", {}, F.t("board.showing") + ": ",
         F.el("span", { class: "showing", text: showing ? `${showing.item_id || "–"} (${showing.channel || "?"})` : F.t("board.nothing") })),
       problems);
@@ -48,9 +48,18 @@
     }
   }
 
-  const reload = F.coalesce(load, 300);
+  /* Heartbeat ages move on between changes: update their text only, not the grid. */
+  function tick() {
+    const drift = (Date.now() - fetchedAt) / 1000;
+    for (const span of document.querySelectorAll(".hb-age")) {
+      const age = span.dataset.age === "" ? null : Number(span.dataset.age) + drift;
+      span.textContent = F.age(age);
+    }
+  }
+
+  const reload = F.coalesce(load, 1000);
   F.live((kind) => { if (kind === "board" || kind === "resync") reload(); });
   document.addEventListener("fleet:lang", render);
-  window.setInterval(render, 5000); // heartbeat ages move on between changes
+  window.setInterval(tick, 5000);
   load();
 })();

@@ -230,16 +230,20 @@ def board_events(
     response_class=Response,
     responses={200: {"content": {"image/png": {}}}, 404: {"description": "no screenshot yet"}},
 )
-def screenshot(request: Request, board_id: str, _user: Viewer) -> Response:
+def screenshot(
+    request: Request,
+    board_id: str,
+    _user: Viewer,
+    at: Annotated[str | None, Query(max_length=64, description="cache key: screenshot_at")] = None,
+) -> Response:
     with _store(request).session() as session:
         shot = session.get(Screenshot, board_id) if len(board_id) <= 64 else None
         if shot is None:
             raise HTTPException(404, "chưa có ảnh màn hình / no screenshot yet")
-        return Response(
-            shot.png,
-            media_type="image/png",
-            headers={"Cache-Control": "private, no-cache", "X-Content-Type-Options": "nosniff"},
-        )
+        # The page asks for `?at=<screenshot_at>`: that URL names one picture for good,
+        # so the browser keeps it instead of asking again at every re-render.
+        cache = "private, max-age=86400, immutable" if at else "private, no-cache"
+        return Response(shot.png, media_type="image/png", headers={"Cache-Control": cache})
 
 
 @router.post("/boards/{board_id}/commands", response_model=CommandOut, status_code=201)

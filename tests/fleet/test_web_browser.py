@@ -34,6 +34,7 @@ pytestmark = [
 ]
 if CHROMIUM.exists() and CHROMEDRIVER.exists():
     from selenium import webdriver
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
     from selenium.webdriver.remote.webdriver import WebDriver
@@ -87,8 +88,13 @@ def wait(driver: WebDriver, seconds: float = 30) -> WebDriverWait[WebDriver]:
 
 
 def text_of(driver: WebDriver, css: str) -> str:
-    found = driver.find_elements(By.CSS_SELECTOR, css)
-    return found[0].text if found else ""
+    """The first match's text; "" when none, or when the page re-rendered it meanwhile
+    (live updates replace elements: callers wait for the text they expect)."""
+    try:
+        found = driver.find_elements(By.CSS_SELECTOR, css)
+        return found[0].text if found else ""
+    except StaleElementReferenceException:
+        return ""
 
 
 def live(driver: WebDriver) -> None:
@@ -148,8 +154,8 @@ def test_a_command_from_the_board_page_shows_its_result(web: WebServer, browser:
     browser.get(web.url + "/boards/hk-001")
     wait(browser).until(lambda d: text_of(d, "#board-id") == "hk-001")
     live(browser)
-    assert browser.find_elements(By.CSS_SELECTOR, "#history tbody tr")
-    assert "playback.started" in text_of(browser, "#events")
+    wait(browser).until(lambda d: "playback.started" in text_of(d, "#events"))
+    wait(browser).until(lambda d: text_of(d, "#history tbody tr") != "")
     browser.find_element(By.CSS_SELECTOR, 'button[data-command="ping"]').click()
     wait(browser).until(lambda d: "đang chờ" in text_of(d, "#commands"))
     (board_id, command_id, command, _args) = web.sender.sent[-1]
