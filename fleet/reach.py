@@ -49,7 +49,8 @@ def reach_report(
     alert: Alert, boards: list[Board], receipts: list[AlertReceipt], now: datetime
 ) -> ReachReport:
     scope = sorted(board.board_id for board in boards)
-    showing = sorted({receipt.board_id for receipt in receipts})
+    showing_set = {receipt.board_id for receipt in receipts}
+    showing = sorted(showing_set)
     latencies = [r.latency_ms for r in receipts if r.latency_ms is not None]
     return ReachReport(
         alert_id=alert.alert_id,
@@ -59,7 +60,7 @@ def reach_report(
         ended_at=alert.ended_at,
         boards_in_scope=scope,
         boards_showing=showing,
-        missing=[b for b in scope if b not in set(showing)],
+        missing=[b for b in scope if b not in showing_set],
         latency_ms=Latency(
             p50=_percentile(latencies, 0.5),
             p95=_percentile(latencies, 0.95),

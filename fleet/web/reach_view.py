@@ -59,10 +59,10 @@ def alert_reach(session: Session, alert: Alert, boards: list[Board] | None = Non
 
 
 def alert_list(session: Session) -> list[AlertSummary]:
-    alerts = session.scalars(
-        select(Alert).order_by(Alert.first_seen_at.desc()).limit(ALERTS_LISTED)
+    alerts = list(
+        session.scalars(select(Alert).order_by(Alert.first_seen_at.desc()).limit(ALERTS_LISTED))
     )
-    boards = list(session.scalars(select(Board)))  # once, not once per alert
+    boards = list(session.scalars(select(Board))) if alerts else []  # once, not per alert
     summaries = []
     for alert in alerts:
         reach = alert_reach(session, alert, boards)
