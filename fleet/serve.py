@@ -28,6 +28,7 @@ from fleet.mqtt_ingest import BoardSubscription
 from fleet.mqtt_publish import MqttCommandSender
 from fleet.store.db import Store
 from fleet.web.app import create_app
+from fleet.web.stream import FleetServer
 
 log = logging.getLogger(__name__)
 
@@ -144,7 +145,9 @@ def _run(
     )
     sender = MqttCommandSender(broker[0], broker[1], args.root)
     app = create_app(store, changes, sender)
-    server = uvicorn.Server(
+    # FleetServer, not uvicorn.Server: it ends the page's open event streams at shutdown
+    # (uvicorn waits for open responses, so an open browser tab would hold a stop).
+    server = FleetServer(
         uvicorn.Config(
             app,
             host=listen[0],
