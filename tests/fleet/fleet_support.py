@@ -35,11 +35,19 @@ class FleetProcess:
         db_url: str | None = None,
         root: str = ROOT,
         args: list[str] | None = None,
+        default_db: bool = False,
     ) -> None:
         directory.mkdir(parents=True, exist_ok=True)
         self.broker_port = broker_port
         self.http_port = free_port()
-        self.db_url = db_url or f"sqlite:///{directory / 'fleet.db'}"
+        # default_db: no --db at all, run in `directory`: the default SQLite file there.
+        self.default_db = default_db
+        self.cwd = directory if default_db else REPO
+        self.db_url = (
+            f"sqlite:///{directory / 'signage-fleet.db'}"
+            if default_db
+            else db_url or f"sqlite:///{directory / 'fleet.db'}"
+        )
         self.root = root
         self.args = args or []
         # Stable across this fleet's restarts (the broker keeps its session), distinct
@@ -63,8 +71,7 @@ class FleetProcess:
             "serve",
             "--broker",
             f"127.0.0.1:{self.broker_port}",
-            "--db",
-            self.db_url,
+            *([] if self.default_db else ["--db", self.db_url]),
             "--listen",
             f"127.0.0.1:{self.http_port}",
             "--root",
@@ -76,10 +83,11 @@ class FleetProcess:
 
     def start(self, timeout: float = 30) -> FleetProcess:
         self.mark()
-        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        # PYTHONPATH: this checkout's code, also when the fleet runs in another directory.
+        env = dict(os.environ, PYTHONUNBUFFERED="1", PYTHONPATH=str(REPO))
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
-                self.command(), stdout=log, stderr=log, env=env, cwd=REPO
+                self.command(), stdout=log, stderr=log, env=env, cwd=self.cwd
             )
         wait_until(self._listening, timeout, f"signage-fleet serving on port {self.http_port}")
         return self
