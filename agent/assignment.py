@@ -23,7 +23,7 @@ from pydantic import ValidationError
 from agent.caches import short_reason
 from agent.config import BoardConfig
 from agent.messages import Assignment, AssignmentHealth
-from agent.messages.assignment import HEARTBEAT_AREA_CODES
+from agent.messages.assignment import heartbeat_area_codes
 from agent.storage import StateFileProblem, StorageHealth, atomic_write, read_state_file, set_aside
 
 log = logging.getLogger(__name__)
@@ -157,7 +157,7 @@ class AssignmentState:
             groups=list(placement.groups),
             district=self.district,
             commune=self.commune,
-            area_codes=list(placement.area_codes[:HEARTBEAT_AREA_CODES]),
+            area_codes=heartbeat_area_codes(placement.area_codes),
             area_codes_count=len(placement.area_codes),
             location=placement.location,
         )

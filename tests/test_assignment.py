@@ -339,3 +339,9 @@ def test_the_heartbeat_says_where_the_board_is_with_the_codes_bounded(
     assert place.location == (21.1, 105.9)
     assert place.district == "ba-dinh"
     assert len(agent.heartbeat().model_dump_json()) < 1200
+    # Long codes (64 characters each) are bounded by their characters too.
+    long_codes = [f"{n:064d}" for n in range(20)]
+    send(agent, ASSIGNMENT, assignment(3, ["nhom-b"], area_codes=long_codes))
+    place = agent.heartbeat().assignment
+    assert (place.area_codes, place.area_codes_count) == (long_codes[:4], 20)
+    assert len(agent.heartbeat().model_dump_json()) < 1200

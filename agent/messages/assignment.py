@@ -15,7 +15,24 @@ from display_layouts.input_problems import named_pattern
 
 MAX_GROUPS = 32  # a school, a ward, a route: a handful; a bound keeps subscriptions few
 MAX_AREA_CODES = 64
-HEARTBEAT_AREA_CODES = 16  # the first codes a heartbeat reports (it stays < 1200 bytes)
+# The first codes a heartbeat reports, by number and by their characters together (a
+# code may be 64 characters): a heartbeat must stay small (under 1200 bytes).
+HEARTBEAT_AREA_CODES = 16
+HEARTBEAT_AREA_CODE_CHARS = 256
+
+
+def heartbeat_area_codes(codes: tuple[str, ...]) -> list[str]:
+    """The first area codes that fit the heartbeat's bound; `area_codes_count` tells the rest."""
+    kept: list[str] = []
+    used = 0
+    for code in codes[:HEARTBEAT_AREA_CODES]:
+        used += len(code)
+        if used > HEARTBEAT_AREA_CODE_CHARS:
+            break
+        kept.append(code)
+    return kept
+
+
 AREA_CODE_PATTERN = named_pattern(
     r"^[^\s,<&]+$", "a CAP geocode value: no spaces, commas, '<' or '&'"
 )
