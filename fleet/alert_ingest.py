@@ -35,6 +35,9 @@ log = logging.getLogger(__name__)
 
 MAX_ALERT_BYTES: Final = 1024 * 1024  # CONTRACT §3's default payload limit
 MAX_HEADLINE: Final = 400
+# A receipt: a board showed the alert, or acknowledged a `test` alert it does not show
+# (CONTRACT §6) — so a city can run a reach drill with a Test message.
+RECEIPT_KINDS: Final = ("alert.started", "alert.test")
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,7 +189,7 @@ def record_alert_event(
     session: Session, board_id: str, event: dict[str, Any], now: datetime
 ) -> str | None:
     kind, alert_id = event.get("kind"), event.get("alert_id")
-    if kind not in ("alert.started", "alert.ended"):
+    if kind not in RECEIPT_KINDS and kind != "alert.ended":
         return None
     if not isinstance(alert_id, str) or not alert_id or len(alert_id) > ALERT_ID:
         log.warning("%s from %s without a usable alert_id", kind, printable(board_id, 64))
@@ -199,7 +202,7 @@ def record_alert_event(
     if alert.sent is None:
         alert.sent = _when(event.get("sent"))
     receipt = session.get(AlertReceipt, (alert_id, board_id))
-    if kind == "alert.started":
+    if kind in RECEIPT_KINDS:
         latency = event.get("latency_ms")
         latency_ms = latency if isinstance(latency, int) and not isinstance(latency, bool) else None
         if receipt is None:

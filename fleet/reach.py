@@ -101,7 +101,7 @@ def _topic_reaches(alert: Alert, board: Board) -> bool:
         case "district":
             return board.district == value
         case "commune":
-            return f"{board.district}/{board.commune}" == value
+            return board.district is not None and f"{board.district}/{board.commune}" == value
         case "board":
             return board.board_id == value
         case "group":

@@ -229,3 +229,13 @@ def test_an_event_for_an_alert_never_seen_published_creates_it(store: Store) -> 
         receipt = session.get(AlertReceipt, ("bao-so-3", "hn-01"))
         assert receipt is not None
         assert receipt.started_at == T0 + timedelta(milliseconds=600)  # received_at, not at
+
+
+def test_a_test_alert_acknowledged_counts_as_a_receipt(store: Store) -> None:
+    publish(store, DISTRICT_TOPIC, json_alert(status="test"))
+    ack = {"type": "event", "kind": "alert.test", "at": NOW.isoformat(), "alert_id": "bao-so-3"}
+    with store.session() as session:
+        assert record_alert_event(session, "hn-01", {**ack, "severity": "severe"}, NOW)
+        receipt = session.get(AlertReceipt, ("bao-so-3", "hn-01"))
+        assert receipt is not None
+        assert (receipt.started_at, receipt.latency_ms) == (NOW, None)

@@ -75,6 +75,7 @@ def test_every_scope_kind_reaches_the_boards_it_names() -> None:
     assert not board_in_scope(alert("district", "ba-dinh"), elsewhere)
     assert board_in_scope(alert("commune", "ba-dinh/phuc-xa"), phuc_xa)
     assert not board_in_scope(alert("commune", "ba-dinh/phuc-xa"), elsewhere)
+    assert not board_in_scope(alert("commune", "None/phuc-xa"), board("c", commune="phuc-xa"))
     assert board_in_scope(alert("board", "a"), phuc_xa)
     assert not board_in_scope(alert("board", "a"), elsewhere)
     assert board_in_scope(alert("group", "truong-hoc"), phuc_xa)
