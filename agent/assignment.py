@@ -23,6 +23,7 @@ from pydantic import ValidationError
 from agent.caches import short_reason
 from agent.config import BoardConfig
 from agent.messages import Assignment, AssignmentHealth
+from agent.messages.assignment import heartbeat_area_codes
 from agent.storage import StateFileProblem, StorageHealth, atomic_write, read_state_file, set_aside
 
 log = logging.getLogger(__name__)
@@ -90,6 +91,10 @@ class Stale:
 class AssignmentState:
     def __init__(self, board: BoardConfig, state_dir: Path, health: StorageHealth) -> None:
         self.configured = Placement.of_config(board)
+        # Not part of an assignment (CONTRACT §8): the district's and commune's channels
+        # come from the config alone.
+        self.district = board.district
+        self.commune = board.commune
         self.placement = self.configured
         self.path = state_dir / ASSIGNMENT_FILE
         self.health = health
@@ -146,4 +151,13 @@ class AssignmentState:
 
     def health_report(self) -> AssignmentHealth:
         """The heartbeat's `assignment`."""
-        return AssignmentHealth(version=self.placement.version, groups=list(self.placement.groups))
+        placement = self.placement
+        return AssignmentHealth(
+            version=placement.version,
+            groups=list(placement.groups),
+            district=self.district,
+            commune=self.commune,
+            area_codes=heartbeat_area_codes(placement.area_codes),
+            area_codes_count=len(placement.area_codes),
+            location=placement.location,
+        )

@@ -53,7 +53,8 @@ log = logging.getLogger(__name__)
 
 HISTORY_EVERY_S = 300.0
 MAX_SEQ = 2**31 - 1  # the column is a 32-bit integer on PostgreSQL
-ALERT_EVENTS = ("alert.started", "alert.ended")
+# alert.test: a Test message acknowledged (not shown) counts as a receipt: a reach drill.
+ALERT_EVENTS = ("alert.started", "alert.test", "alert.ended")
 WARNINGS_PER_MINUTE = 20
 LOGGED_TOPIC = 200
 RETRY_DELAYS_S = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0)  # about a minute in all

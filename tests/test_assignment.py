@@ -313,3 +313,35 @@ def test_the_alerts_of_a_group_left_end(
     assert ended["alert_id"] == "bao-so-3"
     assert ended["reason"] == "deleted"
     assert agent.heartbeat().alerts_active == ["mua-lon"]
+
+
+def test_the_heartbeat_says_where_the_board_is_with_the_codes_bounded(
+    tmp_path: Path, clock: FakeClock, agents: list[Agent]
+) -> None:
+    agent = started(
+        tmp_path,
+        clock,
+        agents,
+        groups=["nhom-a"],
+        area_codes=["00001"],
+        location={"lat": 21.0, "lon": 105.8},
+    )
+    place = agent.heartbeat().assignment
+    assert (place.district, place.commune) == ("ba-dinh", "phuc-xa")
+    assert (place.area_codes, place.area_codes_count) == (["00001"], 1)
+    assert place.location == (21.0, 105.8)
+    # An assignment's codes and location replace the config's; a heartbeat names the first
+    # 16 codes and how many there are, so it stays small.
+    codes = [f"{n:05d}" for n in range(40)]
+    send(agent, ASSIGNMENT, assignment(2, ["nhom-b"], area_codes=codes, location=[21.1, 105.9]))
+    place = agent.heartbeat().assignment
+    assert (place.area_codes, place.area_codes_count) == (codes[:16], 40)
+    assert place.location == (21.1, 105.9)
+    assert place.district == "ba-dinh"
+    assert len(agent.heartbeat().model_dump_json()) < 1200
+    # Long codes (64 characters each) are bounded by their characters too.
+    long_codes = [f"{n:064d}" for n in range(20)]
+    send(agent, ASSIGNMENT, assignment(3, ["nhom-b"], area_codes=long_codes))
+    place = agent.heartbeat().assignment
+    assert (place.area_codes, place.area_codes_count) == (long_codes[:4], 20)
+    assert len(agent.heartbeat().model_dump_json()) < 1200

@@ -82,7 +82,15 @@ def test_an_assignment_moves_the_board_between_groups_and_holds_across_a_restart
     observer.wait_for(event_matcher(EVENTS, "content.accepted", channel="group:nhom-b"), start=mark)
     observer.wait_for(event_matcher(EVENTS, "playback.started", item_id="b-1"), start=mark)
     beat = observer.wait_for(showing("group:nhom-b", "b-1"), start=mark).json()
-    assert beat["assignment"] == {"version": 2, "groups": ["nhom-b"]}
+    assert beat["assignment"] == {
+        "version": 2,
+        "groups": ["nhom-b"],
+        "district": "ba-dinh",
+        "commune": "phuc-xa",
+        "area_codes": [],
+        "area_codes_count": 0,
+        "location": None,
+    }
     assert "group:nhom-a" not in beat["content"]
     assert beat["content"]["group:nhom-b"] == {"version": 1, "items": 1}
     # The old group's content no longer reaches the board.
@@ -106,7 +114,15 @@ def test_an_assignment_moves_the_board_between_groups_and_holds_across_a_restart
     broker.start()
     mark = observer.mark()
     beat = observer.wait_for(showing("group:nhom-b", "b-1"), start=mark, timeout=20).json()
-    assert beat["assignment"] == {"version": 2, "groups": ["nhom-b"]}
+    assert beat["assignment"] == {
+        "version": 2,
+        "groups": ["nhom-b"],
+        "district": "ba-dinh",
+        "commune": "phuc-xa",
+        "area_codes": [],
+        "area_codes_count": 0,
+        "location": None,
+    }
     restarted.terminate()
     restarted.check_no_traceback()
 

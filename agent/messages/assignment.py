@@ -15,6 +15,24 @@ from display_layouts.input_problems import named_pattern
 
 MAX_GROUPS = 32  # a school, a ward, a route: a handful; a bound keeps subscriptions few
 MAX_AREA_CODES = 64
+# The first codes a heartbeat reports, by number and by their characters together (a
+# code may be 64 characters): a heartbeat must stay small (under 1200 bytes).
+HEARTBEAT_AREA_CODES = 16
+HEARTBEAT_AREA_CODE_CHARS = 256
+
+
+def heartbeat_area_codes(codes: tuple[str, ...]) -> list[str]:
+    """The first area codes that fit the heartbeat's bound; `area_codes_count` tells the rest."""
+    kept: list[str] = []
+    used = 0
+    for code in codes[:HEARTBEAT_AREA_CODES]:
+        used += len(code)
+        if used > HEARTBEAT_AREA_CODE_CHARS:
+            break
+        kept.append(code)
+    return kept
+
+
 AREA_CODE_PATTERN = named_pattern(
     r"^[^\s,<&]+$", "a CAP geocode value: no spaces, commas, '<' or '&'"
 )
@@ -60,3 +78,12 @@ class AssignmentHealth(Outbound):
 
     version: int | None  # the remote assignment in force; null: the config's values
     groups: list[str]
+    # Where the board is, for the fleet's alert reach (who is in scope of a district,
+    # commune or area-targeted alert): the config's district and commune, and the codes
+    # and location in force. The codes are bounded so a heartbeat stays small; the count
+    # says how many the board holds.
+    district: str | None = None
+    commune: str | None = None
+    area_codes: list[str] = Field(default_factory=list)
+    area_codes_count: int = 0
+    location: tuple[float, float] | None = None  # [lat, lon]
