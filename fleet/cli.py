@@ -11,16 +11,12 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from fleet.defaults import DEFAULT_DB_URL, DEFAULT_LISTEN, DEFAULT_ROOT
+from fleet.defaults import DEFAULT_DB_URL, DEFAULT_LISTEN, DEFAULT_ROOT, EX_UNAVAILABLE
 from fleet.publish_args import add_arguments
 
 # What `[fleet]` installs for `serve` and `users` (`publish` needs only the agent's own
 # dependencies): `--help` and the message below work without it (a board).
 FLEET_EXTRA = ("fastapi", "uvicorn", "sqlalchemy", "alembic", "argon2", "psycopg")
-
-EX_USAGE = 2
-EX_UNAVAILABLE = 69  # sysexits: a broker or database cannot be reached
-EX_DATAERR = 65  # sysexits: the input file is not a valid message
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -70,6 +66,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    if not args.verbose:
+        # Alembic's INFO lines (plugins set up, each revision) are for developers; serve
+        # says in its own line that the database is migrated.
+        logging.getLogger("alembic").setLevel(logging.WARNING)
     missing = _missing_extra() if args.command in ("serve", "users") else []
     if missing:
         print(

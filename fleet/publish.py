@@ -27,6 +27,7 @@ from agent.validation import InvalidInput, parse_json
 from fleet import publish_messages as messages
 from fleet import publish_targets as targets
 from fleet.commands import PublishFailed
+from fleet.defaults import EX_DATAERR, EX_NOT_OK, EX_OK, EX_TEMPFAIL, EX_UNAVAILABLE, EX_USAGE
 from fleet.mqtt_publish import MqttSession, TooLarge, read_retained
 from fleet.publish_messages import Message
 from fleet.publish_targets import BadTarget, Destination
@@ -38,10 +39,6 @@ if TYPE_CHECKING:
     from agent.trust.signing import SigningKey
     from display_layouts.spec import LayoutSpec
 
-EX_OK, EX_NOT_OK, EX_USAGE = 0, 1, 2
-EX_DATAERR: Final = 65
-EX_UNAVAILABLE: Final = 69
-EX_TEMPFAIL: Final = 75
 VERSIONED: Final = ("playlist", "assignment", "keyring")
 MAX_FILE_BYTES: Final = 2 * messages.MAX_PAYLOAD_BYTES  # a JWS is 4/3 of its message
 

@@ -21,7 +21,7 @@ import uvicorn
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
-from fleet.cli import EX_UNAVAILABLE, EX_USAGE
+from fleet.defaults import EX_UNAVAILABLE, EX_USAGE
 from fleet.ingest import Ingest
 from fleet.live import Changes
 from fleet.mqtt_ingest import BoardSubscription

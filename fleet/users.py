@@ -13,11 +13,10 @@ from pathlib import Path
 
 from argon2 import PasswordHasher
 
+from fleet.defaults import EX_DATAERR, EX_NOINPUT
 from fleet.store.db import Store
 from fleet.store.models import User
 
-EX_DATAERR = 65  # sysexits: the password file holds no acceptable password
-EX_NOINPUT = 66  # sysexits: the password file cannot be read
 MIN_PASSWORD = 8
 MAX_PASSWORD = 1024  # Argon2 takes any length; a bound keeps a mistaken file out
 MAX_NAME = 64

@@ -184,3 +184,14 @@ def test_firmware_bridge_has_no_import_cycles() -> None:
 
 def test_agent_has_no_import_cycles() -> None:
     assert _readable(import_cycles("agent")) == []
+
+
+def test_nothing_below_the_fleet_imports_it() -> None:
+    """`fleet` (the city's side) sits on top: it reads the agent's models, topic table,
+    CAP reader and signing; a board must never load it (nor FastAPI or SQLAlchemy)."""
+    for package in ("agent", "display_layouts", "firmware_bridge", "signage_base"):
+        assert upward_imports(package, ("fleet",)) == []
+
+
+def test_fleet_has_no_import_cycles() -> None:
+    assert _readable(import_cycles("fleet")) == []

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from fleet.cli import EX_UNAVAILABLE, EX_USAGE
+from fleet.defaults import EX_UNAVAILABLE, EX_USAGE
 from fleet.store.models import Board
 from tests.fleet.fleet_support import FleetProcess
 from tests.support import (
