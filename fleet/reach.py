@@ -24,7 +24,6 @@ from fleet.store.models import Alert, AlertReceipt, Board
 
 # The latency chart's bucket edges (ms): sirens to phones are judged in seconds, so the
 # buckets are fine below 5 s and coarse above; the last bucket is open-ended.
-HISTOGRAM_EDGES_MS: Final = (250, 500, 1000, 2000, 5000, 10000, 30000, 60000)
 
 # `{root}/alert/…/{alertId}` templates of the agent's topic table, by scope, as levels
 # after the root: ["alert", "district", "{district}", "{alertId}"].
@@ -158,12 +157,6 @@ class ReceiptView(BaseModel):
     in_scope: bool
 
 
-class HistogramBucket(BaseModel):
-    from_ms: int
-    to_ms: int | None = Field(description="Exclusive upper edge; null: open-ended")
-    boards: int
-
-
 class ReachReport(BaseModel):
     """`GET /api/alerts/{alert_id}`."""
 
@@ -185,7 +178,6 @@ class ReachReport(BaseModel):
     published_at: datetime | None
     ended_at: datetime | None
     receipts: list[ReceiptView]
-    histogram: list[HistogramBucket]
     now: datetime
 
 
@@ -198,21 +190,6 @@ def receipt_latency_ms(alert: Alert, receipt: AlertReceipt) -> int | None:
     if origin is None:
         return None
     return max(0, round((receipt.started_at - origin).total_seconds() * 1000))
-
-
-def histogram(values_ms: Iterable[int]) -> list[HistogramBucket]:
-    edges = (0, *HISTOGRAM_EDGES_MS)
-    counts = [0] * len(edges)
-    for value in values_ms:
-        counts[sum(1 for edge in edges[1:] if value >= edge)] += 1
-    return [
-        HistogramBucket(
-            from_ms=edge,
-            to_ms=edges[i + 1] if i + 1 < len(edges) else None,
-            boards=counts[i],
-        )
-        for i, edge in enumerate(edges)
-    ]
 
 
 def reach_report(
@@ -256,6 +233,5 @@ def reach_report(
         published_at=alert.published_at,
         ended_at=alert.ended_at,
         receipts=views,
-        histogram=histogram(latencies),
         now=now,
     )

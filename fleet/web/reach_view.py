@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from fleet.reach import reach_report
 from fleet.store.models import Alert, AlertReceipt, Board
-from fleet.web.schemas import AlertReach, AlertSummary, HistogramBin, LatencyOut, ReceiptOut
+from fleet.web.schemas import AlertReach, AlertSummary, HistogramBin
 
 HISTOGRAM_BINS = 12
 ALERTS_LISTED = 200
@@ -37,25 +37,8 @@ def alert_reach(session: Session, alert: Alert, boards: list[Board] | None = Non
         session.scalars(select(AlertReceipt).where(AlertReceipt.alert_id == alert.alert_id))
     )
     report = reach_report(alert, boards, receipts, datetime.now(UTC))
-    receipts_out = [
-        ReceiptOut(board_id=r.board_id, latency_ms=r.latency_ms, started_at=r.started_at)
-        for r in report.receipts
-    ]
-    return AlertReach(
-        alert_id=report.alert_id,
-        headline=report.headline,
-        severity=report.severity,
-        sent=report.sent,
-        ended_at=report.ended_at,
-        boards_in_scope=list(report.boards_in_scope),
-        boards_showing=list(report.boards_showing),
-        missing=list(report.missing),
-        latency_ms=LatencyOut(
-            p50=report.latency_ms.p50, p95=report.latency_ms.p95, max=report.latency_ms.max
-        ),
-        receipts=receipts_out,
-        histogram=histogram([r.latency_ms for r in receipts_out if r.latency_ms is not None]),
-    )
+    in_scope = [r.latency_ms for r in report.receipts if r.in_scope and r.latency_ms is not None]
+    return AlertReach(**report.model_dump(), histogram=histogram(in_scope))
 
 
 def alert_list(session: Session) -> list[AlertSummary]:

@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from fleet.reach import LatencySummary, ReachReport
+
 
 class ProblemOut(BaseModel):
     code: str = Field(description="stable identifier, e.g. offline, outbox_backlog")
@@ -88,35 +90,16 @@ class CommandRequest(BaseModel):
     args: dict[str, Any] = Field(default_factory=dict)
 
 
-class LatencyOut(BaseModel):
-    p50: float | None
-    p95: float | None
-    max: float | None
-
-
-class ReceiptOut(BaseModel):
-    board_id: str
-    latency_ms: int | None
-    started_at: datetime
-
-
 class HistogramBin(BaseModel):
     from_ms: int
     to_ms: int
     count: int
 
 
-class AlertReach(BaseModel):
-    alert_id: str
-    headline: str | None
-    severity: str | None
-    sent: datetime | None
-    ended_at: datetime | None
-    boards_in_scope: list[str]
-    boards_showing: list[str]
-    missing: list[str]
-    latency_ms: LatencyOut
-    receipts: list[ReceiptOut]
+class AlertReach(ReachReport):
+    """`GET /api/alerts/{alert_id}`: `fleet.reach`'s report, and the histogram the page
+    draws of its in-scope latencies."""
+
     histogram: list[HistogramBin]
 
 
@@ -128,7 +111,7 @@ class AlertSummary(BaseModel):
     ended_at: datetime | None
     in_scope: int
     showing: int
-    latency_ms: LatencyOut
+    latency_ms: LatencySummary
 
 
 class Me(BaseModel):

@@ -153,8 +153,6 @@ def test_the_report_lists_in_scope_showing_missing_and_latency() -> None:
         ("b", 1500, True),
         ("x", 200, False),
     ]
-    assert sum(bucket.boards for bucket in report.histogram) == 2
-    assert report.histogram[-1].to_ms is None
 
 
 def test_without_sent_latency_is_measured_from_publication() -> None:
