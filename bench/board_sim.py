@@ -206,9 +206,17 @@ class SimFleet:
         if self._timers:
             timeout = min(timeout, max(0.0, self._timers[0][0] - time.monotonic()))
         ready = self.selector.select(timeout)
-        for key, events in ready:
-            if events & selectors.EVENT_READ:
-                key.data.client.loop_read()
+        self._read(ready)
+        # While alerts arrive, read on before answering (for at most 0.2 s): an alert
+        # fanned out to a thousand boards is received by each as it arrives, not after
+        # the simulator answered the boards read before it.
+        until = time.monotonic() + 0.2
+        while self._inbox and time.monotonic() < until:
+            more = self.selector.select(0)
+            if not any(events & selectors.EVENT_READ for _key, events in more):
+                break
+            self._read(more)
+            ready += more
         for board, topic, payload, received in self._inbox:
             board.on_alert(topic, payload, received)
         self._inbox.clear()
@@ -218,6 +226,12 @@ class SimFleet:
         due = time.monotonic()
         while self._timers and self._timers[0][0] <= due:
             heapq.heappop(self._timers)[2]()
+
+    @staticmethod
+    def _read(ready: list[tuple[selectors.SelectorKey, int]]) -> None:
+        for key, events in ready:
+            if events & selectors.EVENT_READ:
+                key.data.client.loop_read()
 
     def _close(self) -> None:
         shutdown = json.dumps({"state": "offline", "reason": "shutdown"})
