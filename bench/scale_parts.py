@@ -245,7 +245,8 @@ class FleetService:
             "users", "add", "bench", "--password-file", str(password), "--db", self.db_url
         )
         if done.returncode != 0:
-            return "signage-fleet users add failed: " + done.stderr.decode(errors="replace")[-300:]
+            lines = done.stderr.decode(errors="replace").strip().splitlines() or ["(no output)"]
+            return f"signage-fleet users add failed: {lines[-1][:200]}"
         self.user = ("bench", "bench-password-0123456789")
         return None
 
