@@ -257,7 +257,11 @@ def measure(parts: City, args: argparse.Namespace, results: dict[str, Any]) -> N
     }
     if fleet is not None and parts.api_skip is None and fleet.user is not None:
         base = f"http://127.0.0.1:{fleet.http_port}"
-        paths = ["/api/boards", f"/api/alerts/{alerts[0]['alert_id']}", "/"]
+        board = min(parts.sim_ids)
+        paths = [
+            "/api/boards", f"/api/boards/{board}", f"/api/boards/{board}/events", "/api/alerts",
+            f"/api/alerts/{alerts[-1]['alert_id']}", "/",
+        ]  # fmt: skip
         results["api"] = time_requests(base, paths, fleet.user, args.requests)
     else:
         results["api_skipped"] = parts.api_skip
