@@ -33,6 +33,11 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--db", default=DEFAULT_DB_URL, metavar="URL")
     serve.add_argument("--listen", default="127.0.0.1:8080", metavar="HOST:PORT")
     serve.add_argument("--root", default="signage/v1", help="the topic root (topic_root)")
+    serve.add_argument(
+        "--client-id",
+        metavar="ID",
+        help="the MQTT client id (default signage-fleet-<host name>; unique per broker)",
+    )
 
     users = commands.add_parser("users", help="the web page's users")
     user_commands = users.add_subparsers(dest="users_command", required=True, metavar="ACTION")

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
-from fleet.store.models import Base
+from fleet.store.migrate import upgrade
 
 DEFAULT_DB_URL = "sqlite:///signage-fleet.db"
 
@@ -46,9 +46,10 @@ class Store:
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     def create_schema(self) -> None:
-        """Bring the schema up to date. (Placeholder until migrations: creates missing
-        tables only.)"""
-        Base.metadata.create_all(self.engine)
+        """Bring the schema up to date: Alembic's upgrade to the newest revision
+        (`fleet/migrations/`), which creates every table on a new database. Raises
+        SQLAlchemy's OperationalError when the database cannot be reached."""
+        upgrade(self.engine)
 
     @contextmanager
     def session(self) -> Iterator[Session]:
