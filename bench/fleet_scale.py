@@ -10,7 +10,8 @@ and in bursts with shorter intervals (to find its ceiling); the API's and the pa
 response times at that size. Everything this starts is stopped at the end.
 
 Usage: python bench/fleet_scale.py [--boards 2000] [--agents 20] [--duration 120]
-       [--alerts 10] [--quick] [--json PATH]
+       [--alerts 10] [--burst 5 2 1] [--burst-s 30] [--quick] [--json PATH]
+Numbers and their reading: docs/performance.md ("Fleet at city scale"), docs/scaling.md.
 """
 
 from __future__ import annotations
