@@ -138,7 +138,7 @@ def test_an_assignment_moves_the_board_and_a_command_waits_for_its_result(
         if m.topic != board_topic("heartbeat"):
             return False
         assignment = m.json().get("assignment", {})
-        return assignment.get("version") == 2 and assignment.get("groups") == ["truong-hoc"]
+        return bool(assignment.get("version") == 2 and assignment.get("groups") == ["truong-hoc"])
 
     observer.wait_for(moved)
 
