@@ -38,15 +38,7 @@ from agent.feed_reports import FeedAlert, FeedPollerRestarted
 from agent.inbox import InboxFile
 from agent.link import MqttLink
 from agent.link_messages import Delivered, LinkDown, LinkTrouble, LinkUp, Received
-from agent.messages import (
-    Channel,
-    DisplayError,
-    EventBase,
-    Heartbeat,
-    Playlist,
-    group_channel,
-    group_of,
-)
+from agent.messages import Channel, DisplayError, EventBase, Heartbeat, Playlist, group_channel
 from agent.outbox import Outbox
 from agent.output import Output
 from agent.parts import build_parts, placed, wire_parts
@@ -209,15 +201,6 @@ class Agent:
         self.presenter.board_name = placement.name
         self.screen.frame = None  # the idle screen shows the name: drawn anew
 
-    def _leave_groups_not_held(self) -> None:
-        groups = set(self.assignments.placement.groups)
-        left = [
-            channel
-            for channel in self.content.playlists
-            if (group := group_of(channel)) is not None and group not in groups
-        ]
-        self.content.leave(left)
-
     def render_loop_progress(self, allowed_s: float) -> bool:
         return self.clock.monotonic() - self._loop_progress < allowed_s
 
@@ -242,7 +225,7 @@ class Agent:
             start_output()
         self.trust.load()  # the keyring kept: in force before the first message
         self.content.load()
-        self._leave_groups_not_held()  # cached content of a group it was moved out of
+        self.content.keep_groups(self.assignments.placement.groups)  # moved while off
         misfits = self.content.recheck(emit=False)  # before the first frame shows them
         restored = self.alert_desk.load(events.now())
         self.tick()  # the first frame, before (and without) any broker
