@@ -12,6 +12,7 @@ or the fetcher says `AssetReady`; items waiting for images are indexed by identi
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from pathlib import Path
 from typing import Literal
 
@@ -29,6 +30,7 @@ from agent.messages import (
     ErrorDetail,
     Playlist,
     PlaylistItem,
+    group_of,
 )
 from agent.refusals import Refusals
 from agent.storage import StorageHealth
@@ -185,6 +187,18 @@ class ContentDesk:
             events.emit(ContentCleared(at=events.now(), channel=channel))
         if cleared:
             self.refresh_assets()
+
+    def keep_groups(self, groups: Collection[str]) -> None:
+        """At start: cached content of a group the board is no longer in (it was moved
+        while off) is left as `leave` leaves it."""
+        held = set(groups)
+        self.leave(
+            [
+                channel
+                for channel in self.playlists
+                if (group := group_of(channel)) is not None and group not in held
+            ]
+        )
 
     def warn_about_glyphs(self, channel: Channel | Literal["alert"], texts: dict[str, str]) -> None:
         warnings = glyph_warnings(texts)

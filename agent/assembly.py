@@ -1,6 +1,7 @@
-"""What the core opens at construction: the state dir's stores with content acceptance
-over them, the broker link with the outbox behind it, and the output. Nothing here
-starts a thread: the parts' `start` does (see Agent.start)."""
+"""What the core's parts open at construction (agent/parts.py builds them with these):
+the state dir's stores with content acceptance over them, the broker link with the
+outbox behind it, the alert-feed poller, and the output and screen. Nothing here starts
+a thread: the parts' `start` does (see Agent.start)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The agent's core: builds the parts, wires them and runs the loop that ties them together.
+"""The agent's core: holds the parts and runs the loop that ties them together.
 
 One thread (the main one: SDL wants it) does everything that changes state. Other threads
 (paho's network loop, the inbox observer, the asset fetcher, the serial writer, the
@@ -11,64 +11,39 @@ deadline or the next message.
 The parts report through one event sink (agent/events.py), never back into the core:
 content acceptance (agent/acceptance.py), alerts (agent/alert_desk.py), inbound routing
 and the workers' reports (agent/intake.py), bad input (agent/refusals.py), commands
-(through the narrow `CommandHost`), and what is on air (agent/on_air.py, pure). What the
-core opens at construction is agent/assembly.py's; signals are agent/signals.py's.
+(through the narrow `CommandHost`), and what is on air (agent/on_air.py, pure). The
+core's parts are built and wired by agent/parts.py (what they open, by agent/assembly.py);
+the core holds them, applies the changes that touch several at once (a reload, layouts
+received, a move) and runs the loop; signals are agent/signals.py's.
 """
 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import logging
 import threading
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 from typing import Never
-from zoneinfo import ZoneInfo
 
-from agent.alert_desk import AlertDesk, AlertSettings
-from agent.assembly import open_board_output, open_broker, open_feeds, open_screen, open_state
 from agent.assets import AssetFailure, AssetReady, FetcherRestarted
-from agent.assignment import AssignmentState, Moved, Placement
-from agent.board_status import BoardStatus
-from agent.brightness import Brightness
-from agent.broker_side import BrokerSide
-from agent.caches import AlertStore
+from agent.assignment import Moved
 from agent.clock import Clock, SystemClock
-from agent.commands import CommandRunner
 from agent.config import AgentConfig
 from agent.core_queue import CoreMessage, Reload, Wake
 from agent.display_control import DisplayControl
-from agent.events import Events, TurnGuard
+from agent.events import TurnGuard
 from agent.feed_reports import FeedAlert, FeedPollerRestarted
-from agent.health import alerts_health, clock_synced
-from agent.inbox import InboxFile, InboxWatcher
-from agent.inflow import Inflow
-from agent.intake import Intake
+from agent.inbox import InboxFile
 from agent.link import MqttLink
 from agent.link_messages import Delivered, LinkDown, LinkTrouble, LinkUp, Received
-from agent.messages import (
-    AlertsHealth,
-    Channel,
-    DisplayError,
-    EventBase,
-    Heartbeat,
-    Playlist,
-    group_channel,
-    group_of,
-)
+from agent.messages import Channel, DisplayError, EventBase, Heartbeat, Playlist, group_channel
 from agent.outbox import Outbox
 from agent.output import Output
-from agent.playback import Playback
-from agent.presenter import Presenter
-from agent.refusals import Refusals
-from agent.remote_layouts import RemoteLayouts
-from agent.sdnotify import Notifier, Watchdog
+from agent.parts import build_parts, placed, wire_parts
+from agent.sdnotify import Watchdog
 from agent.signals import hand_over, install_handlers
-from agent.storage import StorageHealth
-from agent.topics import Topics
-from agent.trust.desk import TrustDesk
 from display_layouts.input_problems import Problem
 from display_layouts.library import LayoutLibrary, scan_library
 from firmware_bridge.events import SerialLinkChanged, SerialProblem
@@ -92,139 +67,38 @@ class Agent:
     ) -> None:
         self.config = config
         self.clock = clock or SystemClock()
-        self.tz = ZoneInfo(config.board.timezone)
-        board = config.board
-        root = config.mqtt.topic_root if config.mqtt else "signage/v1"
-        self.topics = Topics(root, board.district, board.commune, board.id)
-        # Damaged state files are found before the outbox exists: said once it does.
-        self.events = Events(self.clock, self.tz, self.topics.events)
-        self.storage = StorageHealth(self.events.storage_error)
-        # Where the board belongs (CONTRACT §8): the last remote assignment kept, else the
-        # config's values; in force before the link first subscribes.
-        self.assignments = AssignmentState(board, config.storage.state_dir, self.storage)
-        self.topics.assign(self.assignments.load().groups)
-        self.inflow = Inflow(self.topics)  # the queue other threads put on (agent/inflow.py)
-        self.queue = self.inflow.queue
-        self.refusals = Refusals(self.events, self.topics)
+        parts = build_parts(config, self.clock, output=output, frame_file=frame_file)
+        # The parts, as the loop, the commands and tests know them (agent/parts.py builds
+        # and wires them; the core holds them and owns the state they share).
+        self.tz, self.topics, self.events = parts.tz, parts.topics, parts.events
+        self.storage, self.assignments = parts.storage, parts.assignments
+        self.inflow, self.queue = parts.inflow, parts.inflow.queue
+        self.refusals = parts.refusals
         self.rejections = self.refusals.limiter  # the flood limits, as tests know them
-        # A bad layout file is left out and reported (display.error once the loop runs),
-        # never fatal: the board starts with the rest, and the built-in layouts always work.
-        scan = scan_library(config.display.layouts_dir)
-        self._layout_problems = [skipped.summary() for skipped in scan.skipped]
-        # And the layouts received over MQTT (CONTRACT §8), kept in the state dir.
-        self.remote_layouts = RemoteLayouts(config.storage.state_dir, self.storage)
-        self.remote_layouts.local = scan.library
-        self.remote_layouts.load()
-        self.content, self.seq = open_state(
-            config,
-            self.events,
-            self.refusals,
-            self.queue,
-            library=self.remote_layouts.library(),
-            health=self.storage,
-        )
-        content = self.content  # its stores and the fetcher, as parts and tests know them
+        self.remote_layouts, self.seq = parts.remote_layouts, parts.seq
+        self.content = content = parts.content  # its stores and fetcher, as tests know them
         self.store, self.assets, self.fetcher = content.store, content.assets, content.fetcher
         self.image_limits = content.image_limits
-        state_dir = config.storage.state_dir
-        self.playback = Playback(self.tz, ready=self.content.may_show)
-        self.output, display_problem = (
-            (output, None)
-            if output is not None
-            else open_board_output(config, frame_file, self.queue, now=self.events.now)
-        )
-        self.screen = open_screen(
-            config,
-            self.output,
-            self.library,
-            images=self.content.image,
-            on_error=self.events.display_error,
-        )
-        self.renderer = self.screen.renderer
-        self.brightness = Brightness(config.brightness.schedule, self.tz)
-        self.alert_desk = AlertDesk(
-            AlertStore(state_dir, self.storage),
-            self.events.storage_error,
-            placed(AlertSettings.of(config), self.assignments.placement),
-            clock_synced,
-        )
-        # Signed messages (CONTRACT §7): a gate with no keys without [trust].
-        self.trust = TrustDesk(
-            config.trust,
-            state_dir,
-            self.storage,
-            clock_synced=clock_synced,
-            max_bytes=config.content.max_payload_bytes,
-        )
-        link, outbox = open_broker(
-            config, self.topics, self.queue, self.clock, seq=self.seq, health=self.storage
-        )
-        self.broker = BrokerSide(self.events, self.inflow, link, outbox)
-        # The second path for alerts (CONTRACT §6): None without `[alerts] feeds`.
-        self.feeds = open_feeds(config, self.queue, self.clock)
-        self.inbox = (
-            InboxWatcher(config.inbox.dir, self.queue, max_files=config.inbox.max_files)
-            if config.inbox
-            else None
-        )
-        self._wire_parts(state_dir)
+        self.playback, self.output, self.screen = parts.playback, parts.output, parts.screen
+        self.renderer, self.brightness = self.screen.renderer, parts.brightness
+        self.alert_desk, self.trust, self.broker = parts.alert_desk, parts.trust, parts.broker
+        self.feeds, self.inbox = parts.feeds, parts.inbox
+        wired = wire_parts(config, self.clock, parts, self)
+        self.commands, self.intake = wired.commands, wired.intake
+        self.presenter, self.notifier, self.status = wired.presenter, wired.notifier, wired.status
         self._stop = threading.Event()
         self._loop_progress = self.clock.monotonic()
         self.guard = TurnGuard(self.events)  # a bug in a turn's work must not stop the board
         self.watchdog = Watchdog(self.notifier, [self.render_loop_progress, self.broker_progress])
         self.exit_code = 0
-        self._display_problem = display_problem  # reported once the loop starts
-        if display_problem:
+        self._layout_problems = parts.layout_problems  # reported once the loop starts
+        self._display_problem = parts.display_problem  # reported once the loop starts
+        if self._display_problem:
             self.events.error()
         for problem in self._layout_problems:
             log.error("%s", problem)
-        self.events.open(outbox)  # what was found on disk goes out now
+        self.events.open(parts.outbox)  # what was found on disk goes out now
         self._stack = self._stops_of_what_is_open()
-
-    def _wire_parts(self, state_dir: Path) -> None:
-        """The parts that use other parts: commands, inbound routing, what goes on air,
-        what the board says about itself."""
-        self.commands = CommandRunner(self, state_dir / "commands.seen", self.trust)
-        self.intake = Intake(
-            self.events,
-            self.refusals,
-            topics=self.topics,
-            content=self.content,
-            alerts=self.alert_desk,
-            commands=self.commands,
-            trust=self.trust,
-            layouts=self.remote_layouts,
-            on_layouts=self.layouts_received,
-            max_payload_bytes=self.config.content.max_payload_bytes,
-            assignments=self.assignments,
-            place=self.place,
-        )
-        self.presenter = Presenter(
-            self.events,
-            board_name=self.assignments.placement.name,
-            screen=self.screen,
-            playback=self.playback,
-            brightness=self.brightness,
-            alerts=self.alert_desk,
-            content=self.content,
-            wake_display=self.config.alerts.wake_display,
-        )
-        self.notifier = Notifier()
-        self.status = BoardStatus(
-            self.events,
-            self.presenter,
-            self.broker,
-            self.notifier,
-            board_id=self.config.board.id,
-            topic=self.topics.heartbeat,
-            clock=self.clock,
-            seq=self.seq,
-            state_dir=state_dir,
-            interval_s=self.config.health.heartbeat_interval_s,
-            alert_sources=self.alert_sources,
-            trust=self.trust.health,
-            assignment=self.assignments.health_report,
-        )
 
     def _stops_of_what_is_open(self) -> contextlib.ExitStack:
         """One stop path: what the constructor opened is closed last, in reverse (the
@@ -284,16 +158,6 @@ class Agent:
     def errors_total(self) -> int:
         return self.events.errors_total
 
-    def alert_sources(self) -> AlertsHealth:
-        """The heartbeat's `alerts`: the broker's alert topics, then each feed."""
-        last_at = self.intake.last_alert_received_at
-        mqtt = self.config.mqtt is not None
-        sources = alerts_health(mqtt=mqtt, last_message_at=last_at, feeds=self.feeds)
-        handling = self.alert_desk.health()  # untargeted, replays: the desk's
-        return sources.model_copy(
-            update={"untargeted": handling.untargeted, "replays": handling.replays}
-        )
-
     # --- set-up and shutdown -------------------------------------------------------------
 
     def reload(self) -> str | None:
@@ -337,15 +201,6 @@ class Agent:
         self.presenter.board_name = placement.name
         self.screen.frame = None  # the idle screen shows the name: drawn anew
 
-    def _leave_groups_not_held(self) -> None:
-        groups = set(self.assignments.placement.groups)
-        left = [
-            channel
-            for channel in self.content.playlists
-            if (group := group_of(channel)) is not None and group not in groups
-        ]
-        self.content.leave(left)
-
     def render_loop_progress(self, allowed_s: float) -> bool:
         return self.clock.monotonic() - self._loop_progress < allowed_s
 
@@ -370,7 +225,7 @@ class Agent:
             start_output()
         self.trust.load()  # the keyring kept: in force before the first message
         self.content.load()
-        self._leave_groups_not_held()  # cached content of a group it was moved out of
+        self.content.keep_groups(self.assignments.placement.groups)  # moved while off
         misfits = self.content.recheck(emit=False)  # before the first frame shows them
         restored = self.alert_desk.load(events.now())
         self.tick()  # the first frame, before (and without) any broker
@@ -508,13 +363,6 @@ class Agent:
 
     def heartbeat(self) -> Heartbeat:
         return self.status.heartbeat()
-
-
-def placed(settings: AlertSettings, placement: Placement) -> AlertSettings:
-    """Alert targeting where the board belongs now: its area codes and location."""
-    return dataclasses.replace(
-        settings, area_codes=placement.area_codes, location=placement.location
-    )
 
 
 def _unexpected(message: Never) -> None:

@@ -4,8 +4,12 @@ paho's network thread only moves bytes: inbound messages and connection changes 
 on the core's queue (`link_messages`); validation and every state change happen in the
 core (one owner). The parts, each owning its facts:
 
-- `link_session`: connect, subscribe on every connect, presence, protocol fallback, the
-  broker's limits, jittered reconnect, why an attempt failed;
+- `link_session`: connect, presence, protocol fallback, the broker's limits, why an
+  attempt failed;
+- `link_subscriptions`: the topics subscribed on every connect, and changed on the live
+  connection after an assignment;
+- `link_attempts`: a failed attempt counted, logged once, and retried after a jittered
+  backoff;
 - `link_supervisor`: a thread for the deadlines paho does not keep (CONNACK, a broker
   gone silent) and paho's proof of life for the watchdog;
 - `link_inbound`: inbound messages to the core, acknowledged once handled, in order;

@@ -83,7 +83,7 @@ class BrokerAcks:
     def subscribing(self, mid: int, topics: list[str], *, fresh: bool = True) -> None:
         """A SUBSCRIBE: its SUBACK answers for these topics, in order. A new connection's
         (`fresh`) forgets what an earlier one left unanswered; a re-subscription after an
-        assignment (agent/link_session.py) adds to what is pending."""
+        assignment (agent/link_subscriptions.py) adds to what is pending."""
         if fresh:
             self._pending_subscriptions = {mid: topics}
         else:

@@ -1,18 +1,19 @@
-"""The MQTT session: connect, subscribe on every connect, presence, jittered reconnect.
+"""The MQTT session: connect, subscribe on every connect (what to, and the changes to
+it after an assignment: agent/link_subscriptions.py), presence, jittered reconnect.
 
-The connection side says why it fails: every failed attempt is logged once with its
-cause (refused and why, closed before CONNACK, no CONNACK in time, TLS and what about it,
-TCP), counted in `reconnects` and kept as `last_error` for the next heartbeat. The
-broker's announced limits are respected; a packet it refuses for its size costs the
-connection at most once (its size is then known). The session callbacks run on paho's
-thread: they stay small and never raise (a raising callback would kill that thread).
+The connection side says why it fails: every failed attempt has its cause (refused and
+why, closed before CONNACK, no CONNACK in time, TLS and what about it, TCP), which
+agent/link_attempts.py logs once, counts in `reconnects`, keeps as `last_error` for the
+next heartbeat and follows with a jittered retry. The broker's announced limits are
+respected; a packet it refuses for its size costs the connection at most once (its size
+is then known). The session callbacks run on paho's thread: they stay small and never
+raise (a raising callback would kill that thread).
 """
 
 from __future__ import annotations
 
 import logging
 import queue
-import random
 import socket
 import sys
 import threading
@@ -28,9 +29,11 @@ from agent import __version__
 from agent.clock import Clock
 from agent.config import MqttConfig
 from agent.link_acks import BrokerAcks
+from agent.link_attempts import Attempts
 from agent.link_health import LinkHealth
 from agent.link_inbound import RECEIVE_MAXIMUM, InboundFlow
 from agent.link_messages import LinkDown, LinkUp
+from agent.link_subscriptions import Subscriptions
 from agent.link_supervisor import LinkSupervisor
 from agent.messages import Status
 from agent.mqtt_client import first_protocol, switch_protocol
@@ -44,16 +47,13 @@ from agent.mqtt_wire import (
     describe_tls_alert,
     publish_packet_size,
 )
-from agent.topics import TopicRow, Topics
-from signage_base import backoff
+from agent.topics import Topics
 
 # The link's lines keep the one logger name operators and tests filter on.
 log = logging.getLogger("agent.link")
 
 SESSION_EXPIRY_S = 3600  # commands sent during a short outage still arrive
 KEEPALIVE_TIMEOUT = 0x8D  # paho's reason code when it gives up waiting for the broker
-
-backoff_delay = backoff.backoff_delay  # shared with the fetcher and the serial writer
 
 
 class MqttSession:
@@ -80,21 +80,17 @@ class MqttSession:
         self._inbox = inbox
         self._clock = clock
         self._client = client
-        self._subscribe_alerts = subscribe_alerts
-        self._subscribe_keyring = subscribe_keyring  # boards with [trust] (CONTRACT §7)
-        # What this connection subscribed (topic → QoS): paho's thread sets it on connect,
-        # the core's thread changes it after an assignment; the lock orders the two.
-        self._subscription_lock = threading.Lock()
-        self._subscribed: dict[str, int] = {}
+        # What this connection subscribed: set on connect, changed after an assignment.
+        self._subscriptions = Subscriptions(
+            topics, acks, alerts=subscribe_alerts, keyring=subscribe_keyring
+        )
         self._health = health
         self._acks = acks
         self._inbound = inbound
-        # Seeded per board and per process: boards of one fleet draw different delays.
-        self._rng = random.Random(f"{board_id}-{random.random()}")
-        self._attempt = 0
         self.connected_since: datetime | None = None
         self._ever_connected = False
         self._stopping = threading.Event()
+        self._attempts = Attempts(config, board_id, client, health, self._stopping)
         self.protocol: ProtocolName = first_protocol(config)
         self.fell_back = False  # auto mode settled on 3.1.1 for this session
         # `auto` tries both versions in turn until a broker answers; the version of its
@@ -102,7 +98,6 @@ class MqttSession:
         self._settled = config.protocol != "auto"
         self._refused_5 = False  # the broker said so: no more MQTT 5 attempts
         self.limits = ServerLimits(self.protocol)
-        self._last_logged_cause: str | None = None
         # What the broker allows: the topic table's QoS and retain flags are capped to it.
         self._qos = 1
         self._retain = True
@@ -214,16 +209,8 @@ class MqttSession:
             if self._ever_connected:
                 self._health.reconnects += 1
             self._ever_connected = True
-            self._attempt = 0
-            self._last_logged_cause = None
-            client.reconnect_delay_set(self._config.reconnect_min_s, self._config.reconnect_max_s)  # type: ignore[arg-type]
-            with self._subscription_lock:
-                rows = self._rows()
-                self._subscribed = {topic: row.qos for topic, row in rows}
-                topics = [topic for topic, _row in rows]
-                _rc, mid = client.subscribe([(topic, row.qos) for topic, row in rows])
-                if mid is not None:
-                    self._acks.subscribing(mid, topics)
+            self._attempts.connected()
+            self._subscriptions.on_connect(client)
             since = self._clock.now()
             self.connected_since = since
             self._announce_online(client, since)
@@ -241,31 +228,10 @@ class MqttSession:
         except Exception:  # a raising callback would kill paho's thread
             log.exception("error in MQTT on_connect")
 
-    def _rows(self) -> list[tuple[str, TopicRow]]:
-        return self._topics.subscription_rows(
-            alerts=self._subscribe_alerts, trust=self._subscribe_keyring
-        )
-
     def resubscribe(self) -> tuple[list[str], list[str]]:
-        """The board's topics changed (a remote assignment, CONTRACT §8): unsubscribe what
-        it left and subscribe what it joined on the live connection (the broker then sends
-        the new topics' retained messages). Offline, nothing is sent: the next connect
-        subscribes the new set. Returns (subscribed, unsubscribed) topics."""
-        with self._subscription_lock:
-            wanted = {topic: row.qos for topic, row in self._rows()}
-            gone = [topic for topic in self._subscribed if topic not in wanted]
-            new = [(topic, qos) for topic, qos in wanted.items() if topic not in self._subscribed]
-            if not self._subscribed:  # no connection has subscribed: its connect will
-                return [], []
-            self._subscribed = wanted
-            if gone:
-                self._client.unsubscribe(gone)
-            if new:
-                _rc, mid = self._client.subscribe(new)
-                if mid is not None:
-                    self._acks.subscribing(mid, [topic for topic, _qos in new], fresh=False)
-        log.info("subscriptions changed: +%s -%s", [t for t, _q in new] or "none", gone or "none")
-        return [topic for topic, _qos in new], gone
+        """The board's topics changed (a remote assignment, CONTRACT §8): changed on the
+        live connection (agent/link_subscriptions.py). Returns (subscribed, unsubscribed)."""
+        return self._subscriptions.change(self._client)
 
     def _announce_online(self, client: mqtt.Client, since: datetime) -> None:
         status = self._topics.status
@@ -284,14 +250,16 @@ class MqttSession:
         if code == RETAIN_NOT_SUPPORTED and self._retain:
             self._retain = False
             self._set_will(client)
-            self._failed(f"broker refused the connection: {reason}; retrying without retain")
+            self._attempts.failed(
+                f"broker refused the connection: {reason}; retrying without retain"
+            )
             return
         if code == QOS_NOT_SUPPORTED and self._qos > 0:
             self._qos = 0
             self._set_will(client)
-            self._failed(f"broker refused the connection: {reason}; retrying with QoS 0")
+            self._attempts.failed(f"broker refused the connection: {reason}; retrying with QoS 0")
             return
-        self._failed(f"broker refused the connection: {reason}")
+        self._attempts.failed(f"broker refused the connection: {reason}")
 
     def _settle(self) -> None:
         if self._settled:
@@ -311,7 +279,7 @@ class MqttSession:
             self.protocol = other
             self.limits = ServerLimits(other)
             switch_protocol(client, other, persistent=True)
-        self._failed(f"{why}; trying MQTT {other} next")
+        self._attempts.failed(f"{why}; trying MQTT {other} next")
 
     def _apply_limits(self, limits: ServerLimits) -> None:
         self.limits = limits
@@ -329,34 +297,6 @@ class MqttSession:
             log.error("the broker allows only QoS 0: reports are sent at most once")
             self._health.note_error("broker allows only QoS 0")
 
-    def _failed(self, cause: str) -> None:
-        """One failed connection attempt: counted, kept for the heartbeat, logged once."""
-        self._health.note_error(cause)
-        self._health.reconnects += 1
-        next_in = self._schedule_retry(self._client)
-        retry = f"; next attempt in {next_in:.1f} s" if next_in is not None else ""
-        level = logging.WARNING if cause != self._last_logged_cause else logging.INFO
-        self._last_logged_cause = cause
-        log.log(
-            level,
-            "MQTT connection to %s:%d failed (attempt %d): %s%s",
-            self._config.host,
-            self._config.effective_port,
-            self._attempt,
-            cause,
-            retry,
-        )
-
-    def _schedule_retry(self, client: mqtt.Client) -> float | None:
-        if self._stopping.is_set():
-            return None
-        self._attempt += 1
-        delay = backoff_delay(
-            self._attempt, self._config.reconnect_min_s, self._config.reconnect_max_s, self._rng
-        )
-        client.reconnect_delay_set(delay, delay)  # type: ignore[arg-type]
-        return delay
-
     def on_disconnect(
         self,
         client: mqtt.Client,
@@ -369,8 +309,7 @@ class MqttSession:
             opened, cut = self.supervisor.closed()
             was_connected = self.connected_since is not None
             self.connected_since = None
-            with self._subscription_lock:
-                self._subscribed = {}  # the next connect subscribes the set in force then
+            self._subscriptions.dropped()  # the next connect subscribes the set in force then
             if self._stopping.is_set():
                 log.info("MQTT disconnected (clean stop)")
                 return
@@ -381,13 +320,13 @@ class MqttSession:
                 log.warning("MQTT %s", cause)
                 self._health.note_error(cause)
                 self._inbox.put(LinkDown(str(reason)))
-                self._schedule_retry(client)
+                self._attempts.schedule_retry()
                 return
             if opened is None and cut is None:
                 return  # after a refusal, already reported and retried
             refusal = describe_tls_alert(self.supervisor.read_error() or "")
             if refusal is not None and cut is None:
-                self._failed(refusal)  # the board's certificate, not the protocol version
+                self._attempts.failed(refusal)  # the board's certificate, not the protocol version
                 return
             if cut is not None:
                 why = cut
@@ -399,7 +338,7 @@ class MqttSession:
                 self._try_other_protocol(client, why)
                 return
             hint = "; the broker may not speak MQTT 5" if self.protocol == "5" else ""
-            self._failed(why + hint)
+            self._attempts.failed(why + hint)
         except Exception:
             log.exception("error in MQTT on_disconnect")
 
@@ -409,7 +348,7 @@ class MqttSession:
             # paho calls this inside its `except OSError:` block: the exception is current.
             exc = sys.exc_info()[1]
             cfg = self._config
-            self._failed(
+            self._attempts.failed(
                 describe_connect_error(
                     exc, cfg.host, cfg.effective_port, cfg.connect_timeout_s, tls=cfg.tls
                 )

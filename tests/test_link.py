@@ -12,9 +12,9 @@ from paho.mqtt.enums import CallbackAPIVersion
 from agent.clock import SystemClock
 from agent.config import MqttConfig
 from agent.link import MqttLink
+from agent.link_attempts import backoff_delay
 from agent.link_inbound import QOS0_BACKLOG, RECEIVE_MAXIMUM
 from agent.link_messages import LinkUp, Received
-from agent.link_session import backoff_delay
 from agent.topics import AlertTopic, CommandTopic, ContentTopic, Topics
 from tests.support import Broker, wait_until
 
@@ -177,7 +177,7 @@ def test_the_backoff_never_overflows_after_a_long_outage() -> None:
     """Attempt 1025 (about 13 h of outage with the defaults) overflowed 2 ** attempt."""
     import random
 
-    from agent.link_session import backoff_delay
+    from agent.link_attempts import backoff_delay
 
     for attempt in (1, 30, 1025, 10**6):
         delay = backoff_delay(attempt, 1.0, 60.0, random.Random(attempt))

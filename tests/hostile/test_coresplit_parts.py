@@ -9,7 +9,7 @@ from pathlib import Path
 import pygame
 import pytest
 
-from agent import link_session as mqtt_link
+from agent import link_attempts
 from agent.assets import AssetReady
 from agent.core import Agent
 from agent.link_messages import Received
@@ -50,7 +50,7 @@ def test_the_shared_backoff_survives_a_long_outage(attempt: int) -> None:
     """A board offline for a day reaches attempt 1025 (60 s steps): 2**1024 overflowed a
     float, and the reconnect (or the image retry) raised instead of waiting."""
     rng = random.Random(7)
-    assert 30.0 <= mqtt_link.backoff_delay(attempt, 1.0, 60.0, rng) <= 60.0
+    assert 30.0 <= link_attempts.backoff_delay(attempt, 1.0, 60.0, rng) <= 60.0
     assert backoff_delay(attempt, 2.0, 600.0, None) == 600.0
 
 
