@@ -40,6 +40,7 @@ from bench.scale_measure import (
     alert_summary,
     print_report,
     time_requests,
+    wait_reach,
 )
 from bench.scale_parts import (
     ROOT,
@@ -259,6 +260,13 @@ def measure(parts: City, args: argparse.Namespace, results: dict[str, Any]) -> N
     if fleet is not None and parts.api_skip is None and fleet.user is not None:
         base = f"http://127.0.0.1:{fleet.http_port}"
         board = min(parts.sim_ids)
+        # The API is timed once the fleet holds the last alert's whole reach: 10 alerts
+        # leave it 2 events per board each to store, a backlog of tens of seconds.
+        results["reach"] = wait_reach(
+            base, alerts[-1]["alert_id"], len(parts.agent_ids | parts.sim_ids), fleet.user,
+            sent=alerts[-1]["sent"], timeout=600,
+        )  # fmt: skip
+        print(f"reach: {results['reach']}", flush=True)
         paths = [
             "/api/boards", f"/api/boards/{board}", f"/api/boards/{board}/events", "/api/alerts",
             f"/api/alerts/{alerts[-1]['alert_id']}", "/",

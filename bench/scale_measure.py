@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import json
 import time
 import urllib.error
 import urllib.request
+from datetime import UTC, datetime
 from typing import Any
 
 import psutil
@@ -111,6 +113,29 @@ def time_requests(base: str, paths: list[str], user: tuple[str, str], count: int
     return results
 
 
+def wait_reach(
+    base: str, alert_id: str, boards: int, user: tuple[str, str], *, sent: datetime, timeout: float
+) -> dict[str, Any]:
+    """Poll the fleet's reach report of `alert_id` until it shows `boards` boards: how long
+    after the alert was `sent` the operations room saw the whole reach, and how many
+    boards it showed when it gave up. The fleet stores every receipt first: this is the
+    ingest backlog an alert storm leaves, as the reach page lives it."""
+    token = base64.b64encode(f"{user[0]}:{user[1]}".encode()).decode()
+    request = urllib.request.Request(
+        f"{base}/api/alerts/{alert_id}", headers={"Authorization": f"Basic {token}"}
+    )
+    showing, deadline = 0, time.perf_counter() + timeout
+    while time.perf_counter() < deadline:
+        with contextlib.suppress(urllib.error.HTTPError):
+            with urllib.request.urlopen(request, timeout=60) as response:
+                showing = len(json.load(response)["boards_showing"])
+            if showing >= boards:
+                after = (datetime.now(UTC) - sent).total_seconds()
+                return {"complete_after_s": round(after, 1), "showing": showing}
+        time.sleep(0.5)
+    return {"complete_after_s": None, "showing": showing}
+
+
 def _row(name: str, summary: dict[str, Any]) -> str:
     def cell(key: str) -> str:
         s = summary.get(key)
@@ -151,6 +176,8 @@ def print_report(results: dict[str, Any]) -> None:
             f"  burst, heartbeats every {burst['heartbeat_s']} s: offered {burst['offered_per_s']}"
             f" msg/s, stored {burst['stored_per_s']} rows/s, CPU {burst['cpu_percent']}"
         )
+    if "reach" in results:
+        print(f"  the fleet's reach report of the last alert: {results['reach']}")
     for path, timing in results.get("api", {}).items():
         print(f"  GET {path}: {timing}")
     for key in ("fleet_skipped", "api_skipped"):
