@@ -109,7 +109,11 @@ def read_cancel(raw: bytes) -> Message:
     data = _json_object(raw)
     if data.get("msg_type") == "cancel":
         return original
-    sent = _now()
+    # Never before the original: a board ignores a message older than the one it holds,
+    # and an alert written this very second has a finer `sent` than our whole seconds.
+    # At an equal `sent` the cancel outranks the alert (CONTRACT §2).
+    held = decode(raw, Alert, max_bytes=ALERT_MAX_BYTES)
+    sent = max(_now(), held.sent.astimezone(UTC))
     expires = datetime.fromisoformat(str(data["expires"]))
     data.update(msg_type="cancel", sent=sent.isoformat())
     if expires <= sent:
@@ -130,7 +134,7 @@ def cap_cancel(message: CapMessage) -> bytes:
     from xml.etree import ElementTree as ET
 
     ns = "urn:oasis:names:tc:emergency:cap:1.2"
-    sent = _now()
+    sent = max(_now(), message.sent.astimezone(UTC))  # never older: see read_cancel
     root = ET.Element(f"{{{ns}}}alert")
 
     def child(name: str, text: str) -> None:
