@@ -76,7 +76,7 @@ AGENT="$WORK/venv/bin/signage-agent"
 # from a folder kept between runs (pip's own cache is not always there to use), fetched
 # only when a pin is new. A dependency the pins do not cover fails here: the constraints
 # are out of date.
-WHEELHOUSE="${SIGNAGE_WHEELHOUSE:-${XDG_CACHE_HOME:-$HOME/.cache}/signage-agent/wheels}"
+WHEELHOUSE="${SIGNAGE_WHEELHOUSE:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/signage-agent/wheels}"
 offline=("${PIP[@]}" install --no-index --find-links "$WHEELHOUSE"
     -c "$CONSTRAINTS" "$WHEEL")
 if ! "${offline[@]}" >"$WORK/pip.log" 2>&1; then

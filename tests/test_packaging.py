@@ -48,6 +48,8 @@ SDIST_FILES = (
     "tests/test_packaging.py",
 )
 REQUIREMENT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*")
+# Run alone, the first test builds the archives: ~45 s, more on a loaded machine.
+pytestmark = pytest.mark.timeout(300)
 
 
 def pyproject() -> dict[str, Any]:
@@ -73,7 +75,7 @@ def dist(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         [sys.executable, "-m", "build", "--outdir", str(work / "dist"), str(work / "src")],
         check=True,
         capture_output=True,
-        timeout=110,
+        timeout=280,
     )
     yield work / "dist"
 
