@@ -13,6 +13,7 @@ set -euo pipefail
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 CHECKOUT="$(dirname "$SCRIPT_DIR")"
+CONSTRAINTS="$CHECKOUT/constraints/board.txt"
 
 SERVICE=signage-agent
 SERVICE_USER=signage-agent
@@ -56,7 +57,8 @@ usage: install.sh [options]            install, or upgrade what differs
   --example NAME   else start from examples/NAME.toml (default: $EXAMPLE;
                    $(example_names))
   --source PATH    the package to install: a checkout or a wheel (default: this checkout)
-  --wheels DIR     install offline from a folder of wheels (pip --no-index --find-links)
+  --wheels DIR     install offline from a folder of wheels (pip --no-index --find-links):
+                   the versions of constraints/board.txt (docs/technician.md says how)
   --python PYTHON  the Python 3.11+ for the venv (default: python3)
   --no-doctor      do not run signage-agent doctor at the end
   --no-start       do not start or restart the service
@@ -256,7 +258,11 @@ step_package() {
         return
     fi
     say "  … installing signage-agent from $SOURCE (log: $APP/pip.log)"
-    local pip=("$(at "$VENV")/bin/python" -m pip install --upgrade --upgrade-strategy only-if-needed)
+    # -c: the versions the tests ran (constraints/board.txt), so every board of a fleet
+    # runs the same dependencies whenever it was installed, and an upgrade moves it to them.
+    [ -f "$CONSTRAINTS" ] || die "no $CONSTRAINTS: this copy of signage-agent is incomplete"
+    local pip=("$(at "$VENV")/bin/python" -m pip install --upgrade --upgrade-strategy only-if-needed
+        -c "$CONSTRAINTS")
     if [ -n "$WHEELS" ]; then pip+=(--no-index --find-links "$WHEELS"); fi
     local staged status=0
     staged="$(stage_source)"

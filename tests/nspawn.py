@@ -79,7 +79,12 @@ def wheels(directory: Path, python: Path) -> Path:
     """This checkout and its dependencies as wheels, for an offline install inside."""
     directory.mkdir(parents=True, exist_ok=True)
     _run(
-        [str(python), "-m", "pip", "wheel", "--quiet", "-w", str(directory), str(REPO)],
+        # The versions the installer pins (constraints/board.txt), so its offline install
+        # finds them in the folder.
+        [
+            *(str(python), "-m", "pip", "wheel", "--quiet", "-w", str(directory)),
+            *("-c", str(REPO / "constraints" / "board.txt"), str(REPO)),
+        ],
         timeout=600,
         log=directory.parent / "pip-wheel.log",
     )

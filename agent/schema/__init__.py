@@ -16,7 +16,6 @@ from typing import Any
 from agent.schema.asyncapi import (
     ASYNCAPI_VERSION,
     DEFAULT_TOPIC_ROOT,
-    FALLBACK_VERSION,
     MQTT_BINDING_VERSION,
     asyncapi_document,
 )
@@ -31,7 +30,6 @@ from agent.schema.payloads import (
 __all__ = [
     "ASYNCAPI_VERSION",
     "DEFAULT_TOPIC_ROOT",
-    "FALLBACK_VERSION",
     "JSON_SCHEMA_DIALECT",
     "MQTT_BINDING_VERSION",
     "PAYLOAD_KINDS",

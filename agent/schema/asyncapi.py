@@ -5,7 +5,6 @@ from `agent.schema.payloads` (their `$defs` become components)."""
 from __future__ import annotations
 
 import copy
-import importlib.metadata
 from typing import Any, Final
 
 import agent
@@ -15,7 +14,6 @@ from agent.topics import TOPIC_TABLE, MessageKind, row_for
 ASYNCAPI_VERSION: Final = "3.0.0"
 MQTT_BINDING_VERSION: Final = "0.2.0"
 DEFAULT_TOPIC_ROOT: Final = "signage/v1"
-FALLBACK_VERSION: Final = "0.1.0"
 
 # Keywords whose value is a schema, a list of schemas, or a name -> schema map.
 _SUBSCHEMA_KEYS: Final = frozenset(
@@ -39,13 +37,8 @@ _SUBSCHEMA_MAP_KEYS: Final = frozenset(
 
 
 def _agent_version() -> str:
-    version = getattr(agent, "__version__", None)
-    if isinstance(version, str):
-        return version
-    try:
-        return importlib.metadata.version("signage-agent")
-    except importlib.metadata.PackageNotFoundError:
-        return FALLBACK_VERSION
+    # agent/__init__.py is the one place the version is written (see pyproject.toml).
+    return agent.__version__
 
 
 def _relocate(schema: Any, prefix: str) -> Any:
