@@ -1,0 +1,279 @@
+"""The content studio in a real browser: `signage-agent studio` as a subprocess, Debian's
+Chromium driven by Selenium, as a ward office's content manager would use it.
+
+The page's screenshot is saved under test-artifacts/studio/ (gitignored).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import struct
+import subprocess
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.studio.browser_support import (
+    CAPTURE_JS,
+    HAVE_CHROMIUM,
+    NO_CHROMIUM,
+    PIXELS_JS,
+    Studio,
+    chromium,
+    snapshot,
+    studio_server,
+    wait,
+)
+from tests.support import REPO
+
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.timeout(240),
+    pytest.mark.skipif(not HAVE_CHROMIUM, reason=NO_CHROMIUM),
+]
+if HAVE_CHROMIUM:
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.remote.webdriver import WebDriver
+    from selenium.webdriver.support.ui import Select
+
+TITLE = "Thông báo khẩn cấp"
+SIZES = {"1920x1080", "1080x1920", "1366x768", "128x32", "256x64"}
+MAGENTA = (255, 0, 255)
+# Letters only Vietnamese has among the page's two languages: a problem that carries one
+# is the Vietnamese sentence, not the board's English one.
+VIETNAMESE = re.compile("[ăâđêôơưạảấầẩẫậắằẳẵặẹẻẽếềểễệỉịọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹ]", re.IGNORECASE)
+
+
+def png(width: int, height: int, rgb: tuple[int, int, int]) -> bytes:
+    """A real PNG of one colour (written by hand: the test needs no imaging library)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    row = b"\x00" + bytes(rgb) * width
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(row * height))
+        + chunk(b"IEND", b"")
+    )
+
+
+@pytest.fixture(scope="module")
+def studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Studio]:
+    with studio_server(tmp_path_factory.mktemp("saved")) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def browser(studio: Studio) -> Iterator[WebDriver]:
+    with chromium() as driver:
+        driver.get(studio.url + "/")
+        wait(driver).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#layout-select option"))
+        yield driver
+
+
+def text(driver: WebDriver, css: str) -> str:
+    try:
+        found = driver.find_elements(By.CSS_SELECTOR, css)
+        return found[0].text if found else ""
+    except StaleElementReferenceException:  # the page re-made it meanwhile: ask again
+        return ""
+
+
+def has_class(driver: WebDriver, css: str, name: str) -> bool:
+    classes = driver.find_element(By.CSS_SELECTOR, css).get_attribute("class") or ""
+    return name in classes.split()
+
+
+def type_into(driver: WebDriver, element_id: str, value: str) -> None:
+    field = driver.find_element(By.ID, element_id)
+    field.clear()
+    field.send_keys(value)
+
+
+def set_value(driver: WebDriver, element_id: str, value: str) -> None:
+    """A native picker's value (datetime-local: typing into it depends on the locale)."""
+    driver.execute_script(
+        "const e = document.getElementById(arguments[0]); e.value = arguments[1];"
+        "e.dispatchEvent(new Event('input', {bubbles: true}));",
+        element_id,
+        value,
+    )
+
+
+def previews_ready(driver: WebDriver) -> bool:
+    figures = driver.find_elements(By.CSS_SELECTOR, "#previews figure.preview")
+    return bool(figures) and all("ready" in (f.get_attribute("class") or "") for f in figures)
+
+
+def pixels(driver: WebDriver, size: str) -> dict[str, Any]:
+    css = f'#previews figure[data-size="{size}"] img'
+    result: dict[str, Any] = driver.execute_async_script(PIXELS_JS, css, list(MAGENTA))
+    assert "error" not in result, result
+    return result
+
+
+def choose(driver: WebDriver, layout: str) -> None:
+    Select(driver.find_element(By.ID, "layout-select")).select_by_value(layout)
+    wait(driver).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#slot-area .field"))
+
+
+def test_the_layouts_are_listed_in_vietnamese(browser: WebDriver) -> None:
+    names = [
+        o.get_attribute("value")
+        for o in browser.find_elements(By.CSS_SELECTOR, "#layout-select option")
+    ]
+    assert {"headline", "fullscreen_text", "image_caption", "led_text"} <= set(names)
+    assert not {"alert_full", "alert_banner", "idle"} & set(names)  # reserved: not content
+    assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "vi"
+    assert text(browser, "#layout-purpose") != ""
+    assert text(browser, "#item-add") == "Thêm vào danh sách phát"
+    # Publishing needs a broker, which this studio was not given.
+    assert not browser.find_element(By.ID, "publish").is_displayed()
+
+
+def test_a_notice_with_a_picture_is_drawn_at_every_size(browser: WebDriver, tmp_path: Path) -> None:
+    choose(browser, "headline")
+    type_into(browser, "slot-title", TITLE)
+    type_into(browser, "slot-body", "Mất điện khu vực phường Hàng Bạc từ 8 giờ đến 11 giờ.")
+    picture = tmp_path / "anh.png"
+    picture.write_bytes(png(64, 48, MAGENTA))
+    browser.find_element(By.ID, "file-image").send_keys(str(picture))
+    wait(browser).until(
+        lambda d: (d.find_element(By.ID, "slot-image").get_attribute("value") or "").startswith(
+            "data:image/png;base64,"
+        )
+    )
+    assert browser.find_element(By.CSS_SELECTOR, "#drop-image img.thumb").is_displayed()
+    assert browser.find_element(By.ID, "item-id").get_attribute("value") == "thong-bao-khan-cap"
+    wait(browser).until(previews_ready)
+    figures = browser.find_elements(By.CSS_SELECTOR, "#previews figure.preview")
+    assert {f.get_attribute("data-size") for f in figures} == SIZES
+    for figure in figures:
+        size = figure.get_attribute("data-size") or ""
+        width, height = (int(n) for n in size.split("x"))
+        img = figure.find_element(By.TAG_NAME, "img")
+        assert (img.get_attribute("src") or "").startswith("blob:")
+        natural = browser.execute_script(
+            "return [arguments[0].naturalWidth, arguments[0].naturalHeight]", img
+        )
+        if figure.get_attribute("data-led") == "true":
+            pitch = natural[0] // width
+            assert pitch >= 1, (size, natural)
+            assert natural == [width * pitch, height * pitch], (size, natural)
+        else:
+            assert figure.get_attribute("data-led") == "false"
+            assert natural == [width, height], size
+    # The board's renderer drew the text and the dropped picture, not a blank frame.
+    full = pixels(browser, "1920x1080")
+    assert full["colours"] > 20, full
+    assert full["found"], full  # the picture's own colour
+    led = pixels(browser, "128x32")
+    assert led["colours"] > 2, led
+    snapshot(browser, "studio")
+
+
+def test_a_problem_shows_in_vietnamese_beside_its_field_until_fixed(browser: WebDriver) -> None:
+    choose(browser, "headline")
+    type_into(browser, "slot-title", TITLE)
+    type_into(browser, "slot-body", "Nội dung")
+    set_value(browser, "item-valid-from", "2026-12-10T08:00")
+    set_value(browser, "item-valid-until", "2026-12-09T08:00")
+    wait(browser).until(lambda d: text(d, "#problem-valid_until") != "")
+    assert VIETNAMESE.search(text(browser, "#problem-valid_until")), text(
+        browser, "#problem-valid_until"
+    )
+    assert browser.find_element(By.ID, "item-valid-until").get_attribute("aria-invalid") == "true"
+    assert text(browser, "#problem-title") == ""
+    set_value(browser, "item-valid-until", "2026-12-11T08:00")
+    wait(browser).until(lambda d: text(d, "#problem-valid_until") == "")
+    # An empty required slot: named beside it, and gone once it is filled again.
+    browser.find_element(By.ID, "slot-body").clear()
+    browser.find_element(By.ID, "slot-body").send_keys(" ")
+    wait(browser).until(lambda d: VIETNAMESE.search(text(d, "#problem-body")))
+    snapshot(browser, "studio-problem")
+    type_into(browser, "slot-body", "Nội dung")
+    wait(browser).until(lambda d: text(d, "#problem-body") == "")
+    for field in ("item-valid-from", "item-valid-until"):
+        set_value(browser, field, "")
+
+
+def test_the_english_switch_changes_the_words(browser: WebDriver) -> None:
+    browser.find_element(By.ID, "lang-en").click()
+    wait(browser).until(lambda d: text(d, "#item-add") == "Add to the playlist")
+    assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "en"
+    assert text(browser, "label[for=item-duration]") == "Duration (seconds)"
+    snapshot(browser, "studio-en")
+    browser.find_element(By.ID, "lang-vi").click()
+    wait(browser).until(lambda d: text(d, "#item-add") == "Thêm vào danh sách phát")
+
+
+def test_the_saved_playlist_passes_validate(
+    browser: WebDriver, studio: Studio, tmp_path: Path
+) -> None:
+    choose(browser, "headline")
+    type_into(browser, "slot-title", TITLE)
+    type_into(browser, "slot-body", "Mất điện khu vực phường Hàng Bạc.")
+    wait(browser).until(lambda d: text(d, "#problem-general") == "" and previews_ready(d))
+    browser.find_element(By.ID, "item-add").click()
+    wait(browser).until(
+        lambda d: d.find_elements(
+            By.CSS_SELECTOR, '#playlist-items li[data-item-id="thong-bao-khan-cap"]'
+        )
+    )
+    type_into(browser, "save-name", "thong-bao.json")
+    browser.find_element(By.ID, "save").click()
+    wait(browser).until(lambda d: has_class(d, "#save-result", "ok"))
+    saved = studio.save_dir / "thong-bao.json"
+    assert str(saved.resolve()) in text(browser, "#save-result")
+    playlist = json.loads(saved.read_text(encoding="utf-8"))
+    assert [i["fields"]["title"] for i in playlist["items"]] == [TITLE]
+    # The download link offers the very same playlist.
+    offered = browser.execute_async_script(
+        "fetch(document.getElementById('download').href).then(r => r.text()).then(arguments[0])"
+    )
+    assert json.loads(offered) == playlist
+    assert browser.find_element(By.ID, "download").get_attribute("download") == "thong-bao.json"
+    checked = subprocess.run(
+        [*studio.python, "-m", "agent.cli", "validate", str(saved)],
+        cwd=REPO,
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_scrolling_led_text_moves(browser: WebDriver) -> None:
+    choose(browser, "led_text")
+    type_into(browser, "slot-text", TITLE + ": mất điện toàn phường từ 8 giờ đến 11 giờ sáng.")
+    assert browser.find_element(By.ID, "animate").is_selected()
+    css = '#previews figure[data-size="128x32"]'
+    wait(browser).until(lambda d: has_class(d, css, "ready"))
+    first = browser.execute_async_script(CAPTURE_JS, css + " img")
+    assert str(first).startswith("data:image/png"), first
+    # A later still of the same text differs: the text ran sideways meanwhile.
+    wait(browser, 30).until(
+        lambda d: (
+            str(d.execute_async_script(CAPTURE_JS, css + " img")).startswith("data:image/png")
+            and d.execute_async_script(CAPTURE_JS, css + " img") != first
+        )
+    )
+    snapshot(browser, "studio-led")
+
+
+def test_no_request_left_the_origin(browser: WebDriver, studio: Studio) -> None:
+    urls = browser.execute_script(
+        "return performance.getEntriesByType('resource').map(e => e.name)"
+    )
+    assert urls
+    assert all(str(u).startswith((studio.url, "blob:", "data:")) for u in urls), urls
