@@ -1,0 +1,64 @@
+"""A still of a layout as the board draws it, `at` seconds after the item went on screen
+(scrolling text and tickers have moved on by then): the board's own renderer, drawn
+into memory, never a window.
+
+Rendering shares pygame's font caches and the renderer's frame state: one render at a
+time (the page asks for five sizes at once, four times a second while text scrolls).
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from agent.preview.draft import BOARD_NAME, BOARD_ZONE
+
+if TYPE_CHECKING:
+    from agent.messages import PlaylistItem
+    from display_layouts.library import LayoutLibrary
+    from display_layouts.render import Renderer
+
+_RENDER_LOCK = threading.Lock()
+# Renderers kept for the sizes in use (a renderer holds fitted text between frames).
+_MAX_RENDERERS = 16
+_renderers: dict[tuple[int, tuple[int, int], bool], Renderer] = {}
+
+
+def _renderer(library: LayoutLibrary, size: tuple[int, int], led: bool) -> Renderer:
+    from display_layouts.render import Renderer
+
+    key = (id(library), size, led)
+    found = _renderers.get(key)
+    if found is None or found.library is not library:
+        if len(_renderers) >= _MAX_RENDERERS:
+            _renderers.clear()
+        found = Renderer(size, library=library, panel="led" if led else None)
+        _renderers[key] = found
+    return found
+
+
+def still_png(
+    library: LayoutLibrary, item: PlaylistItem, size: tuple[int, int], led: bool, at: float
+) -> bytes:
+    """The PNG of `item` on a canvas of `size` `at` seconds after it started; with `led`,
+    the LED dot view (larger than the panel: dots and the dark between them)."""
+    import pygame
+
+    from agent.output import png_bytes
+    from display_layouts.led import dot_view
+    from display_layouts.render import Scene
+
+    started = datetime.now(BOARD_ZONE)
+    scene = Scene(
+        item.layout,
+        item.fields,
+        BOARD_NAME,
+        started + timedelta(seconds=at),
+        started=started,
+    )
+    with _RENDER_LOCK:
+        surface = pygame.Surface(size)
+        _renderer(library, size, led).draw(surface, scene)
+        picture = dot_view(surface) if led else surface
+        return png_bytes(picture)
