@@ -105,7 +105,7 @@ def _printed_url(lines: queue.Queue[str | None], said: list[str]) -> str:
 
 
 @contextmanager
-def chromium(width: int = 1366, height: int = 900) -> Iterator[WebDriver]:
+def chromium(width: int = 1366, height: int = 768) -> Iterator[WebDriver]:
     """Headless Chromium at a laptop's width (the studio must read well at 1366×768)."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service

@@ -229,6 +229,15 @@ def test_the_saved_playlist_passes_validate(
             By.CSS_SELECTOR, '#playlist-items li[data-item-id="thong-bao-khan-cap"]'
         )
     )
+    # A second item, then removed again: the list shows what will be saved.
+    type_into(browser, "slot-title", "Lịch tiêm chủng")
+    wait(browser).until(
+        lambda d: d.find_element(By.ID, "item-id").get_attribute("value") == "lich-tiem-chung"
+    )
+    browser.find_element(By.ID, "item-add").click()
+    wait(browser).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#playlist-items li")) == 2)
+    browser.find_element(By.CSS_SELECTOR, '[data-item-id="lich-tiem-chung"] button.remove').click()
+    wait(browser).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#playlist-items li")) == 1)
     type_into(browser, "save-name", "thong-bao.json")
     browser.find_element(By.ID, "save").click()
     wait(browser).until(lambda d: has_class(d, "#save-result", "ok"))

@@ -93,6 +93,8 @@ const BOARD_OFFSET = "+07:00"; // Asia/Ho_Chi_Minh: no daylight saving time
 const BOARD_OFFSET_MS = 7 * 3600 * 1000;
 const DEBOUNCE_MS = 300;
 const FRAME_MS = 250; // animated previews: about 4 frames a second
+const STILL_FRAMES = 12; // a view unchanged for 3 s of frames does not move: stop asking
+const ID_CHARS = 40; // a suggested id: long enough to tell items apart, short to read
 const MAX_PREVIEWS_IN_FLIGHT = 2; // the renderer runs on the same laptop: be kind to it
 const PAYLOAD_LIMIT = 1024 * 1024; // the board's default limit for a playlist
 const PICTURE_SIDE = 1920; // larger pictures are scaled down (the board allows 4 MP)
@@ -227,7 +229,7 @@ function slotField(slot) {
   } else {
     box.append(el("label", { for: `slot-${slot.name}` }));
     const input = slot.multiline
-      ? el("textarea", { rows: "3" })
+      ? el("textarea", { rows: "2" })
       : el("input", { type: slot.qr ? "url" : "text", ...(slot.qr ? { inputmode: "url" } : {}) });
     input.id = `slot-${slot.name}`;
     input.setAttribute("aria-describedby", `${slot.qr ? `hint-${slot.name} ` : ""}${problemId}`);
@@ -317,9 +319,18 @@ function shrink(image, type) {
 
 // --- the item: id, times, schedule ---------------------------------------------------------
 function isFirstText(slot) { return state.layout?.slots.find((s) => s.kind === "text" && !s.qr) === slot; }
+// "Thông báo khẩn cấp" -> "thong-bao-khan-cap": what IDENTIFIER_PATTERN allows (letters,
+// digits, . _ : -, a letter or digit first), cut at a word's end.
 function slug(text) {
-  return text.normalize("NFD").replace(/[\u0300-\u036f]/g, "").replace(/[đĐ]/g, "d")
-    .toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 60).replace(/-+$/, "");
+  const words = text.normalize("NFD").replace(/[\u0300-\u036f]/g, "").replace(/[đĐ]/g, "d")
+    .toLowerCase().split(/[^a-z0-9]+/).filter(Boolean);
+  let id = "";
+  for (const word of words) {
+    const longer = id ? `${id}-${word}` : word;
+    if (longer.length > ID_CHARS) return id || word.slice(0, ID_CHARS);
+    id = longer;
+  }
+  return id;
 }
 function suggestId() {
   if (state.idTouched) return;
@@ -419,7 +430,11 @@ async function refresh() {
   if (!state.layout) return;
   const item = currentItem();
   state.animStart = performance.now();
-  for (const view of state.views) draw(view, item.fields, 0);
+  for (const view of state.views) {
+    view.bytes = null;
+    view.unchanged = 0;
+    draw(view, item.fields, 0);
+  }
   state.checkAbort?.abort();
   const abort = (state.checkAbort = new AbortController());
   try {
@@ -441,6 +456,7 @@ function buildViews() {
     const figure = el("figure", { class: "preview", "data-size": size.size, "data-led": String(Boolean(size.led)) });
     figure.classList.toggle("portrait", height > width);
     figure.classList.toggle("led", Boolean(size.led));
+    figure.classList.toggle("wide", Boolean(size.led)); // a dot view needs room to show dots
     const frame = el("div", { class: "frame" });
     frame.style.aspectRatio = `${width} / ${height}`; // the room is kept before the picture loads
     const img = el("img", { alt: "" });
@@ -448,7 +464,7 @@ function buildViews() {
     caption.append(el("span", { class: "name" }), el("span", { class: "why" }));
     frame.append(img);
     figure.append(frame, caption);
-    return { size, figure, img, caption, url: null, abort: null, fields: {}, next: 0 };
+    return { size, figure, img, caption, url: null, abort: null, fields: {}, next: 0, bytes: null, unchanged: 0 };
   });
   $("previews").replaceChildren(...state.views.map((v) => v.figure));
   for (const view of state.views) labelView(view);
@@ -493,8 +509,14 @@ async function draw(view, fields, at) {
       failed(view, () => (problems.length ? t("preview_failed") : t("preview_error")), problems);
       return;
     }
-    const url = URL.createObjectURL(await response.blob());
-    if (abort.signal.aborted) { URL.revokeObjectURL(url); return; }
+    const blob = await response.blob();
+    const bytes = new Uint8Array(await blob.arrayBuffer());
+    if (abort.signal.aborted) return;
+    const same = view.bytes !== null && sameBytes(view.bytes, bytes);
+    view.bytes = bytes;
+    view.unchanged = same ? view.unchanged + 1 : 0;
+    if (same && view.figure.classList.contains("ready")) { schedule(view); return; }
+    const url = URL.createObjectURL(blob);
     await (await loaded(url)).decode().catch(() => undefined);
     await new Promise((resolve, reject) => { view.img.onload = resolve; view.img.onerror = reject; view.img.src = url; });
     if (view.url) URL.revokeObjectURL(view.url);
@@ -511,6 +533,11 @@ async function draw(view, fields, at) {
     release();
   }
 }
+function sameBytes(a, b) {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i += 1) if (a[i] !== b[i]) return false;
+  return true;
+}
 function failed(view, words, problems = []) {
   view.failure = words;
   const why = view.caption.querySelector(".why");
@@ -526,7 +553,7 @@ function animating() {
 }
 function schedule(view) {
   clearTimeout(view.next);
-  if (!animating()) return;
+  if (!animating() || view.unchanged >= STILL_FRAMES) return;
   view.next = setTimeout(() => {
     if (animating()) draw(view, view.fields, ((performance.now() - state.animStart) / 1000) % 600);
   }, FRAME_MS);
