@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tests.support import REPO, free_port
 
@@ -122,6 +122,15 @@ def chromium(width: int = 1366, height: int = 768) -> Iterator[WebDriver]:
         yield driver
     finally:
         driver.quit()
+
+
+def script_errors(driver: WebDriver) -> list[dict[str, Any]]:
+    """What the page's scripts reported to the console as errors since the last call."""
+    from selenium.webdriver import Chrome
+
+    assert isinstance(driver, Chrome)
+    entries: list[dict[str, Any]] = driver.get_log("browser")  # type: ignore[no-untyped-call]
+    return [e for e in entries if e.get("source") == "javascript"]
 
 
 def wait(driver: WebDriver, seconds: float = 60) -> WebDriverWait[WebDriver]:
