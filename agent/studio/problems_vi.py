@@ -82,6 +82,12 @@ _TABLE: tuple[tuple[str, str, str], ...] = (
         "Ảnh có kích thước {w}×{h} điểm ảnh; mỗi cạnh tối đa {limit} điểm ảnh.",
     ),
     (
+        "image_too_many_megapixels",
+        r"the image declares (?P<w>\d+)×(?P<h>\d+) pixels \((?P<mp>[\d.]+) MP\); "
+        r"the limit is (?P<limit>[\d.]+) MP",
+        "Ảnh có {w}×{h} điểm ảnh ({mp} triệu); tối đa {limit} triệu điểm ảnh: hãy thu nhỏ ảnh.",
+    ),
+    (
         "image_damaged",
         r"the (?P<kind>PNG|JPEG)\b.*",
         "Tệp ảnh {kind} bị hỏng hoặc không đầy đủ; hãy lưu lại ảnh rồi kéo vào lần nữa.",
@@ -317,4 +323,6 @@ def problem(path: str, message: str) -> dict[str, Any]:
 
 def layout_file_vi(source: str, message: str) -> str:
     """A layout file's problem (the folder's file is left out, the others work)."""
-    return f"Tệp bố cục {source} có lỗi nên không dùng được: {in_vietnamese(message)}"
+    # The layout loader's English is a technician's; the file's name says where to look.
+    detail = in_vietnamese(message) if row_of(message) is not None else message
+    return f"Tệp bố cục {source} có lỗi nên chưa dùng được: {detail}"
