@@ -44,13 +44,15 @@ def studio_python() -> tuple[str, list[str]]:
 
 
 @contextmanager
-def studio_server(save_dir: Path) -> Iterator[Studio]:
+def studio_server(save_dir: Path, layouts_dir: Path | None = None) -> Iterator[Studio]:
     """`python -m agent.cli studio` on a free loopback port, until its printed URL; on
     exit Ctrl-C (SIGINT), which must stop it cleanly (exit 0)."""
     python, options = studio_python()
     port = free_port()
     command = [python, *options, "-m", "agent.cli", "studio"]
     command += ["--listen", f"127.0.0.1:{port}", "--save-dir", str(save_dir)]
+    if layouts_dir is not None:
+        command += ["--layouts-dir", str(layouts_dir)]
     env = {**os.environ, "SDL_VIDEODRIVER": "dummy", "SDL_AUDIODRIVER": "dummy"}
     process = subprocess.Popen(
         command,

@@ -67,9 +67,30 @@ def png(width: int, height: int, rgb: tuple[int, int, int]) -> bytes:
     )
 
 
+# A layouts folder as a content manager's: a notice beside a QR code, and a file
+# broken mid-edit (the studio leaves it out and says why).
+QR_LAYOUT = """\
+name: phuong_qr
+purpose: A notice beside a QR code to read more; LCD and LED.
+background: navy
+zones:
+  - {name: body, type: text, box: [0, 0, 64, 100], padding: 5, text: "{body}",
+     size: [4, 18], takes_room_of: [code]}
+  - {name: code, type: qr, box: [64, 0, 36, 100], padding: 5, data: "{link}", optional: true}
+variants:
+  - when: {panel: led}
+    zones:
+      body: {box: [0, 0, 100, 100], padding: 0, size: [50, 100], overflow: scroll, speed: 32}
+      code: {hidden: true}
+"""
+
+
 @pytest.fixture(scope="module")
 def studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Studio]:
-    with studio_server(tmp_path_factory.mktemp("saved")) as server:
+    layouts = tmp_path_factory.mktemp("layouts")
+    (layouts / "phuong_qr.yaml").write_text(QR_LAYOUT, encoding="utf-8")
+    (layouts / "hong.yaml").write_text("name: hong\nzones: [\n", encoding="utf-8")
+    with studio_server(tmp_path_factory.mktemp("saved"), layouts) as server:
         yield server
 
 
@@ -140,11 +161,13 @@ def test_the_layouts_are_listed_in_vietnamese(browser: WebDriver) -> None:
         o.get_attribute("value")
         for o in browser.find_elements(By.CSS_SELECTOR, "#layout-select option")
     ]
-    assert {"headline", "fullscreen_text", "image_caption", "led_text"} <= set(names)
+    assert {"headline", "fullscreen_text", "image_caption", "led_text", "phuong_qr"} <= set(names)
     assert not {"alert_full", "alert_banner", "idle"} & set(names)  # reserved: not content
     assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "vi"
     assert text(browser, "#layout-purpose") != ""
     assert text(browser, "#item-add") == "Thêm vào danh sách phát"
+    # The broken layout file is named, and why it was left out.
+    assert "hong.yaml" in text(browser, "#layout-problems")
     # Publishing needs a broker, which this studio was not given.
     assert not browser.find_element(By.ID, "publish").is_displayed()
 
@@ -188,6 +211,18 @@ def test_a_notice_with_a_picture_is_drawn_at_every_size(browser: WebDriver, tmp_
     led = pixels(browser, "128x32")
     assert led["colours"] > 2, led
     snapshot(browser, "studio")
+
+
+def test_a_layout_file_with_a_qr_code(browser: WebDriver) -> None:
+    choose(browser, "phuong_qr")
+    assert "(tệp)" in text(browser, "#layout-select option[value=phuong_qr]")
+    link = browser.find_element(By.ID, "slot-link")
+    assert link.get_attribute("type") == "url"
+    assert "https://" in text(browser, "#hint-link")
+    type_into(browser, "slot-body", "Lịch tiêm chủng sởi cho trẻ từ 9 tháng tuổi.")
+    type_into(browser, "slot-link", "https://phuong.example.vn/tiem-chung")
+    wait(browser).until(previews_ready)
+    assert pixels(browser, "1920x1080")["colours"] > 2
 
 
 def test_a_problem_shows_in_vietnamese_beside_its_field_until_fixed(browser: WebDriver) -> None:

@@ -6,7 +6,12 @@
 // --- layouts and the form ----------------------------------------------------------------
 function layoutTitle(layout) {
   const key = `layout.${layout.name}`;
+  if (layout.source === "file") return `${layout.name} (${t("from_file")})`;
   return known(key) && state.lang === "vi" ? `${t(key)} (${layout.name})` : layout.name;
+}
+// A layout file of the --layouts-dir folder that could not be used: which, and why.
+function showLayoutProblems() {
+  $("layout-problems").replaceChildren(...state.layoutProblems.map((p) => el("li", {}, message(p))));
 }
 function fillLayoutOptions() {
   const select = $("layout-select");
@@ -20,7 +25,8 @@ function showPurpose() {
   const layout = state.layout;
   if (!layout) return;
   const key = `purpose.${layout.name}`;
-  $("layout-purpose").textContent = state.lang === "vi" && known(key) ? t(key) : layout.purpose ?? "";
+  const ours = state.lang === "vi" && layout.source !== "file" && known(key);
+  $("layout-purpose").textContent = ours ? t(key) : layout.purpose ?? "";
 }
 
 function chooseLayout(name) {

@@ -33,7 +33,7 @@ const STRINGS = {
     empty_list: "Danh sách phát chưa có mục nào. Bấm “Thêm vào danh sách phát” trước.",
     publish_to: "Gửi tới", publish: "Gửi lên bảng", publish_hint: "Ví dụ: {0}",
     offline: "Không kết nối được với xưởng nội dung (chương trình đã tắt?).",
-    required: "bắt buộc", optional: "không bắt buộc",
+    required: "bắt buộc", optional: "không bắt buộc", from_file: "tệp",
     image_hint: "Kéo ảnh vào đây, hoặc", image_pick: "Chọn ảnh…", image_remove: "Bỏ ảnh",
     image_thumb: "Ảnh đã chọn cho {0}", image_bad: "Tệp này không phải ảnh mà trình duyệt đọc được (hãy dùng PNG hoặc JPEG).",
     qr_hint: "Đường link mà mã QR dẫn tới, ví dụ https://phuong.gov.vn",
@@ -78,7 +78,7 @@ const STRINGS = {
     empty_list: "The playlist has no items. Press “Add to the playlist” first.",
     publish_to: "Send to", publish: "Send to the boards", publish_hint: "For example: {0}",
     offline: "Cannot reach the content studio (has the program stopped?).",
-    required: "required", optional: "optional",
+    required: "required", optional: "optional", from_file: "file",
     image_hint: "Drop a picture here, or", image_pick: "Choose a picture…", image_remove: "Remove picture",
     image_thumb: "The picture chosen for {0}", image_bad: "This file is not a picture the browser can read (use PNG or JPEG).",
     qr_hint: "The link the QR code leads to, e.g. https://phuong.gov.vn",
@@ -105,7 +105,7 @@ const PICTURE_BYTES = 768 * 1024;
 
 const $ = (id) => document.getElementById(id);
 const state = {
-  lang: "vi", layouts: [], layout: null, values: {}, items: [], idTouched: false,
+  lang: "vi", layouts: [], layoutProblems: [], layout: null, values: {}, items: [], idTouched: false,
   views: [], animStart: 0, playlist: null, downloadUrl: null, results: {},
   problems: [], timer: 0, checkAbort: null, inFlight: 0, queue: [],
 };
@@ -150,6 +150,7 @@ function setLanguage(lang) {
   $("lang-en").setAttribute("aria-pressed", String(state.lang === "en"));
   fillLayoutOptions();
   showPurpose();
+  showLayoutProblems();
   for (const slot of state.layout?.slots ?? []) labelSlot(slot);
   for (const view of state.views) labelView(view);
   showProblems(state.problems);
@@ -182,7 +183,7 @@ function showProblems(problems) {
     const field = typeof problem === "object" && $(`problem-${problem.field}`) ? problem.field : "general";
     byField.set(field, [...(byField.get(field) ?? []), message(problem)]);
   }
-  for (const node of document.querySelectorAll("#fields .problem")) {
+  for (const node of document.querySelectorAll("#fields [id^=\"problem-\"]")) {
     const field = node.id.replace(/^problem-/, "");
     node.textContent = (byField.get(field) ?? []).join(" ");
     const input = $(INPUT_OF[field] ?? `slot-${field}`);
@@ -217,6 +218,7 @@ async function start() {
   try {
     const [layouts, publishing] = await Promise.all([api("/api/layouts"), api("/api/publish")]);
     state.layouts = Array.isArray(layouts.body?.layouts) ? layouts.body.layouts : [];
+    state.layoutProblems = problemsOf(layouts.body); // layout files left out, and why
     if (publishing.body?.enabled) {
       $("publish-box").hidden = false;
       state.publishHint = String(publishing.body.targets_hint ?? "");
@@ -227,6 +229,7 @@ async function start() {
     return;
   }
   fillLayoutOptions();
+  showLayoutProblems();
   chooseLayout(state.layouts[0]?.name);
   renderPlaylist();
 }
