@@ -118,6 +118,11 @@ def text(driver: WebDriver, css: str) -> str:
         return ""
 
 
+def problems_shown(driver: WebDriver) -> list[str]:
+    found = driver.find_elements(By.CSS_SELECTOR, '#fields [id^="problem-"]')
+    return [p.text for p in found if p.text]
+
+
 def has_class(driver: WebDriver, css: str, name: str) -> bool:
     classes = driver.find_element(By.CSS_SELECTOR, css).get_attribute("class") or ""
     return name in classes.split()
@@ -166,6 +171,13 @@ def test_the_layouts_are_listed_in_vietnamese(browser: WebDriver) -> None:
     assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "vi"
     assert text(browser, "#layout-purpose") != ""
     assert text(browser, "#item-add") == "Thêm vào danh sách phát"
+    # A fresh form is not wrong yet: no problem shows until the item is added.
+    wait(browser).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#previews figure.failed"))
+    assert problems_shown(browser) == []
+    browser.find_element(By.ID, "item-add").click()
+    wait(browser).until(lambda d: text(d, "#item-add-result").startswith("Chưa thêm"))
+    assert problems_shown(browser)
+    assert not browser.find_elements(By.CSS_SELECTOR, "#playlist-items li")
     # The broken layout file is named, and why it was left out.
     assert "hong.yaml" in text(browser, "#layout-problems")
     # Publishing needs a broker, which this studio was not given.

@@ -123,6 +123,7 @@ function rememberValues() {
 // too many pixels for a board and too many bytes for a playlist.
 async function takePicture(slot, file) {
   if (!file) return;
+  state.touched.add(slot.name);
   try {
     const uri = await readAsDataUri(file);
     const image = await loaded(uri);
@@ -216,6 +217,7 @@ function currentItem() {
 }
 
 function loadItem(item) {
+  state.showAll = true; // it was added: all its problems are worth showing
   state.values = { ...item.fields };
   state.idTouched = true;
   state.layout = null;

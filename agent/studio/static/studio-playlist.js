@@ -22,6 +22,7 @@ function renderPlaylist() {
   $("playlist-empty").hidden = state.items.length > 0;
 }
 async function addItem() {
+  state.showAll = true;
   const item = currentItem();
   const answer = await api("/api/check", { item }).catch(() => null);
   if (!answer) { showResult("item-add-result", { ok: false, key: "offline" }); return; }
@@ -30,6 +31,7 @@ async function addItem() {
   if (problems.length || !answer.ok) { showResult("item-add-result", { ok: false, key: "not_added" }); return; }
   const at = state.items.findIndex((i) => i.id === item.id);
   if (at >= 0) state.items[at] = item; else state.items.push(item);
+  state.showAll = false; // the next item starts as a fresh form does
   showResult("item-add-result", { ok: true, key: at >= 0 ? "replaced" : "added", args: [item.id] });
   renderPlaylist();
   await updatePlaylist();

@@ -37,7 +37,7 @@ const STRINGS = {
     image_hint: "Kéo ảnh vào đây, hoặc", image_pick: "Chọn ảnh…", image_remove: "Bỏ ảnh",
     image_thumb: "Ảnh đã chọn cho {0}", image_bad: "Tệp này không phải ảnh mà trình duyệt đọc được (hãy dùng PNG hoặc JPEG).",
     qr_hint: "Đường link mà mã QR dẫn tới, ví dụ https://phuong.gov.vn",
-    preview_alt: "Bản xem trước {0}", preview_failed: "Chưa vẽ được: hãy sửa chỗ đánh dấu đỏ.", preview_error: "Không vẽ được bản xem trước.",
+    preview_alt: "Bản xem trước {0}", preview_failed: "Chưa vẽ được: hãy điền đủ nội dung.", preview_error: "Không vẽ được bản xem trước.",
     "slot.title": "Tiêu đề", "slot.body": "Nội dung chính", "slot.text": "Nội dung",
     "slot.image": "Hình ảnh", "slot.picture": "Hình ảnh", "slot.ticker": "Dòng chữ chạy",
     "slot.caption": "Chú thích", "slot.link": "Đường link (mã QR)", "slot.qr": "Đường link (mã QR)",
@@ -82,7 +82,7 @@ const STRINGS = {
     image_hint: "Drop a picture here, or", image_pick: "Choose a picture…", image_remove: "Remove picture",
     image_thumb: "The picture chosen for {0}", image_bad: "This file is not a picture the browser can read (use PNG or JPEG).",
     qr_hint: "The link the QR code leads to, e.g. https://phuong.gov.vn",
-    preview_alt: "Preview {0}", preview_failed: "Not drawn yet: fix the places marked in red.", preview_error: "Cannot draw the preview.",
+    preview_alt: "Preview {0}", preview_failed: "Not drawn yet: complete the content.", preview_error: "Cannot draw the preview.",
     "slot.title": "Title", "slot.body": "Body", "slot.text": "Text", "slot.image": "Picture",
     "slot.picture": "Picture", "slot.ticker": "Ticker", "slot.caption": "Caption",
     "slot.link": "Link (QR code)", "slot.qr": "Link (QR code)",
@@ -106,6 +106,7 @@ const PICTURE_BYTES = 768 * 1024;
 const $ = (id) => document.getElementById(id);
 const state = {
   lang: "vi", layouts: [], layoutProblems: [], layout: null, values: {}, items: [], idTouched: false,
+  touched: new Set(), showAll: false,
   views: [], animStart: 0, playlist: null, downloadUrl: null, results: {},
   problems: [], timer: 0, checkAbort: null, inFlight: 0, queue: [],
 };
@@ -176,11 +177,21 @@ function setProblem(field, text) {
   const node = $(`problem-${field}`);
   if (node) node.textContent = text;
 }
+// The form field an input belongs to (a slot's name, or an item field's).
+function fieldOf(input) {
+  if (input.closest("#item-schedule-days")) return "schedule";
+  const item = Object.keys(INPUT_OF).find((field) => INPUT_OF[field] === input.id);
+  return item ?? input.id.replace(/^(slot|file)-/, "");
+}
+// A fresh form is not wrong yet: a field's problem shows once it was typed into, and
+// every problem once the item is added (or an added one is being edited).
 function showProblems(problems) {
   state.problems = problems;
   const byField = new Map();
   for (const problem of problems) {
-    const field = typeof problem === "object" && $(`problem-${problem.field}`) ? problem.field : "general";
+    const named = typeof problem === "object" && $(`problem-${problem.field}`);
+    if (named && !state.showAll && !state.touched.has(problem.field)) continue;
+    const field = named ? problem.field : "general";
     byField.set(field, [...(byField.get(field) ?? []), message(problem)]);
   }
   for (const node of document.querySelectorAll("#fields [id^=\"problem-\"]")) {
@@ -197,7 +208,8 @@ async function start() {
   try { lang = localStorage.getItem("studio-lang") ?? "vi"; } catch { /* private mode */ }
   $("lang-vi").addEventListener("click", () => setLanguage("vi"));
   $("lang-en").addEventListener("click", () => setLanguage("en"));
-  $("layout-select").addEventListener("change", (e) => chooseLayout(e.target.value));
+  $("layout-select").addEventListener("change", (e) => { state.showAll = false; chooseLayout(e.target.value); });
+  $("fields").addEventListener("input", (e) => state.touched.add(fieldOf(e.target)));
   $("item-id").addEventListener("input", () => { state.idTouched = $("item-id").value !== ""; changed(); });
   for (const input of document.querySelectorAll(".settings input")) {
     if (input.id !== "item-id") input.addEventListener("input", changed);
