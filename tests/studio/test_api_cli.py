@@ -32,7 +32,8 @@ class StudioProcess:
     """`python -m agent.cli studio …` with its printed URL."""
 
     def __init__(self, *options: str | Path) -> None:
-        env = {**os.environ, "SDL_VIDEODRIVER": "dummy", "SDL_AUDIODRIVER": "dummy"}
+        # No SDL driver chosen: previews draw into memory and never open a display.
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SDL_")}
         self.process = subprocess.Popen(
             [sys.executable, "-m", "agent.cli", "studio", *map(str, options)],
             cwd=REPO,
@@ -118,6 +119,17 @@ def test_the_command_serves_the_page_and_stops_on_ctrl_c(
     code, errors = studio.interrupt()
     assert code == 0
     assert "Traceback" not in errors
+
+
+def test_the_board_s_command_line_does_not_load_the_studio() -> None:
+    code = (
+        "import sys, agent.cli; agent.cli.build_parser(); "
+        "print(sorted(m for m in sys.modules if m.startswith('agent.studio')))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "[]"
 
 
 @pytest.mark.parametrize(
