@@ -265,6 +265,23 @@ _TABLE: tuple[tuple[str, str, str], ...] = (
         r"'(?P<name>[^']*)' is a device name on Windows; choose another name",
         "'{name}' là tên thiết bị của Windows; hãy chọn tên khác.",
     ),
+    # --- publishing (fleet/publish_targets.py, signage-fleet publish) ---
+    (
+        "target_level",
+        r"'(?P<value>[^']*)' is not a (?P<what>[a-z ]+): lower-case letters, digits and '-'",
+        "'{value}' không dùng được trong nơi nhận ({what}): chỉ chữ thường không dấu, chữ số "
+        "và dấu '-'.",
+    ),
+    (
+        "target_shape",
+        r"--to '(?P<to>[^']*)' is not one of (?P<forms>.*)",
+        "Nơi nhận '{to}' không đúng dạng; hãy dùng một trong: {forms}.",
+    ),
+    (
+        "publish_failed",
+        r"signage-fleet publish: (?P<why>.*)",
+        "Không gửi lên được máy chủ tin nhắn (broker): {why}.",
+    ),
     (
         "publish_off",
         r"publishing is off: .*",

@@ -27,7 +27,6 @@ _EX_UNAVAILABLE = 69
 # Connecting, asking the broker for the held version, publishing: seconds, not minutes.
 PUBLISH_TIMEOUT_S = 60.0
 _MAX_SAID_CHARS = 4000
-_SHOWN_AS = "playlist.json"
 
 
 class PublishRefused(Exception):
@@ -59,7 +58,7 @@ class Publisher:
         PublishRefused with its error lines when it failed."""
         data = json.dumps(document, ensure_ascii=False, indent=2).encode("utf-8")
         with self._lock, tempfile.TemporaryDirectory(prefix="studio-publish-") as folder:
-            path = Path(folder) / _SHOWN_AS
+            path = Path(folder) / "playlist.json"
             path.write_bytes(data)
             try:
                 done = subprocess.run(
@@ -74,10 +73,13 @@ class Publisher:
                     504, [f"signage-fleet publish took more than {PUBLISH_TIMEOUT_S:g} s"]
                 ) from None
             said = done.stdout.decode("utf-8", "replace").strip()[:_MAX_SAID_CHARS]
-            errors = done.stderr.decode("utf-8", "replace").replace(str(path), _SHOWN_AS)
+            errors = done.stderr.decode("utf-8", "replace")
         if done.returncode == 0:
             return said
-        lines = [line for line in errors.splitlines() if line.strip()][:20]
+        # Its lines name the file it read: a temporary one the page knows nothing of.
+        lines = [line.removeprefix(f"{path}: ") for line in errors.splitlines() if line.strip()][
+            :20
+        ]
         status = 502 if done.returncode == _EX_UNAVAILABLE else 400
         raise PublishRefused(
             status, lines or [f"signage-fleet publish failed (exit status {done.returncode})"]

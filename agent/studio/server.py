@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -111,6 +112,24 @@ class StudioHandler(BaseHTTPRequestHandler):
             self.send_header("Connection", "close")
         self.end_headers()
         if not head:
+            self.wfile.write(body)
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """http.server's own refusals (a garbled request line, an unknown method, headers
+        too long) answered as JSON like every other problem, not as its HTML page."""
+        try:
+            phrase = HTTPStatus(code).phrase
+        except ValueError:
+            phrase = "error"
+        said = f"{code} {message or phrase}"
+        body = _json_bytes({"problems": [problems_vi.problem("$", said[:200])]})
+        self.close_connection = True
+        self.send_response(code, message)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        if self.command != "HEAD" and code >= 200 and code not in (204, 304):
             self.wfile.write(body)
 
     def log_message(self, format: str, *args: Any) -> None:

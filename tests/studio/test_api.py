@@ -299,7 +299,24 @@ def test_unknown_routes_and_methods(client: StudioClient) -> None:
     assert client.get("/api/nothing").status == 404
     assert client.post("/api/nothing", {}).status == 404
     assert client.get("/api/preview").status == 405
-    assert client.request("PUT", "/api/save", b"{}").status == 501
+    refused = client.request("PUT", "/api/save", b"{}")
+    assert refused.status == 501
+    assert refused.problems[0]["message_en"].startswith("501")
+    assert_still_up(client)
+
+
+def test_http_server_refusals_are_json_too(client: StudioClient) -> None:
+    import socket
+
+    with socket.create_connection((client.host, client.port), timeout=30) as raw:
+        raw.sendall(b"GET / HTTP/1.1\r\nX-Long: " + b"a" * 70_000 + b"\r\n\r\n")
+        answer = b""
+        while chunk := raw.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 431")  # a header line too long
+    assert b"Content-Type: application/json" in head
+    assert json.loads(body)["problems"][0]["message_en"].startswith("431")
     assert_still_up(client)
 
 
