@@ -44,12 +44,14 @@ def studio_python() -> tuple[str, list[str]]:
 
 
 @contextmanager
-def studio_server(save_dir: Path, layouts_dir: Path | None = None) -> Iterator[Studio]:
+def studio_server(
+    save_dir: Path, layouts_dir: Path | None = None, *options: str
+) -> Iterator[Studio]:
     """`python -m agent.cli studio` on a free loopback port, until its printed URL; on
     exit Ctrl-C (SIGINT), which must stop it cleanly (exit 0)."""
-    python, options = studio_python()
+    python, python_options = studio_python()
     port = free_port()
-    command = [python, *options, "-m", "agent.cli", "studio"]
+    command = [python, *python_options, "-m", "agent.cli", "studio", *options]
     command += ["--listen", f"127.0.0.1:{port}", "--save-dir", str(save_dir)]
     if layouts_dir is not None:
         command += ["--layouts-dir", str(layouts_dir)]
@@ -77,7 +79,7 @@ def studio_server(save_dir: Path, layouts_dir: Path | None = None) -> Iterator[S
     reader.start()
     try:
         url = _printed_url(lines, said)
-        yield Studio(url=url, save_dir=save_dir, python=[python, *options])
+        yield Studio(url=url, save_dir=save_dir, python=[python, *python_options])
     finally:
         if process.poll() is None:
             process.send_signal(signal.SIGINT)

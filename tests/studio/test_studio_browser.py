@@ -29,7 +29,7 @@ from tests.studio.browser_support import (
     studio_server,
     wait,
 )
-from tests.support import REPO
+from tests.support import REPO, Broker, Observer
 
 pytestmark = [
     pytest.mark.e2e,
@@ -43,6 +43,7 @@ if HAVE_CHROMIUM:
     from selenium.webdriver.support.ui import Select
 
 TITLE = "Thông báo khẩn cấp"
+PUBLISHED_TOPIC = "signage/v1/content/district/ba-dinh"
 SIZES = {"1920x1080", "1080x1920", "1366x768", "128x32", "256x64"}
 MAGENTA = (255, 0, 255)
 # Letters only Vietnamese has among the page's two languages: a problem that carries one
@@ -332,6 +333,31 @@ def test_scrolling_led_text_moves(browser: WebDriver) -> None:
         )
     )
     snapshot(browser, "studio-led")
+
+
+def test_publishing_from_the_page_reaches_the_broker(
+    chromium_driver: WebDriver, broker: Broker, tmp_path: Path
+) -> None:
+    with studio_server(tmp_path, None, "--broker", f"127.0.0.1:{broker.port}") as studio:
+        browser = chromium_driver
+        browser.get(studio.url + "/")
+        wait(browser).until(lambda d: d.find_element(By.ID, "publish").is_displayed())
+        assert "district/" in text(browser, "#hint-publish")
+        choose(browser, "fullscreen_text")
+        type_into(browser, "slot-text", TITLE)
+        browser.find_element(By.ID, "item-add").click()
+        wait(browser).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#playlist-items li"))
+        type_into(browser, "publish-to", "district/ba-dinh")
+        observer = Observer(broker.port, [PUBLISHED_TOPIC]).connect()
+        try:
+            browser.find_element(By.ID, "publish").click()
+            wait(browser).until(lambda d: has_class(d, "#publish-result", "ok"))
+            assert PUBLISHED_TOPIC in text(browser, "#publish-result")
+            message = observer.wait_for(lambda m: m.topic == PUBLISHED_TOPIC, timeout=30)
+        finally:
+            observer.close()
+        assert json.loads(message.payload)["items"][0]["fields"]["text"] == TITLE
+        snapshot(browser, "studio-published")
 
 
 def test_no_request_left_the_origin(
