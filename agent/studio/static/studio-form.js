@@ -79,7 +79,7 @@ function slotField(slot) {
     input.id = `slot-${slot.name}`;
     input.setAttribute("aria-describedby", `${slot.qr ? `hint-${slot.name} ` : ""}${problemId}`);
     if (slot.required) input.setAttribute("aria-required", "true");
-    input.addEventListener("input", () => { if (isFirstText(slot)) suggestId(); changed(); });
+    input.addEventListener("input", () => { suggestId(); changed(); });
     box.append(input);
     if (slot.qr) box.append(el("p", { class: "hint", id: `hint-${slot.name}` }));
   }
@@ -164,7 +164,6 @@ function shrink(image, type) {
 }
 
 // --- the item: id, times, schedule ---------------------------------------------------------
-function isFirstText(slot) { return state.layout?.slots.find((s) => s.kind === "text" && !s.qr) === slot; }
 // "Thông báo khẩn cấp" -> "thong-bao-khan-cap": what IDENTIFIER_PATTERN allows (letters,
 // digits, . _ : -, a letter or digit first), cut at a word's end.
 function slug(text) {
@@ -178,10 +177,15 @@ function slug(text) {
   }
   return id;
 }
+// The id from the first text filled in (a title, else the notice itself); with no text
+// yet, "muc-N" that no item of the playlist has.
 function suggestId() {
   if (state.idTouched) return;
-  const first = state.layout?.slots.find((s) => s.kind === "text" && !s.qr);
-  $("item-id").value = slug(first ? slotValue(first) : "") || `muc-${state.items.length + 1}`;
+  const texts = (state.layout?.slots ?? []).filter((s) => s.kind === "text" && !s.qr);
+  const first = texts.map((s) => slug(slotValue(s))).find(Boolean);
+  let n = state.items.length + 1;
+  while (state.items.some((i) => i.id === `muc-${n}`)) n += 1;
+  $("item-id").value = first ?? `muc-${n}`;
 }
 function toBoardTime(local) {
   if (!local) return undefined;

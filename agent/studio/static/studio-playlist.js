@@ -32,6 +32,7 @@ async function addItem() {
   const at = state.items.findIndex((i) => i.id === item.id);
   if (at >= 0) state.items[at] = item; else state.items.push(item);
   state.showAll = false; // the next item starts as a fresh form does
+  suggestId();
   showResult("item-add-result", { ok: true, key: at >= 0 ? "replaced" : "added", args: [item.id] });
   renderPlaylist();
   await updatePlaylist();
