@@ -230,6 +230,21 @@ _TABLE: tuple[tuple[str, str, str], ...] = (
     ),
     ("body_required", r"'(?P<key>[^']*)' is required", "Thiếu '{key}'."),
     (
+        "body_not_object",
+        r"the body must be a JSON object",
+        "Dữ liệu gửi lên phải là một đối tượng JSON.",
+    ),
+    (
+        "member_not_object",
+        r"'(?P<key>[^']*)' must be a JSON object",
+        "'{key}' phải là một đối tượng JSON.",
+    ),
+    ("layout_name", r"'layout' must be a layout's name", "Hãy chọn một bố cục."),
+    ("led_bool", r"'led' must be true or false", "'led' phải là true hoặc false."),
+    ("not_utf8", r"not UTF-8: .*", "Dữ liệu gửi lên không phải văn bản UTF-8."),
+    ("json_only", r"send the body as application/json", "Dữ liệu phải được gửi dạng JSON."),
+    ("not_found", r"no such (?:page|file|endpoint)\b.*", "Không tìm thấy trang này."),
+    (
         "size_shape",
         r"size must (?:look like|be text like) \"1920x1080\".*",
         "Kích thước phải có dạng 1920x1080 (rộng x cao).",
@@ -254,6 +269,16 @@ _TABLE: tuple[tuple[str, str, str], ...] = (
         "filename_chars",
         r"the file name must not start with a dot or contain .*",
         'Tên tệp không được bắt đầu bằng dấu chấm hay chứa : < > " | ? * hoặc ký tự điều khiển.',
+    ),
+    (
+        "filename_text",
+        r"'filename' must be text like thong-bao\.json",
+        "Hãy nhập tên tệp, ví dụ thong-bao.json.",
+    ),
+    (
+        "cannot_write",
+        r"cannot write (?P<path>.*): (?P<why>[^:]*)",
+        "Không ghi được tệp {path} ({why}): hãy kiểm tra thư mục lưu.",
     ),
     (
         "filename_long",
@@ -281,6 +306,11 @@ _TABLE: tuple[tuple[str, str, str], ...] = (
         "publish_failed",
         r"signage-fleet publish: (?P<why>.*)",
         "Không gửi lên được máy chủ tin nhắn (broker): {why}.",
+    ),
+    (
+        "to_target",
+        r"'to' must be a target such as .*",
+        "Hãy nhập nơi nhận, ví dụ city hoặc district/<quận>.",
     ),
     (
         "publish_off",

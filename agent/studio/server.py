@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import sys
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -43,6 +44,9 @@ _LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
 
 class StudioServer(ThreadingHTTPServer):
     daemon_threads = True  # a browser's idle keep-alive connection must not block exit
+    # On Windows SO_REUSEADDR lets a second server take a port in use without an error:
+    # a second studio must be told the port is taken instead.
+    allow_reuse_address = sys.platform != "win32"
     studio: Studio
 
     def __init__(self, address: tuple[str, int], studio: Studio) -> None:

@@ -22,7 +22,7 @@ from agent.studio.publishing import Publisher
 from agent.trust.jws import looks_like_jws, parse_jws
 from agent.trust.signing_cli import generate_keys
 from tests.studio.conftest import StudioClient, start_studio
-from tests.support import REPO, Broker, Observer
+from tests.support import REPO, Broker, Observer, wait_until
 
 ITEM = {"id": "hop-to-dan-pho", "layout": "led_text", "fields": {"text": "Họp tổ dân phố 19h"}}
 CONTENT_TOPIC = "signage/v1/content/district/ba-dinh"
@@ -130,6 +130,22 @@ def test_the_board_s_command_line_does_not_load_the_studio() -> None:
         [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True
     )
     assert done.stdout.strip() == "[]"
+
+
+def test_open_opens_the_printed_address_in_the_browser(
+    tmp_path: Path, processes: list[StudioProcess], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # $BROWSER is the browser Python's webbrowser module runs (%s: the address).
+    opened = tmp_path / "opened.txt"
+    browser = tmp_path / "browser.py"
+    browser.write_text(
+        f"import sys, pathlib; pathlib.Path({str(opened)!r}).write_text(sys.argv[1])\n"
+    )
+    monkeypatch.setenv("BROWSER", f"{sys.executable} {browser} %s")
+    studio = StudioProcess("--listen", "127.0.0.1:0", "--open")
+    processes.append(studio)
+    url = studio.url()
+    wait_until(lambda: opened.exists() and opened.read_text() == url, 30, "the browser opened")
 
 
 @pytest.mark.parametrize(

@@ -58,6 +58,7 @@ def window(**changes: Any) -> dict[str, Any]:
 REF = {"url": "https://cdn.example/a.png", "sha256": "a" * 64}
 CHECK = "/api/check"
 PUBLISH = "publish"  # /api/publish of a studio that may publish
+UNWRITABLE = "unwritable"  # /api/save of a studio whose save folder cannot be made
 # Row -> (endpoint, body, the form field the problem concerns). A body of bytes is sent
 # as it is.
 CASES: dict[str, tuple[str, object, str]] = {
@@ -129,6 +130,16 @@ CASES: dict[str, tuple[str, object, str]] = {
     "filename_long": ("/api/save", {"filename": "x" * 101 + ".json", "playlist": {}}, "filename"),
     "filename_device": ("/api/save", {"filename": "con.json", "playlist": {}}, "filename"),
     "publish_off": ("/api/publish", {"playlist": {}, "to": "city"}, ""),
+    "body_not_object": (CHECK, b'["item"]', ""),
+    "member_not_object": (CHECK, {"item": "thong-bao"}, "item"),
+    "layout_name": ("/api/preview", {"layout": None}, "layout"),
+    "led_bool": ("/api/preview", {"layout": "headline", "led": 1}, "led"),
+    "not_utf8": (CHECK, b'{"item": "\xc0"}', ""),
+    "json_only": (CHECK, b"", ""),  # see _send: sent as a form would be
+    "not_found": ("/api/nothing", {}, ""),
+    "filename_text": ("/api/save", {"filename": None, "playlist": {}}, "filename"),
+    "cannot_write": (UNWRITABLE, {}, "filename"),
+    "to_target": (PUBLISH, {"to": ""}, "to"),
     # To a studio started with --broker (nothing listens there: the target's problems
     # are found before connecting).
     "target_level": (PUBLISH, {"to": "district/Ba Đình"}, ""),
@@ -149,7 +160,30 @@ def publishing(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StudioClien
         thread.join(10)
 
 
+@pytest.fixture(scope="module")
+def unwritable(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StudioClient]:
+    blocker = tmp_path_factory.mktemp("blocked") / "a-file"
+    blocker.write_text("not a folder", encoding="utf-8")
+    server, thread = start_studio(blocker / "saved")
+    try:
+        yield StudioClient(server.url)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(10)
+
+
 def _send(client: StudioClient, row: str, endpoint: str, body: object) -> Answer:
+    if endpoint == UNWRITABLE:
+        good = {
+            "type": "playlist",
+            "version": 1,
+            "issued_at": "2026-12-01T08:00:00+07:00",
+            "items": [item()],
+        }
+        return client.post("/api/save", {"filename": "x.json", "playlist": good})
+    if row == "json_only":
+        return client.request("POST", endpoint, b"{}", headers={"Content-Type": "text/plain"})
     if endpoint == PUBLISH:
         assert isinstance(body, dict)
         good = {
@@ -175,11 +209,12 @@ def test_row_says_the_board_s_problem_in_vietnamese(
     request: pytest.FixtureRequest, row: str
 ) -> None:
     endpoint, body, field = CASES[row]
-    client = request.getfixturevalue("publishing" if endpoint == PUBLISH else "client")
+    fixture = {PUBLISH: "publishing", UNWRITABLE: "unwritable"}.get(endpoint, "client")
+    client = request.getfixturevalue(fixture)
     answer = _send(client, row, endpoint, body)
     document = answer.json()
     problems = document["problems"]
-    assert answer.status in (200, 400, 404, 413, 502), answer.body[:300]
+    assert answer.status in (200, 400, 404, 413, 415, 500, 502), answer.body[:300]
     matched = [p for p in problems if problems_vi.row_of(p["message_en"]) == row]
     shown = json.dumps(problems, ensure_ascii=False)
     assert matched, f"no problem said by row {row}: {shown}"
