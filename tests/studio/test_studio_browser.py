@@ -6,7 +6,9 @@ The page's screenshot is saved under test-artifacts/studio/ (gitignored).
 
 from __future__ import annotations
 
+import base64
 import json
+import os
 import re
 import struct
 import subprocess
@@ -24,6 +26,7 @@ from tests.studio.browser_support import (
     PIXELS_JS,
     Studio,
     chromium,
+    leave,
     script_errors,
     snapshot,
     studio_server,
@@ -51,21 +54,22 @@ MAGENTA = (255, 0, 255)
 VIETNAMESE = re.compile("[ăâđêôơưạảấầẩẫậắằẳẵặẹẻẽếềểễệỉịọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹ]", re.IGNORECASE)
 
 
-def png(width: int, height: int, rgb: tuple[int, int, int]) -> bytes:
-    """A real PNG of one colour (written by hand: the test needs no imaging library)."""
+def png_chunks(header: bytes, compressed: bytes) -> bytes:
+    """A real PNG from its header and pixels (by hand: the test needs no imaging library)."""
 
     def chunk(kind: bytes, data: bytes) -> bytes:
         body = kind + data
         return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
 
+    signature = b"\x89PNG\r\n\x1a\n"
+    return signature + chunk(b"IHDR", header) + chunk(b"IDAT", compressed) + chunk(b"IEND", b"")
+
+
+def png(width: int, height: int, rgb: tuple[int, int, int]) -> bytes:
+    """A PNG of one colour."""
     row = b"\x00" + bytes(rgb) * width
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(row * height))
-        + chunk(b"IEND", b"")
-    )
+    return png_chunks(header, zlib.compress(row * height))
 
 
 # A layouts folder as a content manager's: a notice beside a QR code, and a file
@@ -96,9 +100,10 @@ def studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Studio]:
 
 
 @pytest.fixture(scope="module")
-def chromium_driver() -> Iterator[WebDriver]:
+def chromium_driver(studio: Studio) -> Iterator[WebDriver]:
     with chromium() as driver:
         yield driver
+        leave(driver, studio)
 
 
 @pytest.fixture
@@ -224,6 +229,41 @@ def test_a_notice_with_a_picture_is_drawn_at_every_size(browser: WebDriver, tmp_
     led = pixels(browser, "128x32")
     assert led["colours"] > 2, led
     snapshot(browser, "studio")
+
+
+def blocks_png(width: int, height: int, block: int = 8) -> bytes:
+    """A photo-like PNG: blocks of random colours (little for zlib to squeeze)."""
+    rows = []
+    for _ in range(height // block):
+        row = b"".join(os.urandom(3) * block for _ in range(width // block))
+        rows.append((b"\x00" + row) * block)
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return png_chunks(header, zlib.compress(b"".join(rows), 1))
+
+
+def test_a_phone_size_picture_is_scaled_to_the_board_s_limits(
+    browser: WebDriver, tmp_path: Path
+) -> None:
+    choose(browser, "image_caption")
+    picture = tmp_path / "dien-thoai.png"
+    picture.write_bytes(blocks_png(3200, 2400))
+    assert picture.stat().st_size > 512 * 1024
+    browser.find_element(By.ID, "file-image").send_keys(str(picture))
+    wait(browser).until(
+        lambda d: (d.find_element(By.ID, "slot-image").get_attribute("value") or "").startswith(
+            "data:image/"
+        )
+    )
+    uri = browser.find_element(By.ID, "slot-image").get_attribute("value") or ""
+    data = base64.b64decode(uri.partition(",")[2])
+    assert len(data) <= 512 * 1024  # agent/content.py MAX_IMAGE_BYTES
+    side = browser.execute_script(
+        "const i = document.querySelector('#drop-image img.thumb');"
+        "return Math.max(i.naturalWidth, i.naturalHeight)"
+    )
+    assert 0 < side <= 1920
+    wait(browser).until(previews_ready)  # the board takes it: every size drew it
+    assert problems_shown(browser) == []
 
 
 def test_a_layout_file_with_a_qr_code(browser: WebDriver) -> None:
@@ -360,6 +400,7 @@ def test_publishing_from_the_page_reaches_the_broker(
         assert item["fields"] == {"text": TITLE}
         assert item["id"] == "thong-bao-khan-cap"  # from the notice: the title was left empty
         snapshot(browser, "studio-published")
+        leave(browser, studio)
 
 
 def test_no_request_left_the_origin(

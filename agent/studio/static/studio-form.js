@@ -129,7 +129,8 @@ async function takePicture(slot, file) {
     const image = await loaded(uri);
     const side = Math.max(image.naturalWidth, image.naturalHeight);
     const plain = /^image\/(png|jpeg)$/.test(file.type);
-    setSlotValue(slot, plain && side <= PICTURE_SIDE && file.size <= PICTURE_BYTES ? uri : shrink(image, file.type));
+    const fits = plain && side <= PICTURE_SIDES[0] && file.size <= PICTURE_BYTES;
+    setSlotValue(slot, fits ? uri : shrink(image, file.type));
     setProblem(slot.name, "");
   } catch {
     setSlotValue(slot, "");
@@ -153,15 +154,25 @@ function loaded(src) {
     image.src = src;
   });
 }
+// The largest side from PICTURE_SIDES, PNG (a PNG's sharp edges) or else JPEG of falling
+// quality, that is within the board's limit; the smallest try when none is.
 function shrink(image, type) {
-  const scale = Math.min(1, PICTURE_SIDE / Math.max(image.naturalWidth, image.naturalHeight));
-  const canvas = el("canvas");
-  canvas.width = Math.max(1, Math.round(image.naturalWidth * scale));
-  canvas.height = Math.max(1, Math.round(image.naturalHeight * scale));
-  canvas.getContext("2d").drawImage(image, 0, 0, canvas.width, canvas.height);
-  const png = type === "image/png" ? canvas.toDataURL("image/png") : "";
-  return png && png.length <= PICTURE_BYTES * 1.4 ? png : canvas.toDataURL("image/jpeg", 0.85);
+  let last = "";
+  for (const side of PICTURE_SIDES) {
+    const scale = Math.min(1, side / Math.max(image.naturalWidth, image.naturalHeight));
+    const canvas = el("canvas");
+    canvas.width = Math.max(1, Math.round(image.naturalWidth * scale));
+    canvas.height = Math.max(1, Math.round(image.naturalHeight * scale));
+    canvas.getContext("2d").drawImage(image, 0, 0, canvas.width, canvas.height);
+    const tries = type === "image/png" ? [canvas.toDataURL("image/png")] : [];
+    for (const quality of [0.85, 0.7, 0.55]) tries.push(canvas.toDataURL("image/jpeg", quality));
+    const fitting = tries.find((uri) => decodedBytes(uri) <= PICTURE_BYTES);
+    if (fitting) return fitting;
+    last = tries[tries.length - 1];
+  }
+  return last; // too big still: the board's check says so beside the field
 }
+function decodedBytes(uri) { return Math.floor(((uri.length - uri.indexOf(",") - 1) * 3) / 4); }
 
 // --- the item: id, times, schedule ---------------------------------------------------------
 // "Thông báo khẩn cấp" -> "thong-bao-khan-cap": what IDENTIFIER_PATTERN allows (letters,

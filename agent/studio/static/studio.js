@@ -100,8 +100,8 @@ const STILL_FRAMES = 12; // a view unchanged for 3 s of frames does not move: st
 const ID_CHARS = 40; // a suggested id: long enough to tell items apart, short to read
 const MAX_PREVIEWS_IN_FLIGHT = 2; // the renderer runs on the same laptop: be kind to it
 const PAYLOAD_LIMIT = 1024 * 1024; // the board's default limit for a playlist
-const PICTURE_SIDE = 1920; // larger pictures are scaled down (the board allows 4 MP)
-const PICTURE_BYTES = 768 * 1024;
+const PICTURE_SIDES = [1920, 1600, 1280, 960]; // larger pictures are scaled down to fit
+const PICTURE_BYTES = 512 * 1024; // a board's limit for one picture (agent/content.py)
 
 const $ = (id) => document.getElementById(id);
 const state = {
