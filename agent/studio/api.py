@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
 # A still of text that scrolls: how far after the item started (a day is the longest an
 # item is shown at a time, CONTRACT §3 duration_s).
 MAX_AT_S = 86_400.0
+_IN_ITEM = re.compile(r"^items\.\d+\.")
 
 
 class ApiError(Exception):
@@ -154,6 +156,7 @@ def playlist(studio: Studio, body: dict[str, Any]) -> dict[str, Any]:
 
     from agent.content import check_playlist
     from agent.messages import Playlist
+    from agent.messages.playlist import MAX_ITEMS
     from agent.preview.draft import BOARD_ZONE
     from display_layouts.input_problems import from_validation
 
@@ -164,11 +167,19 @@ def playlist(studio: Studio, body: dict[str, Any]) -> dict[str, Any]:
         "issued_at": datetime.now(BOARD_ZONE).isoformat(timespec="seconds"),
         "items": body["items"],
     }
+    scan = studio.layouts.current()
     try:
         model = Playlist.model_validate_json(json.dumps(document), strict=True)
-        problems = check_playlist(model, studio.layouts.current().library.specs)
+        problems = check_playlist(model, scan.library.specs)
     except ValidationError as exc:
-        problems = from_validation(exc, Playlist)
+        # The model stops at the first bad part of each item: each item is checked on
+        # its own too, so that every item's slots are reported in the same round.
+        problems = [p for p in from_validation(exc, Playlist) if not _IN_ITEM.match(p.path)]
+        items = body["items"]
+        if isinstance(items, list) and len(items) <= MAX_ITEMS:
+            for index, raw in enumerate(items):
+                if isinstance(raw, dict):
+                    problems += _item_problems(scan, raw, index)[1]
     return {"playlist": document, "problems": [problems_vi.as_json(p) for p in problems]}
 
 

@@ -82,6 +82,7 @@ class StudioHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive: the page asks for previews 4 times a second
     timeout = 60  # a client that stops sending mid-request frees its thread
     server_version = "signage-studio"
+    _consumed = True
 
     # --- the verbs ------------------------------------------------------------------------
 
@@ -95,6 +96,7 @@ class StudioHandler(BaseHTTPRequestHandler):
         self._answer(self._post)
 
     def _answer(self, handler: Any, head: bool = False) -> None:
+        self._consumed = self.command != "POST"  # whether the body (if any) was read
         try:
             if not self.server.host_allowed(self.headers.get("Host")):
                 raise api.refused("$", "this server answers requests for its own address only", 403)
@@ -107,6 +109,8 @@ class StudioHandler(BaseHTTPRequestHandler):
             status, content_type = 500, "application/json"
             message = f"internal error ({type(exc).__name__}); the studio goes on"
             body = _json_bytes({"problems": [problems_vi.problem("$", message)]})
+        if not self._consumed:  # its unread body must not be taken for the next request
+            self.close_connection = True
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
@@ -192,10 +196,9 @@ class StudioHandler(BaseHTTPRequestHandler):
             length = self._length()
         except ApiError:
             return
-        if length > MAX_BODY_BYTES:
-            self.close_connection = True
-        else:
+        if length <= MAX_BODY_BYTES:
             self.rfile.read(length)
+            self._consumed = True
 
     def _json_body(self) -> dict[str, Any]:
         from agent.validation import InvalidInput, parse_json
@@ -206,6 +209,7 @@ class StudioHandler(BaseHTTPRequestHandler):
             limit = MAX_BODY_BYTES // (1024 * 1024)
             raise api.refused("$", f"the request is {length} bytes; the limit is {limit} MiB", 413)
         raw = self.rfile.read(length)
+        self._consumed = True
         if len(raw) != length:
             self.close_connection = True
             raise api.refused("$", "the request body ended early", 400)

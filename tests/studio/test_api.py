@@ -326,3 +326,9 @@ def test_another_host_name_is_refused(studio: RunningStudio) -> None:
     answer = client.request("GET", "/api/layouts", headers={"Host": "evil.example"})
     assert answer.status == 403
     assert client.request("GET", "/", headers={"Host": f"localhost:{client.port}"}).status == 200
+    # A POST refused unread: its body must not be read as the connection's next request.
+    posted = client.request(
+        "POST", "/api/save", b"GET /api/layouts HTTP/1.1\r\n\r\n", headers={"Host": "evil.example"}
+    )
+    assert posted.status == 403
+    assert posted.headers["connection"] == "close"

@@ -72,6 +72,14 @@ def test_the_playlist_is_the_board_s_and_paths_name_the_item(client: StudioClien
     assert problem["field"] == "body"
 
 
+def test_every_item_s_problems_in_one_round(client: StudioClient) -> None:
+    dated = {**ITEM, "valid_from": "2026-12-01T00:00:00"}  # no time zone
+    missing = {**ITEM, "id": "b", "fields": {"title": "T"}}
+    answer = client.post("/api/playlist", {"version": 0.5, "items": [dated, missing, "x"]})
+    paths = sorted(p["path"] for p in answer.json()["problems"])
+    assert paths == ["items.0.valid_from", "items.1.fields.body", "items.2", "version"]
+
+
 def test_a_saved_playlist_passes_validate(studio: RunningStudio) -> None:
     playlist = built(studio.client, [ITEM])
     answer = studio.client.post("/api/save", {"filename": "thông-báo.json", "playlist": playlist})
