@@ -229,6 +229,12 @@ def test_a_notice_with_a_picture_is_drawn_at_every_size(browser: WebDriver, tmp_
     led = pixels(browser, "128x32")
     assert led["colours"] > 2, led
     snapshot(browser, "studio")
+    # The picture can be taken out again.
+    browser.find_element(By.CSS_SELECTOR, "#drop-image button.remove").click()
+    assert browser.find_element(By.ID, "slot-image").get_attribute("value") == ""
+    assert not browser.find_element(By.CSS_SELECTOR, "#drop-image img.thumb").is_displayed()
+    wait(browser).until(previews_ready)
+    assert not pixels(browser, "1920x1080")["found"]
 
 
 def blocks_png(width: int, height: int, block: int = 8) -> bytes:
@@ -333,7 +339,13 @@ def test_the_saved_playlist_passes_validate(
     wait(browser).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#playlist-items li")) == 2)
     browser.find_element(By.CSS_SELECTOR, '[data-item-id="lich-tiem-chung"] button.remove').click()
     wait(browser).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#playlist-items li")) == 1)
-    type_into(browser, "save-name", "thong-bao.json")
+    # An added item comes back into the form to be changed.
+    browser.find_element(By.CSS_SELECTOR, '[data-item-id="thong-bao-khan-cap"] button.edit').click()
+    wait(browser).until(
+        lambda d: d.find_element(By.ID, "slot-title").get_attribute("value") == TITLE
+    )
+    assert browser.find_element(By.ID, "item-id").get_attribute("value") == "thong-bao-khan-cap"
+    type_into(browser, "save-name", "thong-bao")  # ".json" is added when left off
     browser.find_element(By.ID, "save").click()
     wait(browser).until(lambda d: has_class(d, "#save-result", "ok"))
     saved = studio.save_dir / "thong-bao.json"

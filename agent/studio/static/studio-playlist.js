@@ -64,15 +64,20 @@ async function updatePlaylist() {
     link.setAttribute("aria-disabled", "true");
     $("playlist-size").textContent = "";
   }
-  link.download = $("save-name").value.trim() || "danh-sach.json";
+  link.download = fileName();
   return problems;
+}
+// The name typed, with ".json" added when it was left off ("thong-bao" -> "thong-bao.json").
+function fileName() {
+  const name = $("save-name").value.trim() || "danh-sach";
+  return /\.json$/i.test(name) ? name : `${name}.json`;
 }
 async function save() {
   if (!state.items.length) { showResult("save-result", { ok: false, key: "empty_list" }); return; }
   try {
     const problems = await updatePlaylist();
     if (problems.length || !state.playlist) { showResult("save-result", { ok: false, problems }); return; }
-    const answer = await api("/api/save", { filename: $("save-name").value.trim(), playlist: state.playlist });
+    const answer = await api("/api/save", { filename: fileName(), playlist: state.playlist });
     if (answer.ok && answer.body?.saved) showResult("save-result", { ok: true, key: "saved", args: [answer.body.saved] });
     else showResult("save-result", { ok: false, problems: problemsOf(answer.body) });
   } catch {

@@ -218,7 +218,7 @@ async function start() {
   $("save").addEventListener("click", save);
   $("publish").addEventListener("click", publish);
   $("playlist-version").addEventListener("change", updatePlaylist);
-  $("save-name").addEventListener("input", () => { $("download").download = $("save-name").value.trim(); });
+  $("save-name").addEventListener("input", () => { $("download").download = fileName(); });
   $("download").addEventListener("click", (e) => { if (!state.downloadUrl) e.preventDefault(); });
   $("animate").checked = !matchMedia("(prefers-reduced-motion: reduce)").matches;
   $("animate").addEventListener("change", resume);
