@@ -14,6 +14,7 @@ import struct
 import subprocess
 import zlib
 from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -323,6 +324,13 @@ def test_the_saved_playlist_passes_validate(
     choose(browser, "headline")
     type_into(browser, "slot-title", TITLE)
     type_into(browser, "slot-body", "Mất điện khu vực phường Hàng Bạc.")
+    # Valid for three weeks, Mondays and Fridays 07:00-17:30, in the board's time.
+    set_value(browser, "item-valid-from", "2026-12-10T08:00")
+    set_value(browser, "item-valid-until", "2026-12-31T17:00")
+    for day in ("mon", "fri"):
+        browser.find_element(By.CSS_SELECTOR, f"#item-schedule-days .day-{day}").click()
+    set_value(browser, "item-schedule-from", "07:00")
+    set_value(browser, "item-schedule-to", "17:30")
     wait(browser).until(lambda d: text(d, "#problem-general") == "" and previews_ready(d))
     browser.find_element(By.ID, "item-add").click()
     wait(browser).until(
@@ -351,7 +359,17 @@ def test_the_saved_playlist_passes_validate(
     saved = studio.save_dir / "thong-bao.json"
     assert str(saved.resolve()) in text(browser, "#save-result")
     playlist = json.loads(saved.read_text(encoding="utf-8"))
-    assert [i["fields"]["title"] for i in playlist["items"]] == [TITLE]
+    (item,) = playlist["items"]
+    assert item["fields"]["title"] == TITLE
+    board_time = timezone(timedelta(hours=7))  # Asia/Ho_Chi_Minh
+    assert datetime.fromisoformat(item["valid_from"]) == datetime(
+        2026, 12, 10, 8, tzinfo=board_time
+    )
+    assert datetime.fromisoformat(item["valid_until"]) == datetime(
+        2026, 12, 31, 17, tzinfo=board_time
+    )
+    assert datetime.fromisoformat(item["valid_from"]).utcoffset() == timedelta(hours=7)
+    assert item["schedule"] == [{"days": ["mon", "fri"], "from": "07:00", "to": "17:30"}]
     # The download link offers the very same playlist.
     offered = browser.execute_async_script(
         "fetch(document.getElementById('download').href).then(r => r.text()).then(arguments[0])"
