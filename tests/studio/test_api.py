@@ -320,6 +320,25 @@ def test_http_server_refusals_are_json_too(client: StudioClient) -> None:
     assert_still_up(client)
 
 
+@pytest.mark.allow_traceback  # the bug's traceback goes to the log, on purpose here
+def test_a_bug_is_one_sentence_to_the_page(
+    client: StudioClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from agent.studio import api
+
+    def broken(_studio: object) -> object:
+        raise KeyError("a bug")
+
+    monkeypatch.setattr(api, "layouts", broken)
+    answer = client.get("/api/layouts")
+    assert answer.status == 500
+    (problem,) = answer.problems
+    assert problem["message_en"] == "internal error (KeyError); the studio goes on"
+    assert b"Traceback" not in answer.body
+    monkeypatch.undo()
+    assert_still_up(client)
+
+
 def test_another_host_name_is_refused(studio: RunningStudio) -> None:
     # A page of another site reaching 127.0.0.1 through its own DNS name (rebinding).
     client = studio.client
