@@ -313,6 +313,11 @@ _TABLE: tuple[tuple[str, str, str], ...] = (
         "Hãy nhập nơi nhận, ví dụ city hoặc district/<quận>.",
     ),
     (
+        "internal_error",
+        r"internal error \((?P<kind>\w+)\); the studio goes on",
+        "Xưởng nội dung gặp lỗi ({kind}); hãy thử lại, và báo kỹ thuật viên nếu lỗi còn lặp lại.",
+    ),
+    (
         "publish_off",
         r"publishing is off: .*",
         "Chưa bật gửi lên bảng tin: hãy khởi động studio với --broker MÁY:CỔNG.",

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 from agent.preview.draft import BOARD_NAME, BOARD_ZONE
 
 if TYPE_CHECKING:
+    import pygame
+
     from agent.messages import PlaylistItem
     from display_layouts.library import LayoutLibrary
     from display_layouts.render import Renderer
@@ -45,7 +47,6 @@ def still_png(
     the LED dot view (larger than the panel: dots and the dark between them)."""
     import pygame
 
-    from agent.output import png_bytes
     from display_layouts.led import dot_view
     from display_layouts.render import Scene
 
@@ -61,4 +62,36 @@ def still_png(
         surface = pygame.Surface(size)
         _renderer(library, size, led).draw(surface, scene)
         picture = dot_view(surface) if led else surface
-        return png_bytes(picture)
+        return quick_png(picture)
+
+
+def quick_png(surface: pygame.Surface) -> bytes:
+    """`surface` as a PNG compressed for speed, not size: the page asks for a frame of
+    each size four times a second while text scrolls, over loopback, and pygame's own
+    writer takes three times as long (measured, medians of 8 interleaved: 1920×1080 in
+    55 ms instead of 170 ms; 78 KiB instead of 19). The same pixels
+    (tests/studio/test_api.py checks it)."""
+    import struct
+    import zlib
+
+    import pygame
+
+    width, height = surface.get_size()
+    raw = pygame.image.tobytes(surface, "RGB")
+    stride = width * 3
+    # Each row with filter type 0 (none) in front: the PNG's raw image data.
+    rows = b"".join(b"\x00" + raw[y * stride : (y + 1) * stride] for y in range(height))
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        checksum = zlib.crc32(kind + body)
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", checksum)
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8-bit RGB
+    return b"".join(
+        (
+            b"\x89PNG\r\n\x1a\n",
+            chunk(b"IHDR", header),
+            chunk(b"IDAT", zlib.compress(rows, 1)),
+            chunk(b"IEND", b""),
+        )
+    )

@@ -103,6 +103,20 @@ def test_preview_draws_each_size(client: StudioClient, size: str, led: bool) -> 
     assert share_unlike_corner(shown) > 0.02, "nothing drawn but the background"
 
 
+@pytest.mark.parametrize("size", [(1, 1), (37, 5), (1920, 1080)])
+def test_the_quick_png_has_the_same_pixels_as_pygame_s(size: tuple[int, int]) -> None:
+    from agent.output import png_bytes
+    from agent.studio.still import quick_png
+
+    surface = pygame.Surface(size)
+    for x in range(0, size[0], 3):
+        surface.fill((x % 256, (7 * x) % 256, 200), pygame.Rect(x, 0, 2, size[1]))
+    ours = pygame.image.load(io.BytesIO(quick_png(surface)), "ours.png")
+    theirs = pygame.image.load(io.BytesIO(png_bytes(surface)), "theirs.png")
+    assert ours.get_size() == theirs.get_size() == size
+    assert pygame.image.tobytes(ours, "RGB") == pygame.image.tobytes(theirs, "RGB")
+
+
 def test_led_view_is_dots_the_plain_panel_is_not(client: StudioClient) -> None:
     body = {"layout": "led_text", "fields": {"text": "Chào"}, "size": "128x32"}
     plain = picture(client.post("/api/preview", {**body, "led": False}))
@@ -317,6 +331,25 @@ def test_http_server_refusals_are_json_too(client: StudioClient) -> None:
     assert head.startswith(b"HTTP/1.1 431")  # a header line too long
     assert b"Content-Type: application/json" in head
     assert json.loads(body)["problems"][0]["message_en"].startswith("431")
+    assert_still_up(client)
+
+
+@pytest.mark.allow_traceback  # the bug's traceback goes to the log, on purpose here
+def test_a_bug_is_one_sentence_to_the_page(
+    client: StudioClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from agent.studio import api
+
+    def broken(_studio: object) -> object:
+        raise KeyError("a bug")
+
+    monkeypatch.setattr(api, "layouts", broken)
+    answer = client.get("/api/layouts")
+    assert answer.status == 500
+    (problem,) = answer.problems
+    assert problem["message_en"] == "internal error (KeyError); the studio goes on"
+    assert b"Traceback" not in answer.body
+    monkeypatch.undo()
     assert_still_up(client)
 
 

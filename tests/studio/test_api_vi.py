@@ -59,6 +59,7 @@ REF = {"url": "https://cdn.example/a.png", "sha256": "a" * 64}
 CHECK = "/api/check"
 PUBLISH = "publish"  # /api/publish of a studio that may publish
 UNWRITABLE = "unwritable"  # /api/save of a studio whose save folder cannot be made
+BUG = "bug"  # /api/check with a bug in it
 # Row -> (endpoint, body, the form field the problem concerns). A body of bytes is sent
 # as it is.
 CASES: dict[str, tuple[str, object, str]] = {
@@ -140,6 +141,7 @@ CASES: dict[str, tuple[str, object, str]] = {
     "filename_text": ("/api/save", {"filename": None, "playlist": {}}, "filename"),
     "cannot_write": (UNWRITABLE, {}, "filename"),
     "to_target": (PUBLISH, {"to": ""}, "to"),
+    "internal_error": (BUG, {"item": {}}, ""),
     # To a studio started with --broker (nothing listens there: the target's problems
     # are found before connecting).
     "target_level": (PUBLISH, {"to": "district/Ba Đình"}, ""),
@@ -204,11 +206,25 @@ def test_every_row_has_a_case() -> None:
     assert set(CASES) == set(problems_vi.ROWS)
 
 
-@pytest.mark.parametrize("row", list(CASES))
+ROW_PARAMS = [
+    pytest.param(row, marks=[pytest.mark.allow_traceback] if CASES[row][0] == BUG else [])
+    for row in CASES
+]
+
+
+@pytest.mark.parametrize("row", ROW_PARAMS)
 def test_row_says_the_board_s_problem_in_vietnamese(
-    request: pytest.FixtureRequest, row: str
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, row: str
 ) -> None:
     endpoint, body, field = CASES[row]
+    if endpoint == BUG:
+        from agent.studio import server
+
+        def broken(_studio: object, _body: object) -> object:
+            raise KeyError("a bug")
+
+        monkeypatch.setitem(server._POSTS, "/api/check", broken)
+        endpoint = CHECK
     fixture = {PUBLISH: "publishing", UNWRITABLE: "unwritable"}.get(endpoint, "client")
     client = request.getfixturevalue(fixture)
     answer = _send(client, row, endpoint, body)
