@@ -234,6 +234,7 @@ def test_a_notice_with_a_picture_is_drawn_at_every_size(browser: WebDriver, tmp_
     browser.find_element(By.CSS_SELECTOR, "#drop-image button.remove").click()
     assert browser.find_element(By.ID, "slot-image").get_attribute("value") == ""
     assert not browser.find_element(By.CSS_SELECTOR, "#drop-image img.thumb").is_displayed()
+    assert not browser.find_element(By.CSS_SELECTOR, "#drop-image button.remove").is_displayed()
     wait(browser).until(previews_ready)
     assert not pixels(browser, "1920x1080")["found"]
 
