@@ -354,6 +354,12 @@ def test_the_saved_playlist_passes_validate(
         lambda d: d.find_element(By.ID, "slot-title").get_attribute("value") == TITLE
     )
     assert browser.find_element(By.ID, "item-id").get_attribute("value") == "thong-bao-khan-cap"
+    # A file name with a folder in it is refused, in Vietnamese; nothing is written.
+    type_into(browser, "save-name", "../thong-bao.json")
+    browser.find_element(By.ID, "save").click()
+    wait(browser).until(lambda d: has_class(d, "#save-result", "error"))
+    assert VIETNAMESE.search(text(browser, "#save-result")), text(browser, "#save-result")
+    assert not (studio.save_dir.parent / "thong-bao.json").exists()
     type_into(browser, "save-name", "thong-bao")  # ".json" is added when left off
     browser.find_element(By.ID, "save").click()
     wait(browser).until(lambda d: has_class(d, "#save-result", "ok"))

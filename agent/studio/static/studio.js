@@ -26,7 +26,7 @@ const STRINGS = {
     previews: "Xem trước trên bảng", animate: "Chạy chữ",
     playlist: "Danh sách phát", version: "Số phiên bản", version_hint: "Phải lớn hơn lần gửi trước.",
     playlist_empty: "Chưa có mục nào.", edit: "Sửa", remove: "Xóa",
-    edit_label: "Sửa mục {0}", remove_label: "Xóa mục {0}",
+    edit_label: "Sửa mục {0}", remove_label: "Xóa mục {0}", item_n: "Mục {0} ({1})",
     item_line: "{0} · {1} giây", size_line: "Kích thước tệp: {0} (bảng nhận tối đa 1 MB).",
     size_over: "Tệp lớn {0}: vượt quá 1 MB bảng nhận. Hãy dùng ảnh nhỏ hơn.",
     save_name: "Tên tệp", save: "Lưu", download: "Tải xuống", saved: "Đã lưu vào: {0}",
@@ -71,7 +71,7 @@ const STRINGS = {
     previews: "Preview on the boards", animate: "Scroll text",
     playlist: "Playlist", version: "Version number", version_hint: "Must be greater than the last one sent.",
     playlist_empty: "No items yet.", edit: "Edit", remove: "Remove",
-    edit_label: "Edit item {0}", remove_label: "Remove item {0}",
+    edit_label: "Edit item {0}", remove_label: "Remove item {0}", item_n: "Item {0} ({1})",
     item_line: "{0} · {1} s", size_line: "File size: {0} (boards accept up to 1 MB).",
     size_over: "The file is {0}: more than the 1 MB boards accept. Use smaller pictures.",
     save_name: "File name", save: "Save", download: "Download", saved: "Saved to: {0}",
@@ -164,9 +164,16 @@ function showResult(id, result) {
   state.results[id] = result;
   const node = $(id);
   node.textContent = result.problems
-    ? result.problems.map((p) => (p.path ? `${p.path}: ${message(p)}` : message(p))).join(" · ")
+    ? result.problems.map((p) => `${where(p)}${message(p)}`).join(" · ")
     : t(result.key, ...(result.args ?? []));
   node.className = `result ${result.ok ? "ok" : "error"}`;
+}
+// Where a playlist's problem is, in words: "items.1.fields.body" -> "Mục 2 (lich-tiem): ".
+function where(problem) {
+  const path = typeof problem === "object" ? String(problem.path ?? "") : "";
+  const item = /^items\.(\d+)/.exec(path);
+  if (item) return `${t("item_n", Number(item[1]) + 1, state.items[Number(item[1])]?.id ?? "?")}: `;
+  return path && path !== "$" ? `${path}: ` : "";
 }
 // --- problems beside their fields ---------------------------------------------------------
 const INPUT_OF = {
