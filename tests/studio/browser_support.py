@@ -204,3 +204,13 @@ fetch(document.querySelector(css).src).then((r) => r.blob()).then((blob) => {
   reader.readAsDataURL(blob);
 }).catch((error) => done("error: " + error));
 """
+
+# In the page: how much the layout shifted by itself so far (the Layout Instability API's
+# entries not caused by recent input: images loading, problems appearing, …).
+LAYOUT_SHIFT_JS = """
+const done = arguments[0];
+new PerformanceObserver((list) => {
+  done(list.getEntries().filter((e) => !e.hadRecentInput).reduce((sum, e) => sum + e.value, 0));
+}).observe({type: "layout-shift", buffered: true});
+setTimeout(() => done(0), 1000);  // no entry at all: no shift
+"""

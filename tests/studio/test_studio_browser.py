@@ -23,6 +23,7 @@ import pytest
 from tests.studio.browser_support import (
     CAPTURE_JS,
     HAVE_CHROMIUM,
+    LAYOUT_SHIFT_JS,
     NO_CHROMIUM,
     PIXELS_JS,
     Studio,
@@ -230,6 +231,9 @@ def test_a_notice_with_a_picture_is_drawn_at_every_size(browser: WebDriver, tmp_
     led = pixels(browser, "128x32")
     assert led["colours"] > 2, led
     snapshot(browser, "studio")
+    # Nothing moved by itself while the previews loaded (a person reading is not jolted).
+    shift = browser.execute_async_script(LAYOUT_SHIFT_JS)
+    assert shift < 0.01, shift
     # The picture can be taken out again.
     browser.find_element(By.CSS_SELECTOR, "#drop-image button.remove").click()
     assert browser.find_element(By.ID, "slot-image").get_attribute("value") == ""

@@ -251,6 +251,7 @@ async function start() {
   showLayoutProblems();
   chooseLayout(state.layouts[0]?.name);
   renderPlaylist();
+  document.querySelector("main").setAttribute("aria-busy", "false");
 }
 // Deferred scripts all run before DOMContentLoaded: every part is defined by then.
 document.addEventListener("DOMContentLoaded", start);
