@@ -114,6 +114,12 @@ def cmd_preview(args: argparse.Namespace) -> int:
     return preview(args)
 
 
+def cmd_studio(args: argparse.Namespace) -> int:
+    from agent.studio import studio
+
+    return studio(args)
+
+
 def cmd_doctor(args: argparse.Namespace) -> int:
     from agent.doctor import run_doctor
 
@@ -147,6 +153,24 @@ def _add_signing_commands(sub: argparse._SubParsersAction[argparse.ArgumentParse
     sign.set_defaults(func=cmd_sign)
 
 
+def _add_studio_arguments(parser: argparse.ArgumentParser) -> None:
+    # Here, not in agent/studio: the board's `run` builds this parser and must not load
+    # the studio's package.
+    parser.add_argument(
+        "--listen", default="127.0.0.1:8765", metavar="HOST:PORT", help="default 127.0.0.1:8765"
+    )
+    parser.add_argument(
+        "--save-dir", type=Path, metavar="DIR", help="where playlists are saved (default: here)"
+    )
+    parser.add_argument(
+        "--layouts-dir", type=Path, metavar="DIR", help="offer this folder's layouts too"
+    )
+    parser.add_argument("--broker", metavar="HOST:PORT", help="allow publishing to this broker")
+    parser.add_argument("--key", type=Path, metavar="FILE.key", help="sign what is published")
+    parser.add_argument("--kid", help="the key's kid (checked against FILE.key's name)")
+    parser.add_argument("--open", action="store_true", help="open the page in the browser")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="signage-agent", description="Edge agent for city LED/LCD information boards."
@@ -173,6 +197,10 @@ def build_parser() -> argparse.ArgumentParser:
     preview.add_argument("--watch", action="store_true", help="re-render when files change")
     preview.add_argument("--led", action="store_true", help="draw as LED dots")
     preview.set_defaults(func=cmd_preview)
+
+    studio = sub.add_parser("studio", help="a local web page to write and preview content")
+    _add_studio_arguments(studio)
+    studio.set_defaults(func=cmd_studio)
 
     validate = sub.add_parser("validate", help="check playlists, alerts, commands and configs")
     validate.add_argument("files", nargs="+", type=Path, metavar="FILE")
