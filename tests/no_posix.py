@@ -21,6 +21,7 @@ import zoneinfo
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -131,3 +132,20 @@ def posix_removed(monkeypatch: pytest.MonkeyPatch, folder: Path) -> Iterator[Non
     finally:
         zoneinfo.reset_tzpath()
         zoneinfo.ZoneInfo.clear_cache()
+
+
+def with_and_without_posix() -> Any:
+    """A fixture `system` for a test module (`system = with_and_without_posix()`): each
+    test that takes it runs twice, here and as on Windows (`posix_removed`)."""
+
+    @pytest.fixture(name="system", params=["posix", "without POSIX"])
+    def system(
+        request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    ) -> Iterator[None]:
+        if request.param == "posix":
+            yield
+            return
+        with posix_removed(monkeypatch, tmp_path):
+            yield
+
+    return system

@@ -23,7 +23,7 @@ from agent.preview.draft import Preview
 from agent.preview.window import Window
 from display_layouts import theme
 from display_layouts.led import pitch_for
-from tests.no_posix import posix_removed
+from tests.no_posix import with_and_without_posix
 
 LAYOUT = """\
 name: notice_qr
@@ -36,17 +36,9 @@ zones:
 TIMEOUT_S = 10
 
 
-@pytest.fixture(params=["posix", "without POSIX"])
-def system(
-    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> Iterator[None]:
-    """Each test so marked runs twice: here, and as on Windows (no POSIX-only calls, no
-    system time-zone database: tests/no_posix.py)."""
-    if request.param == "posix":
-        yield
-        return
-    with posix_removed(monkeypatch, tmp_path):
-        yield
+# Tests taking `system` run twice: here, and as on Windows (no POSIX-only calls, no
+# system time-zone database: tests/no_posix.py).
+system = with_and_without_posix()
 
 
 def args(layout: str, **options: object) -> argparse.Namespace:

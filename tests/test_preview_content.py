@@ -68,6 +68,9 @@ def test_an_item_is_drawn_with_its_own_layout(tmp_path: Path) -> None:
     named = render_still(Preview("fullscreen_text", item, (320, 180)), 0)
     from_slots = render_still(Preview("fullscreen_text", bare, (320, 180)), 0)
     assert pixels(from_item) == pixels(named) == pixels(from_slots)
+    # The same content parsed already (the studio's form): no file needed.
+    given = Preview(None, None, (320, 180), data=json.loads(item.read_text("utf-8")))
+    assert pixels(render_still(given, 0)) == pixels(from_item)
 
 
 def test_an_item_for_another_layout_is_said_so(

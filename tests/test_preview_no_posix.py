@@ -12,6 +12,7 @@ import pygame
 import pytest
 
 from display_layouts import theme
+from tests.http_server import image_server
 from tests.no_posix import cli_without_posix, no_posix_env
 from tests.support import REPO, write_config
 
@@ -97,6 +98,22 @@ def test_validate_exit_codes_and_messages(tmp_path: Path, tz_dir: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
+def test_validate_every_inbound_example(tmp_path: Path, tz_dir: Path) -> None:
+    # Playlists with schedules, alerts (their times shown in the board's zone), commands,
+    # CAP documents, the keyring: what a content manager checks before sending.
+    inbound = [
+        p
+        for p in sorted(DOCS_EXAMPLES.glob("*.json"))
+        if p.name.startswith(("playlist", "alert", "command-", "keyring"))
+        and not p.name.startswith("command-result")
+    ]
+    inbound += sorted((DOCS_EXAMPLES / "cap").glob("vn-*.xml"))
+    result = cli_without_posix("validate", *map(str, inbound), tz_dir=tz_dir)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.count(": ok (") == len(inbound)
+    assert result.stderr == ""
+
+
 def test_validate_a_layout_file(tmp_path: Path, tz_dir: Path) -> None:
     layout = tmp_path / "my_notice.yaml"
     layout.write_text(DRAFT, encoding="utf-8")
@@ -165,3 +182,28 @@ def test_demo_runs_and_stops_where_there_is_no_sighup(tmp_path: Path) -> None:
     assert '"kind":"playback.started","item_id":"khan-cap-demo"' in result.stderr
     assert "received SIGTERM: stopping" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_preview_of_an_item_with_a_local_and_a_fetched_picture(
+    tmp_path: Path, tz_dir: Path
+) -> None:
+    red = pygame.Surface((64, 48))
+    red.fill((220, 20, 20))
+    pygame.image.save(red, str(tmp_path / "red.png"))
+    blue = pygame.Surface((64, 48))
+    blue.fill((20, 20, 220))
+    pygame.image.save(blue, str(tmp_path / "blue.png"))
+    with image_server() as server:
+        server.files["/blue.png"] = (tmp_path / "blue.png").read_bytes()
+        for image, colour in (("red.png", (220, 20, 20)), (server.url("/blue.png"), (20, 20, 220))):
+            item = tmp_path / "item.json"
+            fields = {"image": image, "caption": "Ảnh"}
+            item.write_text(json.dumps({"id": "anh", "layout": "image_caption", "fields": fields}))
+            out = tmp_path / "out.png"
+            result = cli_without_posix(
+                "preview", "--content", str(item), "--size", "640x360", "--out", str(out),
+                tz_dir=tz_dir,
+            )  # fmt: skip
+            assert result.returncode == 0, result.stderr
+            assert "preview: note: fields.image: " in result.stderr
+            assert pygame.image.load(str(out)).get_at((320, 120))[:3] == colour

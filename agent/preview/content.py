@@ -8,7 +8,7 @@ import dataclasses
 import os
 import stat
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 from agent.validation import parse_json
 from signage_base.portable import READ_FLAGS
@@ -33,13 +33,21 @@ def read_content(path: Path, layout: str | None) -> Content:
     """The content of `path` for `layout` (a playlist's first item of that layout), or
     for the layout the file names when `layout` is None. `ValueError` naming the file
     when it holds nothing to draw for `layout`; `InvalidInput` when it is not strict JSON."""
-    data = parse_json(_read_text(path))
+    return content_of(parse_json(_read_text(path)), path, layout)
+
+
+def content_of(data: object, source: Path | str, layout: str | None) -> Content:
+    """The same for content already parsed (the studio's form); `source` names it."""
     if _is_playlist(data):
-        return _from_playlist(path, data, layout)
+        assert isinstance(data, dict)
+        return _from_playlist(source, data, layout)
     if _is_item(data):
-        return _from_item(path, data, layout)
+        assert isinstance(data, dict)
+        return _from_item(source, data, layout)
     if not isinstance(data, dict):
-        raise ValueError(f"{path}: expected a playlist, a playlist item or a JSON object of slots")
+        raise ValueError(
+            f"{source}: expected a playlist, a playlist item or a JSON object of slots"
+        )
     return Content(data)
 
 
@@ -49,17 +57,17 @@ def load_fields(layout: str, content: Path | None) -> dict[str, Any]:
     return {} if content is None else read_content(content, layout).fields
 
 
-def _is_playlist(data: object) -> bool:
+def _is_playlist(data: object) -> TypeGuard[dict[str, Any]]:
     return isinstance(data, dict) and data.get("type") == "playlist"
 
 
-def _is_item(data: object) -> bool:
+def _is_item(data: object) -> TypeGuard[dict[str, Any]]:
     # A bare object of slots has no `fields` holding an object: layouts' slots are the
     # names zones show ({title}), and a `layout` beside `fields` is an item's.
     return isinstance(data, dict) and "layout" in data and isinstance(data.get("fields"), dict)
 
 
-def _from_playlist(path: Path, data: dict[str, Any], layout: str | None) -> Content:
+def _from_playlist(path: Path | str, data: dict[str, Any], layout: str | None) -> Content:
     raw_items = data.get("items")
     items = [i for i in raw_items if _is_item(i)] if isinstance(raw_items, list) else []
     if layout is None:
@@ -74,7 +82,7 @@ def _from_playlist(path: Path, data: dict[str, Any], layout: str | None) -> Cont
     return _item_content(chosen)
 
 
-def _from_item(path: Path, data: dict[str, Any], layout: str | None) -> Content:
+def _from_item(path: Path | str, data: dict[str, Any], layout: str | None) -> Content:
     named = data.get("layout")
     if layout is not None and named != layout:
         raise ValueError(

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from agent.content import check_playlist
 from agent.messages import Playlist, PlaylistItem
 from agent.messages.base import DEFAULT_BOARD_ZONE
-from agent.preview.content import Content, load_fields, read_content
+from agent.preview.content import Content, content_of, load_fields, read_content
 from agent.preview.images import PictureStore
 from agent.time_zones import zone
 from agent.validation import InvalidInput
@@ -107,6 +107,9 @@ class Preview:
     pictures: PictureStore = dataclasses.field(
         default_factory=PictureStore, repr=False, compare=False
     )
+    # Content given as parsed JSON instead of a file (the studio's form): slots, an item
+    # or a playlist, as a file would hold them; local picture paths relative to the cwd.
+    data: object = None
 
     @property
     def layout_file(self) -> Path | None:
@@ -151,6 +154,11 @@ class Preview:
         return Scene(item.layout, item.fields, BOARD_NAME, now, started=self.started)
 
     def _content(self, layout: str | None) -> Content:
+        if self.data is not None:
+            try:
+                return content_of(self.data, "content", layout)
+            except ValueError as exc:
+                raise PreviewError([Problem("", str(exc))]) from None
         if self.content is None:
             if layout is None:
                 message = "name a LAYOUT, or a --content file whose item names one"
