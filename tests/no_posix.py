@@ -4,7 +4,8 @@ time-zone database (a content manager's Windows laptop), on this Linux machine.
 A subprocess starts with a prelude that removes what Windows lacks before any of the
 agent is imported: the `os` open flags and calls, the signals, the modules (`fcntl`,
 `pwd`, …) and `select.poll`; PYTHONTZPATH names an empty folder and TZ is unset, so
-`zoneinfo` finds no system database and must use the `tzdata` package (as on Windows).
+`zoneinfo` finds no system database and must use the `tzdata` package (as on Windows);
+output is in cp1252, as Windows writes into a pipe.
 `tzdata=False` removes that package too: the command must then say so in one line.
 
 `posix_removed` does the same inside the test process (for in-process tests, with
@@ -84,6 +85,8 @@ runpy.run_module("agent", run_name="__main__", alter_sys=True)
 def no_posix_env(empty_tz_dir: Path) -> dict[str, str]:
     env = dict(os.environ, SDL_VIDEODRIVER="dummy", SDL_AUDIODRIVER="dummy")
     env["PYTHONTZPATH"] = str(empty_tz_dir)
+    # What Windows gives output into a pipe or a file: the ANSI code page, no 'đ'.
+    env["PYTHONIOENCODING"] = "cp1252"
     for name in ("TZ", "NOTIFY_SOCKET", "DISPLAY", "WAYLAND_DISPLAY"):
         env.pop(name, None)
     return env
@@ -99,7 +102,8 @@ def cli_without_posix(
     return subprocess.run(
         [sys.executable, "-c", PRELUDE, mode, *args],
         capture_output=True,
-        text=True,
+        encoding="cp1252",
+        errors="replace",  # a byte cp1252 lacks must fail an assertion, not the harness
         cwd=REPO,
         env=no_posix_env(tz_dir),
         timeout=timeout,

@@ -172,7 +172,8 @@ def test_demo_runs_and_stops_where_there_is_no_sighup(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-c", prelude, "demo", "--state-dir", str(tmp_path), "--seconds", "3"],
         capture_output=True,
-        text=True,
+        encoding="cp1252",
+        errors="replace",
         cwd=REPO,
         env=no_posix_env(tmp_path / "zoneinfo-empty"),
         timeout=60,
@@ -207,3 +208,19 @@ def test_preview_of_an_item_with_a_local_and_a_fetched_picture(
             assert result.returncode == 0, result.stderr
             assert "preview: note: fields.image: " in result.stderr
             assert pygame.image.load(str(out)).get_at((320, 120))[:3] == colour
+
+
+def test_vietnamese_problems_are_said_in_a_code_page_without_them(
+    tmp_path: Path, tz_dir: Path
+) -> None:
+    playlist = tmp_path / "tin.json"
+    item = {"id": "a", "layout": "fullscreen_text", "fields": {"tiêu_đề": "x", "text": "Mất"}}
+    playlist.write_text(
+        json.dumps({"type": "playlist", "version": 1, "issued_at": "2026-11-27T07:30:00+07:00",
+                    "items": [item]}, ensure_ascii=False),
+        encoding="utf-8",
+    )  # fmt: skip
+    result = cli_without_posix("validate", str(playlist), tz_dir=tz_dir)
+    assert result.returncode == 1
+    assert "has no slot 'tiêu_\\u0111\\u1ec1'" in result.stdout, result.stdout
+    assert result.stderr == ""

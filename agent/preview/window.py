@@ -38,6 +38,7 @@ class Window:
         if self.shown != full:
             print(_scaled_note(full, self.shown), file=sys.stderr)
         self.screen = ScreenOutput(self.shown, fullscreen=False)
+        pygame.mouse.set_visible(True)  # a board hides it; an author's window needs it
 
     def show(self, renderer: Renderer, scene: Scene, problems: list[str]) -> None:
         """Draw `scene` (whole) and present it, with `problems` across the top if any."""
