@@ -71,6 +71,14 @@ def test_an_item_is_drawn_with_its_own_layout(tmp_path: Path) -> None:
     # The same content parsed already (the studio's form): no file needed.
     given = Preview(None, None, (320, 180), data=json.loads(item.read_text("utf-8")))
     assert pixels(render_still(given, 0)) == pixels(from_item)
+    with pytest.raises(PreviewError) as caught:
+        Preview(None, None, (320, 180), data={"text": "x"}).load()
+    assert caught.value.problems == ["content: names no layout: give the LAYOUT to draw it with"]
+    with pytest.raises(PreviewError) as caught:
+        Preview("fullscreen_text", None, (320, 180), data={"txt": "x"}).load()
+    assert caught.value.problems[0].startswith(
+        "content: items.0.fields.txt: layout 'fullscreen_text'"
+    )
 
 
 def test_an_item_for_another_layout_is_said_so(

@@ -174,9 +174,16 @@ class Preview:
         except InvalidInput as exc:
             raise self._problems(exc) from None
 
+    @property
+    def source(self) -> str:
+        """What the content's problems are said to be in: its file, else "content"."""
+        if self.content is not None:
+            return str(self.content)
+        return "content" if self.data is not None else str(self.layout)
+
     def _problems(self, exc: InvalidInput) -> PreviewError:
-        where = str(self.content or self.layout)  # the fields' problems name their file
-        return PreviewError([Problem(e.path, e.message, where) for e in exc.errors])
+        # The fields' problems name their file.
+        return PreviewError([Problem(e.path, e.message, self.source) for e in exc.errors])
 
     def _layout(self, name: str | None) -> tuple[LayoutLibrary, Layout]:
         """The library and the layout to draw: a file is added to the built-in ones (its
@@ -189,7 +196,7 @@ class Preview:
             drafted = load_layout_file(path, check_name=False)
             return library.with_layout(drafted), drafted
         if name is None:  # no LAYOUT, and a content file of bare slots
-            message = f"{self.content}: names no layout: give the LAYOUT to draw it with"
+            message = f"{self.source}: names no layout: give the LAYOUT to draw it with"
             raise PreviewError([Problem("", message)])
         layout = library.get(name)
         if layout is None:
