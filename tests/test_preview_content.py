@@ -224,6 +224,10 @@ def test_a_url_picture_is_fetched_once_and_checked(
         ]
         verified = caption(tmp_path, {"url": url, "sha256": digest})
         assert centre(render_still(Preview("image_caption", verified, (640, 360)))) == (20, 20, 220)
+        extra = caption(tmp_path, {"url": url, "sha256": digest, "alt": "Ảnh"})
+        with pytest.raises(PreviewError) as caught:
+            Preview("image_caption", extra, (640, 360)).load()
+        assert caught.value.problems == [f"{extra}: fields.image.alt: unknown key"]
         wrong = caption(tmp_path, {"url": url, "sha256": "0" * 64})
         with pytest.raises(PreviewError) as caught:
             Preview("image_caption", wrong, (640, 360)).load()

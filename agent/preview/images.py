@@ -92,7 +92,8 @@ class PictureStore:
             url, sha256 = value.get("url"), value.get("sha256")
             if not isinstance(url, str) or not (sha256 is None or _is_sha256(sha256)):
                 return value  # the board's checks name what is wrong with it
-            return self._remote(name, url, sha256 if isinstance(sha256, str) else None)
+            fetched = self._remote(name, url, sha256 if isinstance(sha256, str) else None)
+            return value | fetched  # other keys stay, for the board's checks to refuse
         if not isinstance(value, str) or not value.strip() or is_data_uri(value):
             return value
         if _URL.match(value):
