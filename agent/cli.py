@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import logging
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 
 from agent import __version__
 from agent.config import DEFAULT_CONFIG_PATH, EX_CONFIG, AgentConfig, ConfigError, load_config
+from agent.time_zones import NoZoneDatabase, zone
 
 log = logging.getLogger("signage-agent")
 
@@ -46,7 +47,7 @@ def _run_agent(config: AgentConfig, frame_file: Path | None = None) -> int:
     from agent.messages import set_board_zone
     from display_layouts.problems import LayoutError
 
-    set_board_zone(ZoneInfo(config.board.timezone))  # every outbound time in board time
+    set_board_zone(zone(config.board.timezone))  # every outbound time in board time
 
     try:
         agent = Agent(config, frame_file=frame_file)
@@ -67,8 +68,12 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from agent.demo import prepare_demo, stop_after
+    from agent.demo import missing_for_demo, prepare_demo, stop_after
 
+    missing = missing_for_demo()
+    if missing is not None:
+        print(f"signage-agent: {missing}", file=sys.stderr)
+        return 1
     _setup_logging(args.verbose)
     config, frame_file = prepare_demo(args.state_dir)
     if args.seconds is not None:
@@ -190,12 +195,22 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(func=cmd_demo)
 
     preview = sub.add_parser("preview", help="draw a layout as the board will")
-    preview.add_argument("layout")
-    preview.add_argument("--content", type=Path, help="a playlist file or a JSON object of slots")
+    preview.add_argument(
+        "layout", nargs="?", help="a layout's name or file (default: the one the item names)"
+    )
+    preview.add_argument(
+        "--content", type=Path, help="a playlist, one playlist item, or a JSON object of slots"
+    )
     preview.add_argument("--size", default="1920x1080", help="WIDTHxHEIGHT (default 1920x1080)")
     preview.add_argument("--out", type=Path, help="write a PNG instead of opening a window")
     preview.add_argument("--watch", action="store_true", help="re-render when files change")
     preview.add_argument("--led", action="store_true", help="draw as LED dots")
+    preview.add_argument(
+        "--at",
+        type=float,
+        metavar="SECONDS",
+        help="the still this many seconds after the item came on screen (scrolling text)",
+    )
     preview.set_defaults(func=cmd_preview)
 
     studio = sub.add_parser("studio", help="a local web page to write and preview content")
@@ -234,13 +249,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _never_fail_to_print() -> None:
+    """Output redirected on Windows is in the ANSI code page (cp1252), which has no 'đ':
+    a Vietnamese notice's problem must still be said, escaped, not end the command."""
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper) and stream.errors == "strict":
+            stream.reconfigure(errors="backslashreplace")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    _never_fail_to_print()
     args = build_parser().parse_args(argv)
     try:
         code: int = args.func(args)
         sys.stdout.flush()  # here, where a broken pipe is caught, not at exit
     except KeyboardInterrupt:
         return 130
+    except NoZoneDatabase as exc:  # a laptop without tzdata: what to install, in one line
+        print(f"signage-agent: {exc}", file=sys.stderr)
+        return 1
     except BrokenPipeError:
         # `schema --asyncapi | head`: the reader left; that is no error worth a traceback.
         # Point stdout at /dev/null so that the flush at exit does not fail again.

@@ -12,7 +12,7 @@ import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfoNotFoundError
 
 from pydantic import (
     AfterValidator,
@@ -23,6 +23,7 @@ from pydantic import (
     model_validator,
 )
 
+from agent import time_zones
 from agent.config_alerts import AlertsConfig
 from agent.config_base import Section
 from agent.config_mqtt import MqttConfig
@@ -117,7 +118,9 @@ class BoardConfig(Section):
     @classmethod
     def _known_zone(cls, zone: str) -> str:
         try:
-            ZoneInfo(zone)
+            time_zones.zone(zone)
+        except time_zones.NoZoneDatabase as exc:  # not the name's fault: say what is missing
+            raise ValueError(str(exc)) from None
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown time zone '{zone}' (e.g. Asia/Ho_Chi_Minh)") from None
         return zone

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import select
 import shutil
 import signal
 import tempfile
@@ -15,6 +16,24 @@ from agent.config import AgentConfig, load_config, validate_config
 from agent.output import display_available
 
 log = logging.getLogger(__name__)
+
+
+def missing_for_demo() -> str | None:
+    """Why this system cannot run the demo, or None. Its content comes through the local
+    inbox, which lists its folder through a directory fd and waits on `poll` and a wake-up
+    pipe: POSIX calls Windows does not have (preview and validate need none of them)."""
+    needed = {
+        "os.O_DIRECTORY": hasattr(os, "O_DIRECTORY"),
+        "os.pipe2": hasattr(os, "pipe2"),
+        "select.poll": hasattr(select, "poll"),
+    }
+    missing = [name for name, present in needed.items() if not present]
+    if not missing:
+        return None
+    return (
+        f"the demo's local inbox needs {', '.join(missing)}, which this system lacks; "
+        "`preview` and `validate` work here"
+    )
 
 
 def prepare_demo(state_dir: Path | None) -> tuple[AgentConfig, Path]:
@@ -46,7 +65,10 @@ def prepare_demo(state_dir: Path | None) -> tuple[AgentConfig, Path]:
 
 
 def stop_after(seconds: float) -> None:
-    """Stop the demo cleanly after `seconds` (the same path as Ctrl-C or SIGTERM)."""
-    timer = threading.Timer(seconds, os.kill, args=(os.getpid(), signal.SIGTERM))
+    """Stop the demo cleanly after `seconds` (the same path as Ctrl-C or SIGTERM).
+
+    Raised in this process, not sent with `os.kill`: on Windows `os.kill` with SIGTERM
+    ends the process at once, while `raise_signal` runs the installed handler."""
+    timer = threading.Timer(seconds, signal.raise_signal, args=(signal.SIGTERM,))
     timer.daemon = True
     timer.start()

@@ -25,7 +25,8 @@ def hand_over(inbox: queue.Queue[CoreMessage], message: CoreMessage) -> None:
 
 
 def install_handlers(inbox: queue.Queue[CoreMessage], stop: Callable[[], None]) -> None:
-    """SIGTERM, SIGINT: `stop` (which must only set flags and hand over); SIGHUP: `Reload`."""
+    """SIGTERM, SIGINT: `stop` (which must only set flags and hand over); SIGHUP, where
+    the system has it: `Reload`."""
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
         log.info("received %s: stopping", signal.Signals(signum).name)
@@ -36,4 +37,7 @@ def install_handlers(inbox: queue.Queue[CoreMessage], stop: Callable[[], None]) 
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGHUP, on_hangup)
+    # Windows has no SIGHUP: there the layouts are read again by the `reload` command.
+    hangup = getattr(signal, "SIGHUP", None)
+    if hangup is not None:
+        signal.signal(hangup, on_hangup)

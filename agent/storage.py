@@ -26,6 +26,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from signage_base.portable import READ_FLAGS, open_flags
+
 log = logging.getLogger(__name__)
 
 BAD_SUFFIX = ".bad-"
@@ -33,7 +35,13 @@ BAD_COPIES_KEPT = 3  # per file: enough for a post-mortem, never a full SD card
 
 
 def fsync_dir(directory: Path) -> None:
-    """A rename survives a power cut only once the directory is on disk too."""
+    """A rename survives a power cut only once the directory is on disk too.
+
+    Where there is no `O_DIRECTORY` (Windows) a directory cannot be opened at all, so
+    there is nothing to fsync: NTFS journals the rename itself. A preview or a check run
+    on a content manager's laptop writes its files through here too."""
+    if not hasattr(os, "O_DIRECTORY"):
+        return
     fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
     try:
         os.fsync(fd)
@@ -116,10 +124,13 @@ def open_state_file(path: Path) -> int | None:
     """A file descriptor of `path` when it is a regular file; None when there is none.
 
     Never blocks (a FIFO), never follows a link (the state dir is the agent's own: a
-    link in it is damage, and may point at `/dev/zero`)."""
-    flags = os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC
+    link in it is damage, and may point at `/dev/zero`). Where `O_NOFOLLOW` is missing
+    (Windows) a link is refused by `lstat` first: no FIFOs there, and no one swapping
+    links into a laptop's state dir between the two calls."""
+    if not hasattr(os, "O_NOFOLLOW") and path.is_symlink():
+        raise StateFileProblem("is a symbolic link")
     try:
-        fd = os.open(path, flags)
+        fd = os.open(path, READ_FLAGS | open_flags("O_NOFOLLOW"))
     except FileNotFoundError:
         return None
     except OSError as exc:

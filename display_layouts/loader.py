@@ -28,6 +28,7 @@ from display_layouts.problems import (
 )
 from display_layouts.zones import zone_types
 from display_layouts.zones.base import Zone
+from signage_base.portable import READ_FLAGS
 
 MAX_FILE_BYTES = 256 * 1024
 LAYOUT_SUFFIXES = (".yaml", ".yml")
@@ -132,8 +133,9 @@ def _whole(source: Path | str, message: str) -> Problem:
 def _read_regular_file(path: Path) -> bytes | None:
     """At most MAX_FILE_BYTES + 1 bytes of `path`, or None when it is not a regular file.
     Opened without blocking and checked on the open file: a FIFO named `x.yaml` must not
-    hang the board, nor a link to /dev/zero fill its memory."""
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    hang the board, nor a link to /dev/zero fill its memory (POSIX-only flags are 0 on
+    Windows, which has no FIFOs among files: a layout file is previewed there too)."""
+    fd = os.open(path, READ_FLAGS)
     with os.fdopen(fd, "rb") as file:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             return None

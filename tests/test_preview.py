@@ -23,6 +23,7 @@ from agent.preview.draft import Preview
 from agent.preview.window import Window
 from display_layouts import theme
 from display_layouts.led import pitch_for
+from tests.no_posix import with_and_without_posix
 
 LAYOUT = """\
 name: notice_qr
@@ -33,6 +34,11 @@ zones:
   - {{name: code, type: qr, box: [70, 0, 30, 100], data: "{{link}}", optional: true}}
 """
 TIMEOUT_S = 10
+
+
+# Tests taking `system` run twice: here, and as on Windows (no POSIX-only calls, no
+# system time-zone database: tests/no_posix.py).
+system = with_and_without_posix()
 
 
 def args(layout: str, **options: object) -> argparse.Namespace:
@@ -63,7 +69,9 @@ def layout_file(tmp_path: Path) -> Path:
     return path
 
 
-def test_preview_draws_a_layout_file(tmp_path: Path, layout_file: Path, content: Path) -> None:
+def test_preview_draws_a_layout_file(
+    system: None, tmp_path: Path, layout_file: Path, content: Path
+) -> None:
     out = tmp_path / "out.png"
     assert preview(args(str(layout_file), content=content, out=out)) == 0
     picture = pygame.image.load(str(out))
@@ -72,14 +80,14 @@ def test_preview_draws_a_layout_file(tmp_path: Path, layout_file: Path, content:
     assert white > 10_000  # the QR code's light square
 
 
-def test_preview_of_an_alert_layout(tmp_path: Path) -> None:
+def test_preview_of_an_alert_layout(system: None, tmp_path: Path) -> None:
     alert = write_json(tmp_path / "a.json", {"headline": "Bão số 3", "description": "Ở nhà."})
     out = tmp_path / "out.png"
     assert preview(args("alert_full", content=alert, out=out)) == 0
     assert pygame.image.load(str(out)).get_at((320, 300))[:3] == theme.ALERT_BACKGROUND
 
 
-def test_preview_led_shows_dots_at_the_panels_resolution(tmp_path: Path, content: Path) -> None:
+def test_preview_led_shows_dots_at_the_panels_resolution(system: None, tmp_path: Path) -> None:
     out = tmp_path / "led.png"
     led = write_json(tmp_path / "led.json", {"text": "Bão số 3"})
     assert preview(args("led_text", content=led, out=out, size="128x32", led=True)) == 0
@@ -92,7 +100,7 @@ def test_preview_led_shows_dots_at_the_panels_resolution(tmp_path: Path, content
 
 
 def test_preview_problems_are_reported(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], layout_file: Path
+    system: None, tmp_path: Path, capsys: pytest.CaptureFixture[str], layout_file: Path
 ) -> None:
     out = tmp_path / "out.png"
     assert preview(args("headlin", out=out)) == 1
@@ -125,7 +133,7 @@ class Watched:
 
 
 @pytest.fixture
-def watched(tmp_path: Path, layout_file: Path, content: Path) -> Iterator[Watched]:
+def watched(system: None, tmp_path: Path, layout_file: Path, content: Path) -> Iterator[Watched]:
     runner = Watched(Preview(str(layout_file), content, (320, 180)), tmp_path / "out.png")
     runner.thread.start()
     yield runner
@@ -182,7 +190,7 @@ def test_window_shows_the_frame_until_closed(content: Path, layout_file: Path) -
     assert window.run(session.load, threading.Event()) == 0
 
 
-def test_window_animates_a_ticker(tmp_path: Path) -> None:
+def test_window_animates_a_ticker(system: None, tmp_path: Path) -> None:
     news = write_json(
         tmp_path / "news.json",
         {"title": "Tin", "body": "Nội dung", "ticker": "Cảnh báo ngập lụt • Mất điện"},

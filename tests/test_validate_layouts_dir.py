@@ -8,6 +8,9 @@ import json
 from pathlib import Path
 
 from agent.validate import validate_files
+from tests.no_posix import with_and_without_posix
+
+system = with_and_without_posix()  # each test here, and again as on Windows
 
 BUS_TIMES = """\
 name: bus_times
@@ -35,7 +38,9 @@ def _playlist(path: Path, fields: dict[str, str]) -> Path:
     return path
 
 
-def test_a_playlist_naming_a_custom_layout_passes_with_its_folder(tmp_path: Path) -> None:
+def test_a_playlist_naming_a_custom_layout_passes_with_its_folder(
+    system: None, tmp_path: Path
+) -> None:
     layouts = tmp_path / "layouts"
     layouts.mkdir()
     (layouts / "bus_times.yaml").write_text(BUS_TIMES)
@@ -49,7 +54,7 @@ def test_a_playlist_naming_a_custom_layout_passes_with_its_folder(tmp_path: Path
     assert "has no slot 'stop'" in out.getvalue()
 
 
-def test_a_bad_file_in_the_folder_fails_the_run(tmp_path: Path) -> None:
+def test_a_bad_file_in_the_folder_fails_the_run(system: None, tmp_path: Path) -> None:
     layouts = tmp_path / "layouts"
     layouts.mkdir()
     (layouts / "bus_times.yaml").write_text(BUS_TIMES.replace("type: text", "type: marquee"))

@@ -119,9 +119,11 @@ def url_problem(url: str) -> str | None:
     return None
 
 
-def download(url: str, sha256: str, settings: FetchSettings, sink: BinaryIO) -> None:
+def download(url: str, sha256: str | None, settings: FetchSettings, sink: BinaryIO) -> str:
     """Write a verified image to `sink`, or raise `DownloadError` saying what went wrong.
-    `sha256` is the image's asset name: its SHA-256, or a CAP resource's "sha1-…".
+    `sha256` is the image's asset name: its SHA-256, or a CAP resource's "sha1-…"; None
+    (a preview of a picture whose digest its author does not know yet) checks no digest,
+    and everything else alike. Returns the hex digest of what was written.
 
     The body goes to `sink` (a file) as it arrives, hashed on the way: several workers
     downloading 16 MiB images must not hold them all in memory. It is read back to be
@@ -133,7 +135,7 @@ def download(url: str, sha256: str, settings: FetchSettings, sink: BinaryIO) -> 
     for _hop in range(settings.max_redirects + 1):
         sink.seek(0)
         sink.truncate()
-        digest = content_digest(sha256)
+        digest = content_digest(sha256 or "")
         status, location = _Attempt(
             origin, target, settings, deadline, sink=sink, digest=digest
         ).run()
@@ -148,7 +150,7 @@ def download(url: str, sha256: str, settings: FetchSettings, sink: BinaryIO) -> 
         origin = moved
     else:
         raise DownloadError(f"more than {settings.max_redirects} redirects")
-    if digest.hexdigest() != digest_hex(sha256):
+    if sha256 is not None and digest.hexdigest() != digest_hex(sha256):
         kind = "SHA-1" if sha256.startswith(SHA1_PREFIX) else "SHA-256"
         raise DownloadError(f"{kind} mismatch: got {digest.hexdigest()}")
     with _VERIFYING:
@@ -156,7 +158,8 @@ def download(url: str, sha256: str, settings: FetchSettings, sink: BinaryIO) -> 
         problem = check_image(sink.read(settings.max_bytes + 1), settings.limits)
     if problem is not None:
         # The bytes are the ones the SHA-256 names: downloading them again cannot help.
-        raise DownloadError(problem, permanent=True)
+        raise DownloadError(problem, permanent=sha256 is not None)
+    return str(digest.hexdigest())
 
 
 def _check_allowed(origin: Origin, settings: FetchSettings) -> None:

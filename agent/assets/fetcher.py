@@ -95,7 +95,7 @@ class AssetFetcher:
         self.retry_min_s = retry_min_s
         self.retry_max_s = retry_max_s
         self.clock = clock
-        self.download: Callable[[str, str, FetchSettings, BinaryIO], None] = download
+        self.download: Callable[[str, str, FetchSettings, BinaryIO], object] = download
         self._jobs: dict[str, _Job] = {}
         self._busy_servers: set[str] = set()
         self._changed = threading.Condition()

@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 from datetime import datetime, time, tzinfo
 from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo
 
 from pydantic import (
     AwareDatetime,
@@ -18,6 +17,7 @@ from pydantic import (
     WithJsonSchema,
 )
 
+from agent import time_zones
 from display_layouts.input_problems import named_pattern
 
 
@@ -110,7 +110,10 @@ ClockTime = Annotated[
 
 
 # The board's time zone ([board] timezone); `signage-agent run` sets it before starting.
-_BOARD_ZONE: dict[str, tzinfo] = {"zone": ZoneInfo("Asia/Ho_Chi_Minh")}
+# The default is looked up when first needed, not at import: a computer without a
+# time-zone database is then told so in one line (agent.time_zones), not by a traceback.
+DEFAULT_BOARD_ZONE = "Asia/Ho_Chi_Minh"
+_BOARD_ZONE: dict[str, tzinfo] = {}
 
 
 def set_board_zone(zone: tzinfo) -> None:
@@ -119,13 +122,15 @@ def set_board_zone(zone: tzinfo) -> None:
 
 def board_zone() -> tzinfo:
     """The board's time zone: what times shown on screen are given in."""
+    if "zone" not in _BOARD_ZONE:
+        _BOARD_ZONE["zone"] = time_zones.zone(DEFAULT_BOARD_ZONE)
     return _BOARD_ZONE["zone"]
 
 
 def board_time(value: datetime) -> str:
     """THE format of every outbound time (CONTRACT §3): RFC 3339 in the board's time zone
     with its offset, to the millisecond: `2026-11-27T09:00:00.000+07:00`."""
-    return value.astimezone(_BOARD_ZONE["zone"]).isoformat(timespec="milliseconds")
+    return value.astimezone(board_zone()).isoformat(timespec="milliseconds")
 
 
 # Outbound times: RFC 3339 with the board's offset, to the millisecond (proof of play).

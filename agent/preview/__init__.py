@@ -1,12 +1,16 @@
 """`signage-agent preview`: a content manager draws a layout exactly as the board will.
 
-    signage-agent preview LAYOUT [--content FILE] [--size WxH] [--out FILE.png]
-                                 [--watch] [--led]
+    signage-agent preview [LAYOUT] [--content FILE] [--size WxH] [--out FILE.png]
+                                   [--watch] [--led] [--at SECONDS]
 
-LAYOUT is a layout's name or a layout file (.yaml). The renderer is the board's own.
---watch redraws whenever the layout or content file is saved; when the saved file is
-invalid, the last good frame stays, with the problem shown across its top. --led draws
-the frame as LED dots at the panel's resolution, as a technician sees the board.
+LAYOUT is a layout's name or a layout file (.yaml); left out, the one the content's
+item names. The content is a playlist, one item, or a JSON object of slot values; an
+image slot may hold a picture file's path (embedded) or a URL (fetched). The renderer is
+the board's own. --watch redraws whenever the layout or content file is saved; when the
+saved file is invalid, the last good frame stays, with the problem shown across its top.
+--led draws the frame as LED dots at the panel's resolution, as a technician sees the
+board. --at draws the still that many seconds after the item came on screen (where a
+ticker has scrolled to). A window larger than the screen is shown scaled down.
 """
 
 from __future__ import annotations
@@ -19,8 +23,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from agent.preview.draft import BOARD_NAME, BOARD_ZONE, Preview, PreviewError, parse_size
-from agent.preview.picture import frame, view_size, with_problems
+from agent.preview.draft import (
+    BOARD_NAME,
+    Preview,
+    PreviewError,
+    board_zone,
+    check_at,
+    parse_size,
+)
+from agent.preview.picture import frame, render_still, view_size, with_problems
 from agent.preview.watcher import FileWatcher
 from agent.preview.window import Window
 
@@ -46,31 +57,45 @@ def _write_png(path: Path, picture: pygame.Surface) -> None:
 
 
 def preview(args: argparse.Namespace) -> int:
+    at = getattr(args, "at", None)
     try:
         session = Preview(args.layout, args.content, parse_size(args.size), led=args.led)
+        check_at(at)
     except ValueError as exc:
         print(f"preview: {exc}", file=sys.stderr)
         return EX_USAGE
     if args.watch:
         stop = threading.Event()
         try:
-            return watch(session, args.out, stop)
+            return watch(session, args.out, stop, at=at)
         except KeyboardInterrupt:
             return 0
         finally:
             stop.set()
     try:
-        renderer, scene = session.load()
+        renderer, scene = session.load(at)
     except PreviewError as exc:
-        for problem in exc.problems:
-            print(f"preview: {problem}", file=sys.stderr)
+        _say(exc.problems)
         return 1
+    finally:
+        _say_notes(session)
     if args.out is not None:
         picture = frame(renderer, scene, session)
         _write_png(args.out, picture)
         print(f"wrote {args.out} ({_size_note(session, picture.get_size())})")
         return 0
-    return Window(session).run(lambda: (renderer, scene), threading.Event())
+    return Window(session, at).run(lambda: (renderer, scene), threading.Event())
+
+
+def _say(problems: list[str]) -> None:
+    for problem in problems:
+        print(f"preview: {problem}", file=sys.stderr)
+
+
+def _say_notes(session: Preview) -> None:
+    """What a board would need instead of what was drawn (a picture's path or digest)."""
+    for note in session.pictures.take_notes():
+        print(f"preview: note: {note}", file=sys.stderr)
 
 
 def _size_note(preview: Preview, written: tuple[int, int]) -> str:
@@ -88,30 +113,36 @@ def watch(
     out: Path | None,
     stop: threading.Event,
     rendered: Callable[[pygame.Surface, list[str]], None] | None = None,
+    *,
+    at: float | None = None,
 ) -> int:
     """Redraw whenever a watched file is saved, until `stop` is set (or the window is
-    closed). `rendered` is told of each picture written (for tests)."""
+    closed); the still `at` seconds after the start when given. `rendered` is told of
+    each picture written (for tests)."""
     changed = threading.Event()
     with FileWatcher(session.watched(), changed):
         if out is None:
-            return Window(session).run(_loader_or_first_error(session), changed)
-        return _watch_to_file(session, out, stop, changed, rendered)
+            return Window(session, at).run(_loader_or_first_error(session, at), changed)
+        return _watch_to_file(session, out, stop, changed, rendered, at=at)
 
 
-def _loader_or_first_error(session: Preview) -> Callable[[], tuple[Renderer, Scene]]:
+def _loader_or_first_error(
+    session: Preview, at: float | None
+) -> Callable[[], tuple[Renderer, Scene]]:
     first = True
 
     def load() -> tuple[Renderer, Scene]:
         nonlocal first
-        if not first:
-            return session.load()
-        first = False
         try:
-            return session.load()
-        except PreviewError as exc:  # nothing good to keep yet: an empty board says so
-            for problem in exc.problems:
-                print(f"preview: {problem}", file=sys.stderr)
+            return session.load(at)
+        except PreviewError as exc:
+            if not first:
+                raise
+            _say(exc.problems)  # nothing good to keep yet: an empty board says so
             return _idle(session)
+        finally:
+            first = False
+            _say_notes(session)
 
     return load
 
@@ -119,7 +150,7 @@ def _loader_or_first_error(session: Preview) -> Callable[[], tuple[Renderer, Sce
 def _idle(session: Preview) -> tuple[Renderer, Scene]:
     from display_layouts.render import Renderer, Scene
 
-    now = datetime.now(BOARD_ZONE)
+    now = datetime.now(board_zone())
     return Renderer(session.size), Scene("idle", {}, BOARD_NAME, now, started=now)
 
 
@@ -129,6 +160,8 @@ def _watch_to_file(
     stop: threading.Event,
     changed: threading.Event,
     rendered: Callable[[pygame.Surface, list[str]], None] | None,
+    *,
+    at: float | None,
 ) -> int:
     import pygame
 
@@ -138,12 +171,11 @@ def _watch_to_file(
     good.fill(BACKGROUND)
     while not stop.is_set():
         try:
-            renderer, scene = session.load()
-            good, problems = frame(renderer, scene, session), []
+            good, problems = render_still(session, at), []
         except PreviewError as exc:
             problems = exc.problems
-            for problem in problems:
-                print(f"preview: {problem}", file=sys.stderr)
+            _say(problems)
+        _say_notes(session)
         picture = with_problems(good, problems) if problems else good
         _write_png(out, picture)
         if rendered is not None:

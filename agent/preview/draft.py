@@ -5,23 +5,47 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from datetime import UTC, datetime
+import math
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
 from agent.content import check_playlist
 from agent.messages import Playlist, PlaylistItem
-from agent.validation import InvalidInput, parse_json
+from agent.messages.base import DEFAULT_BOARD_ZONE
+from agent.preview.content import Content, content_of, load_fields, read_content
+from agent.preview.images import PictureStore
+from agent.time_zones import zone
+from agent.validation import InvalidInput
 from display_layouts.catalog import LayoutLibrary, load_library
 from display_layouts.input_problems import Problem, Problems, did_you_mean, from_validation
 
 if TYPE_CHECKING:
+    from zoneinfo import ZoneInfo
+
     from display_layouts.layout import Layout
     from display_layouts.render import Renderer, Scene
 
-BOARD_ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 BOARD_NAME = "Bảng tin phường"
+
+__all__ = [
+    "BOARD_NAME",
+    "Preview",
+    "PreviewError",
+    "board_zone",
+    "check_at",
+    "load_fields",
+    "parse_size",
+    "validated_fields",
+]
+
+
+def board_zone() -> ZoneInfo:
+    """The zone a preview's clocks show (a board's default). Looked up when first drawn,
+    not at import: from the `tzdata` package where the system has no database (Windows),
+    and `NoZoneDatabase`, said in one line, where there is neither."""
+    return zone(DEFAULT_BOARD_ZONE)
 
 
 # What is wrong with the layout or content: the one problem exception (`problems` are
@@ -39,30 +63,24 @@ def parse_size(text: str) -> tuple[int, int]:
     return size
 
 
-def load_fields(layout: str, content: Path | None) -> dict[str, Any]:
-    """Slot values from a playlist file (its first item of `layout`) or a JSON object."""
-    if content is None:
-        return {}
-    data = parse_json(content.read_text(encoding="utf-8"))  # as strict as the board
-    if isinstance(data, dict) and data.get("type") == "playlist":
-        items = [i for i in data.get("items", []) if isinstance(i, dict)]
-        chosen = next((i for i in items if i.get("layout") == layout), None)
-        if chosen is None:
-            raise ValueError(f"{content}: no item with layout '{layout}'")
-        fields = chosen.get("fields", {})
-    else:
-        fields = data
-    if not isinstance(fields, dict):
-        raise ValueError(f"{content}: expected a JSON object of slot values")
-    return fields
+MAX_AT_S = 86_400  # an item is on screen for at most a day (duration_s)
 
 
-def validated_fields(layout: Layout, fields: dict[str, Any]) -> PlaylistItem:
-    """The fields checked as a playlist item would be; reserved layouts (alerts, idle)
-    may be previewed too."""
+def check_at(seconds: float | None) -> None:
+    """`--at`: a moment of an item's time on screen, in seconds from its start."""
+    if seconds is not None and not (math.isfinite(seconds) and 0 <= seconds <= MAX_AT_S):
+        raise ValueError(f"--at must be seconds from 0 to {MAX_AT_S}, not {seconds:g}")
+
+
+def validated_fields(
+    layout: Layout, fields: dict[str, Any], others: Mapping[str, Any] | None = None
+) -> PlaylistItem:
+    """The fields checked as a playlist item would be, with the item's other keys
+    (`others`: schedule, duration…) when the content is an item; reserved layouts
+    (alerts, idle) may be previewed too."""
     from pydantic import ValidationError
 
-    raw = {"id": "preview", "layout": layout.name, "fields": fields}
+    raw = {"id": "preview", **(others or {}), "layout": layout.name, "fields": fields}
     try:
         item = PlaylistItem.model_validate_json(json.dumps(raw), strict=True)
     except ValidationError as exc:
@@ -77,47 +95,97 @@ def validated_fields(layout: Layout, fields: dict[str, Any]) -> PlaylistItem:
 
 @dataclasses.dataclass
 class Preview:
-    """What to draw: a layout (name or file), its content, the canvas."""
+    """What to draw: a layout (name or file; None: the one the content's item names), its
+    content, the canvas. `started` is when the item went on screen: a still `at` seconds
+    is the frame at `started + at`."""
 
-    layout: str
+    layout: str | None
     content: Path | None
     size: tuple[int, int]
     led: bool = False
-    started: datetime = dataclasses.field(default_factory=lambda: datetime.now(BOARD_ZONE))
+    started: datetime = dataclasses.field(default_factory=lambda: datetime.now(board_zone()))
+    pictures: PictureStore = dataclasses.field(
+        default_factory=PictureStore, repr=False, compare=False
+    )
+    # Content given as parsed JSON instead of a file (the studio's form): slots, an item
+    # or a playlist, as a file would hold them; local picture paths relative to the cwd.
+    data: object = None
 
     @property
     def layout_file(self) -> Path | None:
+        if self.layout is None:
+            return None
         path = Path(self.layout)
         return path if path.suffix in (".yaml", ".yml") else None
 
     def watched(self) -> list[Path]:
         return [p for p in (self.layout_file, self.content) if p is not None]
 
-    def load(self) -> tuple[Renderer, Scene]:
-        """A renderer and scene for the files as they are now; PreviewError if invalid."""
+    def load(self, at: float | None = None) -> tuple[Renderer, Scene]:
+        """A renderer and scene for the files as they are now (at `at` seconds after the
+        start, or now); PreviewError if invalid."""
         from display_layouts.render import Renderer
 
-        library, layout = self._layout()
+        if self.layout is None:
+            content = self._content(None)
+            library, layout = self._layout(content.layout)
+        else:
+            library, layout = self._layout(self.layout)
+            content = self._content(layout.name)
+        base = None if self.content is None else self.content.parent
         try:
-            item = validated_fields(layout, load_fields(layout.name, self.content))
+            fields = self.pictures.drawable(layout.spec, content.fields, base)
+            item = validated_fields(layout, fields, content.item)
+        except InvalidInput as exc:
+            raise self._problems(exc) from None
+        renderer = Renderer(
+            self.size,
+            library=library,
+            images=self.pictures.source,
+            panel="led" if self.led else None,
+        )
+        return renderer, self.scene(item, at)
+
+    def scene(self, item: PlaylistItem, at: float | None = None) -> Scene:
+        from display_layouts.render import Scene
+
+        # A still (`at`) is drawn at its moment, never by waiting for it.
+        now = datetime.now(board_zone()) if at is None else self.started + timedelta(seconds=at)
+        return Scene(item.layout, item.fields, BOARD_NAME, now, started=self.started)
+
+    def _content(self, layout: str | None) -> Content:
+        if self.data is not None:
+            try:
+                return content_of(self.data, "content", layout)
+            except ValueError as exc:
+                raise PreviewError([Problem("", str(exc))]) from None
+        if self.content is None:
+            if layout is None:
+                message = "name a LAYOUT, or a --content file whose item names one"
+                raise PreviewError([Problem("", message)])
+            return Content({})
+        try:
+            return read_content(self.content, layout)
         except (ValueError, OSError) as exc:
             message = str(exc)
-            if self.content is not None and not message.startswith(str(self.content)):
+            if not message.startswith(str(self.content)):
                 message = f"{self.content}: {message}"  # json's own errors name no file
             raise PreviewError([Problem("", message)]) from None
         except InvalidInput as exc:
-            where = str(self.content or self.layout)  # the fields' problems name their file
-            raise PreviewError([Problem(e.path, e.message, where) for e in exc.errors]) from None
-        renderer = Renderer(self.size, library=library, panel="led" if self.led else None)
-        return renderer, self.scene(item)
+            raise self._problems(exc) from None
 
-    def scene(self, item: PlaylistItem) -> Scene:
-        from display_layouts.render import Scene
+    @property
+    def source(self) -> str:
+        """What the content's problems are said to be in: its file, else "content"."""
+        if self.content is not None:
+            return str(self.content)
+        return "content" if self.data is not None else str(self.layout)
 
-        now = datetime.now(BOARD_ZONE)
-        return Scene(item.layout, item.fields, BOARD_NAME, now, started=self.started)
+    def _problems(self, exc: InvalidInput) -> PreviewError:
+        # The fields' problems name their file.
+        return PreviewError([Problem(e.path, e.message, self.source) for e in exc.errors])
 
-    def _layout(self) -> tuple[LayoutLibrary, Layout]:
+    def _layout(self, name: str | None) -> tuple[LayoutLibrary, Layout]:
         """The library and the layout to draw: a file is added to the built-in ones (its
         name need not match the file's while it is a draft)."""
         from display_layouts.loader import load_layout_file
@@ -127,9 +195,12 @@ class Preview:
         if path is not None:
             drafted = load_layout_file(path, check_name=False)
             return library.with_layout(drafted), drafted
-        layout = library.get(self.layout)
+        if name is None:  # no LAYOUT, and a content file of bare slots
+            message = f"{self.source}: names no layout: give the LAYOUT to draw it with"
+            raise PreviewError([Problem("", message)])
+        layout = library.get(name)
         if layout is None:
             names = library.names
-            hint = did_you_mean(self.layout, names) or f"; known: {', '.join(names)}"
-            raise PreviewError([Problem("", f"unknown layout '{self.layout}'{hint}")])
+            hint = did_you_mean(name, names) or f"; known: {', '.join(names)}"
+            raise PreviewError([Problem("", f"unknown layout '{name}'{hint}")])
         return library, layout

@@ -22,6 +22,15 @@ def frame(renderer: Renderer, scene: Scene, preview: Preview) -> pygame.Surface:
     return view(surface, preview)
 
 
+def render_still(preview: Preview, at_seconds: float | None = None) -> pygame.Surface:
+    """The picture `at_seconds` after the item went on screen (`preview.started`): where a
+    ticker or a scrolling line stands then, the same pixels for the same seconds; now when
+    None. The LED dot view with `preview.led`. `PreviewError` when the files are invalid.
+    What `preview --out [--at]` writes and the studio answers with."""
+    renderer, scene = preview.load(at_seconds)
+    return frame(renderer, scene, preview)
+
+
 def view(surface: pygame.Surface, preview: Preview) -> pygame.Surface:
     from display_layouts.led import dot_view
 
@@ -54,3 +63,19 @@ def view_size(preview: Preview) -> tuple[int, int]:
         return preview.size
     pitch = pitch_for(preview.size)
     return preview.size[0] * pitch, preview.size[1] * pitch
+
+
+# Room left for the window's frame, a taskbar or a menu bar.
+SCREEN_SHARE = 0.9
+
+
+def fitted_size(view: tuple[int, int], desktop: tuple[int, int]) -> tuple[int, int]:
+    """`view` as large as it is when it fits in `SCREEN_SHARE` of `desktop`; otherwise
+    shrunk to fit, its aspect kept (a 1080x1920 portrait frame on a laptop's 1366x768, a
+    256x64 panel's dots 3072 pixels wide)."""
+    width, height = view
+    room_w, room_h = (max(1, int(side * SCREEN_SHARE)) for side in desktop)
+    if width <= room_w and height <= room_h:
+        return view
+    scale = min(room_w / width, room_h / height)
+    return max(1, int(width * scale)), max(1, int(height * scale))

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import sys
 import threading
 from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from agent.preview.draft import BOARD_ZONE, Preview, PreviewError
-from agent.preview.picture import view, view_size, with_problems
+from agent.preview.draft import Preview, PreviewError, board_zone
+from agent.preview.picture import fitted_size, view, view_size, with_problems
 
 if TYPE_CHECKING:
     import pygame
@@ -22,12 +23,22 @@ WINDOW_TICK_MS = 100  # a window with nothing moving still answers its window sy
 class Window:
     """The preview on screen, animated as on the board (tickers run, clocks tick)."""
 
-    def __init__(self, preview: Preview) -> None:
+    def __init__(self, preview: Preview, at: float | None = None) -> None:
+        """`at`: show the still that many seconds after the start, not the animation."""
+        import pygame
+
         from agent.output import ScreenOutput
 
         self.preview = preview
+        self.at = at
         self._panel: pygame.Surface | None = None
-        self.screen = ScreenOutput(view_size(preview), fullscreen=False)
+        full = view_size(preview)
+        pygame.display.init()
+        self.shown = fitted_size(full, _desktop(full))
+        if self.shown != full:
+            print(_scaled_note(full, self.shown), file=sys.stderr)
+        self.screen = ScreenOutput(self.shown, fullscreen=False)
+        pygame.mouse.set_visible(True)  # a board hides it; an author's window needs it
 
     def show(self, renderer: Renderer, scene: Scene, problems: list[str]) -> None:
         """Draw `scene` (whole) and present it, with `problems` across the top if any."""
@@ -48,6 +59,8 @@ class Window:
         picture = view(self._panel, self.preview)
         if problems:
             picture = with_problems(picture, problems)
+        if picture.get_size() != self.shown:
+            picture = _scaled(picture, self.shown)
         self.screen.canvas.blit(picture, (0, 0))
         self.screen.present()
 
@@ -63,11 +76,39 @@ class Window:
                 reload.clear()
                 renderer, scene, problems = _reloaded(load, renderer, scene)
                 self.show(renderer, scene, problems)
-            live = dataclasses.replace(scene, now=datetime.now(BOARD_ZONE))
+            if self.at is not None:  # a still: nothing moves
+                pygame.time.wait(WINDOW_TICK_MS)
+                continue
+            live = dataclasses.replace(scene, now=datetime.now(board_zone()))
             self.step(renderer, live, problems)
             pygame.time.wait(_wait_ms(renderer, live))
         self.screen.close()
         return 0
+
+
+def _desktop(fallback: tuple[int, int]) -> tuple[int, int]:
+    """The size of the screen the window opens on (the first one)."""
+    import pygame
+
+    sizes = pygame.display.get_desktop_sizes()
+    return sizes[0] if sizes else fallback
+
+
+def _scaled_note(full: tuple[int, int], shown: tuple[int, int]) -> str:
+    percent = round(100 * shown[0] / full[0])
+    return (
+        f"preview: the {full[0]}x{full[1]} view is shown at {percent}% "
+        f"({shown[0]}x{shown[1]}) to fit the screen; --out writes it full size"
+    )
+
+
+def _scaled(picture: pygame.Surface, size: tuple[int, int]) -> pygame.Surface:
+    import pygame
+
+    try:
+        return pygame.transform.smoothscale(picture, size)
+    except ValueError:  # smoothscale takes 24- and 32-bit surfaces only
+        return pygame.transform.scale(picture, size)
 
 
 def _wait_ms(renderer: Renderer, scene: Scene) -> int:
