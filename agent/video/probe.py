@@ -20,6 +20,7 @@ traceback, never a hang:
 
 from __future__ import annotations
 
+import contextlib
 import math
 from dataclasses import dataclass
 from fractions import Fraction
@@ -138,7 +139,16 @@ def probe_clip(path: Path, limits: ClipLimits = DEFAULT_LIMITS) -> ClipInfo:
         first_frame(path, container, container.streams.video[0], limits)
         return info
     finally:
-        container.close()
+        close_clip(container)
+
+
+def close_clip(container: av.container.InputContainer) -> None:
+    """Close a container whose decoder may still hold frames: flushed first. Closing
+    with frames queued leaks (RSS grew ~10 MiB per 1 000 clips here, PyAV 18.1)."""
+    for stream in container.streams.video:
+        with contextlib.suppress(av.FFmpegError, ValueError):  # never opened: nothing queued
+            stream.codec_context.flush_buffers()
+    container.close()
 
 
 def _check_streams(
