@@ -11,7 +11,13 @@ import psutil
 import pygame
 import pytest
 
-from agent.video.decoder import DecoderChoice, PlatformInfo, choose_decoder, letterbox
+from agent.video.decoder import (
+    DecoderChoice,
+    PlatformInfo,
+    choose_decoder,
+    expected_decoder,
+    letterbox,
+)
 from agent.video.player import ClipPlayer
 from agent.video.probe import ClipProblem
 from tests import video_clips
@@ -160,6 +166,13 @@ def test_hardware_is_chosen_only_where_the_board_has_it() -> None:
         "vp9", False, "no hardware decoder is used for vp9"
     )
     assert choose_decoder("av1", codecs, pc).name == "libdav1d"
+
+
+def test_this_machine_is_expected_to_decode_in_software() -> None:
+    """No V4L2 decoding device here (a VM): doctor would say software, and why."""
+    choice = expected_decoder("h264")
+    assert (choice.name, choice.hardware) == ("h264", False)
+    assert choice.reason == "no V4L2 memory-to-memory decoding device"
 
 
 def test_a_hardware_decoder_that_fails_falls_back_to_software(clips: Path) -> None:

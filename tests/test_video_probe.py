@@ -3,6 +3,7 @@ and accepts the good ones (agent/video/probe.py)."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -93,6 +94,14 @@ def test_a_bad_clip_is_refused_with_its_reason(
     assert str(problem).startswith(f"{name}: ")
     assert "\n" not in str(problem)
     assert len(str(problem)) < 260
+
+
+def test_a_fifo_named_mp4_is_refused_without_waiting_for_a_writer(tmp_path: Path) -> None:
+    """FFmpeg would block opening a FIFO until someone writes; the probe never opens one."""
+    fifo = tmp_path / "pipe.mp4"
+    os.mkfifo(fifo)
+    with pytest.raises(ClipProblem, match=r"pipe\.mp4: not a regular file"):
+        probe_clip(fifo)
 
 
 def test_the_duration_limit_is_configurable(clips: Path) -> None:

@@ -117,6 +117,12 @@ def choose_decoder(
     return DecoderChoice(hardware, True, f"V4L2 M2M decoder on {board.model}")
 
 
+def expected_decoder(codec_name: str = "h264") -> DecoderChoice:
+    """What this board would try for `codec_name`, without a clip (for `doctor`); a clip's
+    own first frame still decides whether a hardware choice holds."""
+    return choose_decoder(codec_name, av.codecs_available, platform_info())
+
+
 @dataclass(frozen=True, slots=True)
 class Letterbox:
     """Where the picture goes inside the zone: its scaled size and top-left offset."""
