@@ -49,6 +49,7 @@ from agent.video.probe import (
     ClipProblem,
     close_clip,
     dimension_problem,
+    one_line,
     open_clip,
 )
 
@@ -201,7 +202,7 @@ class FrameDecoder:
             context.open()
             self._check_first_frame(context)
         except (av.FFmpegError, OSError, ValueError, TypeError, ClipProblem) as exc:
-            reason = f"{choice.name} failed ({exc}); software"
+            reason = one_line(f"{choice.name} failed ({exc}); software")
             log.info("%s: %s", self.path.name, reason)
             return DecoderChoice(software.name, False, reason), software
         return choice, context
@@ -218,6 +219,8 @@ class FrameDecoder:
             raise ClipProblem(self.path, "undecodable", "no frame from the hardware decoder")
         finally:
             self._container.seek(0, stream=self._stream)
+            with contextlib.suppress(av.FFmpegError, ValueError):
+                context.flush_buffers()  # the probe frame must not come out again
 
     def _decode(self) -> Iterator[av.VideoFrame]:
         """Frames from the current position on; ends at the end of the clip. A frame
