@@ -139,7 +139,7 @@ run_step demo "$AGENT" demo --seconds 3 --state-dir "$WORK/run/demo"
 say "✓ demo --seconds 3: the agent ran headless and drew frames"
 
 if ! "$AGENT" studio --help >"$WORK/studio-help.log" 2>&1; then
-    say "– studio not in this build: skipped"  # TODO(integrator): remove this skip once studio is merged
+    fail "studio --help failed from the wheel (log: $WORK/studio-help.log)"
 else
     port="$("$PY" -I -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
     "$AGENT" studio --listen "127.0.0.1:$port" >"$WORK/studio.log" 2>&1 &

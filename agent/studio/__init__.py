@@ -98,4 +98,10 @@ def studio(args: argparse.Namespace) -> int:
             webbrowser.open(server.url)
         with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C: the way to stop it
             server.serve_forever(poll_interval=0.2)
+    from agent.studio.still import hold_renders
+
+    # A request thread still inside pygame while the interpreter shuts down aborts the
+    # process (SIGABRT, seen about 1 stop in 5): wait for the render in hand, then keep
+    # every later one out until exit.
+    hold_renders(timeout_s=10)
     return 0

@@ -157,14 +157,14 @@ def playlist(studio: Studio, body: dict[str, Any]) -> dict[str, Any]:
     from agent.content import check_playlist
     from agent.messages import Playlist
     from agent.messages.playlist import MAX_ITEMS
-    from agent.preview.draft import BOARD_ZONE
+    from agent.preview.draft import board_zone
     from display_layouts.input_problems import from_validation
 
     _keys(body, ("version", "items"), ("items",))
     document = {
         "type": "playlist",
         "version": body.get("version", 1),
-        "issued_at": datetime.now(BOARD_ZONE).isoformat(timespec="seconds"),
+        "issued_at": datetime.now(board_zone()).isoformat(timespec="seconds"),
         "items": body["items"],
     }
     scan = studio.layouts.current()

@@ -57,6 +57,13 @@ class StudioServer(ThreadingHTTPServer):
             self.address_family = socket.AF_INET6
         super().__init__(address, StudioHandler)
 
+    def handle_error(self, request: object, client_address: object) -> None:
+        # A page that drops an outdated preview closes its connection mid-answer: that
+        # is normal, not an error to print a traceback for.
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)  # type: ignore[arg-type]
+
     @property
     def url(self) -> str:
         host, port = str(self.server_address[0]), int(self.server_address[1])

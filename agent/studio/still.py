@@ -12,7 +12,7 @@ import threading
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from agent.preview.draft import BOARD_NAME, BOARD_ZONE
+from agent.preview.draft import BOARD_NAME, board_zone
 
 if TYPE_CHECKING:
     import pygame
@@ -40,6 +40,12 @@ def _renderer(library: LayoutLibrary, size: tuple[int, int], led: bool) -> Rende
     return found
 
 
+def hold_renders(timeout_s: float) -> bool:
+    """Wait (at most `timeout_s`) for the render under way and never let another start:
+    for the studio's exit. Whether the renders were stopped in time."""
+    return _RENDER_LOCK.acquire(timeout=timeout_s)
+
+
 def still_png(
     library: LayoutLibrary, item: PlaylistItem, size: tuple[int, int], led: bool, at: float
 ) -> bytes:
@@ -50,7 +56,7 @@ def still_png(
     from display_layouts.led import dot_view
     from display_layouts.render import Scene
 
-    started = datetime.now(BOARD_ZONE)
+    started = datetime.now(board_zone())
     scene = Scene(
         item.layout,
         item.fields,
