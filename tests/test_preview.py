@@ -41,13 +41,14 @@ TIMEOUT_S = 10
 system = with_and_without_posix()
 
 
-def args(layout: str, **options: object) -> argparse.Namespace:
+def args(layout: str | None, **options: object) -> argparse.Namespace:
     defaults: dict[str, object] = {
         "content": None,
         "size": "640x360",
         "out": None,
         "watch": False,
         "led": False,
+        "at": None,
     }
     return argparse.Namespace(layout=layout, **(defaults | options))
 

@@ -8,7 +8,6 @@ import os
 
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")  # headless: no window, ever
 
-import argparse
 import base64
 import io
 import json
@@ -22,25 +21,9 @@ from agent.preview import preview
 from agent.preview.draft import Preview, PreviewError
 from agent.preview.picture import fitted_size, render_still
 from tests.http_server import image_server
+from tests.test_preview import args, write_json
 
 TICKER = {"title": "Tin", "body": "Nội dung", "ticker": "Cảnh báo ngập lụt • Mất điện • Tắc đường"}
-
-
-def args(layout: str | None, **options: object) -> argparse.Namespace:
-    defaults: dict[str, object] = {
-        "content": None,
-        "size": "640x360",
-        "out": None,
-        "watch": False,
-        "led": False,
-        "at": None,
-    }
-    return argparse.Namespace(layout=layout, **(defaults | options))
-
-
-def write_json(path: Path, data: object) -> Path:
-    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
-    return path
 
 
 def pixels(surface: pygame.Surface) -> bytes:
