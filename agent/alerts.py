@@ -113,15 +113,31 @@ class AlertBook:
         # burst) sorting them and finding the soonest expiry each tick cost most of a tick.
         self._ordered: list[Alert] | None = None
         self._soonest: datetime | None = None
+        # The rotation's two queues, asked every tick: splitting 5000 restored alerts
+        # each tick held a restarted board's core for most of its time (its heartbeats
+        # stopped reaching the dashboard for 7-10 s, tests/hostile/test_inflow_floods.py).
+        self._split: tuple[list[Alert], list[Alert]] | None = None
 
     def _changed(self) -> None:
         self._ordered = None
+        self._split = None
         self._soonest = None
 
     def active(self) -> list[Alert]:
         if self._ordered is None:
             self._ordered = sorted(self._active.values(), key=priority_key)
         return list(self._ordered)
+
+    def split(self) -> tuple[list[Alert], list[Alert]]:
+        """The active alerts that take the whole screen, and the banners, each most severe
+        first (not to be changed by the caller: kept until the book changes)."""
+        if self._split is None:
+            ordered = self.active()
+            self._split = (
+                [a for a in ordered if full_screen(a)],
+                [a for a in ordered if not full_screen(a)],
+            )
+        return self._split
 
     def is_active(self, alert_id: str) -> bool:
         return alert_id in self._active
@@ -236,12 +252,20 @@ class AlertRotation:
 
     def update(self, now: datetime, active: list[Alert]) -> tuple[bool, bool]:
         """Advance both turns; returns whether (full screen, banner) changed."""
-        full = self._turn(self.full, [a for a in active if full_screen(a)], now)
-        banner = self._turn(self.banner, [a for a in active if not full_screen(a)], now)
+        return self.update_split(
+            now, [a for a in active if full_screen(a)], [a for a in active if not full_screen(a)]
+        )
+
+    def update_split(
+        self, now: datetime, full_alerts: list[Alert], banners: list[Alert]
+    ) -> tuple[bool, bool]:
+        """`update` with the alerts already split (AlertBook.split keeps them)."""
+        full = self._turn(self.full, full_alerts, now)
+        banner = self._turn(self.banner, banners, now)
         changed = (_differs(self.full, full), _differs(self.banner, banner))
         self.full, self.banner = full, banner
-        if len(self._noticed) > len(active):  # ended alerts are news again if they return
-            ids = {alert.id for alert in active}
+        if len(self._noticed) > len(full_alerts) + len(banners):  # ended alerts are news
+            ids = {alert.id for alert in (*full_alerts, *banners)}  # again if they return
             self._noticed = {key: seen for key, seen in self._noticed.items() if key in ids}
         return changed
 

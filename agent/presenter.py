@@ -59,7 +59,7 @@ class Presenter:
         events, screen, playlists = self.events, self.screen, self.content.playlists
         events.emit_all(self.alerts.expire(now))
         rotation, active = self.alerts.rotation, self.alerts.book.active()
-        full_changed, banner_changed = rotation.update(now, active)
+        full_changed, banner_changed = rotation.update_split(now, *self.alerts.book.split())
         if self.alerts.pictures_changed:  # a full-screen alert with a picture to download
             self.content.want_alert_pictures(self.alerts.remote_pictures())
         self.display.apply(now, active)  # before drawing: a woken display shows the alert

@@ -208,6 +208,10 @@ class _Attempt:
         self.phase: Phase = "connect"
         self.expired = threading.Event()
         self.connection: http.client.HTTPConnection | None = None
+        # Closed first: its file object holds the socket open (a socket's close only
+        # drops a reference while a makefile() of it lives), which left TLS sockets to
+        # the garbage collector after an HTTP error, a redirect or a digest mismatch.
+        self.response: http.client.HTTPResponse | None = None
         # Kept apart: http.client drops `connection.sock` once an answer says it will
         # close, while the answer goes on reading from this socket.
         self.sock: socket.socket | None = None
@@ -247,6 +251,9 @@ class _Attempt:
             raise DownloadError(self._describe(exc)) from None
         finally:
             timer.cancel()
+            if self.response is not None:
+                with contextlib.suppress(OSError):
+                    self.response.close()
             if self.connection is not None:
                 self.connection.close()
             if self.sock is not None:
@@ -277,7 +284,7 @@ class _Attempt:
             "Accept-Encoding": "identity",
         }
         connection.request("GET", self.target, headers=headers)
-        response = connection.getresponse()
+        response = self.response = connection.getresponse()
         if response.status in _REDIRECTS:
             location = response.getheader("Location")
             if not location:
