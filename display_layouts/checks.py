@@ -55,7 +55,7 @@ def _check_slots(layout: Layout) -> Iterator[Finding]:
             known = kinds.setdefault(binding.slot, binding.kind)
             if known is not binding.kind:
                 yield Finding(
-                    ("zones", position, "image" if binding.kind is SlotKind.IMAGE else "text"),
+                    ("zones", position, binding.kind.value),
                     f"slot '{binding.slot}' is shown as {known} elsewhere and as "
                     f"{binding.kind} here; use two slots",
                     (zone_context(zone.name),),

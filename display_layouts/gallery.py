@@ -21,8 +21,10 @@ os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 import pygame
 
 from display_layouts import samples, theme
+from display_layouts.image_formats import RemoteImage
 from display_layouts.led import dot_view
 from display_layouts.render import Renderer, Scene
+from display_layouts.sample_video import SAMPLE_VIDEOS
 
 LCD_SIZES = ((1920, 1080), (1080, 1920), (1366, 768))
 LED_SIZES = ((256, 64), (128, 32))
@@ -34,6 +36,7 @@ INTENDED: Mapping[str, Sequence[tuple[int, int]]] = {
     "headline": (*LCD_SIZES, *LED_SIZES),
     "image_caption": LCD_SIZES,
     "led_text": LED_SIZES,
+    "video": (*LCD_SIZES, *LED_SIZES),
     "alert_full": (*LCD_SIZES, *LED_SIZES),
     "alert_banner": (*LCD_SIZES, *LED_SIZES),
     "idle": (*LCD_SIZES, *LED_SIZES),
@@ -46,24 +49,26 @@ BANNER_CONTENT = "headline"
 
 
 def render(
-    layout: str, size: tuple[int, int], fields: Mapping[str, str] | None = None
+    layout: str, size: tuple[int, int], fields: Mapping[str, str | RemoteImage] | None = None
 ) -> pygame.Surface:
     """The layout with its sample notice at the fixed sample time, ticker at its start."""
     surface = pygame.Surface(size)
     values = samples.notices()[layout] if fields is None else fields
     scene = Scene(layout, values, samples.BOARD_NAME, samples.NOW, started=samples.NOW)
-    Renderer(size).draw(surface, scene)
+    Renderer(size, videos=SAMPLE_VIDEOS).draw(surface, scene)
     return surface
 
 
 def over_content(
-    size: tuple[int, int], content: str = BANNER_CONTENT, banner: Mapping[str, str] | None = None
+    size: tuple[int, int],
+    content: str = BANNER_CONTENT,
+    banner: Mapping[str, str | RemoteImage] | None = None,
 ) -> pygame.Surface:
     """The alert banner over a playlist item, composed as agent.screen.Screen composes
     them (the tests hold the two to the same pixels): the item laid out above the band,
     unless the band fills most of the canvas (LED panels), then the band over it."""
     surface = pygame.Surface(size)
-    renderer = Renderer(size)
+    renderer = Renderer(size, videos=SAMPLE_VIDEOS)
     fields = samples.notices()["alert_banner"] if banner is None else banner
     band = Scene("alert_banner", fields, samples.BOARD_NAME, samples.NOW, started=samples.NOW)
     item = samples.notices()[content]

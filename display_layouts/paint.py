@@ -16,6 +16,7 @@ from display_layouts.image_formats import ImageSource, RemoteImage, decode_data_
 from display_layouts.images import Fit, ImageCache, read_image_file, uri_key
 from display_layouts.plain import clean
 from display_layouts.text import Align, Color, TextBlock, TextStyle, VAlign, draw_block, fit
+from display_layouts.video_source import VideoSource
 
 
 def text_value(fields: Mapping[str, object], name: str) -> str | None:
@@ -77,13 +78,22 @@ class Images:
 class Context:
     """A scene as zones see it: slot values, time, images, and the kind of canvas."""
 
-    def __init__(self, scene: Any, canvas: Canvas, images: Images, fps: int) -> None:
+    def __init__(
+        self,
+        scene: Any,
+        canvas: Canvas,
+        images: Images,
+        fps: int,
+        *,
+        videos: VideoSource | None = None,
+    ) -> None:
         self.fields: Mapping[str, object] = scene.fields
         self.board_name: str = scene.board_name
         self.now: datetime = scene.now
         self.started: datetime = scene.started or scene.now
         self.noticed: datetime = getattr(scene, "noticed", None) or self.started
         self.images = images
+        self.videos = videos  # the board's clips (None: video zones draw nothing)
         self.fps = fps
         self.canvas = canvas
         self.size = canvas.size
@@ -126,9 +136,16 @@ class Paint(Context):
     """A context with a surface to paint on; every primitive stays inside its rect."""
 
     def __init__(
-        self, surface: pygame.Surface, scene: Any, canvas: Canvas, images: Images, fps: int
+        self,
+        surface: pygame.Surface,
+        scene: Any,
+        canvas: Canvas,
+        images: Images,
+        fps: int,
+        *,
+        videos: VideoSource | None = None,
     ) -> None:
-        super().__init__(scene, canvas, images, fps)
+        super().__init__(scene, canvas, images, fps, videos=videos)
         self.surface = surface
         self.missing_glyphs = 0  # characters dropped because no font has them
 

@@ -30,6 +30,7 @@ from display_layouts.layout import Arrangement, Layout, arrange
 from display_layouts.library import LayoutLibrary, builtin_library
 from display_layouts.paint import Context, Images, Paint, text_value
 from display_layouts.text import Color
+from display_layouts.video_source import VideoSource, clip_ref
 from display_layouts.zones.base import Zone
 from display_layouts.zones.text import TextZone, kept_smaller
 
@@ -95,6 +96,7 @@ class Renderer:
         images: ImageSource | None = None,
         fps: int = 30,
         panel: Panel | None = None,
+        videos: VideoSource | None = None,
     ) -> None:
         """`panel`: whether the output is an LED panel (pixel font, no antialiasing) or an
         LCD; by default guessed from the size (see theme.LED_UNIT)."""
@@ -108,6 +110,7 @@ class Renderer:
         self.last_error = ""  # what the last of them was, for the display.error
         self._logged: set[tuple[str, str]] = set()  # failures already logged with a traceback
         self._images = Images(images)
+        self.videos = videos  # what `video` zones play (None: they draw nothing)
         self._frame: _Frame | None = None
 
     # --- the core's calls ----------------------------------------------------------------
@@ -163,7 +166,7 @@ class Renderer:
         frame = self._frame
         # The size last drawn at (the core may draw on another size than announced).
         canvas = frame.canvas if frame is not None else self._canvas(self.size)
-        context = Context(resolved, canvas, self._images, self.fps)
+        context = Context(resolved, canvas, self._images, self.fps, videos=self.videos)
         if frame is not None and frame.key == self._key(layout, resolved, canvas):
             placed = [(item.zone, item.rect) for item in frame.moving]
         else:
@@ -272,7 +275,9 @@ class Renderer:
         """The font size, in pixels, of each text zone `scene` shows on a canvas of this
         renderer's size: what checks of a layout's hierarchy compare."""
         layout, resolved = self._resolve(scene)
-        context = Context(resolved, self._canvas(self.size), self._images, self.fps)
+        context = Context(
+            resolved, self._canvas(self.size), self._images, self.fps, videos=self.videos
+        )
         sizes = {}
         for zone, rect in self._placed(layout.arrangement(context.canvas), context):
             size = zone.font_size(context, rect) if isinstance(zone, TextZone) else None
@@ -285,7 +290,7 @@ class Renderer:
 
     def _paint_on(self, surface: pygame.Surface, scene: Scene) -> Paint:
         canvas = self._canvas(surface.get_size())
-        return Paint(surface, scene, canvas, self._images, self.fps)
+        return Paint(surface, scene, canvas, self._images, self.fps, videos=self.videos)
 
     def _key(self, layout: Layout, scene: Scene, canvas: Canvas) -> tuple[object, ...]:
         """What the static layer depends on: not the time (only animated zones show it),
@@ -312,7 +317,12 @@ class Renderer:
         fields = scene.fields
         if any(text_value(fields, name) is not None for name in fields):
             return True
-        return any(self._images.ready(value) for value in fields.values())
+        if any(self._images.ready(value) for value in fields.values()):
+            return True
+        videos = self.videos
+        return videos is not None and any(
+            (ref := clip_ref(value)) is not None and videos.ready(ref) for value in fields.values()
+        )
 
 
 # Drawn only if a library has no idle layout: the background alone.

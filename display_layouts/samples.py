@@ -14,7 +14,7 @@ from datetime import datetime, timedelta, timezone
 from functools import cache
 
 from display_layouts import theme
-from display_layouts.image_formats import DATA_URI, PNG, is_data_uri
+from display_layouts.image_formats import DATA_URI, PNG, RemoteImage, is_data_uri
 
 # A fixed moment (a Friday afternoon in Hanoi): samples draw the same every time.
 HANOI = timezone(timedelta(hours=7))
@@ -46,8 +46,11 @@ DIACRITICS = (
 )
 
 
-def notices() -> dict[str, dict[str, str]]:
-    """Typical content for each built-in layout."""
+def notices() -> dict[str, dict[str, str | RemoteImage]]:
+    """Typical content for each built-in layout (the video's clip is
+    sample_video.SAMPLE_CLIP, drawn by sample_video.SAMPLE_VIDEOS)."""
+    from display_layouts.sample_video import SAMPLE_CLIP
+
     photo = sample_photo()
     return {
         "fullscreen_text": {"title": "Thông báo khẩn cấp", "text": BODY},
@@ -59,6 +62,7 @@ def notices() -> dict[str, dict[str, str]]:
         },
         "image_caption": {"image": photo, "caption": "Đường Nguyễn Trãi sau cải tạo"},
         "led_text": {"text": "Bão số 3"},
+        "video": {"video": SAMPLE_CLIP, "caption": "Hướng dẫn phòng chống bão"},
         "alert_full": {
             "headline": "Cảnh báo ngập lụt",
             "description": "Nước dâng cao tại đường Nguyễn Trãi, khu phố 3 và khu phố 4.",
@@ -136,10 +140,10 @@ ALERT_EXAMPLES: dict[str, dict[str, str]] = {
 }
 
 
-def with_every_diacritic(layout: str) -> dict[str, str]:
+def with_every_diacritic(layout: str) -> dict[str, str | RemoteImage]:
     """The layout's notice with DIACRITICS in every text slot."""
     return {
-        name: DIACRITICS if not is_data_uri(value) else value
+        name: DIACRITICS if isinstance(value, str) and not is_data_uri(value) else value
         for name, value in notices()[layout].items()
     }
 

@@ -13,6 +13,7 @@ from enum import StrEnum
 class SlotKind(StrEnum):
     TEXT = "text"
     IMAGE = "image"
+    VIDEO = "video"  # a clip: {url, sha256}, like a downloaded image (CONTRACT §10)
 
 
 @dataclass(frozen=True, slots=True)

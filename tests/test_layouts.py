@@ -69,6 +69,7 @@ CONTRACT = {
     },
     "image_caption": {"image": (IMAGE, True), "caption": (TEXT, False)},
     "led_text": {"text": (TEXT, True)},
+    "video": {"video": (SlotKind.VIDEO, True), "caption": (TEXT, False)},
     "alert_full": {
         "headline": (TEXT, True),
         "description": (TEXT, True),
@@ -120,7 +121,7 @@ def test_builtin_files_validate_on_their_own(path: Path) -> None:
 
 
 def test_every_zone_type_registers_itself() -> None:
-    assert set(zone_types()) == {"text", "ticker", "clock", "image", "qr", "rect"}
+    assert set(zone_types()) == {"text", "ticker", "clock", "image", "qr", "rect", "video"}
 
 
 def test_a_good_layout_loads_with_its_slots() -> None:

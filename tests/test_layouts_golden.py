@@ -30,6 +30,7 @@ from display_layouts import samples, theme
 from display_layouts.catalog import BUILTIN_LAYOUTS
 from display_layouts.gallery import INTENDED, file_name, render
 from display_layouts.render import Renderer, Scene
+from display_layouts.sample_video import SAMPLE_VIDEOS
 
 GOLDEN = Path(__file__).resolve().with_name("golden")
 UPDATE = os.environ.get("SIGNAGE_UPDATE_GOLDEN") == "1"
@@ -81,7 +82,7 @@ def test_layout_looks_as_it_did(layout: str, size: tuple[int, int]) -> None:
 @pytest.mark.parametrize("size", EVERY_SIZE, ids=lambda s: f"{s[0]}x{s[1]}")
 @pytest.mark.parametrize("layout", sorted(BUILTIN_LAYOUTS))
 def test_every_vietnamese_diacritic_renders(layout: str, size: tuple[int, int]) -> None:
-    renderer = Renderer(size)
+    renderer = Renderer(size, videos=SAMPLE_VIDEOS)
     fields = samples.with_every_diacritic(layout)
     surface = pygame.Surface(size)
     scene = Scene(layout, fields, samples.DIACRITICS, samples.NOW, started=samples.NOW)

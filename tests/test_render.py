@@ -29,6 +29,7 @@ from display_layouts.image_check import image_size
 from display_layouts.image_formats import decode_data_uri
 from display_layouts.images import MAX_PIXELS, ImageCache, load
 from display_layouts.render import Renderer, Scene
+from display_layouts.sample_video import SAMPLE_CLIP, SAMPLE_VIDEOS, SampleClip
 from display_layouts.zones.clock import format_time
 
 SENTINEL = (255, 0, 255)
@@ -51,7 +52,7 @@ BODY = (
     "Ủy ban nhân dân phường thông báo: do ảnh hưởng của bão số 3, từ 22 giờ đêm nay sẽ "
     "tạm ngừng cấp điện khu vực đường Nguyễn Trãi. Người dân chuẩn bị nước sinh hoạt."
 )
-FIELDS: dict[str, dict[str, str]] = {
+FIELDS: dict[str, dict[str, str | SampleClip]] = {
     "fullscreen_text": {"title": "Thông báo khẩn cấp", "text": BODY},
     "headline": {
         "title": "Lịch tiêm chủng",
@@ -61,6 +62,7 @@ FIELDS: dict[str, dict[str, str]] = {
     },
     "image_caption": {"image": PHOTO, "caption": "Đường Nguyễn Trãi sau cải tạo"},
     "led_text": {"text": "Bão số 3"},
+    "video": {"video": SAMPLE_CLIP, "caption": "Hướng dẫn phòng chống bão"},
     "alert_full": {
         "headline": "Cảnh báo ngập lụt",
         "description": "Nước dâng cao tại đường Nguyễn Trãi.",
@@ -73,7 +75,9 @@ FIELDS: dict[str, dict[str, str]] = {
 TEXT_COLOR = dict.fromkeys(FIELDS, theme.TEXT) | {"led_text": theme.ACCENT}
 
 
-def _scene(layout: str, fields: Mapping[str, str | ImageRef], now: datetime = NOW) -> Scene:
+def _scene(
+    layout: str, fields: Mapping[str, str | ImageRef | SampleClip], now: datetime = NOW
+) -> Scene:
     return Scene(layout=layout, fields=fields, board_name="Bảng tin phường Bến Nghé", now=now)
 
 
@@ -82,7 +86,7 @@ def _draw(
 ) -> pygame.Surface:
     surface = pygame.Surface(size)
     surface.fill(SENTINEL)
-    (renderer or Renderer(size)).draw(surface, scene)
+    (renderer or Renderer(size, videos=SAMPLE_VIDEOS)).draw(surface, scene)
     return surface
 
 
@@ -118,7 +122,11 @@ def test_layout_paints_the_whole_frame_and_shows_text(layout: str, size: tuple[i
     frame = _draw(_scene(layout, FIELDS[layout]), size)
     assert _count(frame, SENTINEL) == 0, "some pixels were left unpainted"
     corners = [(0, 0), (size[0] - 1, 0), (0, size[1] - 1), (size[0] - 1, size[1] - 1)]
+    if layout == "video":  # a clip is letterboxed in black, as films are: look inside it
+        corners = [(size[0] // 2, size[1] // 3)]
     assert all(frame.get_at(corner)[:3] != (0, 0, 0) for corner in corners), "black frame"
+    if layout == "video" and min(size) < theme.LED_UNIT:
+        return  # LED panels show the clip alone (its caption would leave neither readable)
     assert _count(frame, TEXT_COLOR[layout]) > 0, "no text visible"
 
 
