@@ -57,7 +57,7 @@ def timed(action: Callable[[], object], frames: int) -> list[float]:
 def draw_times(layout: str, size: tuple[int, int], frames: int) -> list[float]:
     renderer = Renderer(size)
     surface = pygame.Surface(size)
-    base = samples.notices()[layout]
+    base = samples.text_notice(layout)
     counter = iter(range(10**9))
 
     def draw() -> None:
@@ -124,13 +124,12 @@ def main() -> None:
         f"Renderer.animate, headline ticker 1920x1080: median {percentile(times, 50):.2f} ms, "
         f"p99 {percentile(times, 99):.2f} ms"
     )
-    notices = samples.notices()
-    static, _ = cpu_share("fullscreen_text", notices["fullscreen_text"], args.seconds)
+    static, _ = cpu_share("fullscreen_text", samples.text_notice("fullscreen_text"), args.seconds)
     print(
         f"CPU, fullscreen_text (static) for {args.seconds:g} s: {static:.2%} of one core"
         "   (target ≤ 1 %)"
     )
-    ticker, frames = cpu_share("headline", notices["headline"], args.seconds)
+    ticker, frames = cpu_share("headline", samples.text_notice("headline"), args.seconds)
     print(
         f"CPU, headline with a running ticker at 30 fps for {args.seconds:g} s: "
         f"{ticker:.2%} of one core, {frames / args.seconds:.1f} frames/s   (target ≤ 10 %)"

@@ -140,6 +140,15 @@ ALERT_EXAMPLES: dict[str, dict[str, str]] = {
 }
 
 
+def text_notice(layout: str) -> dict[str, str]:
+    """notices()[layout] for a layout whose slots are all text or pictures."""
+    fields = notices()[layout]
+    texts = {name: value for name, value in fields.items() if isinstance(value, str)}
+    if len(texts) != len(fields):
+        raise ValueError(f"the {layout} notice holds a clip, not only text")
+    return texts
+
+
 def with_every_diacritic(layout: str) -> dict[str, str | RemoteImage]:
     """The layout's notice with DIACRITICS in every text slot."""
     return {

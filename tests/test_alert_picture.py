@@ -256,7 +256,7 @@ def test_an_unreachable_picture_is_said_once_and_the_alert_shows(
 
 @pytest.mark.parametrize("size", [(1920, 1080), (1080, 1920), (800, 480), (320, 180)], ids=str)
 def test_the_headline_stays_the_largest_text_beside_a_picture(size: tuple[int, int]) -> None:
-    fields = dict(samples.notices()["alert_full"])
+    fields = dict(samples.text_notice("alert_full"))
     fields["image"] = PICTURE_URI
     scene = Scene("alert_full", fields, samples.BOARD_NAME, samples.NOW, started=samples.NOW)
     sizes = Renderer(size).fitted_sizes(scene)
@@ -276,7 +276,7 @@ def _count(surface: pygame.Surface, colour: tuple[int, int, int], box: pygame.Re
 
 
 def test_the_description_takes_the_pictures_room_when_there_is_none() -> None:
-    fields = dict(samples.notices()["alert_full"], description=samples.BODY)
+    fields = dict(samples.text_notice("alert_full"), description=samples.BODY)
     beside = pygame.Rect(1300, 440, 600, 270)  # inside the picture zone at 1920×1080
     without = _drawn((1920, 1080), fields)
     assert _count(without, theme.TEXT, beside) > 500  # the description runs across
@@ -293,7 +293,7 @@ def test_the_banner_and_led_panels_show_no_picture() -> None:
     assert frame.banner is not None
     assert "image" not in frame.banner.fields
     led = (128, 32)
-    fields = dict(samples.notices()["alert_full"], image=PICTURE_URI)
+    fields = dict(samples.text_notice("alert_full"), image=PICTURE_URI)
     assert _count(_drawn(led, fields), RED, pygame.Rect((0, 0), led)) == 0
 
 

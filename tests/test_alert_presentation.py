@@ -58,7 +58,7 @@ STORM_HEADLINE = (
 )
 # What an alerting authority sends: short and long headlines and descriptions.
 TEXTS: dict[str, Mapping[str, str]] = {
-    "sample": samples.notices()["alert_full"],
+    "sample": samples.text_notice("alert_full"),
     "long headline, short description": {
         "headline": STORM_HEADLINE,
         "description": "Ở yên trong nhà.",
@@ -222,7 +222,7 @@ LABEL_POINT = (4, 4)  # inside the label band, clear of the centred label
 
 
 def _pulse_scene(at_s: float) -> Scene:
-    fields = samples.notices()["alert_full"]
+    fields = samples.text_notice("alert_full")
     now = samples.NOW + timedelta(seconds=at_s)
     return Scene("alert_full", fields, samples.BOARD_NAME, now, started=samples.NOW)
 
