@@ -18,7 +18,14 @@ from typing import Literal
 
 from agent.assets import AssetCache, AssetFetcher
 from agent.caches import ContentStore
-from agent.content import glyph_warnings, parse_playlist, playlist_texts, remote_images
+from agent.clips import ClipDesk
+from agent.content import (
+    glyph_warnings,
+    parse_playlist,
+    playlist_texts,
+    remote_clips,
+    remote_images,
+)
 from agent.drawable import Drawable
 from agent.events import Events
 from agent.messages import (
@@ -56,6 +63,7 @@ class ContentDesk:
         library: LayoutLibrary,
         max_payload_bytes: int,
         image_limits: ImageLimits,
+        audio: bool = False,
     ) -> None:
         self.events = events
         self.refusals = refusals
@@ -68,7 +76,9 @@ class ContentDesk:
         self.image_limits = image_limits
         self.drawable = Drawable()  # items left out: they no longer fit, or failed to draw
         self.playlists: dict[Channel, Playlist] = {}
-        self._ready: set[str] = set()  # sha256 of the images verified in the cache
+        self._ready: set[str] = set()  # sha256 of the images and clips verified in the cache
+        self._clip_names: set[str] = set()  # the wanted files that are clips, not images
+        self.clips = ClipDesk(self.clip, audio=audio)  # the renderer's VideoSource
         self._waiting: dict[int, set[str]] = {}  # id(item) → images it still waits for
         self._lost = False  # an image went missing from the cache: want them again
         # The active alerts' downloaded pictures: asset name → (reference, alert ids).
@@ -84,8 +94,11 @@ class ContentDesk:
         return id(item) not in self._waiting and self.drawable.allows(item)
 
     def asset_ready(self, sha256: str) -> None:
-        log.info("image %s is ready", sha256[:12])
+        clip = sha256 in self._clip_names
+        log.info("%s %s is ready", "clip" if clip else "image", sha256[:12])
         self._ready.add(sha256)
+        if clip:
+            self.clips.mark_ready(self._ready & self._clip_names)
         for item_id in [key for key, shas in self._waiting.items() if sha256 in shas]:
             shas = self._waiting[item_id]
             shas.discard(sha256)
@@ -104,8 +117,42 @@ class ContentDesk:
             self._alert_pictures = pictures
             self.refresh_assets()
 
+    def item_length(self, item: PlaylistItem) -> float:
+        """Playback's slot length: `duration_s`; an item that leaves it out and shows a
+        clip plays the clip once (CONTRACT §10)."""
+        if "duration_s" not in item.model_fields_set:
+            spec = self.library.specs.get(item.layout)
+            for ref in remote_clips(item, spec) if spec is not None else ():
+                length = self.clips.length_s(ref)
+                if length is not None:
+                    return length
+        return float(item.duration_s)
+
+    def clip_names(self, item: PlaylistItem) -> set[str]:
+        """The clips `item` shows (empty for most items: a set lookup per file)."""
+        return {ref.sha256 for ref in remote_images(item) if ref.sha256 in self._clip_names}
+
+    def items_with(self, name: str) -> list[str]:
+        """The ids of the held items that use the file `name`."""
+        return [
+            item.id
+            for playlist in self.playlists.values()
+            for item in playlist.items
+            if any(ref.sha256 == name for ref in remote_images(item))
+        ]
+
+    def clip(self, ref: RemoteImage) -> Path | None:
+        """The clip desk's way to the cache: a ready clip found gone is wanted again."""
+        path = self.assets.get_clip(ref)
+        if path is None and ref.asset_name in self._ready:
+            self._ready.discard(ref.asset_name)
+            self._lost = True
+        return path
+
     def image(self, ref: RemoteImage) -> Path | None:
         """The renderer's way to the cache: a ready image found gone is wanted again."""
+        if ref.asset_name in self._clip_names:
+            return None  # a clip is no picture: never read, checked or deleted as one
         path = self.assets.get(ref)
         if path is None and ref.asset_name in self._ready:
             self._ready.discard(ref.asset_name)
@@ -226,6 +273,7 @@ class ContentDesk:
         self.library = library
         self.drawable.layouts_changed()
         self.recheck()
+        self.refresh_assets()
 
     def layouts_received(self, library: LayoutLibrary) -> None:
         """A layout arrived or was removed over MQTT: held content checked again (an item
@@ -234,6 +282,7 @@ class ContentDesk:
         self.library = library
         self.drawable.layouts_changed()
         self._recheck_quietly()
+        self.refresh_assets()  # which slots are clips depends on the layouts
 
     def recheck(self, *, emit: bool = True) -> list[ContentWarning]:
         """Held content checked against the layouts in use (at start, after a reload)."""
@@ -249,7 +298,12 @@ class ContentDesk:
         warnings = self.recheck(emit=False)
         self.events.emit_all([w for w in warnings if warned.get(w.channel) != w.warnings])
 
-    # --- images -------------------------------------------------------------------------
+    # --- images and clips ---------------------------------------------------------------
+
+    def _cached(self, ref: RemoteImage, clip: bool) -> bool:
+        """Whether the cache holds the file verified (the first ask of a run checks it)."""
+        found = self.assets.get_clip(ref) if clip else self.assets.get(ref)
+        return found is not None
 
     def refresh_assets(self) -> None:
         """Fetch the images the held playlists need; forget the ones nobody needs; index
@@ -260,17 +314,29 @@ class ContentDesk:
             wanted[name] = (ref, set(alert_ids))
             if name not in self._ready and self.assets.get(ref) is not None:
                 self._ready.add(name)
+        clips: set[str] = set()
         for playlist in self.playlists.values():
             for item in playlist.items:
+                spec = self.library.specs.get(item.layout)
+                if spec is None:  # waits for its layout, which says what its files are
+                    waiting.setdefault(id(item), set()).add(item.layout)
+                    continue
+                clips.update(ref.sha256 for ref in remote_clips(item, spec))
                 for ref in remote_images(item):
-                    wanted.setdefault(ref.sha256, (ref, set()))[1].add(item.id)
-                    if ref.sha256 not in self._ready and self.assets.get(ref) is not None:
-                        self._ready.add(ref.sha256)
-                    if ref.sha256 not in self._ready:
-                        waiting.setdefault(id(item), set()).add(ref.sha256)
+                    name = ref.sha256
+                    if self.clips.refused(name):  # failed while playing: not this run
+                        waiting.setdefault(id(item), set()).add(name)
+                        continue
+                    wanted.setdefault(name, (ref, set()))[1].add(item.id)
+                    if name not in self._ready and self._cached(ref, name in clips):
+                        self._ready.add(name)
+                    if name not in self._ready:
+                        waiting.setdefault(id(item), set()).add(name)
         self._ready.intersection_update(wanted)
+        self._clip_names = clips
         self._waiting = waiting
-        self.fetcher.want(wanted, once=self._alert_pictures.keys())
+        self.clips.mark_ready(self._ready & clips)
+        self.fetcher.want(wanted, once=self._alert_pictures.keys(), clips=clips)
         try:
             removed = self.assets.collect_garbage(wanted.keys())
         except OSError as exc:

@@ -32,6 +32,7 @@ from agent.topics import Topics
 from display_layouts.image_formats import ImageSource
 from display_layouts.library import LayoutLibrary
 from display_layouts.render import Renderer
+from display_layouts.video_source import VideoSource
 from firmware_bridge.events import SerialLinkChanged, SerialProblem
 
 if TYPE_CHECKING:
@@ -168,6 +169,7 @@ def open_screen(
     library: LayoutLibrary,
     *,
     images: ImageSource,
+    videos: VideoSource,
     on_error: Callable[[str], None],
 ) -> Screen:
     """The renderer for the output (its size; LED rows get the LED font) and the screen
@@ -176,6 +178,7 @@ def open_screen(
         output.size,
         library=library,
         images=images,
+        videos=videos,
         fps=config.display.fps,
         panel="led" if output.kind == "serial" else None,
     )

@@ -19,7 +19,7 @@ from agent.clock import Clock
 from agent.events import Events
 from agent.health import HeartbeatTimer, SystemProbe, assemble_heartbeat
 from agent.heartbeat_seq import SeqCounter
-from agent.messages import AlertsHealth, AssignmentHealth, Heartbeat, TrustHealth
+from agent.messages import AlertsHealth, AssignmentHealth, DisplayHealth, Heartbeat, TrustHealth
 from agent.on_air import status_line
 from agent.output import serial_health
 from agent.presenter import Presenter
@@ -91,6 +91,12 @@ class BoardStatus:
         self.tell_systemd()  # a link failure shows without a change
         self.timer.sent(self.clock.monotonic())
 
+    def display_health(self, mono: float) -> DisplayHealth:
+        clips = self.presenter.content.clips  # the counters of the clips played
+        health = self.presenter.display.health(mono)
+        video = {"frames_dropped": clips.frames_dropped, "video_decoder": clips.decoder}
+        return health.model_copy(update=video)
+
     def heartbeat(self) -> Heartbeat:
         mono, presenter = self.clock.monotonic(), self.presenter
         return assemble_heartbeat(
@@ -102,7 +108,7 @@ class BoardStatus:
             alerts_active=presenter.alerts.active_ids(),
             alerts=self.alert_sources(),
             playlists=presenter.content.playlists,
-            display=presenter.display.health(mono),
+            display=self.display_health(mono),
             serial=serial_health(presenter.screen.output),
             system=self.probe.read(),
             mqtt=self.broker.health(self.events.tz),

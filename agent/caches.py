@@ -85,7 +85,10 @@ class ContentStore:
         return channels
 
     def save(self, channel: Channel, playlist: Playlist) -> None:
-        atomic_write(self._path(channel), playlist.model_dump_json(by_alias=True).encode())
+        # As it came: what was left out stays out (a clip item without `duration_s` plays
+        # its clip once, CONTRACT §10; written with the default, it would loop for 10 s).
+        data = playlist.model_dump_json(by_alias=True, exclude_unset=True)
+        atomic_write(self._path(channel), data.encode())
 
     def clear(self, channel: Channel) -> None:
         atomic_delete(self._path(channel))

@@ -217,6 +217,13 @@ class ContentConfig(Section):
     max_image_side: Annotated[int, Field(ge=16, le=32768)] = 8192
     # At most what the renderer itself decodes (display_layouts.images.MAX_PIXELS).
     max_image_pixels: Annotated[int, Field(ge=256, le=4096 * 4096)] = 4 * 1024 * 1024
+    # Largest video clip downloaded for an item (CONTRACT §10); clips stream to disk.
+    max_video_bytes: Annotated[int, Field(ge=1024, le=4 * 1024 * 1024 * 1024)] = 200 * 1024 * 1024
+    # The whole download of one clip (a 200 MiB clip on a slow cellular link takes long).
+    video_download_deadline_s: Annotated[float, Field(gt=0, le=86_400)] = 1800.0
+    # Space a clip download leaves free on the state directory's disk: the board's
+    # content, its outbox and the system's logs share the SD card.
+    min_free_disk_mb: Annotated[int, Field(ge=0, le=1024 * 1024)] = 64
 
     @field_validator("allowed_hosts")
     @classmethod

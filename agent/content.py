@@ -71,7 +71,9 @@ def _check_slots(
             problem = check_data_uri(value, limits)
             if problem:
                 errors.append(error(where, problem))
-        elif slot.kind is SlotKind.IMAGE and isinstance(value, ImageRef):
+        elif slot.kind is SlotKind.VIDEO and isinstance(value, str):
+            errors.append(error(where, 'this slot takes a clip: {"url": …, "sha256": …}'))
+        elif isinstance(value, ImageRef):
             problem = check_image_url(value.url)
             if problem:
                 errors.append(error(f"{where}.url", problem))
@@ -165,5 +167,16 @@ def channel_summary(playlist: Playlist | None) -> ChannelContent | None:
 
 
 def remote_images(item: PlaylistItem) -> list[ImageRef]:
-    """Images an item needs downloaded before it may be shown."""
+    """Files (images and clips) an item needs downloaded before it may be shown."""
     return [value for value in item.fields.values() if isinstance(value, ImageRef)]
+
+
+def remote_clips(item: PlaylistItem, spec: LayoutSpec) -> list[ImageRef]:
+    """Those of them its layout plays as video (CONTRACT §10)."""
+    return [
+        value
+        for name, value in item.fields.items()
+        if isinstance(value, ImageRef)
+        and (slot := spec.slot(name)) is not None
+        and slot.kind is SlotKind.VIDEO
+    ]

@@ -136,6 +136,7 @@ def build_parts(
         board_output,
         content.library,
         images=content.image,
+        videos=content.clips,
         on_error=events.display_error,
     )
     alert_desk = AlertDesk(
@@ -170,7 +171,7 @@ def build_parts(
         layout_problems=[skipped.summary() for skipped in scan.skipped],
         content=content,
         seq=seq,
-        playback=Playback(tz, ready=content.may_show),
+        playback=Playback(tz, ready=content.may_show, length=content.item_length),
         output=board_output,
         display_problem=display_problem,
         screen=screen,

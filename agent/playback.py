@@ -88,9 +88,17 @@ def _next_local_time(at: time, now: datetime, tz: ZoneInfo) -> datetime:
 class Playback:
     """The rotation state: the slot on screen and where the rotation stands."""
 
-    def __init__(self, tz: ZoneInfo, ready: Callable[[PlaylistItem], bool] | None = None) -> None:
+    def __init__(
+        self,
+        tz: ZoneInfo,
+        ready: Callable[[PlaylistItem], bool] | None = None,
+        length: Callable[[PlaylistItem], float] | None = None,
+    ) -> None:
+        """`ready`: whether an item's files are here; `length`: its slot's seconds (by
+        default `duration_s`; a clip item without one plays its clip once)."""
         self.tz = tz
         self.ready = ready or (lambda _item: True)
+        self.length = length or (lambda item: float(item.duration_s))
         self.showing: Showing | None = None
         self._cursor: dict[Channel, int] = {}  # index of the item each channel showed last
 
@@ -155,9 +163,8 @@ class Playback:
                 return next((e for e in mine if e.position[1] > last), mine[0])
         return candidates[0]
 
-    @staticmethod
-    def _slot(entry: Entry, now: datetime) -> Showing:
-        return Showing(entry, now, now + timedelta(seconds=entry.item.duration_s))
+    def _slot(self, entry: Entry, now: datetime) -> Showing:
+        return Showing(entry, now, now + timedelta(seconds=self.length(entry.item)))
 
     def next_wakeup(self, now: datetime, playlists: Mapping[Channel, Playlist]) -> datetime | None:
         """The next instant at which `update` may change its answer (exact, no polling)."""

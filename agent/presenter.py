@@ -16,10 +16,11 @@ from agent import on_air
 from agent.acceptance import ContentDesk
 from agent.alert_desk import AlertDesk
 from agent.brightness import Brightness
+from agent.clip_proof import ClipProof
 from agent.display_control import DisplayControl
 from agent.events import Events
 from agent.faults import FaultRecovery
-from agent.messages import NowShowing
+from agent.messages import AssetFailed, NowShowing, PlaybackEnded, PlaybackStarted
 from agent.playback import Playback
 from agent.screen import Frame, Screen
 
@@ -45,6 +46,7 @@ class Presenter:
         self.alerts = alerts
         self.content = content
         self.display = DisplayControl(screen, brightness, wake_display=wake_display, now=events.now)
+        self.clip_proof = ClipProof()
         self.faults = FaultRecovery(
             events,
             screen=screen,
@@ -77,7 +79,30 @@ class Presenter:
             full_changed=full_changed,
             banner_changed=banner_changed,
         )
+        events.emit_all(self._clips_after_draw(now, proofs))
         events.emit_all(proofs)
+
+    def _clips_after_draw(
+        self, now: datetime, proofs: list[PlaybackStarted]
+    ) -> list[PlaybackEnded | AssetFailed]:
+        """The players of clips no longer on screen closed; a clip that failed while
+        playing reported for each item showing it; `playback.ended` of a clip item that
+        left the screen (sent before the next item's `playback.started`)."""
+        content, showing = self.content, self.playback.showing
+        covered = self.alerts.rotation.full is not None
+        entry = showing.entry if showing is not None and not covered else None
+        on_screen = content.clip_names(entry.item) if entry is not None else set()
+        content.clips.keep_only(on_screen)
+        reports: list[PlaybackEnded | AssetFailed] = []
+        for failure in content.clips.take_failures():
+            reports.extend(
+                AssetFailed(at=now, item_id=item_id, url=failure.url, message=failure.message)
+                for item_id in content.items_with(failure.asset_name)
+            )
+        ended = self.clip_proof.after_turn(
+            now, showing, proofs, covered=covered, shows_clip=bool(on_screen)
+        )
+        return [*ended, *reports]
 
     def frame(self, now: datetime) -> Frame:
         rotation, showing = self.alerts.rotation, self.playback.showing

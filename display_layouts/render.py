@@ -30,7 +30,7 @@ from display_layouts.layout import Arrangement, Layout, arrange
 from display_layouts.library import LayoutLibrary, builtin_library
 from display_layouts.paint import Context, Images, Paint, text_value
 from display_layouts.text import Color
-from display_layouts.video_source import VideoSource, clip_ref
+from display_layouts.video_source import ClipFailed, VideoSource, clip_ref
 from display_layouts.zones.base import Zone
 from display_layouts.zones.text import TextZone, kept_smaller
 
@@ -250,7 +250,8 @@ class Renderer:
         """Count a failure and keep its reason; the traceback is logged once per kind of
         failure, not at every frame of an animation that keeps failing."""
         self.zone_errors += 1
-        reason = f"{type(exc).__name__}: {exc}"
+        damaged = isinstance(exc, ClipFailed)  # the content's fault, not the code's
+        reason = str(exc) if damaged else f"{type(exc).__name__}: {exc}"
         self.last_error = reason if whole else f"{what}: {reason}"
         key = (what, type(exc).__name__)
         if key in self._logged:
@@ -259,7 +260,10 @@ class Renderer:
         if len(self._logged) > 100:
             self._logged.clear()
         self._logged.add(key)
-        log.error("%s failed to draw", what, exc_info=exc)
+        if damaged:
+            log.warning("%s cannot be drawn: %s", what, exc)
+        else:
+            log.error("%s failed to draw", what, exc_info=exc)
 
     def _placed(self, arrangement: Arrangement, context: Context) -> list[tuple[Zone, pygame.Rect]]:
         def shown(zone: Zone) -> bool:

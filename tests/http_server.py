@@ -13,6 +13,7 @@ class ImageServer:
         self.files: dict[str, bytes] = {}
         self.failures: dict[str, list[int]] = {}  # path -> status codes to answer first
         self.requests: list[str] = []
+        self.chunked: set[str] = set()  # paths answered in chunks, without a length
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -27,6 +28,14 @@ class ImageServer:
                     self.send_error(404)
                     return
                 self.send_response(200)
+                if self.path in server.chunked:
+                    self.send_header("Transfer-Encoding", "chunked")
+                    self.end_headers()
+                    for at in range(0, len(body), 4096):
+                        part = body[at : at + 4096]
+                        self.wfile.write(b"%x\r\n%s\r\n" % (len(part), part))
+                    self.wfile.write(b"0\r\n\r\n")
+                    return
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)

@@ -3,6 +3,7 @@ and accepts the good ones (agent/video/probe.py)."""
 
 from __future__ import annotations
 
+import ast
 import os
 import subprocess
 import sys
@@ -158,10 +159,36 @@ def test_importing_the_package_does_not_load_pyav() -> None:
     assert out.stdout.strip() == "False"
 
 
-def test_nothing_outside_the_package_imports_it_yet() -> None:
-    """Groundwork for issue 17: `signage-agent run` must not load the decoder until a
-    playlist holds a video item; until the integration, nothing imports agent.video."""
-    from tests.test_layers import imports_of
+def _eager_imports(tree: ast.Module) -> list[tuple[int, str]]:
+    """The modules a file imports when it is imported: its top-level statements (and
+    their `try`/`if` blocks, but not `if TYPE_CHECKING:`), never a function's body."""
+    found: list[tuple[int, str]] = []
+    todo: list[ast.stmt] = list(tree.body)
+    while todo:
+        node = todo.pop()
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, alias.name) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.append((node.lineno, node.module))
+        elif isinstance(node, ast.If):
+            if not (isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING"):
+                todo += node.body + node.orelse
+        elif isinstance(node, ast.Try):
+            todo += node.body + node.orelse + node.finalbody
+            todo += [stmt for handler in node.handlers for stmt in handler.body]
+    return found
 
-    users = [i for i in imports_of("agent") if i.target.startswith("agent.video")]
-    assert all(i.source.startswith("agent.video") for i in users), users
+
+def test_outside_the_package_pyav_and_the_decoder_are_imported_only_when_needed() -> None:
+    """`signage-agent run` must not load the decoder until a playlist holds a video
+    item (tests/test_core_video.py runs a board to show it): outside agent/video, the
+    modules that play or check clips import it inside the functions that need it."""
+    eager = []
+    for path in sorted((REPO / "agent").rglob("*.py")):
+        if "video" in path.relative_to(REPO / "agent").parts[:1]:
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for line, module in _eager_imports(tree):
+            if module == "av" or module.startswith(("av.", "agent.video")):
+                eager.append(f"{path.relative_to(REPO)}:{line} imports {module}")
+    assert eager == []

@@ -1,4 +1,5 @@
-"""The downloaded images on disk, named by their SHA-256; only verified ones are handed out."""
+"""The downloaded images and clips on disk, named by their SHA-256; only verified ones are
+handed out."""
 
 from __future__ import annotations
 
@@ -79,6 +80,14 @@ class AssetCache:
 
     def get(self, ref: RemoteImage) -> Path | None:
         """The cached, verified file for `ref`, or None while there is none."""
+        return self._get(ref, clip=False)
+
+    def get_clip(self, ref: RemoteImage) -> Path | None:
+        """The cached, verified clip for `ref`, or None while there is none (checked by
+        its record, or hashed and probed: agent/assets/clip_record.py)."""
+        return self._get(ref, clip=True)
+
+    def _get(self, ref: RemoteImage, *, clip: bool) -> Path | None:
         name = ref.asset_name
         path = self.path(name)
         with self._lock:
@@ -88,7 +97,14 @@ class AssetCache:
                 self._verified.discard(name)
         if not os.path.lexists(path):
             return None
-        problem = self._verify(name, path)
+        if clip:
+            from agent.assets import clip_record
+
+            if clip_record.cannot_check():
+                return None
+            problem = clip_record.clip_problem(path, content_digest(name), digest_hex(name))
+        else:
+            problem = self._verify(name, path)
         if problem is None:
             with self._lock:
                 self._verified.add(name)
@@ -101,7 +117,8 @@ class AssetCache:
             done = "deleted; it is downloaded again"
         except OSError as exc:
             done = f"could not be deleted ({exc.strerror or exc}); it is not shown"
-        self.health.problem(f"damaged:{path}", f"cached image {path} {problem}: {done}")
+        kind = "clip" if clip else "image"
+        self.health.problem(f"damaged:{path}", f"cached {kind} {path} {problem}: {done}")
         return None
 
     def _verify(self, sha256: str, path: Path) -> str | None:
@@ -132,12 +149,17 @@ class AssetCache:
         path.parent.mkdir(parents=True, exist_ok=True)
         return path.with_name(f".{sha256}.{worker}.part")
 
-    def adopt(self, sha256: str, partial: Path) -> None:
-        """Make a complete, verified download the cached file (an atomic rename)."""
+    def adopt(self, sha256: str, partial: Path, *, clip: bool = False) -> None:
+        """Make a complete, verified download the cached file (an atomic rename); a
+        clip's record says it need not be hashed again at the next start."""
         with partial.open("rb+") as file:
             os.fsync(file.fileno())
         partial.replace(self.path(sha256))
         fsync_dir(partial.parent)
+        if clip:
+            from agent.assets.clip_record import write_record
+
+            write_record(self.path(sha256))
         with self._lock:
             self._verified.add(sha256)
 
@@ -151,4 +173,7 @@ class AssetCache:
                 removed += 1
                 with self._lock:
                     self._verified.discard(path.name)
+        for record in self.directory.glob("*/.*.clip"):  # a clip's record goes with it
+            if record.name[1:].removesuffix(".clip") not in wanted:
+                record.unlink(missing_ok=True)
         return removed

@@ -20,59 +20,41 @@ import threading
 import time
 import urllib.parse
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from typing import Any, BinaryIO, Literal
 
 from agent import __version__
 from agent.assets.cache import SHA1_PREFIX, content_digest, digest_hex
-from agent.config import ContentConfig
-from display_layouts.image_check import DEFAULT_LIMITS, ImageLimits, check_image
+from agent.assets.clips import DiskRoom, check_can_play, clip_problem, disk_room
+from agent.assets.settings import (
+    DEFAULT_MAX_ASSET_BYTES,
+    AssetKind,
+    DownloadError,
+    FetchSettings,
+    image_limits,
+    settings_from,
+)
+from display_layouts.image_check import check_image
 from display_layouts.image_formats import FORMATS
 
-DEFAULT_MAX_ASSET_BYTES = 16 * 1024 * 1024
+__all__ = [
+    "DEFAULT_MAX_ASSET_BYTES",
+    "AssetKind",
+    "DownloadError",
+    "FetchSettings",
+    "Origin",
+    "download",
+    "image_limits",
+    "parse_url",
+    "settings_from",
+    "url_problem",
+]
+
 _CHUNK = 64 * 1024
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
-_MAX_MESSAGE = 200
-_VERIFYING = threading.Lock()  # one downloaded picture in memory at a time
+_VERIFYING = threading.Lock()  # one downloaded picture (or clip probe) at a time
 _ACCEPT = ", ".join(known.mime for known in FORMATS)  # the pictures a board shows
-
-
-@dataclass(frozen=True, slots=True)
-class FetchSettings:
-    """How downloads are bounded (the `[content]` configuration keys)."""
-
-    max_bytes: int = DEFAULT_MAX_ASSET_BYTES
-    connect_timeout_s: float = 10.0
-    first_byte_timeout_s: float = 20.0
-    deadline_s: float = 120.0  # the whole download, redirects included
-    workers: int = 3
-    # Empty: any host. Otherwise the only hosts contacted, and where redirects may go.
-    allowed_hosts: frozenset[str] = frozenset()
-    max_redirects: int = 3
-    limits: ImageLimits = field(default=DEFAULT_LIMITS)
-
-
-def settings_from(content: ContentConfig) -> FetchSettings:
-    """The download limits the `[content]` section sets."""
-    return FetchSettings(
-        max_bytes=content.max_asset_bytes,
-        connect_timeout_s=content.download_connect_timeout_s,
-        first_byte_timeout_s=content.download_first_byte_timeout_s,
-        deadline_s=content.download_deadline_s,
-        workers=content.download_workers,
-        allowed_hosts=frozenset(content.allowed_hosts),
-        limits=image_limits(content),
-    )
-
-
-def image_limits(content: ContentConfig) -> ImageLimits:
-    return ImageLimits(max_side=content.max_image_side, max_pixels=content.max_image_pixels)
-
-
-class DownloadError(Exception):
-    def __init__(self, message: str, *, permanent: bool = False) -> None:
-        super().__init__(message[:_MAX_MESSAGE])
-        self.permanent = permanent
+_ACCEPT_VIDEO = "video/mp4, video/webm, video/x-matroska, video/quicktime"
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,26 +101,43 @@ def url_problem(url: str) -> str | None:
     return None
 
 
-def download(url: str, sha256: str | None, settings: FetchSettings, sink: BinaryIO) -> str:
-    """Write a verified image to `sink`, or raise `DownloadError` saying what went wrong.
-    `sha256` is the image's asset name: its SHA-256, or a CAP resource's "sha1-…"; None
-    (a preview of a picture whose digest its author does not know yet) checks no digest,
-    and everything else alike. Returns the hex digest of what was written.
+def download(
+    url: str,
+    sha256: str | None,
+    settings: FetchSettings,
+    sink: BinaryIO,
+    *,
+    kind: AssetKind = "image",
+) -> str:
+    """Write a verified image (or, `kind="video"`, clip) to `sink`, or raise
+    `DownloadError` saying what went wrong. `sha256` is the asset name: its SHA-256, or a
+    CAP resource's "sha1-…"; None (a preview of a picture whose digest its author does
+    not know yet) checks no digest, and everything else alike. Returns the hex digest of
+    what was written.
 
     The body goes to `sink` (a file) as it arrives, hashed on the way: several workers
     downloading 16 MiB images must not hold them all in memory. It is read back to be
-    checked as a picture one download at a time.
+    checked as a picture one download at a time. A clip has its own size limit and
+    deadline, must fit on the disk with `min_free_bytes` to spare, and is probed in its
+    file (agent/assets/clips.py): it must be a clip the board can play.
     """
+    video = kind == "video"
+    if video:
+        check_can_play()  # before anything is fetched that could not be shown
+        settings = replace(
+            settings, max_bytes=settings.max_video_bytes, deadline_s=settings.video_deadline_s
+        )
     deadline = time.monotonic() + settings.deadline_s
     origin, target = parse_url(url)
     _check_allowed(origin, settings)
+    room = disk_room(sink, settings) if video else None
     for _hop in range(settings.max_redirects + 1):
         sink.seek(0)
         sink.truncate()
         digest = content_digest(sha256 or "")
-        status, location = _Attempt(
-            origin, target, settings, deadline, sink=sink, digest=digest
-        ).run()
+        attempt = _Attempt(origin, target, settings, deadline, sink=sink, digest=digest)
+        attempt.room = room
+        status, location = attempt.run()
         if status not in _REDIRECTS:
             break
         try:
@@ -151,11 +150,16 @@ def download(url: str, sha256: str | None, settings: FetchSettings, sink: Binary
     else:
         raise DownloadError(f"more than {settings.max_redirects} redirects")
     if sha256 is not None and digest.hexdigest() != digest_hex(sha256):
-        kind = "SHA-1" if sha256.startswith(SHA1_PREFIX) else "SHA-256"
-        raise DownloadError(f"{kind} mismatch: got {digest.hexdigest()}")
+        name = "SHA-1" if sha256.startswith(SHA1_PREFIX) else "SHA-256"
+        raise DownloadError(f"{name} mismatch: got {digest.hexdigest()}")
     with _VERIFYING:
+        sink.flush()
         sink.seek(0)
-        problem = check_image(sink.read(settings.max_bytes + 1), settings.limits)
+        if video:
+            problem = clip_problem(sink)
+        else:
+            problem = check_image(sink.read(settings.max_bytes + 1), settings.limits)
+        sink.seek(0, 2)  # at the end again: the caller counts what was written
     if problem is not None:
         # The bytes are the ones the SHA-256 names: downloading them again cannot help.
         raise DownloadError(problem, permanent=sha256 is not None)
@@ -216,6 +220,7 @@ class _Attempt:
         # close, while the answer goes on reading from this socket.
         self.sock: socket.socket | None = None
         self.chunked = False
+        self.room: DiskRoom | None = None  # a clip: what the disk can take
 
     def remaining(self) -> float:
         left = self.deadline - time.monotonic()
@@ -280,7 +285,7 @@ class _Attempt:
         sock.settimeout(min(settings.first_byte_timeout_s, self.remaining()))
         headers = {
             "User-Agent": f"signage-agent/{__version__}",
-            "Accept": _ACCEPT,
+            "Accept": _ACCEPT if self.room is None else _ACCEPT_VIDEO,
             "Accept-Encoding": "identity",
         }
         connection.request("GET", self.target, headers=headers)
@@ -300,8 +305,11 @@ class _Attempt:
         (shared with the alert feeds' fetch, which adds conditional requests)."""
         limit = self.settings.max_bytes
         declared = response.getheader("Content-Length")
-        if declared is not None and declared.isdigit() and int(declared) > limit:
-            raise DownloadError(f"larger than the limit of {limit} bytes")
+        if declared is not None and declared.isdigit():
+            if int(declared) > limit:
+                raise DownloadError(f"larger than the limit of {limit} bytes")
+            if self.room is not None:
+                self.room.check(int(declared))
         self.phase = "body"
         self.chunked = bool(response.chunked)
         size = 0
@@ -313,6 +321,8 @@ class _Attempt:
             size += len(chunk)
             if size > limit:
                 raise DownloadError(f"larger than the limit of {limit} bytes")
+            if self.room is not None:
+                self.room.check(size)
             self.digest.update(chunk)
             self.sink.write(chunk)
 

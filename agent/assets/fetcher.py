@@ -18,10 +18,11 @@ import threading
 import time
 from collections.abc import Callable, Set
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO
+from typing import Any
 
 from agent.assets.cache import AssetCache
-from agent.assets.download import DownloadError, FetchSettings, download, parse_url
+from agent.assets.download import download, parse_url
+from agent.assets.settings import AssetKind, DownloadError, FetchSettings
 from display_layouts.image_formats import RemoteImage
 from signage_base.backoff import backoff_delay
 
@@ -56,6 +57,7 @@ class _Job:
     ref: RemoteImage
     item_ids: set[str]
     once: bool = False  # report the first failure only (an alert's picture: it shows without)
+    kind: AssetKind = "image"
     attempt: int = 0
     due: float = 0.0
     running: bool = False
@@ -95,7 +97,8 @@ class AssetFetcher:
         self.retry_min_s = retry_min_s
         self.retry_max_s = retry_max_s
         self.clock = clock
-        self.download: Callable[[str, str, FetchSettings, BinaryIO], object] = download
+        # (url, asset name, settings, sink[, kind="video"]): replaced by tests that break it.
+        self.download: Callable[..., object] = download
         self._jobs: dict[str, _Job] = {}
         self._busy_servers: set[str] = set()
         self._changed = threading.Condition()
@@ -111,16 +114,17 @@ class AssetFetcher:
         wanted: dict[str, tuple[RemoteImage, set[str]]],
         *,
         once: Set[str] = frozenset(),
+        clips: Set[str] = frozenset(),
     ) -> None:
         """Replace the set of wanted images: asset name → (reference, ids of the items
         using it). Failures of the images named in `once` are reported the first time
-        only (retries go on quietly).
+        only (retries go on quietly); those named in `clips` are video clips.
 
         Images no longer wanted are dropped from the queue (a replaced playlist must not
         keep fetching); new ones are fetched at once. An image that failed for good is not
         fetched again unless its URL changed.
         """
-        cached = {sha for sha, (ref, _ids) in wanted.items() if self.cache.get(ref) is not None}
+        cached = {sha for sha, (ref, _ids) in wanted.items() if self._cached(ref, sha in clips)}
         with self._changed:
             for sha in list(self._jobs):
                 if sha not in wanted or sha in cached:
@@ -129,13 +133,18 @@ class AssetFetcher:
                 if sha in cached:
                     continue
                 job = self._jobs.get(sha)
-                if job is None or job.ref.url != ref.url:
-                    self._jobs[sha] = _Job(ref, set(item_ids), sha in once, due=self.clock())
+                kind: AssetKind = "video" if sha in clips else "image"
+                if job is None or job.ref.url != ref.url or job.kind != kind:
+                    self._jobs[sha] = _Job(ref, set(item_ids), sha in once, kind, due=self.clock())
                 else:
                     job.item_ids = set(item_ids)
                     job.once = sha in once
             self._changed.notify_all()
         self._start_workers()
+
+    def _cached(self, ref: RemoteImage, clip: bool) -> bool:
+        found = self.cache.get_clip(ref) if clip else self.cache.get(ref)
+        return found is not None
 
     @property
     def pending(self) -> int:
@@ -263,15 +272,19 @@ class AssetFetcher:
         partial = None
         try:
             partial = self.cache.partial(name, threading.current_thread().name)
+            clip = job.kind == "video"
             with partial.open("w+b") as sink:
-                self.download(ref.url, name, self.settings, sink)
+                if clip:
+                    self.download(ref.url, name, self.settings, sink, kind="video")
+                else:
+                    self.download(ref.url, name, self.settings, sink)
                 size = sink.tell()
-            self.cache.adopt(name, partial)
+            self.cache.adopt(name, partial, clip=clip)
         except DownloadError as exc:
             self._failed(job, str(exc), exc.permanent)
             return
         except OSError as exc:  # the cache could not be written
-            self._failed(job, f"cannot store the image: {exc.strerror or exc}", False)
+            self._failed(job, f"cannot store the {job.kind}: {exc.strerror or exc}", False)
             return
         finally:
             if partial is not None:
@@ -297,10 +310,10 @@ class AssetFetcher:
                 job.due = self.clock() + delay
             item_ids = tuple(sorted(job.item_ids))
         if permanent:
-            log.warning("image %s: %s; not retried", job.ref.url, message)
+            log.warning("%s %s: %s; not retried", job.kind, job.ref.url, message)
             detail = f"{message} (not retried)"
         else:
-            log.warning("image %s: %s; retry in %.0f s", job.ref.url, message, delay)
+            log.warning("%s %s: %s; retry in %.0f s", job.kind, job.ref.url, message, delay)
             detail = f"{message} (attempt {job.attempt}; retrying)"
         if job.once and job.attempt > 1:
             return  # said once already; the retries go on quietly

@@ -88,6 +88,17 @@ class PlaybackStarted(EventBase):
     layout: str
 
 
+class PlaybackEnded(EventBase):
+    """Addition (CONTRACT §10): a clip's proof of play, when its item leaves the screen
+    (its time is up, an alert took over, its content changed, or the clip failed)."""
+
+    kind: Literal["playback.ended"] = "playback.ended"
+    item_id: str
+    channel: Channel
+    layout: str
+    seconds: float  # how long the item was actually on screen
+
+
 class AlertStarted(EventBase):
     kind: Literal["alert.started"] = "alert.started"
     alert_id: str
@@ -223,6 +234,7 @@ Event = Annotated[
     | ContentWarning
     | ContentCleared
     | PlaybackStarted
+    | PlaybackEnded
     | AlertStarted
     | AlertEnded
     | AlertUpdated

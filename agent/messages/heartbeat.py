@@ -43,6 +43,12 @@ class DisplayHealth(Outbound):
     # Addition (CONTRACT §6): an extreme or severe alert switched the display on or lifted
     # its brightness; `power` and `brightness` say what the output has, not the setting.
     woken_by_alert: bool = False
+    # Addition (CONTRACT §10): video frames skipped since start to keep clips in time (a
+    # board that cannot decode fast enough drops frames, it never plays slower).
+    frames_dropped: int = 0
+    # Addition (CONTRACT §10): the decoder of the last clip played, e.g. "h264 (software)"
+    # or "h264_v4l2m2m (hardware)"; null until a clip has played.
+    video_decoder: str | None = None
 
 
 class SerialHealth(Outbound):
