@@ -3,10 +3,11 @@ and accepts the good ones (agent/video/probe.py)."""
 
 from __future__ import annotations
 
+import ast
 import os
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -158,10 +159,44 @@ def test_importing_the_package_does_not_load_pyav() -> None:
     assert out.stdout.strip() == "False"
 
 
-def test_nothing_outside_the_package_imports_it_yet() -> None:
-    """Groundwork for issue 17: `signage-agent run` must not load the decoder until a
-    playlist holds a video item; until the integration, nothing imports agent.video."""
-    from tests.test_layers import imports_of
+def test_outside_the_package_it_is_imported_only_when_needed() -> None:
+    """Issue 17: `signage-agent run`, `preview` and the studio must not load the decoder
+    until an item holds a video: outside agent/video/, agent.video's modules are imported
+    inside functions only (or for type checking), never when a module is loaded."""
+    from tests.test_layers import module_files
 
-    users = [i for i in imports_of("agent") if i.target.startswith("agent.video")]
-    assert all(i.source.startswith("agent.video") for i in users), users
+    eager = []
+    for name, path in module_files("agent").items():
+        if name.startswith("agent.video"):
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in _module_level(tree.body):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom):
+                names = [node.module or ""]
+            if any(n.startswith("agent.video") for n in names):
+                eager.append(f"{path.relative_to(REPO)}:{node.lineno}")
+    assert eager == []
+
+
+def _module_level(body: list[ast.stmt]) -> Iterator[ast.Import | ast.ImportFrom]:
+    """The imports run when a module loads: its own statements and those of its
+    top-level if/try blocks, except `if TYPE_CHECKING:`."""
+    for node in body:
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            yield node
+        elif isinstance(node, ast.If) and "TYPE_CHECKING" not in ast.unparse(node.test):
+            yield from _module_level(node.body + node.orelse)
+        elif isinstance(node, ast.Try):
+            yield from _module_level(node.body + node.orelse + node.finalbody)
+
+
+def test_preview_and_the_studio_load_no_pyav() -> None:
+    code = (
+        "import sys, agent.preview, agent.preview.clips, agent.studio.api, agent.studio.still;"
+        " print('av' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "False"
