@@ -5,12 +5,14 @@
 
 LAYOUT is a layout's name or a layout file (.yaml); left out, the one the content's
 item names. The content is a playlist, one item, or a JSON object of slot values; an
-image slot may hold a picture file's path (embedded) or a URL (fetched). The renderer is
-the board's own. --watch redraws whenever the layout or content file is saved; when the
+image slot may hold a picture file's path (embedded) or a URL (fetched); a video slot a
+clip file's path or a URL (fetched), drawn at its first frame (or at --at). The renderer
+is the board's own. --watch redraws whenever the layout or content file is saved; when the
 saved file is invalid, the last good frame stays, with the problem shown across its top.
 --led draws the frame as LED dots at the panel's resolution, as a technician sees the
 board. --at draws the still that many seconds after the item came on screen (where a
-ticker has scrolled to). A window larger than the screen is shown scaled down.
+ticker has scrolled to, which frame a clip shows). A window larger than the screen is
+shown scaled down.
 """
 
 from __future__ import annotations
@@ -73,14 +75,18 @@ def preview(args: argparse.Namespace) -> int:
         finally:
             stop.set()
     try:
-        renderer, scene = session.load(at)
+        # A still without --at is the item's first moment: a clip's first frame, not
+        # the one due after the seconds the preview took to start.
+        still_at = 0.0 if at is None and args.out is not None else at
+        renderer, scene = session.load(still_at)
+        picture = frame(renderer, scene, session) if args.out is not None else None
     except PreviewError as exc:
         _say(exc.problems)
         return 1
     finally:
         _say_notes(session)
     if args.out is not None:
-        picture = frame(renderer, scene, session)
+        assert picture is not None
         _write_png(args.out, picture)
         print(f"wrote {args.out} ({_size_note(session, picture.get_size())})")
         return 0
@@ -94,7 +100,7 @@ def _say(problems: list[str]) -> None:
 
 def _say_notes(session: Preview) -> None:
     """What a board would need instead of what was drawn (a picture's path or digest)."""
-    for note in session.pictures.take_notes():
+    for note in session.pictures.take_notes() + session.clips.take_notes():
         print(f"preview: note: {note}", file=sys.stderr)
 
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from agent.content import check_playlist
 from agent.messages import Playlist, PlaylistItem
 from agent.messages.base import DEFAULT_BOARD_ZONE
+from agent.preview.clips import ClipStore
 from agent.preview.content import Content, content_of, load_fields, read_content
 from agent.preview.images import PictureStore
 from agent.time_zones import zone
@@ -107,6 +108,7 @@ class Preview:
     pictures: PictureStore = dataclasses.field(
         default_factory=PictureStore, repr=False, compare=False
     )
+    clips: ClipStore = dataclasses.field(default_factory=ClipStore, repr=False, compare=False)
     # Content given as parsed JSON instead of a file (the studio's form): slots, an item
     # or a playlist, as a file would hold them; local picture paths relative to the cwd.
     data: object = None
@@ -135,13 +137,18 @@ class Preview:
         base = None if self.content is None else self.content.parent
         try:
             fields = self.pictures.drawable(layout.spec, content.fields, base)
+            fields = self.clips.drawable(layout.spec, fields, base)
             item = validated_fields(layout, fields, content.item)
         except InvalidInput as exc:
             raise self._problems(exc) from None
+        # A clip loops for the item's duration_s when the item gives one, else plays once.
+        given = "duration_s" in item.model_fields_set
+        self.clips.duration_s = float(item.duration_s) if given else None
         renderer = Renderer(
             self.size,
             library=library,
             images=self.pictures.source,
+            videos=self.clips,
             panel="led" if self.led else None,
         )
         return renderer, self.scene(item, at)

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from agent.preview.draft import Preview
+from agent.preview.draft import Preview, PreviewError
+from display_layouts.input_problems import Problem
 
 if TYPE_CHECKING:
     import pygame
@@ -14,11 +15,15 @@ if TYPE_CHECKING:
 
 
 def frame(renderer: Renderer, scene: Scene, preview: Preview) -> pygame.Surface:
-    """The picture the preview shows: the board's frame, or its LED dot view."""
+    """The picture the preview shows: the board's frame, or its LED dot view;
+    `PreviewError` when a clip turned out damaged while decoding up to the frame due."""
     import pygame
 
     surface = pygame.Surface(preview.size)
     renderer.draw(surface, scene)
+    failures = preview.clips.take_failures()
+    if failures:
+        raise PreviewError([Problem("", failure) for failure in failures])
     return view(surface, preview)
 
 

@@ -32,6 +32,7 @@ class Window:
         self.preview = preview
         self.at = at
         self._panel: pygame.Surface | None = None
+        self._clip_problems: list[str] = []
         full = view_size(preview)
         pygame.display.init()
         self.shown = fitted_size(full, _desktop(full))
@@ -45,6 +46,7 @@ class Window:
         import pygame
 
         self._panel = pygame.Surface(self.preview.size)
+        self._clip_problems = []
         renderer.draw(self._panel, scene)
         self._present(problems)
 
@@ -57,6 +59,9 @@ class Window:
         if self._panel is None:
             return
         picture = view(self._panel, self.preview)
+        # A clip found damaged while playing: said across the top until the next reload.
+        self._clip_problems += self.preview.clips.take_failures()
+        problems = problems + self._clip_problems
         if problems:
             picture = with_problems(picture, problems)
         if picture.get_size() != self.shown:

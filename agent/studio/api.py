@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from agent.preview.clips import ClipStore
 from agent.studio import problems_vi
 from agent.studio.layouts import Scan, StudioLayouts, listed
 from agent.studio.sizes import parse_size
@@ -51,6 +52,9 @@ class Studio:
     layouts: StudioLayouts
     save_dir: Path
     publisher: Publisher | None = None
+    # The clips video slots name, downloaded once for the studio's life (never a path:
+    # the page cannot give one, and a playlist carries a URL and SHA-256).
+    clips: ClipStore = dataclasses.field(default_factory=lambda: ClipStore(local_paths=False))
 
 
 def _keys(body: Mapping[str, Any], allowed: tuple[str, ...], required: tuple[str, ...]) -> None:
@@ -188,8 +192,9 @@ def playlist(studio: Studio, body: dict[str, Any]) -> dict[str, Any]:
 
 def preview(studio: Studio, body: dict[str, Any]) -> bytes:
     from agent.preview.draft import validated_fields
-    from agent.studio.still import still_png
+    from agent.studio.still import ClipsFailed, still_png
     from agent.validation import InvalidInput
+    from display_layouts.spec import SlotKind
 
     _keys(body, ("layout", "fields", "size", "led", "at"), ("layout",))
     name = body["layout"]
@@ -215,10 +220,16 @@ def preview(studio: Studio, body: dict[str, Any]) -> bytes:
         hint = did_you_mean(name, usable) or f"; known: {', '.join(usable)}"
         raise refused("layout", f"unknown layout '{name[:64]}'{hint}")
     try:
+        fields = studio.clips.drawable(layout.spec, fields, None)
         item: PlaylistItem = validated_fields(layout, fields)
     except InvalidInput as exc:
         raise ApiError(400, _unprefixed(exc.errors, "items.0.")) from None
-    return still_png(scan.library, item, size, led, float(at))
+    try:
+        return still_png(scan.library, item, size, led, float(at), clips=studio.clips)
+    except ClipsFailed as exc:
+        videos = [s.name for s in layout.spec.slots if s.kind is SlotKind.VIDEO]
+        path = f"fields.{videos[0]}" if videos else ""
+        raise ApiError(400, [problems_vi.problem(path, f) for f in exc.failures]) from None
 
 
 # --- POST /api/save -------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from agent.studio.problems_vi_clips import CLIP_ROWS
 from display_layouts.input_problems import Problem
 
 GENERIC_VI = "Nội dung này chưa hợp lệ"
@@ -322,6 +323,8 @@ _TABLE: tuple[tuple[str, str, str], ...] = (
         r"publishing is off: .*",
         "Chưa bật gửi lên bảng tin: hãy khởi động studio với --broker MÁY:CỔNG.",
     ),
+    # --- a video slot's clip (agent/preview/clips.py) ---
+    *CLIP_ROWS,
 )
 _COMPILED = tuple((name, re.compile(shape, re.DOTALL), vi) for name, shape, vi in _TABLE)
 ROWS = tuple(name for name, _shape, _vi in _TABLE)

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     import pygame
 
     from agent.messages import PlaylistItem
+    from agent.preview.clips import ClipStore
     from display_layouts.library import LayoutLibrary
     from display_layouts.render import Renderer
 
@@ -46,11 +47,26 @@ def hold_renders(timeout_s: float) -> bool:
     return _RENDER_LOCK.acquire(timeout=timeout_s)
 
 
+class ClipsFailed(Exception):
+    """Clips found damaged while decoding up to the frame due: each one sentence."""
+
+    def __init__(self, failures: list[str]) -> None:
+        super().__init__("; ".join(failures))
+        self.failures = failures
+
+
 def still_png(
-    library: LayoutLibrary, item: PlaylistItem, size: tuple[int, int], led: bool, at: float
+    library: LayoutLibrary,
+    item: PlaylistItem,
+    size: tuple[int, int],
+    led: bool,
+    at: float,
+    *,
+    clips: ClipStore | None = None,
 ) -> bytes:
     """The PNG of `item` on a canvas of `size` `at` seconds after it started; with `led`,
-    the LED dot view (larger than the panel: dots and the dark between them)."""
+    the LED dot view (larger than the panel: dots and the dark between them). Video zones
+    show `clips`' frame due at `at`; `ClipsFailed` when a clip cannot get there."""
     import pygame
 
     from display_layouts.led import dot_view
@@ -66,7 +82,12 @@ def still_png(
     )
     with _RENDER_LOCK:
         surface = pygame.Surface(size)
-        _renderer(library, size, led).draw(surface, scene)
+        renderer = _renderer(library, size, led)
+        renderer.videos = clips
+        renderer.draw(surface, scene)
+        failures = [] if clips is None else clips.take_failures()
+        if failures:
+            raise ClipsFailed(failures)
         picture = dot_view(surface) if led else surface
         return quick_png(picture)
 

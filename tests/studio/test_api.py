@@ -43,7 +43,9 @@ def test_layouts_lists_the_playlist_layouts_with_slots_and_sizes(client: StudioC
     assert answer.status == 200
     document = answer.json()
     by_name = {layout["name"]: layout for layout in document["layouts"]}
-    assert set(by_name) == {"fullscreen_text", "headline", "image_caption", "led_text"}
+    assert set(by_name) == {"fullscreen_text", "headline", "image_caption", "led_text", "video"}
+    video = {slot["name"]: slot for slot in by_name["video"]["slots"]}
+    assert (video["video"]["kind"], video["video"]["required"]) == ("video", True)
     assert document["problems"] == []  # no layouts folder: nothing left out
     headline = by_name["headline"]
     assert headline["source"] == "built-in"

@@ -5,6 +5,7 @@ and this test says which one (rather than the page silently showing the fallback
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import struct
 import zlib
@@ -17,6 +18,8 @@ import pytest
 from agent.output import png_bytes
 from agent.studio import problems_vi
 from agent.studio.publishing import Publisher
+from tests import video_clips
+from tests.http_server import ImageServer, image_server
 from tests.studio.conftest import Answer, StudioClient, start_studio
 from tests.support import free_port
 
@@ -60,6 +63,7 @@ CHECK = "/api/check"
 PUBLISH = "publish"  # /api/publish of a studio that may publish
 UNWRITABLE = "unwritable"  # /api/save of a studio whose save folder cannot be made
 BUG = "bug"  # /api/check with a bug in it
+CLIP = "clip"  # /api/preview of a video naming a clip the clip server serves (clip_server)
 # Row -> (endpoint, body, the form field the problem concerns). A body of bytes is sent
 # as it is.
 CASES: dict[str, tuple[str, object, str]] = {
@@ -147,7 +151,50 @@ CASES: dict[str, tuple[str, object, str]] = {
     "target_level": (PUBLISH, {"to": "district/Ba Đình"}, ""),
     "target_shape": (PUBLISH, {"to": "moon"}, ""),
     "publish_failed": (PUBLISH, {"to": "city"}, ""),
+    # A video slot: the body names a clip of clip_server and the still's moment.
+    "video_not_ref": (
+        "/api/preview",
+        {"layout": "video", "fields": {"video": "huong-dan.mp4"}},
+        "video",
+    ),
+    "clip_unreadable": (CLIP, {"clip": "/text.mp4"}, "video"),
+    "clip_no_video": (CLIP, {"clip": "/audio.mp4"}, "video"),
+    "clip_too_long": (CLIP, {"clip": "/ten-hours.mp4"}, "video"),
+    "clip_size": (CLIP, {"clip": "/too-big.ivf"}, "video"),
+    "clip_truncated": (CLIP, {"clip": "/cut.mp4", "at": 2.9}, "video"),
+    "clip_sha256": (CLIP, {"clip": "/good.mp4", "sha256": "0" * 64}, "video"),
+    "clip_http": (CLIP, {"clip": "/gone.mp4"}, "video"),
+    "clip_unreachable": (CLIP, {"clip": "/good.mp4", "port": "free"}, "video"),
 }
+
+
+@pytest.fixture(scope="module")
+def clip_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ImageServer]:
+    """The clips of the clip rows, served over HTTP as a playlist's would be."""
+    folder = tmp_path_factory.mktemp("clips")
+    good = video_clips.h264_clip(folder / "good.mp4", container_options={"movflags": "+faststart"})
+    ivf = video_clips.vp9_clip(folder / "good.ivf", fmt="ivf")
+    made = {
+        "/good.mp4": good,
+        "/text.mp4": video_clips.text_clip(folder / "text.mp4"),
+        "/audio.mp4": video_clips.audio_only_clip(folder / "audio.mp4"),
+        "/ten-hours.mp4": video_clips.ten_hour_clip(folder / "ten-hours.mp4"),
+        "/too-big.ivf": video_clips.absurd_size_clip(folder / "too-big.ivf", ivf, (4000, 4000)),
+        "/cut.mp4": video_clips.truncated_clip(folder / "cut.mp4", good, keep=0.6),
+    }
+    with image_server() as server:
+        server.files.update({name: path.read_bytes() for name, path in made.items()})
+        yield server
+
+
+def _clip_body(server: ImageServer, wanted: dict[str, Any]) -> dict[str, Any]:
+    data = server.files.get(wanted["clip"], b"")
+    url = server.url(wanted["clip"])
+    if wanted.get("port") == "free":
+        url = f"http://127.0.0.1:{free_port()}/good.mp4"
+    sha256 = wanted.get("sha256", hashlib.sha256(data).hexdigest())
+    fields = {"video": {"url": url, "sha256": sha256}}
+    return {"layout": "video", "fields": fields, "size": "320x180", "at": wanted.get("at", 0)}
 
 
 @pytest.fixture(scope="module")
@@ -225,6 +272,10 @@ def test_row_says_the_board_s_problem_in_vietnamese(
 
         monkeypatch.setitem(server._POSTS, "/api/check", broken)
         endpoint = CHECK
+    if endpoint == CLIP:
+        assert isinstance(body, dict)
+        body = _clip_body(request.getfixturevalue("clip_server"), body)
+        endpoint = "/api/preview"
     fixture = {PUBLISH: "publishing", UNWRITABLE: "unwritable"}.get(endpoint, "client")
     client = request.getfixturevalue(fixture)
     answer = _send(client, row, endpoint, body)

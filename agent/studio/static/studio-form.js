@@ -1,4 +1,5 @@
-// The content studio's form: a layout's slots as inputs (pictures as data: URIs) and the
+// The content studio's form: a layout's slots as inputs (pictures as data: URIs, a clip as
+// its URL and SHA-256, as a playlist carries it) and the
 // item's settings, read back as a playlist item (CONTRACT §3). Loaded after studio.js,
 // whose words, state and helpers it uses.
 "use strict";
@@ -71,6 +72,20 @@ function slotField(slot) {
       zone.classList.remove("over");
       takePicture(slot, e.dataTransfer?.files?.[0]);
     });
+  } else if (slot.kind === "video") {
+    // A clip is never inline: where it is served and its digest, as a board fetches it.
+    box.append(el("span", { class: "label", id: `label-${slot.name}` }));
+    for (const part of ["url", "sha256"]) {
+      const id = `slot-${slot.name}-${part}`;
+      const input = el("input", {
+        type: part === "url" ? "url" : "text", id, spellcheck: "false",
+        "aria-describedby": `hint-${slot.name} ${problemId}`,
+        ...(part === "url" ? { inputmode: "url" } : { maxlength: "64" }),
+      });
+      input.addEventListener("input", () => { state.touched.add(slot.name); changed(); });
+      box.append(el("label", { for: id, class: `video-${part}` }), input);
+    }
+    box.append(el("p", { class: "hint", id: `hint-${slot.name}` }));
   } else {
     box.append(el("label", { for: `slot-${slot.name}` }));
     const input = slot.multiline
@@ -97,14 +112,32 @@ function labelSlot(slot) {
     zone.querySelector("label.button").textContent = t("image_pick");
     zone.querySelector(".remove").textContent = t("image_remove");
     zone.querySelector(".thumb").alt = t("image_thumb", slotLabel(slot.name));
+  } else if (slot.kind === "video") {
+    $(`label-${slot.name}`).textContent = label;
+    for (const part of ["url", "sha256"]) {
+      document.querySelector(`label[for="slot-${CSS.escape(slot.name)}-${part}"]`).textContent = t(`video_${part}`);
+    }
+    $(`hint-${slot.name}`).textContent = t("video_hint");
   } else {
     document.querySelector(`label[for="slot-${CSS.escape(slot.name)}"]`).textContent = label;
     if (slot.qr) $(`hint-${slot.name}`).textContent = t("qr_hint");
   }
 }
 
-function slotValue(slot) { return $(`slot-${slot.name}`)?.value ?? ""; }
+// A video slot's value is {url, sha256} (either may still be empty), or "" when both are.
+function slotValue(slot) {
+  if (slot.kind !== "video") return $(`slot-${slot.name}`)?.value ?? "";
+  const url = $(`slot-${slot.name}-url`)?.value.trim() ?? "";
+  const sha256 = $(`slot-${slot.name}-sha256`)?.value.trim().toLowerCase() ?? "";
+  return url || sha256 ? { url, sha256 } : "";
+}
+function filled(value) { return typeof value === "string" ? Boolean(value.trim()) : Boolean(value); }
 function setSlotValue(slot, value) {
+  if (slot.kind === "video") {
+    $(`slot-${slot.name}-url`).value = typeof value === "object" ? value.url ?? "" : "";
+    $(`slot-${slot.name}-sha256`).value = typeof value === "object" ? value.sha256 ?? "" : "";
+    return;
+  }
   $(`slot-${slot.name}`).value = value;
   if (slot.kind !== "image") return;
   const zone = $(`drop-${slot.name}`);
@@ -212,7 +245,7 @@ function currentItem() {
   const fields = {};
   for (const slot of state.layout?.slots ?? []) {
     const value = slotValue(slot);
-    if (value.trim()) fields[slot.name] = value;
+    if (filled(value)) fields[slot.name] = value;
   }
   const item = {
     id: $("item-id").value.trim(), layout: state.layout?.name ?? "", fields,

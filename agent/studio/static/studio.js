@@ -37,6 +37,10 @@ const STRINGS = {
     image_hint: "Kéo ảnh vào đây, hoặc", image_pick: "Chọn ảnh…", image_remove: "Bỏ ảnh",
     image_thumb: "Ảnh đã chọn cho {0}", image_bad: "Tệp này không phải ảnh mà trình duyệt đọc được (hãy dùng PNG hoặc JPEG).",
     qr_hint: "Đường link mà mã QR dẫn tới, ví dụ https://phuong.gov.vn",
+    video_url: "Địa chỉ đoạn phim (URL)", video_sha256: "Mã SHA-256 của tệp phim",
+    video_hint: "Bản xem trước cho thấy khung hình đầu tiên của phim (tải về từ địa chỉ này).",
+    "slot.video": "Đoạn phim", "layout.video": "Đoạn phim kèm chú thích",
+    "purpose.video": "Một đoạn phim to hết cỡ, có thể kèm dòng chú thích; màn hình LCD (bảng LED chỉ chiếu phim).",
     preview_alt: "Bản xem trước {0}", preview_failed: "Chưa vẽ được: hãy điền đủ nội dung.", preview_error: "Không vẽ được bản xem trước.",
     "slot.title": "Tiêu đề", "slot.body": "Nội dung chính", "slot.text": "Nội dung",
     "slot.image": "Hình ảnh", "slot.picture": "Hình ảnh", "slot.ticker": "Dòng chữ chạy",
@@ -82,6 +86,9 @@ const STRINGS = {
     image_hint: "Drop a picture here, or", image_pick: "Choose a picture…", image_remove: "Remove picture",
     image_thumb: "The picture chosen for {0}", image_bad: "This file is not a picture the browser can read (use PNG or JPEG).",
     qr_hint: "The link the QR code leads to, e.g. https://phuong.gov.vn",
+    video_url: "Where the clip is served (URL)", video_sha256: "The clip file's SHA-256",
+    video_hint: "The previews show the clip's first frame (downloaded from this address).",
+    "slot.video": "Video clip",
     preview_alt: "Preview {0}", preview_failed: "Not drawn yet: complete the content.", preview_error: "Cannot draw the preview.",
     "slot.title": "Title", "slot.body": "Body", "slot.text": "Text", "slot.image": "Picture",
     "slot.picture": "Picture", "slot.ticker": "Ticker", "slot.caption": "Caption",
@@ -207,6 +214,9 @@ function showProblems(problems) {
     const input = $(INPUT_OF[field] ?? `slot-${field}`);
     if (input && input.type !== "hidden") input.setAttribute("aria-invalid", String(byField.has(field)));
     $(`drop-${field}`)?.classList.toggle("invalid", byField.has(field));
+    for (const part of ["url", "sha256"]) { // a video slot's two inputs
+      $(`slot-${field}-${part}`)?.setAttribute("aria-invalid", String(byField.has(field)));
+    }
   }
 }
 // --- start -----------------------------------------------------------------------------------
