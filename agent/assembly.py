@@ -79,6 +79,7 @@ def open_state(
         library=library,
         max_payload_bytes=content.max_payload_bytes,
         image_limits=limits,
+        audio=config.display.audio,
     )
     return desk, seq
 

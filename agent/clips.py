@@ -137,7 +137,7 @@ class ClipDesk:
         if info is None or path is None:
             raise ClipFailed(f"clip {ref.asset_name[:12]} is not in the cache")
         try:
-            player = ClipPlayer(path, size, duration_s=_LOOP_FOR_S, info=info)
+            player = ClipPlayer(path, size, duration_s=_LOOP_FOR_S, info=info, audio=self.audio)
         except ClipProblem as problem:
             self._fail(ref, problem.reason)
             raise ClipFailed(problem.reason) from None

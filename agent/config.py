@@ -134,6 +134,11 @@ class DisplayConfig(Section):
     fps: Annotated[int, Field(ge=1, le=120)] = 30
     # Addition: a folder of extra layout files (YAML) next to the built-in ones.
     layouts_dir: Path | None = None
+    # Issue 17: a clip's sound track plays only when this is true; otherwise audio is
+    # ignored. Most boards hang in the street with no speaker, and one that has one must
+    # not start talking because a clip happens to carry sound. Off, the audio stream is
+    # never decoded (no CPU spent, no sound device opened).
+    audio: bool = False
 
     @model_validator(mode="after")
     def _both_or_neither(self) -> DisplayConfig:

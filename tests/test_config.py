@@ -24,6 +24,11 @@ output = "headless"
 """
 
 
+def test_display_audio_turns_clip_sound_on(tmp_path: Path) -> None:
+    text = GOOD.replace("[display]", "[display]\naudio = true")
+    assert load_config(write(tmp_path, text), {}).display.audio is True
+
+
 def write(tmp_path: Path, text: str) -> Path:
     path = tmp_path / "agent.toml"
     path.write_text(text, encoding="utf-8")
@@ -45,6 +50,7 @@ def test_good_config_gets_defaults(tmp_path: Path) -> None:
     assert config.mqtt.keepalive_s == 30
     assert config.health.heartbeat_interval_s == 30
     assert config.display.fps == 30
+    assert config.display.audio is False, "a clip's sound plays only when asked for"
     assert config.storage.state_dir == Path("/var/lib/signage-agent")
 
 
@@ -67,6 +73,7 @@ def test_no_mqtt_section_means_no_broker(tmp_path: Path) -> None:
         (('id = "hn-badinh-phucxa-01"', 'id = "HN 01"'), "board.id: String should be a slug"),
         (('output = "headless"', 'output = "tv"'), "display.output: Input should be 'screen'"),
         (("[display]", "[display]\nwidth = 100"), "display: Value error, give both"),
+        (("[display]", '[display]\naudio = "loud"'), "display.audio: Input should be a valid"),
     ],
 )
 def test_errors_name_file_and_key_path(

@@ -41,6 +41,7 @@ def clips(tmp_path_factory: pytest.TempPathFactory) -> Path:
     video_clips.vp9_clip(root / "good.webm", fmt="webm")
     video_clips.h264_clip(root / "fast.mp4", container_options={"movflags": "faststart"})
     video_clips.truncated_clip(root / "half.mp4", root / "fast.mp4", keep=0.6)
+    video_clips.h264_clip(root / "tone.mp4", tone_hz=440)
     return root
 
 
@@ -218,6 +219,28 @@ def test_a_clip_that_breaks_while_playing_is_skipped_and_reported(
     board.tick()
     assert shown(board) == "chu"  # not shown again in this run
     assert json.dumps(events(caplog, "playback.ended")[-1]).count("hong") == 1
+
+
+@pytest.mark.parametrize("audio", [False, True])
+def test_the_clips_sound_plays_only_when_the_config_says_so(
+    tmp_path: Path, clock: FakeClock, server: ImageServer, clips: Path, audio: bool
+) -> None:
+    display = {"output": "headless", "width": 320, "height": 180, "audio": audio}
+    made = Agent(make_config(tmp_path, display=display), clock=clock, output=HeadlessOutput(SIZE))
+    made.link = None
+    try:
+        item = clip_item(server, "phim", clips / "tone.mp4", duration_s=30)
+        publish(made, playlist(1, [item]))
+        downloaded(made)
+        for _ in range(5):
+            clock.advance(FRAME_S)
+            made.tick()
+        [playing] = made.content.clips._playing.values()
+        assert (playing.player.audio_samples_queued > 0) is audio
+    finally:
+        made.content.clips.close()
+        made.fetcher.stop()
+        made.seq.close()
 
 
 # --- memory: the decoder only for a board that is sent a clip --------------------------

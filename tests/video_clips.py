@@ -8,11 +8,13 @@ tells it apart from black letterbox bars (both colours are far from black).
 
 from __future__ import annotations
 
+import math
 import struct
 from pathlib import Path
 from typing import Any
 
 import av
+import av.audio.stream
 import av.video.stream
 import pygame
 
@@ -23,6 +25,9 @@ ZERO = (0, 60, 255)  # blue
 
 # Near-lossless, a keyframe every second (so seeking is exercised), fast to encode.
 X264_OPTIONS = {"preset": "ultrafast", "crf": "12", "g": "10"}
+TONE_RATE = 8000  # samples per second of a clip's sine tone (AAC; tiny)
+AAC_FRAME = 1024  # samples per AAC frame
+
 VP9_OPTIONS = {"deadline": "realtime", "cpu-used": "8", "crf": "10", "b": "0", "g": "10"}
 
 
@@ -75,20 +80,46 @@ def write_clip(
     pts: list[int] | None = None,
     container_options: dict[str, str] | None = None,
     fmt: str | None = None,
+    tone_hz: float | None = None,
 ) -> Path:
-    """A counter clip; `pts` overrides the frames' timestamps (in 1/rate units)."""
+    """A counter clip; `pts` overrides the frames' timestamps (in 1/rate units);
+    `tone_hz` adds a sound track (AAC, mono): a sine at that pitch, as long as the video."""
     width, height = size
     stamps = pts if pts is not None else list(range(frames))
     with av.open(str(path), "w", format=fmt, container_options=container_options or {}) as out:
         stream = out.add_stream(codec, rate=rate, options=options or {})
         assert isinstance(stream, av.video.stream.VideoStream)
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        tone = None
+        if tone_hz is not None:
+            tone = out.add_stream("aac", rate=TONE_RATE, layout="mono")
+            assert isinstance(tone, av.audio.stream.AudioStream)
+        sound_samples = int(len(stamps) / rate * TONE_RATE)
+        written = 0
         for number, stamp in enumerate(stamps):
             frame = _frame(counter_rgb(number, width, height), width, height)
             frame.pts = stamp
             out.mux(stream.encode(frame))
+            # The sound up to this frame's end, in whole AAC frames, interleaved.
+            until = min(sound_samples, (number + 1) * TONE_RATE // rate)
+            while tone is not None and tone_hz is not None and written + AAC_FRAME <= until:
+                out.mux(tone.encode(_sine(tone_hz, written)))
+                written += AAC_FRAME
         out.mux(stream.encode(None))
+        if tone is not None:
+            out.mux(tone.encode(None))
     return path
+
+
+def _sine(hz: float, start: int) -> av.AudioFrame:
+    """AAC_FRAME samples of a sine at half volume, from sample `start` of the track."""
+    frame = av.AudioFrame(format="fltp", layout="mono", samples=AAC_FRAME)
+    frame.sample_rate = TONE_RATE
+    step = 2 * math.pi * hz / TONE_RATE
+    samples = (0.5 * math.sin(step * (start + n)) for n in range(AAC_FRAME))
+    frame.planes[0].update(struct.pack(f"<{AAC_FRAME}f", *samples))
+    frame.pts = start
+    return frame
 
 
 def h264_clip(path: Path, **kwargs: Any) -> Path:

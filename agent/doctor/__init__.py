@@ -21,6 +21,7 @@ from agent.doctor.password import check_password_file, check_password_permission
 from agent.doctor.serial import ControllerProbe, SerialDoctor, load_probe
 from agent.doctor.tls import check_board_certificate
 from agent.doctor.trust import check_trust
+from agent.doctor.video import check_video
 
 __all__ = ["Check", "Outcome", "check_config", "doctor_checks", "run_doctor"]
 
@@ -90,6 +91,7 @@ def doctor_checks(
         lambda: check_trust(config),
         serial,
         lambda: DisplayDoctor(config).checks(),
+        lambda: [check_video()],
         lambda: [check_fonts()],
         lambda: [check_clock(config)],
         lambda: [check_state_dir(config)],

@@ -83,15 +83,18 @@ class DecoderChoice:
     reason: str
 
 
-def platform_info() -> PlatformInfo:
-    """This board, read from the device tree and sysfs (both absent on a PC: no hardware)."""
+def platform_info(
+    model_file: Path = DEVICE_TREE_MODEL, v4l2_sysfs: Path = V4L2_SYSFS
+) -> PlatformInfo:
+    """This board, read from the device tree and sysfs (both absent on a PC: no hardware).
+    The paths are parameters so that `doctor`'s tests can give it a Pi's tree."""
     try:
-        model = DEVICE_TREE_MODEL.read_bytes().rstrip(b"\0").decode("utf-8", "replace").strip()
+        model = model_file.read_bytes().rstrip(b"\0").decode("utf-8", "replace").strip()
     except OSError:
         model = platform.machine() or "unknown"
     names = []
     try:
-        for device in sorted(V4L2_SYSFS.iterdir()):
+        for device in sorted(v4l2_sysfs.iterdir()):
             try:
                 names.append((device / "name").read_text(encoding="utf-8").strip())
             except OSError:
@@ -118,10 +121,10 @@ def choose_decoder(
     return DecoderChoice(hardware, True, f"V4L2 M2M decoder on {board.model}")
 
 
-def expected_decoder(codec_name: str = "h264") -> DecoderChoice:
-    """What this board would try for `codec_name`, without a clip (for `doctor`); a clip's
-    own first frame still decides whether a hardware choice holds."""
-    return choose_decoder(codec_name, av.codecs_available, platform_info())
+def expected_decoder(codec_name: str = "h264", board: PlatformInfo | None = None) -> DecoderChoice:
+    """What this board (or `board`) would try for `codec_name`, without a clip (for
+    `doctor`); a clip's own first frame still decides whether a hardware choice holds."""
+    return choose_decoder(codec_name, av.codecs_available, board or platform_info())
 
 
 @dataclass(frozen=True, slots=True)

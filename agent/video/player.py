@@ -8,6 +8,10 @@ and counted as dropped; far behind (more than `SEEK_AHEAD_S`) it seeks to the ke
 before the due time instead of decoding everything up to it. On a loop it seeks back to
 the start. Nothing here waits or sleeps: the caller's frame loop calls `frame_at` (or
 `frame_now`, which reads the injected clock) once per display frame.
+
+Sound (`audio=True`, for `[display] audio = true`): the clip's sound track goes to
+pygame.mixer, fed from `frame_at` after the picture and kept roughly in step with it
+(agent/video/audio.py). With `audio=False`, the default, it is never decoded.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from types import TracebackType
 import av
 import pygame
 
+from agent.video.audio import ClipAudio, open_clip_audio
 from agent.video.decoder import DecoderChoice, FrameDecoder
 from agent.video.pacing import (
     PlaybackTally,
@@ -59,7 +64,9 @@ class ClipPlayer:
     """Plays `path` into a Surface of `target_size`; loops for `duration_s`, else once.
 
     Raises ClipProblem when the clip is refused (see probe.py). During playback a clip
-    that turns out damaged stops: `frame_at` returns None and `problem` says why."""
+    that turns out damaged stops: `frame_at` returns None and `problem` says why. With
+    `audio`, its sound track (if any) plays too, or silence when it cannot: never a
+    ClipProblem for sound."""
 
     def __init__(
         self,
@@ -71,6 +78,7 @@ class ClipPlayer:
         info: ClipInfo | None = None,
         choice: DecoderChoice | None = None,
         limits: ClipLimits = DEFAULT_LIMITS,
+        audio: bool = False,
     ) -> None:
         self.info = info if info is not None else probe_clip(Path(path), limits)
         self._clock = clock
@@ -88,6 +96,13 @@ class ClipPlayer:
         self._decoder_pass = 0
         self._decoded_index = -1  # the last frame taken from the decoder in this pass
         self._closed = False
+        self.audio: ClipAudio | None = None
+        if audio and self.info.has_audio:
+            try:
+                self.audio = open_clip_audio(Path(path), limits)
+            except BaseException:
+                self._decoder.close()
+                raise
 
     # --- the clock ------------------------------------------------------------------
 
@@ -118,6 +133,11 @@ class ClipPlayer:
         return self.tally.frames_shown
 
     @property
+    def audio_samples_queued(self) -> int:
+        """Samples of sound handed to the mixer (at its rate); 0 without sound."""
+        return 0 if self.audio is None else self.audio.samples_queued
+
+    @property
     def shown_index(self) -> int | None:
         """The index (in its pass) of the frame on the surface, None before the first."""
         return None if self.tally.last is None else self.tally.last[1]
@@ -133,12 +153,22 @@ class ClipPlayer:
         """The zone's picture at `elapsed` seconds into the item, or None once the item is
         over (or the clip turned out damaged: see `problem`). The same Surface is updated
         in place and returned each time; draw it before the next call."""
-        if self.ended(elapsed):
-            return None
-        clip_position = position(elapsed, self.info.duration_s, self.loop)
+        clip_position = (
+            None if self.ended(elapsed) else position(elapsed, self.info.duration_s, self.loop)
+        )
         if clip_position is None:
+            self._stop_audio()
             return None
         pass_index = pass_number(elapsed, self.info.duration_s, self.loop)
+        picture = self._picture_at(pass_index, clip_position)
+        if picture is None:
+            self._stop_audio()
+        elif self.audio is not None:
+            # After the picture: on start() the sound begins once the first frame is up.
+            self.audio.play_to(clip_position, pass_index)
+        return picture
+
+    def _picture_at(self, pass_index: int, clip_position: float) -> pygame.Surface | None:
         due = due_frame(clip_position, self._rate, self.info.frame_count)
         if self.tally.last is not None and (pass_index, due) <= self.tally.last:
             return self.surface  # the frame on screen is still the one due
@@ -196,9 +226,15 @@ class ClipPlayer:
         picture = pygame.image.frombuffer(plane, (box.width, box.height), "RGB", plane.line_size)
         self.surface.blit(picture, (box.x, box.y))
 
+    def _stop_audio(self) -> None:
+        if self.audio is not None:
+            self.audio.stop()
+
     def close(self) -> None:
         if not self._closed:
             self._closed = True
+            if self.audio is not None:
+                self.audio.close()
             self._decoder.close()
             return_freed_memory()
 
