@@ -78,7 +78,7 @@ AGENT="$WORK/venv/bin/signage-agent"
 # are out of date.
 WHEELHOUSE="${SIGNAGE_WHEELHOUSE:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/signage-agent/wheels}"
 offline=("${PIP[@]}" install --no-index --find-links "$WHEELHOUSE"
-    -c "$CONSTRAINTS" "$WHEEL")
+    -c "$CONSTRAINTS" "$WHEEL[video]")  # [video]: as systemd/install.sh installs a board
 if ! "${offline[@]}" >"$WORK/pip.log" 2>&1; then
     run_step pip-download "${PIP[@]}" download --no-deps \
         -d "$WHEELHOUSE" -r "$CONSTRAINTS"

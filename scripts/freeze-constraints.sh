@@ -23,7 +23,9 @@ stage_source "$REPO" "$WORK/src"
 "$BUILD_PYTHON" -m build --wheel --outdir "$WORK/dist" "$WORK/src" >"$WORK/build.log" 2>&1 \
     || { tail -n 30 "$WORK/build.log" >&2; exit 1; }
 "$BUILD_PYTHON" -m venv "$WORK/venv"
-"$WORK/venv/bin/python" -m pip install --disable-pip-version-check --quiet "$WORK"/dist/*.whl
+wheel=("$WORK"/dist/*.whl)
+# [video]: what systemd/install.sh installs on a board.
+"$WORK/venv/bin/python" -m pip install --disable-pip-version-check --quiet "${wheel[0]}[video]"
 "$WORK/venv/bin/python" -m pip check
 python_version="$("$WORK/venv/bin/python" -c 'import platform; print(platform.python_version())')"
 

@@ -189,7 +189,7 @@ step_user() {
     said="$("${sysusers[@]}" "$conf" 2>&1)" || die "systemd-sysusers could not create the user: $said"
     after="$(cat "$(at /etc/passwd)" "$(at /etc/group)" | sha256sum)"
     read_service_ids
-    local what="user $SERVICE_USER (uid $SERVICE_UID, groups dialout video render)"
+    local what="user $SERVICE_USER (uid $SERVICE_UID, groups dialout video render audio)"
     if [ "$before" != "$after" ]; then changed "$what: created"; else done_step "$what"; fi
 }
 
@@ -266,7 +266,9 @@ step_package() {
     if [ -n "$WHEELS" ]; then pip+=(--no-index --find-links "$WHEELS"); fi
     local staged status=0
     staged="$(stage_source)"
-    "${pip[@]}" "$staged" >"$(at "$APP")/pip.log" 2>&1 || status=$?
+    # [video]: PyAV, so that a board plays the clips a playlist names (the agent loads it
+    # only when one does: a board showing text pays disk space, not memory).
+    "${pip[@]}" "$staged[video]" >"$(at "$APP")/pip.log" 2>&1 || status=$?
     if [ "$staged" != "$SOURCE" ]; then rm -rf "$staged"; fi
     if [ "$status" -ne 0 ]; then
         tail -n 20 "$(at "$APP")/pip.log" >&2

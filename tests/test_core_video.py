@@ -121,6 +121,32 @@ def test_the_frame_due_is_on_screen_within_one_frame(
     assert "software" in display.video_decoder
 
 
+def test_an_led_panel_gets_the_clip_alone_scaled_to_its_size(
+    tmp_path: Path, clock: FakeClock, server: ImageServer, clips: Path
+) -> None:
+    """A 128x32 panel: the layout's LED variant shows the clip without its caption, the
+    16:9 picture scaled by FFmpeg to 57x32 between black bars, frame by frame."""
+    led = (128, 32)
+    display = {"output": "headless", "width": led[0], "height": led[1]}
+    made = Agent(make_config(tmp_path, display=display), clock=clock, output=HeadlessOutput(led))
+    made.link = None
+    try:
+        item = clip_item(server, "phim", clips / "good.mp4", duration_s=30)
+        item["fields"]["caption"] = "Hướng dẫn phòng chống bão"
+        publish(made, playlist(1, [item]))
+        downloaded(made)
+        box = ((led[0] - 57) // 2, 0, 57, 32)
+        assert video_clips.read_counter(made.output.canvas, box) == 0
+        clock.advance(7 * FRAME_S + FRAME_S / 2)
+        made.tick()
+        assert video_clips.read_counter(made.output.canvas, box) == 7
+        assert made.output.canvas.get_at((2, 16))[:3] == (0, 0, 0)  # a bar beside it
+    finally:
+        made.content.clips.close()
+        made.fetcher.stop()
+        made.seq.close()
+
+
 def elapsed(board: Agent) -> float:
     showing = board.playback.showing
     assert showing is not None

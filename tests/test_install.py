@@ -169,7 +169,7 @@ def test_a_fresh_install_lays_down_user_program_config_unit_and_rules(
         line.split(":")[0]: line.split(":")[3]
         for line in (root / "etc/group").read_text().splitlines()
     }
-    assert all("signage-agent" in groups[g] for g in ("dialout", "video", "render"))
+    assert all("signage-agent" in groups[g] for g in ("dialout", "video", "render", "audio"))
 
     assert venv_version(root) == "signage-agent 0.1.0"
     assert (

@@ -106,7 +106,7 @@ def test_the_unit_runs_the_agent_as_its_contract_says() -> None:
 def test_the_unit_gives_the_service_its_user_folders_and_devices() -> None:
     service = directives()["Service"]
     assert service["User"] == ["signage-agent"]
-    assert set(service["SupplementaryGroups"][0].split()) == {"dialout", "video", "render"}
+    assert set(service["SupplementaryGroups"][0].split()) == {"dialout", "video", "render", "audio"}
     assert service["StateDirectory"] == ["signage-agent"]
     assert service["ConfigurationDirectory"] == ["signage-agent"]
     assert "PrivateDevices" not in service  # it would hide the serial port and the GPU

@@ -17,7 +17,7 @@ from pathlib import Path
 
 SERVICE_USER = "signage-agent"
 # SupplementaryGroups= of systemd/signage-agent.service.
-SERVICE_GROUPS = ("dialout", "video", "render")
+SERVICE_GROUPS = ("dialout", "video", "render", "audio")
 
 READ, WRITE, EXECUTE = 4, 2, 1
 
