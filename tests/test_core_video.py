@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -238,6 +239,10 @@ def test_a_clip_that_breaks_while_playing_is_skipped_and_reported(
     [failed] = events(caplog, "asset.failed")
     assert failed["item_id"] == "hong"
     assert "ends near" in failed["message"]
+    data_end = float(re.search(r"ends near ([0-9.]+) s", failed["message"])[1])  # type: ignore[index]
+    [ended] = events(caplog, "playback.ended")
+    # Its last picture held no longer than a frame or two: not a frozen screen.
+    assert ended["seconds"] <= data_end + 2 * FRAME_S + 0.05
     assert events(caplog, "display.error")  # the skip, said once
     assert board.screen.frame is not None
     assert board.screen.frame.base.layout == "fullscreen_text"

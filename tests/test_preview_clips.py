@@ -131,7 +131,10 @@ def test_a_truncated_clip_is_said_when_the_frame_due_is_past_its_data(tmp_path: 
     assert video_clips.read_counter(first, clip_box(first)) == 0
     with pytest.raises(PreviewError) as caught:
         render_still(session, 2.9)
-    assert caught.value.problems[0].startswith(f"{cut}: the clip's data ends near")
+    said = caught.value.problems[0]
+    assert said.startswith(f"{cut}: the clip's data ends ")
+    assert said.endswith(" s of the 3.0 s its header says")
+    assert " -" not in said  # never "near -0.1 s" (asked far ahead, nothing decoded)
 
 
 def test_a_served_clip_is_downloaded_once_and_checked(

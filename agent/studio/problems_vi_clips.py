@@ -38,9 +38,9 @@ CLIP_ROWS: tuple[tuple[str, str, str], ...] = (
     ),
     (
         "clip_truncated",
-        r"(?P<where>\S+): the clip's data ends near (?P<at>-?[\d.]+) s of the (?P<total>[\d.]+) s "
-        r"its header says",
-        "Đoạn phim {where} bị thiếu: dữ liệu hết ở khoảng giây {at} trong {total} giây; hãy "
+        r"(?P<where>\S+): the clip's data ends (?:near|before) (?P<at>[\d.]+) s of the "
+        r"(?P<total>[\d.]+) s its header says",
+        "Đoạn phim {where} bị thiếu: dữ liệu hết sớm, khoảng giây {at} trong {total} giây; hãy "
         "tải lên lại tệp đầy đủ.",
     ),
     (

@@ -95,6 +95,7 @@ class ClipPlayer:
         self._started: float | None = None
         self._decoder_pass = 0
         self._decoded_index = -1  # the last frame taken from the decoder in this pass
+        self._at_end = False  # the decoder gave its last frame of this pass
         self._closed = False
         self.audio: ClipAudio | None = None
         if audio and self.info.has_audio:
@@ -187,12 +188,19 @@ class ClipPlayer:
 
     def _check_not_truncated(self, due: int) -> None:
         """The decoder ran out before the frame due: the end of the clip, or its data ends
-        well before its header says (a truncated download that still probed)."""
-        if due > self._decoded_index + END_SLACK_FRAMES:
+        well before its header says (a truncated download that still probed). Found at
+        the decoder's end when that is short of the header's last frame, so the last
+        picture is not held while the due frame catches up with the slack."""
+        last = self.info.frame_count - 1
+        ends_early = self._at_end and self._decoded_index < last - END_SLACK_FRAMES
+        if ends_early or due > self._decoded_index + END_SLACK_FRAMES:
+            # Nothing decoded since a seek far ahead: the data ends before the time asked.
+            where = "near" if self._decoded_index >= 0 else "before"
+            at = max(self._decoded_index, 0) if self._decoded_index >= 0 else due
             raise ClipProblem(
                 self.info.path,
                 "truncated",
-                f"the clip's data ends near {self._decoded_index / self._rate:.1f} s "
+                f"the clip's data ends {where} {at / self._rate:.1f} s "
                 f"of the {self.info.duration_s:.1f} s its header says",
             )
 
@@ -203,12 +211,15 @@ class ClipPlayer:
         if pass_index != self._decoder_pass:
             self._decoder.seek(0.0)
             self._decoder_pass, self._decoded_index = pass_index, -1
+            self._at_end = False
         if (due - self._decoded_index) / self._rate > SEEK_AHEAD_S:
             self._decoder.seek(clip_position)
+            self._at_end = False
         candidate: tuple[av.VideoFrame, int] | None = None
         while True:
             frame = self._decoder.next_frame()
             if frame is None:
+                self._at_end = True
                 return candidate
             index = round(self._decoder.time_of(frame) * self._rate)
             if index > due:
