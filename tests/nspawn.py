@@ -80,10 +80,10 @@ def wheels(directory: Path, python: Path) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     _run(
         # The versions the installer pins (constraints/board.txt), so its offline install
-        # finds them in the folder.
+        # finds them in the folder; [video] as the installer installs it.
         [
             *(str(python), "-m", "pip", "wheel", "--quiet", "-w", str(directory)),
-            *("-c", str(REPO / "constraints" / "board.txt"), str(REPO)),
+            *("-c", str(REPO / "constraints" / "board.txt"), f"{REPO}[video]"),
         ],
         timeout=600,
         log=directory.parent / "pip-wheel.log",
