@@ -144,9 +144,11 @@ def test_heartbeats_carry_contract_fields_and_seq_grows_across_restart(
         "clock_synced",
     }
     # The bytes a cellular link pays for 2880 times a day, measured on the wire: under
-    # 1 KiB until issue 12 added the alert sources (CONTRACT §6) and the woken display;
-    # the budget is now 1200 bytes (bench/bandwidth.py records the real sizes).
-    assert len(message.payload) < 1200
+    # 1 KiB until issue 12 added the alert sources (CONTRACT §6) and the woken display,
+    # 1200 bytes until issue 17 added the display's frames dropped and video decoder
+    # (≈ 40 bytes; always there, so a dashboard's columns do not come and go); the
+    # budget is now 1250 bytes (bench/bandwidth.py records the real sizes).
+    assert len(message.payload) < 1250
     assert agent.terminate() == 0
     offline = observer.wait_for(
         lambda m: m.topic == board_topic("status") and m.json()["state"] == "offline"

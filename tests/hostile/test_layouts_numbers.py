@@ -70,6 +70,7 @@ VALID_ZONES: dict[str, dict[str, Any]] = {
     "ticker": {"text": "{body}"},
     "clock": {},
     "image": {"image": "{picture}"},
+    "video": {"video": "{clip}"},
     "qr": {"data": "{body}"},
     "rect": {"color": "panel"},
 }
