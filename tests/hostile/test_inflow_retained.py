@@ -99,7 +99,11 @@ def test_retained_bad_playlist_is_rejected_once_not_on_every_reconnect(
         reconnect(observer, broker)
     beat = observer.find(lambda m: m.topic == HEARTBEAT)[-1].json()
     assert beat["mqtt"]["reconnects"] >= 2
-    assert len(observer.find(event_matcher(EVENTS, "content.rejected", topic=COMMUNE_TOPIC))) == 1
+    rejected = observer.find(event_matcher(EVENTS, "content.rejected", topic=COMMUNE_TOPIC))
+    # One rejection (its own `at`): the same event again is QoS 1's redelivery of one the
+    # broker had sent on when the kick cut the board off before its PUBACK (seen in CI
+    # under load), not the retained payload refused again after a reconnect.
+    assert len({m.payload for m in rejected}) == 1
     observer.publish(COMMUNE_TOPIC, b"", retain=True)
 
 
