@@ -142,6 +142,11 @@ def run_agent(screen: Screen, warmup: float, seconds: float) -> TreeSample:
         return TreeMeter(lambda: descendants(root)).measure(seconds)
 
 
+def size(text: str) -> tuple[int, int]:
+    width, height = (int(n) for n in text.lower().split("x"))
+    return width, height
+
+
 def ratio(browser: float, agent: float) -> float:
     return browser / agent if agent > 0 else float("inf")
 
@@ -155,12 +160,14 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--warmup", type=float, default=5)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--size", default="1920x1080", help="WxH of static and ticker")
     parser.add_argument("--led-size", default="128x32", help="WxH of the LED panel")
+    parser.add_argument("--only", default="static,ticker,led", help="screens to compare")
     parser.add_argument("--json", type=Path, help="also write the samples here")
     args = parser.parse_args()
-    led_w, led_h = (int(n) for n in args.led_size.lower().split("x"))
+    wanted = args.only.split(",")
+    chosen = [s for s in screens(size(args.size), size(args.led_size)) if s.name in wanted]
     binary = ensure_chromium()
-    chosen = screens((led_w, led_h))
     print(f"machine: {machine()}")
     print(f"chromium: {chromium_version(binary)}, {' '.join(CHROMIUM_FLAGS)}")
     print(
@@ -244,8 +251,9 @@ def report(
         "30 s), health reporting and proof of play; Chromium only shows a page (the broker "
         "is counted for neither). Chromium composites at its own frame rate (60 Hz), the "
         "agent draws its ticker at 30 fps. Both are headless: neither puts frames on a "
-        "screen. CPU is counted in clock ticks (10 ms): over 20 s a reading below 0.05 % "
-        "is at the resolution, and a ratio against it is a lower bound of little precision."
+        "screen. CPU is counted in clock ticks of 10 ms: over 20 s one tick is 0.05 % of a "
+        "core, so a static screen's reading of a few ticks is ± a tick and its ratio is "
+        "rough (a longer --seconds narrows it)."
     )
     if args.json is not None:
         raw = {

@@ -174,8 +174,10 @@ body{{width:{width}px;height:{height}px}}
     return Screen("led", size, item, _page(style, body, script))
 
 
-def screens(led_size: tuple[int, int] = (128, 32)) -> list[Screen]:
-    return [static((1920, 1080)), ticker((1920, 1080)), led(led_size)]
+def screens(
+    lcd_size: tuple[int, int] = (1920, 1080), led_size: tuple[int, int] = (128, 32)
+) -> list[Screen]:
+    return [static(lcd_size), ticker(lcd_size), led(led_size)]
 
 
 def write(directory: Path, screen: Screen) -> Path:
