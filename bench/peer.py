@@ -18,6 +18,7 @@ Before the rounds, Chromium is checked to keep animating headless (two screensho
 0.5 s apart over the DevTools protocol differ on ticker and led and not on static).
 
 Usage: python bench/peer.py [--seconds 20] [--warmup 5] [--rounds 3] [--json out.json]
+       [--size 1920x1080] [--led-size 128x32] [--only static,ticker,led]
 Chromium is installed with apt-get when `chromium` is not on PATH (run as root).
 """
 
