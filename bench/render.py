@@ -1,6 +1,7 @@
 """The renderer alone: frame times per built-in layout, and CPU while a board shows one.
 
-1. Frame time of `Renderer.draw` for every built-in layout at 1920×1080 and 128×32, with
+1. Frame time of `Renderer.draw` for every built-in layout at `--size` (default 1920×1080;
+   3840x2160 for a 4K board) and 128×32, with
    the text changed on every frame (a new item: no fitting cache helps), median and p99.
 2. Frame time of `Renderer.animate` for headline's running ticker (what each frame
    costs while it scrolls).
@@ -10,7 +11,7 @@
    at 30 fps (target ≤ 10 % of one core). Headless: presenting the frame to a screen
    is not included.
 
-Usage: python bench/render.py [--frames 200] [--seconds 10]
+Usage: python bench/render.py [--frames 200] [--seconds 10] [--size 3840x2160]
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from display_layouts.catalog import BUILTIN_LAYOUTS  # noqa: E402
 from display_layouts.image_formats import is_data_uri  # noqa: E402
 from display_layouts.render import Renderer, Scene  # noqa: E402
 
-SIZES = ((1920, 1080), (128, 32))
+LED_SIZE = (128, 32)
 MAX_WAIT_S = 1.0  # the core wakes at least this often
 
 
@@ -69,9 +70,9 @@ def draw_times(layout: str, size: tuple[int, int], frames: int) -> list[float]:
     return timed(draw, frames)
 
 
-def animate_times(frames: int) -> list[float]:
-    renderer = Renderer((1920, 1080))
-    surface = pygame.Surface((1920, 1080))
+def animate_times(frames: int, size: tuple[int, int]) -> list[float]:
+    renderer = Renderer(size)
+    surface = pygame.Surface(size)
     scene = Scene("headline", samples.notices()["headline"], "B", samples.NOW, samples.NOW)
     renderer.draw(surface, scene)
     step = iter(range(1, 10**9))
@@ -83,10 +84,12 @@ def animate_times(frames: int) -> list[float]:
     return timed(animate, frames)
 
 
-def cpu_share(layout: str, fields: dict[str, str], seconds: float) -> tuple[float, int]:
+def cpu_share(
+    layout: str, fields: dict[str, str], seconds: float, size: tuple[int, int] = (1920, 1080)
+) -> tuple[float, int]:
     """(share of one core, frames animated) for a loop like the core's, on real time."""
-    renderer = Renderer((1920, 1080), fps=30)
-    surface = pygame.Surface((1920, 1080))
+    renderer = Renderer(size, fps=30)
+    surface = pygame.Surface(size)
     zone = samples.NOW.tzinfo
     started = datetime.now(zone)
     renderer.draw(surface, Scene(layout, fields, "B", started, started))
@@ -109,29 +112,37 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--frames", type=int, default=200)
     parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--size", default="1920x1080", help="WxH of the LCD board")
     args = parser.parse_args()
+    width, height = (int(n) for n in args.size.lower().split("x"))
+    size = (width, height)
     print(f"machine: {machine()}")
     print(f"Renderer.draw, text changed every frame, {args.frames} frames each:")
     print(f"  {'layout':16} {'size':>9} {'median':>9} {'p99':>9}")
-    for size in SIZES:
+    for drawn in (size, LED_SIZE):
         for layout in BUILTIN_LAYOUTS:
-            times = draw_times(layout, size, args.frames)
+            if layout == "video":  # its notice is a clip: bench/video.py measures it
+                continue
+            times = draw_times(layout, drawn, args.frames)
             median, p99 = percentile(times, 50), percentile(times, 99)
-            label = f"{size[0]}x{size[1]}"
+            label = f"{drawn[0]}x{drawn[1]}"
             print(f"  {layout:16} {label:>9} {median:6.2f} ms {p99:6.2f} ms")
-    times = animate_times(args.frames)
+    times = animate_times(args.frames, size)
     print(
-        f"Renderer.animate, headline ticker 1920x1080: median {percentile(times, 50):.2f} ms, "
+        f"Renderer.animate, headline ticker {args.size}: median {percentile(times, 50):.2f} ms, "
         f"p99 {percentile(times, 99):.2f} ms"
     )
-    static, _ = cpu_share("fullscreen_text", samples.text_notice("fullscreen_text"), args.seconds)
+    static, _ = cpu_share(
+        "fullscreen_text", samples.text_notice("fullscreen_text"), args.seconds, size
+    )
     print(
-        f"CPU, fullscreen_text (static) for {args.seconds:g} s: {static:.2%} of one core"
+        f"CPU, fullscreen_text (static) {args.size} for {args.seconds:g} s: "
+        f"{static:.2%} of one core"
         "   (target ≤ 1 %)"
     )
-    ticker, frames = cpu_share("headline", samples.text_notice("headline"), args.seconds)
+    ticker, frames = cpu_share("headline", samples.text_notice("headline"), args.seconds, size)
     print(
-        f"CPU, headline with a running ticker at 30 fps for {args.seconds:g} s: "
+        f"CPU, headline {args.size} with a running ticker at 30 fps for {args.seconds:g} s: "
         f"{ticker:.2%} of one core, {frames / args.seconds:.1f} frames/s   (target ≤ 10 %)"
     )
 
