@@ -9,6 +9,7 @@ of `sys.modules` and an exit, so what is seen is exactly what the first frame ne
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -59,7 +60,7 @@ def first_frame_modules(config: Path) -> list[str]:
         capture_output=True,
         text=True,
         cwd=REPO,
-        env={"SDL_VIDEODRIVER": "dummy", "PATH": "/usr/bin:/bin"},
+        env=dict(os.environ, SDL_VIDEODRIVER="dummy"),
         timeout=60,
     )
     assert result.returncode == 0, result.stderr
