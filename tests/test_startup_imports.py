@@ -14,6 +14,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.support import REPO, free_port, write_config
 from tests.trust_signer import SigningKey
 
@@ -38,6 +40,7 @@ OPTIONAL = {
     "firmware_bridge.output": "[serial] with output = serial",
     "serial": "[serial] with output = serial",
     "av": "a clip in a playlist",
+    "pygame.mixer": "a clip with [display] audio = true",
     "agent.video": "a clip in a playlist",
     "watchdog": "[inbox]",
     "agent.inbox.watcher": "[inbox]",
@@ -93,3 +96,31 @@ def test_each_optional_section_loads_its_subsystem(tmp_path: Path) -> None:
     modules = first_frame_modules(write_config(tmp_path, port=free_port(), extra=extra))
     for name in ("cryptography", "agent.alert_feeds", "agent.inbox.watcher"):
         assert loaded(modules, name), name
+
+
+SOUND_PROBE = """
+import json, sys
+from agent.lean_pygame import import_pygame_without_sound
+import_pygame_without_sound()
+import pygame
+before = "pygame.mixer" in sys.modules
+from agent.video.audio import open_mixer
+print(json.dumps([before, open_mixer() is not None, type(pygame.mixer).__name__]))
+"""
+
+
+def test_run_imports_pygame_without_sound_and_clip_audio_still_opens_the_mixer() -> None:
+    """`run` leaves pygame.mixer out (2.7 MB); a board with [display] audio gets the real
+    mixer when a clip's sound opens it (SDL's dummy audio driver here)."""
+    pytest.importorskip("av")
+    result = subprocess.run(
+        [sys.executable, "-c", SOUND_PROBE],
+        check=False,
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=dict(os.environ, SDL_VIDEODRIVER="dummy", SDL_AUDIODRIVER="dummy"),
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.splitlines()[-1]) == [False, True, "module"]

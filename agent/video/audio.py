@@ -36,6 +36,7 @@ import av
 import av.audio.stream
 import av.container
 import pygame
+import pygame.mixer  # `run` imports pygame without it (agent/lean_pygame.py)
 
 from agent.video.probe import DEFAULT_LIMITS, ClipLimits, ClipProblem, one_line, open_clip
 
