@@ -43,6 +43,9 @@ def _load_or_exit(path: Path) -> AgentConfig:
 
 
 def _run_agent(config: AgentConfig, frame_file: Path | None = None) -> int:
+    from agent.lean_pygame import import_pygame_without_sound
+
+    import_pygame_without_sound()  # before anything imports pygame: see agent/lean_pygame.py
     from agent.core import Agent
     from agent.messages import set_board_zone
     from display_layouts.problems import LayoutError

@@ -8,4 +8,4 @@ from pydantic import BaseModel, ConfigDict
 
 class Section(BaseModel):
     # TOML allows nan and inf: no number in the config may be anything but finite.
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, defer_build=True)

@@ -30,7 +30,6 @@ from agent.config import AgentConfig
 from agent.events import Events
 from agent.health import alerts_health, clock_synced
 from agent.heartbeat_seq import SeqCounter
-from agent.inbox import InboxWatcher
 from agent.inflow import Inflow
 from agent.intake import Intake
 from agent.messages import AlertsHealth
@@ -49,6 +48,7 @@ from display_layouts.library import scan_library
 
 if TYPE_CHECKING:
     from agent.alert_feeds import FeedPoller
+    from agent.inbox.watcher import InboxWatcher
 
 
 class CoreHooks(CommandHost, Protocol):
@@ -154,11 +154,11 @@ def build_parts(
         max_bytes=config.content.max_payload_bytes,
     )
     link, outbox = open_broker(config, topics, inflow.queue, clock, seq=seq, health=storage)
-    inbox = (
-        InboxWatcher(config.inbox.dir, inflow.queue, max_files=config.inbox.max_files)
-        if config.inbox
-        else None
-    )
+    inbox = None
+    if config.inbox:  # only a board with an inbox folder loads its watcher
+        from agent.inbox.watcher import InboxWatcher
+
+        inbox = InboxWatcher(config.inbox.dir, inflow.queue, max_files=config.inbox.max_files)
     return Parts(
         tz=tz,
         topics=topics,

@@ -6,7 +6,7 @@ import os
 import platform
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -39,14 +39,27 @@ def percentile(samples: list[float], p: float) -> float:
 
 @contextmanager
 def board(
-    size: tuple[int, int], heartbeat_s: float = 30
+    size: tuple[int, int],
+    heartbeat_s: float = 30,
+    extra: str = "",
+    before: Callable[[Path], object] | None = None,
 ) -> Iterator[tuple[Observer, AgentProcess]]:
+    """A broker, an observer and an agent; `extra`: config sections added ("{dir}" is
+    the temporary folder), `before`: called with that folder before the agent starts."""
     with tempfile.TemporaryDirectory(prefix="signage-bench-") as tmp:
         directory = Path(tmp)
         broker = Broker(directory)
         broker.start()
         observer = Observer(broker.port, [board_topic("#")]).connect()
-        config = write_config(directory, port=broker.port, heartbeat_s=heartbeat_s, size=size)
+        config = write_config(
+            directory,
+            port=broker.port,
+            heartbeat_s=heartbeat_s,
+            size=size,
+            extra=extra.replace("{dir}", str(directory)),
+        )
+        if before is not None:
+            before(directory)
         agent = AgentProcess(config, directory / "agent.log").start()
         try:
             observer.wait_for(lambda m: m.topic == board_topic("status"), timeout=20)

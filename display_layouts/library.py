@@ -101,13 +101,13 @@ class LibraryScan:
 
 
 def _load_all(
-    paths: Iterable[Path], budget: NodeBudget | None = None
+    paths: Iterable[Path], budget: NodeBudget | None = None, *, trusted: bool = False
 ) -> tuple[dict[str, Layout], list[SkippedFile]]:
     layouts: dict[str, Layout] = {}
     skipped: list[SkippedFile] = []
     for path in paths:
         try:
-            layout = load_layout_file(path, budget=budget)
+            layout = load_layout_file(path, budget=budget, trusted=trusted)
         except LayoutError as exc:
             skipped.append(SkippedFile(path, tuple(exc.errors)))
             continue
@@ -128,7 +128,7 @@ def _load_all(
 @cache
 def builtin_library() -> LayoutLibrary:
     """The layouts that ship with the agent (loaded once; a broken one is a bug)."""
-    layouts, skipped = _load_all(layout_files(BUILTIN_DIR))
+    layouts, skipped = _load_all(layout_files(BUILTIN_DIR), trusted=True)
     if skipped:
         raise LayoutError([problem for file in skipped for problem in file.errors])
     return LayoutLibrary(layouts)

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from agent.validate import validate_files
 from display_layouts.catalog import BUILTIN_LAYOUTS, LayoutError, load_library
 from display_layouts.library import BUILTIN_DIR, builtin_library
-from display_layouts.loader import load_layout_file, parse_layout
+from display_layouts.loader import _read_yaml, load_layout_file, parse_layout
 from display_layouts.spec import SlotKind
 from display_layouts.zones import zone_types
 
@@ -118,6 +118,15 @@ def test_builtin_files_validate_on_their_own(path: Path) -> None:
     out = io.StringIO()
     assert validate_files([path], out) == 0, out.getvalue()
     assert f"ok (layout {path.stem}" in out.getvalue()
+
+
+@pytest.mark.parametrize("path", sorted(BUILTIN_DIR.glob("*.yaml")), ids=lambda p: p.stem)
+def test_builtin_files_read_by_libyaml_as_by_the_bounded_loader(path: Path) -> None:
+    # The board reads its own layouts with libyaml (start-up time); what it reads must be
+    # what the bounded pure-Python loader, which every other file goes through, reads.
+    text = path.read_text(encoding="utf-8")
+    assert _read_yaml(text, str(path), None, trusted=True) == _read_yaml(text, str(path), None)
+    assert load_layout_file(path, trusted=True) == load_layout_file(path)
 
 
 def test_every_zone_type_registers_itself() -> None:

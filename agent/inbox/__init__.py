@@ -20,8 +20,25 @@ over the folder or pulled out at any moment. The agent runs as root. So:
   an entry is, in words.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from agent.inbox.files import Unreadable, read_inbox_file, update_sidecar
 from agent.inbox.rules import InboxFile
-from agent.inbox.watcher import InboxWatcher
+
+if TYPE_CHECKING:
+    from agent.inbox.watcher import InboxWatcher
+
+
+def __getattr__(name: str) -> object:
+    # The watcher (its thread, inotify through ctypes) is loaded only by a board with an
+    # `[inbox]`: the core names `InboxFile` on every board, which must not load it.
+    if name == "InboxWatcher":
+        from agent.inbox.watcher import InboxWatcher
+
+        return InboxWatcher
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = ["InboxFile", "InboxWatcher", "Unreadable", "read_inbox_file", "update_sidecar"]

@@ -24,11 +24,15 @@ from display_layouts.input_problems import named_pattern
 class Inbound(BaseModel):
     # allow_inf_nan=False: every number must be finite (a NaN reaching the renderer is a
     # crash loop); `validation.decode` also refuses NaN/Infinity in free-form JSON.
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
+    # defer_build: a payload's validator is built when the first one of its kind arrives
+    # (most kinds never come to most boards), not at import, before the first frame.
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, strict=True, allow_inf_nan=False, defer_build=True
+    )
 
 
 class Outbound(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 # Named forms: an error says the words, the JSON Schema shows the pattern.

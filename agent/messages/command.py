@@ -97,7 +97,7 @@ def _no_arguments(value: Any) -> Any:
 class NoArgs(BaseModel):
     """The args of a command that takes none: `{}` (or none at all)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     @model_validator(mode="before")
     @classmethod
@@ -106,7 +106,7 @@ class NoArgs(BaseModel):
 
 
 class BrightnessArgs(BaseModel):
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, defer_build=True)
 
     percent: Annotated[int, Field(ge=0, le=100)] = Field(description="Brightness, 0-100 %.")
     for_s: Annotated[float, Field(gt=0, le=7 * 86_400)] | None = Field(
@@ -117,7 +117,7 @@ class BrightnessArgs(BaseModel):
 
 
 class PowerArgs(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     state: Literal["on", "off"]
 

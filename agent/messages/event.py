@@ -20,7 +20,7 @@ class ErrorDetail(Outbound):
     Built from any object with `path` and `message` (a `Problem`): its source and line
     stay off the wire, which names the topic instead."""
 
-    model_config = ConfigDict(extra="forbid", from_attributes=True)
+    model_config = ConfigDict(extra="forbid", from_attributes=True, defer_build=True)
 
     path: PathText
     message: MessageText

@@ -84,7 +84,7 @@ SlotName = Annotated[str, AfterValidator(clean_name)]
 class ScheduleWindow(Inbound):
     """A weekly window in the board's time zone; `to` before `from` crosses midnight."""
 
-    model_config = ConfigDict(populate_by_name=True)
+    model_config = ConfigDict(populate_by_name=True, defer_build=True)
 
     days: Annotated[
         list[Weekday], Field(min_length=1, max_length=7, json_schema_extra={"uniqueItems": True})

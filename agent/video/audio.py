@@ -37,9 +37,12 @@ import av.audio.stream
 import av.container
 import pygame
 
+from agent.lean_pygame import load_mixer
 from agent.video.probe import DEFAULT_LIMITS, ClipLimits, ClipProblem, one_line, open_clip
 
 log = logging.getLogger(__name__)
+
+load_mixer()  # `run` imports pygame without it (agent/lean_pygame.py): a clip's sound needs it
 
 CHUNK_S = 0.25  # one Sound buffer; the Channel holds one playing and one queued
 LEAD_S = 2 * CHUNK_S + 0.1  # never queue further ahead of the picture than this

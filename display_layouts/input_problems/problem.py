@@ -20,7 +20,7 @@ class Problem(BaseModel):
 
     A model, so that it serialises like the `{path, message}` an event carries."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     path: str
     message: str

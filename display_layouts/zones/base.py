@@ -112,7 +112,7 @@ class Zone(BaseModel):
     """The settings every zone type has."""
 
     # No NaN or infinity: they pass range checks (`nan < 0` is false) and crash drawing.
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, defer_build=True)
 
     kind: ClassVar[str]  # the `type:` value, taken from the subclass's Literal
     # Decorations (rect) are backdrops: they may lie under other zones, never over them,

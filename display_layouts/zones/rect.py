@@ -37,7 +37,7 @@ class Pulse(BaseModel):
     """Alternate with `color` for the first `seconds` the item is news (on screen, or
     since its text changed: Scene.noticed)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, defer_build=True)
 
     color: Color = Field(description="The colour it alternates with.")
     seconds: float = Field(10.0, gt=0, le=60, description="How long it pulses, from the start.")
