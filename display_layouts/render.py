@@ -85,6 +85,9 @@ class _Frame:
     placed: list[tuple[Zone, pygame.Rect]] = field(default_factory=list)  # in paint order
     decorations: list[tuple[Zone, pygame.Rect]] = field(default_factory=list)
     moving: list[_Moving] = field(default_factory=list)
+    # What the moving zones were last painted with: `step` paints on with it, and what
+    # zones kept in it (laid-out text, a cut of the surface) is not worked out per frame.
+    paint: Paint | None = None
 
 
 class Renderer:
@@ -112,6 +115,9 @@ class Renderer:
         self._images = Images(images)
         self.videos = videos  # what `video` zones play (None: they draw nothing)
         self._frame: _Frame | None = None
+        # Half a frame early counts as due: a loop waking a little early must not skip a
+        # ticker step; a clock repainted just before its minute is simply repainted again.
+        self._early = timedelta(seconds=0.5 / self.fps)
 
     # --- the core's calls ----------------------------------------------------------------
 
@@ -143,6 +149,7 @@ class Renderer:
                 frame.moving.append(_Moving(zone, rect.clip(surface.get_rect())))
         self._paint_moving(frame, paint, force=True)
         self.missing_glyphs += paint.missing_glyphs
+        frame.paint = paint
         self._frame = frame
 
     def animate(self, surface: pygame.Surface, scene: Scene) -> list[pygame.Rect]:
@@ -156,7 +163,28 @@ class Renderer:
         if frame is None or frame.key != key or frame.surface != id(surface):
             self.draw(surface, scene)
             return [surface.get_rect()]
+        frame.paint = paint  # the same look, maybe another start (the item shown again)
         return self._paint_moving(frame, paint, force=False)
+
+    def step(self, surface: pygame.Surface, now: datetime) -> list[pygame.Rect] | None:
+        """`animate` for the scene last drawn or animated on `surface`, at `now`: for a
+        caller that knows nothing but the time changed (agent/screen.py), so the scene
+        is not resolved, keyed and laid out again each frame. None when no frame of
+        `surface` is held (draw it)."""
+        frame = self._frame
+        paint = frame.paint if frame is not None else None
+        if frame is None or paint is None or frame.surface != id(surface):
+            return None
+        paint.now = now
+        return self._paint_moving(frame, paint, force=False)
+
+    def next_due(self) -> datetime | None:
+        """When the frame last drawn next changes by itself (`refresh_at` of its scene,
+        from the due times its moving zones were given when last painted)."""
+        frame = self._frame
+        if frame is None:
+            return None
+        return min((item.due for item in frame.moving if item.due is not None), default=None)
 
     def refresh_at(self, scene: Scene) -> datetime | None:
         """When the frame for `scene` next changes by itself: the next minute for an
@@ -192,9 +220,7 @@ class Renderer:
     # --- painting ------------------------------------------------------------------------
 
     def _paint_moving(self, frame: _Frame, paint: Paint, *, force: bool) -> list[pygame.Rect]:
-        # Half a frame early counts as due: a loop waking a little early must not skip a
-        # ticker step; a clock repainted just before its minute is simply repainted again.
-        early = timedelta(seconds=0.5 / self.fps)
+        early = self._early
         dirty = []
         for item in frame.moving:
             if not force and item.due is not None and paint.now < item.due - early:
@@ -232,9 +258,18 @@ class Renderer:
         surface = paint.surface
         kept = surface.get_clip()
         surface.set_clip(rect)
+        # A decoration that fills all of `rect` hides what lies under it: the background
+        # and the decorations before it are not filled in vain (a ticker's band: one fill
+        # a frame, not two).
+        decorations, first = frame.decorations, -1
+        for index, (zone, area) in enumerate(decorations):
+            if zone.fills and area.contains(rect):
+                first = index
         try:
-            surface.fill(frame.background)
-            for zone, area in frame.decorations:
+            if first < 0:
+                surface.fill(frame.background)
+            for index in range(max(0, first), len(decorations)):
+                zone, area = decorations[index]
                 if area.colliderect(rect):
                     self._paint(zone, paint, area)
         finally:

@@ -167,17 +167,44 @@ class Scrolling(Protocol):
     def valign(self) -> VAlign: ...
 
 
-def run(
+class Run:
+    """A line laid out to run through a zone: what each frame of it needs, worked out
+    once per scene (kept by the zone in its Paint: Context.kept)."""
+
+    __slots__ = ("area", "gap", "indent", "line", "speed", "top")
+
+    def __init__(
+        self, area: pygame.Surface, line: Strip, top: int, *, gap: int, indent: int, speed: float
+    ) -> None:
+        self.area, self.line, self.top = area, line, top
+        self.gap, self.indent, self.speed = gap, indent, speed
+
+    def draw(self, paint: Paint) -> None:
+        """The line where it is at `paint.now`."""
+        paint.missing_glyphs += self.line.dropped
+        start = self.indent - paint.elapsed * self.speed
+        draw_scrolling(self.area, self.line, start, self.gap, self.top)
+
+
+def lay_out(
     paint: Paint, rect: pygame.Rect, text: str, settings: Scrolling, *, gap: int, indent: int
-) -> None:
-    """Draw `text` scrolled to where it is at `paint.now`, confined to `rect`: it starts
-    `indent` pixels in (readable at once) and moves left at `settings.speed`."""
+) -> Run | None:
+    """`text` laid out to run through `rect`: it starts `indent` pixels in (readable at
+    once) and moves left at `settings.speed`. None when `rect` is off the surface."""
     area = paint.area(rect)
     if area is None:
-        return
+        return None
     kind = paint.face(settings.font)
     size = line_size(kind, rect.height, pixel_sizes(settings.size, rect.height))
     line = strip(text, kind, size, settings.color, not paint.led)
-    paint.missing_glyphs += line.dropped
     top = valign_offset(rect.height, line.height, settings.valign)
-    draw_scrolling(area, line, indent - paint.elapsed * settings.speed, gap, top)
+    return Run(area, line, top, gap=gap, indent=indent, speed=settings.speed)
+
+
+def run(
+    paint: Paint, rect: pygame.Rect, text: str, settings: Scrolling, *, gap: int, indent: int
+) -> None:
+    """Draw `text` scrolled to where it is at `paint.now`, confined to `rect`."""
+    laid = lay_out(paint, rect, text, settings, gap=gap, indent=indent)
+    if laid is not None:
+        laid.draw(paint)

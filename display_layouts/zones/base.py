@@ -119,6 +119,9 @@ class Zone(BaseModel):
     # and they draw with fills and blits only, which the renderer can clip when it
     # repaints what lies under an animated zone.
     decoration: ClassVar[bool] = False
+    # Its paint sets every pixel of its rect (a fill): what lies under it need not be
+    # restored before it is repainted.
+    fills: ClassVar[bool] = False
 
     name: Name = Field(description="Unique within the layout; variants refer to it.")
     type: str
