@@ -10,14 +10,23 @@ import os
 
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")  # headless: no window, ever
 
+from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
+from typing import Any
 
 import pygame
 import pygame.freetype
+import pytest
 
+from agent.core import Agent
+from agent.link_messages import Received
+from agent.output import HeadlessOutput
 from display_layouts import samples, scroll
 from display_layouts.fonts import Face, face
 from display_layouts.render import Renderer, Scene
+from tests.support import COMMUNE_TOPIC, playlist
+from tests.test_core import FakeClock, make_config
 
 SIZE = (1920, 1080)
 TICKER = "Cảnh báo ngập lụt • Mất điện khu phố 3 • Nước sinh hoạt cấp lại từ 17 giờ"
@@ -54,3 +63,130 @@ def test_a_kept_chunk_blends_to_the_pixels_freetype_gives() -> None:
         generic.blit(image, (3, 5))
         fast.blit(image.convert(scroll._template(scroll.blend_layout(target))), (3, 5))
         assert pygame.image.tobytes(generic, "RGBA") == pygame.image.tobytes(fast, "RGBA")
+
+
+# --- the agent's loop: a ticker frame is a ticker frame, nothing more ---------------------
+
+
+class RecordingOutput(HeadlessOutput):
+    """A headless output that notes what each `present` was given."""
+
+    def __init__(self, size: tuple[int, int]) -> None:
+        super().__init__(size)
+        self.presented: list[list[pygame.Rect] | None] = []
+
+    def present(self, areas: list[pygame.Rect] | None = None) -> None:
+        self.presented.append(None if areas is None else [pygame.Rect(a) for a in areas])
+        super().present(areas)
+
+
+class Counted:
+    """A method of a real part, wrapped to count its calls (it still runs)."""
+
+    def __init__(self, owner: object, name: str) -> None:
+        self.calls = 0
+        self._real = getattr(owner, name)
+        setattr(owner, name, self)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        self.calls += 1
+        return self._real(*args, **kwargs)
+
+
+HEADLINE = {
+    "id": "h",
+    "layout": "headline",
+    "fields": {"title": "Tin", "body": "Nội dung", "ticker": TICKER},
+    "duration_s": 3600,
+}
+
+
+@pytest.fixture
+def board(tmp_path: Path) -> Iterator[tuple[Agent, FakeClock, RecordingOutput]]:
+    clock, output = FakeClock(), RecordingOutput(SIZE)
+    display = {"output": "headless", "width": SIZE[0], "height": SIZE[1]}
+    made = Agent(make_config(tmp_path, display=display), clock=clock, output=output)
+    made.link = None
+    yield made, clock, output
+    made.fetcher.stop()
+    made.seq.close()
+
+
+def run_loop(agent: Agent, clock: FakeClock, frames: int) -> None:
+    for _ in range(frames):
+        clock.advance(1 / 30)
+        agent.step()
+
+
+def test_a_ticker_frame_walks_no_playlist_and_hands_over_only_the_band(
+    board: tuple[Agent, FakeClock, RecordingOutput],
+) -> None:
+    agent, clock, output = board
+    agent.handle(Received(COMMUNE_TOPIC, playlist(1, [HEADLINE]), retained=False))
+    agent.step()  # something arrived: a full turn puts the item on air
+    eligible = Counted(agent.playback, "eligible")
+    wakeup = Counted(agent.playback, "next_wakeup")
+    frame = Counted(agent.presenter, "frame")
+    output.presented.clear()
+    frames = agent.screen.frames
+    run_loop(agent, clock, 60)
+    agent._seconds_until_next_deadline()  # the loop's sleep: from the deadlines kept
+    assert (eligible.calls, wakeup.calls, frame.calls) == (0, 0, 0)
+    assert agent.screen.frames == frames + 60
+    band = agent.renderer._frame.moving[-1].rect if agent.renderer._frame else None
+    assert band is not None
+    assert band.width == SIZE[0]
+    assert band.height < SIZE[1] // 10
+    assert output.presented == [[band]] * 60
+    # A message may change what is on air: the next turn is a full one.
+    agent.handle(Received(COMMUNE_TOPIC, playlist(2, [HEADLINE]), retained=False))
+    run_loop(agent, clock, 1)
+    assert eligible.calls == 1
+
+
+def test_the_frames_stepped_look_like_a_full_draw_at_the_same_time(
+    board: tuple[Agent, FakeClock, RecordingOutput],
+) -> None:
+    agent, clock, output = board
+    agent.handle(Received(COMMUNE_TOPIC, playlist(1, [HEADLINE]), retained=False))
+    agent.step()
+    run_loop(agent, clock, 47)
+    showing = agent.playback.showing
+    assert showing is not None
+    fields = HEADLINE["fields"]
+    assert isinstance(fields, dict)
+    now = agent.events.now()
+    expected = pygame.Surface(SIZE)
+    Renderer(SIZE).draw(expected, Scene("headline", fields, "Phúc Xá", now, showing.since))
+    got = pygame.image.tobytes(output.canvas, "RGB")
+    assert got == pygame.image.tobytes(expected, "RGB")
+
+
+@pytest.mark.parametrize("turn", ["tick", "step"])
+def test_the_loop_step_keeps_every_deadline_a_tick_keeps(
+    board: tuple[Agent, FakeClock, RecordingOutput], turn: str
+) -> None:
+    """Slot ends, validity edges and a set wall clock are seen by `step` as by `tick`."""
+    agent, clock, _ = board
+    until = (clock.wall + timedelta(seconds=2)).isoformat()
+    soon_over = {**HEADLINE, "id": "a", "valid_until": until}
+    other = {**HEADLINE, "id": "b", "fields": {"title": "B", "body": "Khác", "ticker": "Khác"}}
+    agent.handle(Received(COMMUNE_TOPIC, playlist(1, [soon_over, other]), retained=False))
+    agent.tick()
+    seen = []
+    for _ in range(120):  # 4 s: `a` leaves when its validity ends, mid-slot
+        clock.advance(1 / 30)
+        getattr(agent, turn)()
+        seen.append(shown(agent))
+    assert seen[:59] == ["a"] * 59
+    assert set(seen[60:]) == {"b"}
+    eligible = Counted(agent.playback, "eligible")
+    clock.wall -= timedelta(hours=1)  # the wall clock set back: `a` is valid again
+    clock.advance(1 / 30)
+    getattr(agent, turn)()
+    assert eligible.calls == 1
+
+
+def shown(agent: Agent) -> str | None:
+    showing = agent.playback.showing
+    return showing.entry.item.id if showing and showing.entry else None
