@@ -160,7 +160,12 @@ class Screen:
             self.refresh(now)
             return
         faults = len(self.faults)
-        areas = self._guard("base", self.frame.base, lambda on, _: renderer.step(on, now), surface)
+        in_place = self._dim_frame_to >= 100  # dimmed pixels moved would be dimmed again
+
+        def step(on: pygame.Surface, _scene: Scene) -> list[pygame.Rect] | None:
+            return renderer.step(on, now, in_place=in_place)
+
+        areas = self._guard("base", self.frame.base, step, surface)
         if areas is None and len(self.faults) == faults:
             self.refresh(now)  # no frame of this surface held: drawn as `refresh` draws
             return

@@ -17,6 +17,7 @@ from __future__ import annotations
 import bisect
 import unicodedata
 from collections import OrderedDict
+from collections.abc import Callable
 from functools import lru_cache
 from itertools import accumulate
 from typing import TYPE_CHECKING, ClassVar, Protocol
@@ -57,14 +58,16 @@ class Strip:
         self._rendered: OrderedDict[int, tuple[pygame.Surface, pygame.Rect]] = OrderedDict()
         self._layout: tuple[int, ...] = ()  # the pixel layout the kept chunks are in
 
-    def draw(self, area: pygame.Surface, x: int, top: int) -> None:
-        """Draw the line with its start at `x` (may be far left of `area`), cut to `area`."""
+    def draw(self, area: pygame.Surface, x: int, top: int, after: int = 0) -> None:
+        """Draw the line with its start at `x` (may be far left of `area`), cut to `area`;
+        only what lies right of `after` (the rest is there already: Run.slide)."""
         view = area.get_width()
         layout = blend_layout(area)
         if layout != self._layout:  # drawn on another kind of surface: kept ones unusable
             self._rendered.clear()
             self._layout = layout
-        first = max(0, bisect.bisect_right(self.starts, -x) - 1)
+        # From the chunk before the one at `after`: its last glyph may overhang a pixel.
+        first = max(0, bisect.bisect_right(self.starts, after - x) - 2)
         baseline = top + self.ascent
         for index in range(first, len(self.chunks)):
             left = x + self.starts[index]
@@ -141,15 +144,19 @@ def line_size(kind: Face, height: int, sizes: tuple[int, int]) -> int:
     return fitting[-1] if fitting else low
 
 
-def draw_scrolling(area: pygame.Surface, line: Strip, start: float, gap: int, top: int) -> None:
+def draw_scrolling(
+    area: pygame.Surface, line: Strip, start: float, gap: int, top: int, *, after: int = 0
+) -> int:
     """The line starting at x = `start` (negative once it has scrolled), drawn again
-    after every `gap` pixels so that the band never runs empty."""
+    after every `gap` pixels so that the band never runs empty (right of `after` only);
+    returns where the first copy starts: the band shows a pattern of that phase."""
     period = line.width + max(1, gap)
-    x = round(start % period) - period
+    first = x = round(start % period) - period
     while x < area.get_width():
-        if x + line.width > 0:
-            line.draw(area, x, top)
+        if x + line.width > after:
+            line.draw(area, x, top, after)
         x += period
+    return first
 
 
 class Scrolling(Protocol):
@@ -171,19 +178,50 @@ class Run:
     """A line laid out to run through a zone: what each frame of it needs, worked out
     once per scene (kept by the zone in its Paint: Context.kept)."""
 
-    __slots__ = ("area", "gap", "indent", "line", "speed", "top")
+    __slots__ = ("_phase", "area", "gap", "indent", "line", "speed", "top")
 
     def __init__(
         self, area: pygame.Surface, line: Strip, top: int, *, gap: int, indent: int, speed: float
     ) -> None:
         self.area, self.line, self.top = area, line, top
         self.gap, self.indent, self.speed = gap, indent, speed
+        self._phase: int | None = None  # where the first copy started when last drawn
 
     def draw(self, paint: Paint) -> None:
         """The line where it is at `paint.now`."""
         paint.missing_glyphs += self.line.dropped
         start = self.indent - paint.elapsed * self.speed
-        draw_scrolling(self.area, self.line, start, self.gap, self.top)
+        self._phase = draw_scrolling(self.area, self.line, start, self.gap, self.top)
+
+    def slide(self, paint: Paint, beneath: Callable[[pygame.Rect], None]) -> bool:
+        """Move the line last drawn to where it is at `paint.now` by scrolling the pixels
+        in place, and draw only what came into view on the right, over what `beneath`
+        restores there (a rect of `paint.surface`). The band shows the line repeating
+        every period, so any shift of it is a shift of that pattern: the pixels are those
+        `draw` gives, when nothing else painted the area since and what lies beneath it
+        is the same all along it (the renderer knows). False when it cannot: nothing
+        drawn yet, or the line moved the whole width."""
+        last, area = self._phase, self.area
+        if last is None:
+            return False
+        line, period = self.line, self.line.width + max(1, self.gap)
+        start = self.indent - paint.elapsed * self.speed
+        width = area.get_width()
+        moved = (last - (round(start % period) - period)) % period  # leftwards, pixels
+        if moved >= width:
+            return False
+        if moved:
+            area.scroll(-moved, 0)
+            after = width - moved
+            x, y = area.get_offset()
+            beneath(pygame.Rect(x + after, y, moved, area.get_height()))
+            paint.missing_glyphs += line.dropped
+            area.set_clip(pygame.Rect(after, 0, moved, area.get_height()))
+            try:  # a chunk begun left of `after` must not blend over itself again
+                self._phase = draw_scrolling(area, line, start, self.gap, self.top, after=after)
+            finally:
+                area.set_clip(None)
+        return True
 
 
 def lay_out(

@@ -11,6 +11,7 @@ import os
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")  # headless: no window, ever
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -190,3 +191,49 @@ def test_the_loop_step_keeps_every_deadline_a_tick_keeps(
 def shown(agent: Agent) -> str | None:
     showing = agent.playback.showing
     return showing.entry.item.id if showing and showing.entry else None
+
+
+def test_a_stepped_ticker_moves_its_pixels_and_paints_only_what_came_into_view() -> None:
+    """Across the repeat of the line too (a short text: its period is under the band's
+    width), every frame equals a full draw at its time, and each restores beneath only
+    the few columns that came into view (120 px/s at 30 fps: 4 a frame)."""
+    renderer = Renderer(SIZE, fps=30)
+    surface = pygame.Surface(SIZE)
+    short = Scene(
+        "headline", {"title": "T", "body": "B", "ticker": "Bão số 3"}, "B", samples.NOW, samples.NOW
+    )
+    renderer.draw(surface, short)
+    widths: list[int] = []
+    real = renderer._paint_beneath
+
+    def restoring(frame: Any, paint: Any, rect: pygame.Rect) -> None:
+        widths.append(rect.width)
+        real(frame, paint, rect)
+
+    renderer._paint_beneath = restoring  # type: ignore[method-assign]
+    for frame in range(1, 200):  # 6.6 s: the 220-px line and its gap pass many times
+        now = samples.NOW + timedelta(seconds=frame / 30)
+        renderer.step(surface, now)
+        if frame % 40 == 0:
+            expected = pygame.Surface(SIZE)
+            Renderer(SIZE, fps=30).draw(expected, replace(short, now=now))
+            assert pygame.image.tobytes(surface, "RGB") == pygame.image.tobytes(expected, "RGB")
+    assert len(widths) == 199  # one restore a frame, of a few columns only
+    assert max(widths) <= 5
+
+
+def test_scrolling_text_on_an_led_panel_steps_to_the_pixels_of_a_full_draw() -> None:
+    """headline on a 128×32 panel: title and body run sideways (`overflow: scroll`)."""
+    size = (128, 32)
+    fields = {"title": "Lịch tiêm chủng tuần này", "body": "Trạm y tế phường tiêm vắc-xin"}
+    shown = Scene("headline", fields, "B", samples.NOW, samples.NOW)
+    renderer = Renderer(size, fps=30)
+    surface = pygame.Surface(size)
+    renderer.draw(surface, shown)
+    assert renderer.refresh_at(shown) is not None  # it moves
+    for frame in range(1, 120):
+        now = samples.NOW + timedelta(seconds=frame / 30)
+        assert renderer.step(surface, now) is not None
+        expected = pygame.Surface(size)
+        Renderer(size, fps=30).draw(expected, replace(shown, now=now))
+        assert pygame.image.tobytes(surface, "RGB") == pygame.image.tobytes(expected, "RGB")

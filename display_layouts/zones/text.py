@@ -31,6 +31,8 @@ from display_layouts.zones.base import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import pygame
 
     from display_layouts.paint import Context, Paint
@@ -91,6 +93,12 @@ class TextZone(Zone):
         if plan is not None:
             plan.draw(paint)
 
+    def slide(
+        self, paint: Paint, rect: pygame.Rect, beneath: Callable[[pygame.Rect], None]
+    ) -> bool:
+        plan = paint.kept(self, rect, lambda: self._plan(paint, rect))
+        return plan is not None and plan.slide(paint, beneath)
+
     def _plan(self, paint: Paint, rect: pygame.Rect) -> _Still | Run | None:
         text = self.content(paint)
         if text is None:
@@ -149,6 +157,9 @@ class _Still:
 
     def draw(self, paint: Paint) -> None:
         paint.text(self.rect, self.block, self.color, self.align, self.valign)
+
+    def slide(self, _paint: Paint, _beneath: Callable[[pygame.Rect], None]) -> bool:
+        return False  # it does not move
 
 
 Placed = list[tuple[Zone, "pygame.Rect"]]

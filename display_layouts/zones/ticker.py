@@ -22,6 +22,8 @@ from display_layouts.zones.base import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import pygame
 
     from display_layouts.paint import Context, Paint
@@ -58,6 +60,12 @@ class TickerZone(Zone):
         laid = paint.kept(self, rect, lambda: self._lay_out(paint, rect))
         if laid is not None:
             laid.draw(paint)
+
+    def slide(
+        self, paint: Paint, rect: pygame.Rect, beneath: Callable[[pygame.Rect], None]
+    ) -> bool:
+        laid = paint.kept(self, rect, lambda: self._lay_out(paint, rect))
+        return laid is not None and laid.slide(paint, beneath)
 
     def _lay_out(self, paint: Paint, rect: pygame.Rect) -> Run | None:
         from display_layouts.scroll import lay_out
