@@ -3,7 +3,8 @@
 1. Frame time of `Renderer.draw` for every built-in layout at 1920×1080 and 128×32, with
    the text changed on every frame (a new item: no fitting cache helps), median and p99.
 2. Frame time of `Renderer.animate` for headline's running ticker (what each frame
-   costs while it scrolls).
+   costs while it scrolls), and of `Renderer.step` (the agent's loop since issue 18:
+   the same frame, the scene known unchanged, the band's pixels moved in place).
 3. CPU share over `--seconds` of a loop that does what the agent's core does between
    scene changes: sleep until `refresh_at` (at most 1 s), then `animate`. Once for a
    static layout (target ≤ 1 % of one core) and once for headline with a running ticker
@@ -83,6 +84,19 @@ def animate_times(frames: int) -> list[float]:
     return timed(animate, frames)
 
 
+def step_times(frames: int) -> list[float]:
+    renderer = Renderer((1920, 1080))
+    surface = pygame.Surface((1920, 1080))
+    scene = Scene("headline", samples.notices()["headline"], "B", samples.NOW, samples.NOW)
+    renderer.draw(surface, scene)
+    step = iter(range(1, 10**9))
+
+    def stepped() -> None:
+        renderer.step(surface, samples.NOW + timedelta(seconds=next(step) / 30))
+
+    return timed(stepped, frames)
+
+
 def cpu_share(layout: str, fields: dict[str, str], seconds: float) -> tuple[float, int]:
     """(share of one core, frames animated) for a loop like the core's, on real time."""
     renderer = Renderer((1920, 1080), fps=30)
@@ -122,6 +136,11 @@ def main() -> None:
     times = animate_times(args.frames)
     print(
         f"Renderer.animate, headline ticker 1920x1080: median {percentile(times, 50):.2f} ms, "
+        f"p99 {percentile(times, 99):.2f} ms"
+    )
+    times = step_times(args.frames)
+    print(
+        f"Renderer.step, headline ticker 1920x1080: median {percentile(times, 50):.2f} ms, "
         f"p99 {percentile(times, 99):.2f} ms"
     )
     static, _ = cpu_share("fullscreen_text", samples.text_notice("fullscreen_text"), args.seconds)
