@@ -73,6 +73,7 @@ class Screen:
         self.frames = 0
         self._refresh_at: datetime | None = None
         self._stepped: datetime | None = None  # the time `step` last painted the frame at
+        self._banner_at: datetime | None = None  # when the banner on show changes by itself
         self.brightness = 100
         self.power_on = True
         self._dim_frame_to = 100  # software dimming when the panel has no backlight control
@@ -151,12 +152,17 @@ class Screen:
         """`refresh`, when nothing but the time changed since the frame on show was drawn
         (agent/presenter.py knows): the moving zones that are due repainted over what
         lies beneath them, and only their rectangles handed to the output. With a banner
-        over the frame, or nothing held to step from, it is `refresh` itself."""
+        that moves or lies over the content, or nothing held to step from, it is
+        `refresh` itself."""
         due = self._refresh_at
         if self.frame is None or not self.power_on or due is None or now < due:
             return
         renderer, surface = self.renderer, self._base_surface
-        if self.frame.banner is not None or surface is not self.output.canvas:
+        # A banner that moves itself, or one laid over the content (a small LED panel:
+        # the content runs beneath it), is drawn again with each frame, as `refresh` does.
+        # A still banner below the content (an LCD) is left as it is.
+        beneath = self.frame.banner is not None and surface is self.output.canvas
+        if beneath or self._banner_at is not None:
             self.refresh(now)
             return
         faults = len(self.faults)
@@ -169,6 +175,9 @@ class Screen:
         if areas is None and len(self.faults) == faults:
             self.refresh(now)  # no frame of this surface held: drawn as `refresh` draws
             return
+        if areas and surface is not self.output.canvas:  # the content above a banner
+            offset = surface.get_abs_offset()
+            areas = [area.move(offset) for area in areas]
         if areas:
             try:
                 self._dim(areas)
@@ -260,8 +269,12 @@ class Screen:
 
     def _schedule(self, frame: Frame) -> None:
         times = [self._guard("base", frame.base, self._next_change, self._base_surface)]
+        self._banner_at = None
         if frame.banner is not None:
-            times.append(self._guard("banner", frame.banner, self._next_change, self._base_surface))
+            self._banner_at = self._guard(
+                "banner", frame.banner, self._next_change, self._base_surface
+            )
+            times.append(self._banner_at)
         self._refresh_at = min((t for t in times if t is not None), default=None)
 
     def _next_change(self, _surface: pygame.Surface, scene: Scene) -> datetime | None:

@@ -27,7 +27,7 @@ from display_layouts import samples, scroll
 from display_layouts.fonts import Face, face
 from display_layouts.render import Renderer, Scene
 from tests.support import COMMUNE_TOPIC, playlist
-from tests.test_core import FakeClock, make_config
+from tests.test_core import ALERT_TOPIC, FakeClock, alert_payload, make_config
 
 SIZE = (1920, 1080)
 TICKER = "Cảnh báo ngập lụt • Mất điện khu phố 3 • Nước sinh hoạt cấp lại từ 17 giờ"
@@ -237,3 +237,26 @@ def test_scrolling_text_on_an_led_panel_steps_to_the_pixels_of_a_full_draw() -> 
         expected = pygame.Surface(size)
         Renderer(size, fps=30).draw(expected, replace(shown, now=now))
         assert pygame.image.tobytes(surface, "RGB") == pygame.image.tobytes(expected, "RGB")
+
+
+def test_under_a_still_banner_only_the_ticker_band_is_stepped(
+    board: tuple[Agent, FakeClock, RecordingOutput],
+) -> None:
+    """A moderate alert's banner below the content (an LCD): the ticker above it runs on
+    by `step`, the banner is left as drawn, and the pixels are those a full draw gives."""
+    agent, clock, output = board
+    agent.handle(Received(COMMUNE_TOPIC, playlist(1, [HEADLINE]), retained=False))
+    agent.handle(Received(ALERT_TOPIC, alert_payload(severity="moderate"), retained=False))
+    agent.step()
+    assert agent.screen.frame is not None
+    assert agent.screen.frame.banner is not None
+    overlay = Counted(agent.renderer, "draw_overlay")
+    output.presented.clear()
+    run_loop(agent, clock, 45)
+    assert overlay.calls == 0
+    assert len(output.presented) == 45
+    assert all(areas is not None and len(areas) == 1 for areas in output.presented)
+    stepped = pygame.image.tobytes(output.canvas, "RGB")
+    agent.screen.frame = None  # drawn whole at the same instant
+    agent.tick()
+    assert pygame.image.tobytes(output.canvas, "RGB") == stepped
