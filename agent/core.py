@@ -256,7 +256,7 @@ class Agent:
                 # A turn whose work fails does not count as progress: one failure costs
                 # nothing, a loop failing turn after turn stops the watchdog's pings and
                 # systemd starts the agent afresh.
-                if self.guarded(self.fetcher.supervise) & self.guarded(self.tick):
+                if self.guarded(self.fetcher.supervise) & self.guarded(self.step):
                     self._loop_progress = self.clock.monotonic()
         finally:
             self._shutdown()
@@ -303,6 +303,18 @@ class Agent:
         self.refusals.report_due()
         self.status.heartbeat_if_due()
 
+    def step(self) -> None:
+        """The loop's `tick`: when nothing arrived and none of the screen's deadlines
+        passed, only the moving zones are repainted (a ticker frame: no playlist walked,
+        no frame composed; agent/presenter.py)."""
+        now = self.events.now()
+        if not self.output.pump():
+            self.request_stop()
+        if not self.presenter.step(now):
+            self.presenter.turn(now)
+        self.refusals.report_due()
+        self.status.heartbeat_if_due()
+
     # --- inbound -------------------------------------------------------------------------
 
     def guarded(self, step: Callable[[], object]) -> bool:
@@ -311,6 +323,7 @@ class Agent:
 
     def handle(self, message: CoreMessage) -> None:
         """One message from another thread (broker, inbox, fetcher, serial, signal)."""
+        self.presenter.unsettle()  # whatever it changes is on air at the next turn
         try:
             self._dispatch(message)
         except Exception:  # a bug in one message's handling must not stop the board

@@ -72,6 +72,8 @@ class Screen:
         self.frame: Frame | None = None
         self.frames = 0
         self._refresh_at: datetime | None = None
+        self._stepped: datetime | None = None  # the time `step` last painted the frame at
+        self._banner_at: datetime | None = None  # when the banner on show changes by itself
         self.brightness = 100
         self.power_on = True
         self._dim_frame_to = 100  # software dimming when the panel has no backlight control
@@ -117,7 +119,8 @@ class Screen:
     def redraw(self) -> None:
         """Draw the frame on show again when power or brightness changed since it was drawn."""
         if self.frame is not None and self.power_on and self._stale:
-            self._draw(self.frame)
+            moved = self._stepped  # where `step` left its moving zones, not where `show` did
+            self._draw(self.frame if moved is None else self.frame.at(moved))
 
     def refresh(self, now: datetime) -> None:
         """Repaint the moving parts (ticker, clock) of the frame on show when they are due."""
@@ -142,7 +145,49 @@ class Screen:
             log.exception("presenting %s failed", frame.base.layout)
             self.on_error(f"presenting {frame.base.layout}: {exc}")
         self.frame = frame
+        self._stepped = None
         self._schedule(frame)
+
+    def step(self, now: datetime) -> None:
+        """`refresh`, when nothing but the time changed since the frame on show was drawn
+        (agent/presenter.py knows): the moving zones that are due repainted over what
+        lies beneath them, and only their rectangles handed to the output. With a banner
+        that moves or lies over the content, or nothing held to step from, it is
+        `refresh` itself."""
+        due = self._refresh_at
+        if self.frame is None or not self.power_on or due is None or now < due:
+            return
+        renderer, surface = self.renderer, self._base_surface
+        # A banner that moves itself, or one laid over the content (a small LED panel:
+        # the content runs beneath it), is drawn again with each frame, as `refresh` does.
+        # A still banner below the content (an LCD) is left as it is.
+        beneath = self.frame.banner is not None and surface is self.output.canvas
+        if beneath or self._banner_at is not None:
+            self.refresh(now)
+            return
+        faults = len(self.faults)
+        in_place = self._dim_frame_to >= 100  # dimmed pixels moved would be dimmed again
+
+        def step(on: pygame.Surface, _scene: Scene) -> list[pygame.Rect] | None:
+            return renderer.step(on, now, in_place=in_place)
+
+        areas = self._guard("base", self.frame.base, step, surface)
+        if areas is None and len(self.faults) == faults:
+            self.refresh(now)  # no frame of this surface held: drawn as `refresh` draws
+            return
+        if areas and surface is not self.output.canvas:  # the content above a banner
+            offset = surface.get_abs_offset()
+            areas = [area.move(offset) for area in areas]
+        if areas:
+            try:
+                self._dim(areas)
+                self.output.present(areas)
+                self.frames += 1
+            except Exception as exc:  # an output failure must not take the board down
+                log.exception("presenting %s failed", self.frame.base.layout)
+                self.on_error(f"presenting {self.frame.base.layout}: {exc}")
+        self._stepped = now
+        self._refresh_at = renderer.next_due()
 
     @property
     def refresh_at(self) -> datetime | None:
@@ -208,6 +253,7 @@ class Screen:
             self.on_error(f"presenting {frame.base.layout}: {exc}")
         self.frames += 1
         self.frame = frame
+        self._stepped = None
         self._stale = False
         self._schedule(frame)
 
@@ -223,8 +269,12 @@ class Screen:
 
     def _schedule(self, frame: Frame) -> None:
         times = [self._guard("base", frame.base, self._next_change, self._base_surface)]
+        self._banner_at = None
         if frame.banner is not None:
-            times.append(self._guard("banner", frame.banner, self._next_change, self._base_surface))
+            self._banner_at = self._guard(
+                "banner", frame.banner, self._next_change, self._base_surface
+            )
+            times.append(self._banner_at)
         self._refresh_at = min((t for t in times if t is not None), default=None)
 
     def _next_change(self, _surface: pygame.Surface, scene: Scene) -> datetime | None:
@@ -234,7 +284,7 @@ class Screen:
         """Software dimming, for panels without a backlight the agent can set."""
         if self._dim_frame_to >= 100:
             return
-        shade = pygame.Surface(self.output.canvas.get_size())
-        shade.set_alpha(round(255 * (100 - self._dim_frame_to) / 100))
+        # Multiplied in place: no frame-sized shade allocated per ticker step (8 MB).
+        level = round(255 * self._dim_frame_to / 100)
         for area in areas:
-            self.output.canvas.blit(shade, area, area)
+            self.output.canvas.fill((level, level, level), area, special_flags=pygame.BLEND_MULT)

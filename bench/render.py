@@ -4,7 +4,8 @@
    3840x2160 for a 4K board) and 128×32, with
    the text changed on every frame (a new item: no fitting cache helps), median and p99.
 2. Frame time of `Renderer.animate` for headline's running ticker (what each frame
-   costs while it scrolls).
+   costs while it scrolls), and of `Renderer.step` (the agent's loop since issue 18:
+   the same frame, the scene known unchanged, the band's pixels moved in place).
 3. CPU share over `--seconds` of a loop that does what the agent's core does between
    scene changes: sleep until `refresh_at` (at most 1 s), then `animate`. Once for a
    static layout (target ≤ 1 % of one core) and once for headline with a running ticker
@@ -84,6 +85,19 @@ def animate_times(frames: int, size: tuple[int, int]) -> list[float]:
     return timed(animate, frames)
 
 
+def step_times(frames: int, size: tuple[int, int] = (1920, 1080)) -> list[float]:
+    renderer = Renderer(size)
+    surface = pygame.Surface(size)
+    scene = Scene("headline", samples.text_notice("headline"), "B", samples.NOW, samples.NOW)
+    renderer.draw(surface, scene)
+    step = iter(range(1, 10**9))
+
+    def stepped() -> None:
+        renderer.step(surface, samples.NOW + timedelta(seconds=next(step) / 30))
+
+    return timed(stepped, frames)
+
+
 def cpu_share(
     layout: str, fields: dict[str, str], seconds: float, size: tuple[int, int] = (1920, 1080)
 ) -> tuple[float, int]:
@@ -130,6 +144,11 @@ def main() -> None:
     times = animate_times(args.frames, size)
     print(
         f"Renderer.animate, headline ticker {args.size}: median {percentile(times, 50):.2f} ms, "
+        f"p99 {percentile(times, 99):.2f} ms"
+    )
+    times = step_times(args.frames, size)
+    print(
+        f"Renderer.step, headline ticker {args.size}: median {percentile(times, 50):.2f} ms, "
         f"p99 {percentile(times, 99):.2f} ms"
     )
     static, _ = cpu_share(

@@ -3,10 +3,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import pygame
 
@@ -17,6 +17,8 @@ from display_layouts.images import Fit, ImageCache, read_image_file, uri_key
 from display_layouts.plain import clean
 from display_layouts.text import Align, Color, TextBlock, TextStyle, VAlign, draw_block, fit
 from display_layouts.video_source import VideoSource
+
+T = TypeVar("T")
 
 
 def text_value(fields: Mapping[str, object], name: str) -> str | None:
@@ -98,6 +100,20 @@ class Context:
         self.canvas = canvas
         self.size = canvas.size
         self.led = canvas.led  # the pixel font and no antialiasing
+        # What zones worked out from the scene, not the time: the renderer paints the
+        # frames of one scene with one Paint (Renderer.step), so that is done once.
+        self._kept: dict[tuple[int, str], tuple[pygame.Rect, Any]] = {}
+
+    def kept(self, zone: object, rect: pygame.Rect, make: Callable[[], T], part: str = "") -> T:
+        """`make()` for `zone` in `rect`, worked out once for this scene (and surface): it
+        may depend on the scene's values and the rect, never on the time."""
+        key = (id(zone), part)
+        held = self._kept.get(key)
+        if held is not None and held[0] == rect:
+            return cast(T, held[1])
+        value = make()
+        self._kept[key] = (pygame.Rect(rect), value)
+        return value
 
     @property
     def elapsed(self) -> float:

@@ -10,6 +10,11 @@ beneath it: the background and the decorations (rects) it sits on, since no othe
 may overlap it. A decoration that changes (a pulsing band) is repainted with the zones
 lying over it. A static screen therefore costs nothing between scene changes
 (`refresh_at` says None), and a running ticker costs one band per frame.
+
+`step` is `animate` for a caller that knows only the time changed (the agent's loop): the
+frame's Paint is reused, with what its zones worked out (Context.kept), and a scrolling
+line over a uniform backdrop moves its pixels in place (Zone.slide) and paints only the
+few columns that came into view (issue 18).
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import pygame
@@ -28,8 +33,8 @@ from display_layouts.canvas import Canvas, Panel
 from display_layouts.image_formats import ImageSource, RemoteImage
 from display_layouts.layout import Arrangement, Layout, arrange
 from display_layouts.library import LayoutLibrary, builtin_library
+from display_layouts.moving import HeldFrame, Moving, uniform_beneath
 from display_layouts.paint import Context, Images, Paint, text_value
-from display_layouts.text import Color
 from display_layouts.video_source import ClipFailed, VideoSource, clip_ref
 from display_layouts.zones.base import Zone
 from display_layouts.zones.text import TextZone, kept_smaller
@@ -65,28 +70,6 @@ class Scene:
         return self.layout, dict(self.fields), self.board_name, self.builtin
 
 
-@dataclass
-class _Moving:
-    """An animated zone of the frame on screen."""
-
-    zone: Zone
-    rect: pygame.Rect
-    due: datetime | None = None  # when it next looks different
-
-
-@dataclass
-class _Frame:
-    """What `draw` last painted: enough for `animate` to repaint only what moves."""
-
-    key: tuple[object, ...]  # what the static layer depends on (see Renderer._key)
-    canvas: Canvas
-    surface: int  # id() of the surface painted
-    background: Color
-    placed: list[tuple[Zone, pygame.Rect]] = field(default_factory=list)  # in paint order
-    decorations: list[tuple[Zone, pygame.Rect]] = field(default_factory=list)
-    moving: list[_Moving] = field(default_factory=list)
-
-
 class Renderer:
     def __init__(
         self,
@@ -111,7 +94,10 @@ class Renderer:
         self._logged: set[tuple[str, str]] = set()  # failures already logged with a traceback
         self._images = Images(images)
         self.videos = videos  # what `video` zones play (None: they draw nothing)
-        self._frame: _Frame | None = None
+        self._frame: HeldFrame | None = None
+        # Half a frame early counts as due: a loop waking a little early must not skip a
+        # ticker step; a clock repainted just before its minute is simply repainted again.
+        self._early = timedelta(seconds=0.5 / self.fps)
 
     # --- the core's calls ----------------------------------------------------------------
 
@@ -131,7 +117,7 @@ class Renderer:
         background = arrangement.background or theme.BACKGROUND
         surface.fill(background)
         key = self._key(layout, scene, paint.canvas)
-        frame = _Frame(key, paint.canvas, id(surface), background)
+        frame = HeldFrame(key, paint.canvas, id(surface), background)
         for zone, rect in self._placed(arrangement, paint):
             frame.placed.append((zone, rect))
             if zone.decoration:
@@ -140,9 +126,12 @@ class Renderer:
             if due is None or zone.decoration:  # a decoration under the zones after it
                 self._paint(zone, paint, rect)
             if due is not None:
-                frame.moving.append(_Moving(zone, rect.clip(surface.get_rect())))
+                frame.moving.append(Moving(zone, rect.clip(surface.get_rect())))
+        for item in frame.moving:
+            item.uniform = uniform_beneath(frame, item)
         self._paint_moving(frame, paint, force=True)
         self.missing_glyphs += paint.missing_glyphs
+        frame.paint = paint
         self._frame = frame
 
     def animate(self, surface: pygame.Surface, scene: Scene) -> list[pygame.Rect]:
@@ -156,7 +145,31 @@ class Renderer:
         if frame is None or frame.key != key or frame.surface != id(surface):
             self.draw(surface, scene)
             return [surface.get_rect()]
+        frame.paint = paint  # the same look, maybe another start (the item shown again)
         return self._paint_moving(frame, paint, force=False)
+
+    def step(
+        self, surface: pygame.Surface, now: datetime, *, in_place: bool = True
+    ) -> list[pygame.Rect] | None:
+        """`animate` for the scene last drawn or animated on `surface`, at `now`: for a
+        caller that knows nothing but the time changed (agent/screen.py), so the scene
+        is not resolved, keyed and laid out again each frame. `in_place`: the surface
+        holds what was painted on it (not dimmed since), so a scrolling line may move its
+        pixels. None when no frame of `surface` is held (draw it)."""
+        frame = self._frame
+        paint = frame.paint if frame is not None else None
+        if frame is None or paint is None or frame.surface != id(surface):
+            return None
+        paint.now = now
+        return self._paint_moving(frame, paint, force=False, in_place=in_place)
+
+    def next_due(self) -> datetime | None:
+        """When the frame last drawn next changes by itself (`refresh_at` of its scene,
+        from the due times its moving zones were given when last painted)."""
+        frame = self._frame
+        if frame is None:
+            return None
+        return min((item.due for item in frame.moving if item.due is not None), default=None)
 
     def refresh_at(self, scene: Scene) -> datetime | None:
         """When the frame for `scene` next changes by itself: the next minute for an
@@ -191,10 +204,10 @@ class Renderer:
 
     # --- painting ------------------------------------------------------------------------
 
-    def _paint_moving(self, frame: _Frame, paint: Paint, *, force: bool) -> list[pygame.Rect]:
-        # Half a frame early counts as due: a loop waking a little early must not skip a
-        # ticker step; a clock repainted just before its minute is simply repainted again.
-        early = timedelta(seconds=0.5 / self.fps)
+    def _paint_moving(
+        self, frame: HeldFrame, paint: Paint, *, force: bool, in_place: bool = False
+    ) -> list[pygame.Rect]:
+        early = self._early
         dirty = []
         for item in frame.moving:
             if not force and item.due is not None and paint.now < item.due - early:
@@ -203,13 +216,24 @@ class Renderer:
                 if not force and item.due is not None:
                     dirty.append(self._repaint_over(frame, paint, item.rect))
             else:
-                self._paint_beneath(frame, paint, item.rect)
-                self._paint(item.zone, paint, item.rect)
+                if not (in_place and item.uniform and self._slide(frame, paint, item)):
+                    self._paint_beneath(frame, paint, item.rect)
+                    self._paint(item.zone, paint, item.rect)
                 dirty.append(item.rect)
             item.due = item.zone.next_change(paint, item.rect)
         return dirty
 
-    def _repaint_over(self, frame: _Frame, paint: Paint, rect: pygame.Rect) -> pygame.Rect:
+    def _slide(self, frame: HeldFrame, paint: Paint, item: Moving) -> bool:
+        """Move a scrolling zone's pixels in place (Zone.slide); False: paint it whole."""
+        try:
+            return item.zone.slide(
+                paint, item.rect, lambda strip: self._paint_beneath(frame, paint, strip)
+            )
+        except Exception as exc:  # as a failed paint: counted, and the board goes on
+            self._failed(f"zone {item.zone.name!r} ({item.zone.kind})", exc)
+            return True
+
+    def _repaint_over(self, frame: HeldFrame, paint: Paint, rect: pygame.Rect) -> pygame.Rect:
         """Repaint a changed decoration with the zones lying over it (a pulsing band
         under its label), in the frame's order; returns the area repainted."""
         # Grown until no zone lies half in it: a text drawn twice over itself would
@@ -226,15 +250,24 @@ class Renderer:
                 self._paint(zone, paint, placed)
         return area
 
-    def _paint_beneath(self, frame: _Frame, paint: Paint, rect: pygame.Rect) -> None:
+    def _paint_beneath(self, frame: HeldFrame, paint: Paint, rect: pygame.Rect) -> None:
         """Restore what lies under `rect`: the background and the decorations there. The
         surface's clip keeps their fills inside `rect` (a rect zone only fills)."""
         surface = paint.surface
         kept = surface.get_clip()
         surface.set_clip(rect)
+        # A decoration that fills all of `rect` hides what lies under it: the background
+        # and the decorations before it are not filled in vain (a ticker's band: one fill
+        # a frame, not two).
+        decorations, first = frame.decorations, -1
+        for index, (zone, area) in enumerate(decorations):
+            if zone.fills and area.contains(rect):
+                first = index
         try:
-            surface.fill(frame.background)
-            for zone, area in frame.decorations:
+            if first < 0:
+                surface.fill(frame.background)
+            for index in range(max(0, first), len(decorations)):
+                zone, area = decorations[index]
                 if area.colliderect(rect):
                     self._paint(zone, paint, area)
         finally:

@@ -207,8 +207,11 @@ class AssetFetcher:
                 self._last_restart = now
                 wait = min(_RESTART_MAX_S, 2.0 ** min(self._restarts - 1, 30))
                 self._next_restart = now + wait
-            self._changed.notify_all()
-        if self.pending:
+                self._changed.notify_all()  # the jobs given back are due now
+            # Called every turn of the core's loop (30 a second with a ticker): the
+            # workers are woken only when there is something for them.
+            missing = len(self._workers) < self.settings.workers
+        if missing and self.pending:
             self._start_workers()  # workers that could not be started before
         for message in restarted:
             log.error("%s", message)

@@ -22,6 +22,8 @@ from display_layouts.input_problems import did_you_mean, named_pattern
 from display_layouts.spec import SlotKind
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import pygame
 
     from display_layouts.paint import Context, Paint
@@ -119,6 +121,9 @@ class Zone(BaseModel):
     # and they draw with fills and blits only, which the renderer can clip when it
     # repaints what lies under an animated zone.
     decoration: ClassVar[bool] = False
+    # Its paint sets every pixel of its rect (a fill): what lies under it need not be
+    # restored before it is repainted.
+    fills: ClassVar[bool] = False
 
     name: Name = Field(description="Unique within the layout; variants refer to it.")
     type: str
@@ -154,6 +159,15 @@ class Zone(BaseModel):
 
     def paint(self, paint: Paint, rect: pygame.Rect) -> None:
         raise NotImplementedError
+
+    def slide(
+        self, paint: Paint, rect: pygame.Rect, beneath: Callable[[pygame.Rect], None]
+    ) -> bool:
+        """Move what the zone last painted in `rect` on to `paint.now` in place, painting
+        only what came into view, over what `beneath` restores there (a scrolling line:
+        a frame is then the band's pixels moved, not the band painted). False when it
+        does not: the renderer restores beneath the whole zone and paints it."""
+        return False
 
 
 RGB = tuple[int, int, int]

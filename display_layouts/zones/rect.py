@@ -64,6 +64,7 @@ class Pulse(BaseModel):
 @zone_type
 class RectZone(Zone):
     decoration: ClassVar[bool] = True
+    fills: ClassVar[bool] = True  # a fill replaces the pixels, whatever its colour
 
     type: Literal["rect"]
     color: Color

@@ -8,6 +8,7 @@ LED panels' way of showing a long notice).
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Literal
 
@@ -30,10 +31,13 @@ from display_layouts.zones.base import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import pygame
 
     from display_layouts.paint import Context, Paint
-    from display_layouts.text import TextBlock
+    from display_layouts.scroll import Run
+    from display_layouts.text import Align, TextBlock
 
 # How much smaller a `smaller_than` text stays: one step of a type scale (a minor
 # third, 1.2), which a reader sees at a glance; a pixel or two would not show.
@@ -79,24 +83,38 @@ class TextZone(Zone):
         return self.content(ctx) is not None
 
     def next_change(self, ctx: Context, rect: pygame.Rect) -> datetime | None:
-        if self._scrolls(ctx, rect):
+        if ctx.kept(self, rect, lambda: self._scrolls(ctx, rect), "scrolls"):
             return ctx.now + timedelta(seconds=1 / ctx.fps)
         return None
 
     def paint(self, paint: Paint, rect: pygame.Rect) -> None:
+        # Fitted (or laid out to scroll) once per scene: a scrolling frame only moves it.
+        plan = paint.kept(self, rect, lambda: self._plan(paint, rect))
+        if plan is not None:
+            plan.draw(paint)
+
+    def slide(
+        self, paint: Paint, rect: pygame.Rect, beneath: Callable[[pygame.Rect], None]
+    ) -> bool:
+        plan = paint.kept(self, rect, lambda: self._plan(paint, rect))
+        return plan is not None and plan.slide(paint, beneath)
+
+    def _plan(self, paint: Paint, rect: pygame.Rect) -> _Still | Run | None:
         text = self.content(paint)
         if text is None:
-            return
+            return None
         block = self._block(paint, rect, text)
         color = slot_color(paint, self.color_slot, self.color)
         if self.overflow == "scroll" and block.truncated:
+            from display_layouts.scroll import lay_out
+
             shown = self if color == self.color else self.model_copy(update={"color": color})
-            shown._scroll(paint, rect, text)
-            return
+            # Starts at the zone's left edge: the beginning of the notice is read first.
+            return lay_out(paint, rect, text, shown, gap=rect.width // 3, indent=0)
         align = self.align
         if align == "auto":
             align = "center" if len(block.lines) <= _CENTRED_LINES else "left"
-        paint.text(rect, block, color, align, self.valign)
+        return _Still(rect, block, color, align, self.valign)
 
     def font_size(self, ctx: Context, rect: pygame.Rect) -> int | None:
         """The size, in pixels, the text is drawn at in `rect` (None: nothing to draw)."""
@@ -126,11 +144,22 @@ class TextZone(Zone):
             return False
         return self._block(ctx, rect, text).truncated
 
-    def _scroll(self, paint: Paint, rect: pygame.Rect, text: str) -> None:
-        from display_layouts.scroll import run
 
-        # Starts at the zone's left edge: the beginning of the notice is read first.
-        run(paint, rect, text, self, gap=rect.width // 3, indent=0)
+@dataclass(frozen=True, slots=True)
+class _Still:
+    """A fitted block, as a text zone that does not scroll draws it."""
+
+    rect: pygame.Rect
+    block: TextBlock
+    color: Color
+    align: Align
+    valign: VAlign
+
+    def draw(self, paint: Paint) -> None:
+        paint.text(self.rect, self.block, self.color, self.align, self.valign)
+
+    def slide(self, _paint: Paint, _beneath: Callable[[pygame.Rect], None]) -> bool:
+        return False  # it does not move
 
 
 Placed = list[tuple[Zone, "pygame.Rect"]]

@@ -22,9 +22,12 @@ from display_layouts.zones.base import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import pygame
 
     from display_layouts.paint import Context, Paint
+    from display_layouts.scroll import Run
 
 
 @zone_type
@@ -53,9 +56,22 @@ class TickerZone(Zone):
         return ctx.now + timedelta(seconds=1 / ctx.fps)
 
     def paint(self, paint: Paint, rect: pygame.Rect) -> None:
-        from display_layouts.scroll import run
+        # Laid out once per scene: a frame only moves the line (issue 18).
+        laid = paint.kept(self, rect, lambda: self._lay_out(paint, rect))
+        if laid is not None:
+            laid.draw(paint)
+
+    def slide(
+        self, paint: Paint, rect: pygame.Rect, beneath: Callable[[pygame.Rect], None]
+    ) -> bool:
+        laid = paint.kept(self, rect, lambda: self._lay_out(paint, rect))
+        return laid is not None and laid.slide(paint, beneath)
+
+    def _lay_out(self, paint: Paint, rect: pygame.Rect) -> Run | None:
+        from display_layouts.scroll import lay_out
 
         text = self.content(paint)
-        if text is not None:
-            gap, indent = (round(rect.width * share / 100) for share in (self.gap, self.indent))
-            run(paint, rect, text, self, gap=gap, indent=indent)
+        if text is None:
+            return None
+        gap, indent = (round(rect.width * share / 100) for share in (self.gap, self.indent))
+        return lay_out(paint, rect, text, self, gap=gap, indent=indent)
