@@ -13,7 +13,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from display_layouts.fonts import ELLIPSIS, Face, face
+from display_layouts.fonts import (
+    DEEP,
+    ELLIPSIS,
+    FONT_DIR,
+    TALL,
+    Face,
+    FontFace,
+    VerticalMetrics,
+    face,
+)
 from display_layouts.plain import clean
 from display_layouts.text import Align, TextStyle, VAlign, draw_block, ellipsize, fit, wrap
 
@@ -175,6 +184,23 @@ def test_capital_with_stacked_marks_is_not_cut_at_the_top() -> None:
     assert ink is not None
     assert ink.top > 0
     assert ink.bottom <= block.height
+
+
+@pytest.mark.parametrize("kind", list(Face))
+@pytest.mark.parametrize("antialiased", [True, False])
+def test_vertical_metrics_are_the_drawing_fonts_own(kind: Face, antialiased: bool) -> None:
+    # They are measured on a Font opened for the purpose (so its big probe glyphs do not
+    # stay in the drawing Font's cache): it must measure exactly what the drawing Font
+    # would, at small sizes where hinting rounds and at a clock's size.
+    loaded = FontFace(FONT_DIR / kind.value)
+    loaded.font.antialiased = antialiased
+    drawing = loaded.font
+    for size in (4, 7, 9, 12, 16, 23, 32, 48, 97, 160, 333, 450):
+        tall, deep = drawing.get_rect(TALL, size=size), drawing.get_rect(DEEP, size=size)
+        assert loaded.vertical(size) == VerticalMetrics(
+            ascent=max(drawing.get_sized_ascender(size), tall.y),
+            descent=max(-drawing.get_sized_descender(size), deep.height - deep.y),
+        )
 
 
 def test_emoji_is_dropped_counted_and_leaves_no_trace() -> None:
