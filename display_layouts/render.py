@@ -26,10 +26,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import pygame
-import pygame.freetype
 
 from display_layouts import theme
 from display_layouts.canvas import Canvas, Panel
+from display_layouts.fonts import init_freetype
 from display_layouts.image_formats import ImageSource, RemoteImage
 from display_layouts.layout import Arrangement, Layout, arrange
 from display_layouts.library import LayoutLibrary, builtin_library
@@ -83,7 +83,7 @@ class Renderer:
     ) -> None:
         """`panel`: whether the output is an LED panel (pixel font, no antialiasing) or an
         LCD; by default guessed from the size (see theme.LED_UNIT)."""
-        pygame.freetype.init()
+        init_freetype()
         self.size = size
         self.fps = max(1, fps)
         self.panel = panel
