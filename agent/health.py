@@ -13,8 +13,6 @@ from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-import psutil
-
 from agent import __version__
 from agent.content import channel_summary
 from agent.messages import (
@@ -36,6 +34,7 @@ from agent.messages import (
     group_channel,
 )
 from agent.playback import rotation_order
+from agent.system_figures import SystemFigures
 
 if TYPE_CHECKING:
     from agent.alert_feeds import FeedPoller
@@ -76,17 +75,17 @@ def clock_synced() -> bool | None:
 class SystemProbe:
     def __init__(self, state_dir: Path) -> None:
         self.state_dir = state_dir
-        psutil.cpu_percent(None)  # primes the counter: later calls measure since the last
+        self.figures = SystemFigures()  # primed: each reading measures since the last
 
     def read(self) -> SystemHealth:
         try:
-            disk_free_mb: int | None = psutil.disk_usage(str(self.state_dir)).free // 2**20
+            disk_free_mb: int | None = self.figures.disk_free_bytes(self.state_dir) // 2**20
         except OSError:
             disk_free_mb = None
         return SystemHealth(
-            cpu_percent=psutil.cpu_percent(None),
+            cpu_percent=self.figures.cpu_percent(),
             cpu_temp_c=cpu_temperature_c(),
-            mem_percent=psutil.virtual_memory().percent,
+            mem_percent=self.figures.memory_percent(),
             disk_free_mb=disk_free_mb,
             load1=round(os.getloadavg()[0], 2),
             clock_synced=clock_synced(),

@@ -47,6 +47,7 @@ OPTIONAL = {
     "agent.inbox.watcher": "[inbox]",
     "agent.inbox.inotify": "[inbox]",
     "agent.doctor": "the doctor command",
+    "psutil": "the doctor command (the heartbeat reads /proc: agent/system_figures.py)",
     "agent.studio": "the studio command",
     "agent.preview": "the preview command",
     "fastapi": "the fleet service, never a board",
