@@ -102,6 +102,11 @@ class CommandReadProbe:
                 self._arrived = True
             return True
 
+    def pending(self) -> bool:
+        """Sent on this connection and not judged yet: the verdict is still to be asked."""
+        with self._lock:
+            return self._sent_at is not None and not self._decided
+
     def verdict(self, now: float) -> Verdict | None:
         """The finding of this connection's probe, once; None while it is not known."""
         with self._lock:

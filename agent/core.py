@@ -52,7 +52,17 @@ __all__ = ["Agent", "Reload", "Wake"]
 
 log = logging.getLogger(__name__)
 
-MAX_WAIT_S = 1.0  # re-check at least this often: wall-clock jumps (NTP at boot) are caught
+# A board with nothing due sleeps until its next deadline (a heartbeat, what goes on air
+# next, a flood's summary), but never longer than this. What the cap guards: deadlines on
+# the wall clock (a slot's end, a validity or schedule edge, a clock zone's minute) become
+# a sleep when it starts, so a wall clock set during it (NTP stepping it at boot, a
+# technician) is seen only at the next wake, where `Presenter.step` sees the wall clock
+# moved against the monotonic one and makes a full turn. A set clock is rare (once per
+# boot), and what it delays is the minute a clock shows or an edge of the schedule: 10 s,
+# once, is as good as the board's reaction to it needs to be (the 1 s it was cost a wake
+# a second: ~0.3 ms of CPU each on a small board, most of a static screen's cost).
+IDLE_WAIT_S = 10.0
+WATCHDOG_SHARE = 3  # and 3 turns per WatchdogSec, which wants progress within it
 SCREEN_PUMP_S = 0.25  # a window must answer its window system
 
 
@@ -286,13 +296,18 @@ class Agent:
             return 0.0
         now = self.clock.now()
         mono = self.clock.monotonic()
-        waits = [MAX_WAIT_S, self.status.timer.next_at - mono]
+        waits = [self.longest_wait_s(), self.status.timer.next_at - mono]
         if (summary_due := self.rejections.next_due()) is not None:
             waits.append(summary_due - mono)
         waits += [(change - now).total_seconds() for change in self.presenter.changes(now)]
         if self.output.kind == "screen":
             waits.append(SCREEN_PUMP_S)
         return max(0.0, min(waits))
+
+    def longest_wait_s(self) -> float:
+        """The cap of the loop's sleep: IDLE_WAIT_S, or less under a systemd watchdog."""
+        watchdog_s = self.notifier.watchdog_s
+        return IDLE_WAIT_S if watchdog_s is None else min(IDLE_WAIT_S, watchdog_s / WATCHDOG_SHARE)
 
     def tick(self) -> None:
         """Act on what is due now: what goes on air, flood summaries, a heartbeat."""

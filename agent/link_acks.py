@@ -22,7 +22,7 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
 from agent.clock import Clock
-from agent.command_probe import CommandReadProbe
+from agent.command_probe import CommandReadProbe, Verdict
 from agent.link_health import LinkHealth
 from agent.link_messages import Delivered, LinkTrouble
 from agent.mqtt_wire import PACKET_TOO_LARGE, ProtocolName
@@ -36,6 +36,7 @@ log = logging.getLogger("agent.link")
 # merely restarts while a report is in flight teaches nothing.
 LEARN_FLOOR = 2048
 LEARN_WINDOW_S = 1.0
+PROBE_POLL_S = 0.25  # how often a pending probe's verdict is asked
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,12 +137,19 @@ class BrokerAcks:
         info = client.publish(self.probe.topic, self.probe.payload(), qos=qos, retain=False)
         self.probe.sent(info.mid, self._clock.monotonic(), verifiable=verifiable)
 
-    def judge_probe(self, now: float) -> None:
+    def judge_probe(self, now: float) -> float | None:
         """The command probe's finding (the supervisor asks): a denial like a refused
-        publish, else one line when the finding changes."""
+        publish, else one line when the finding changes. Returns when to be asked again
+        (None: not on this connection). The probe's coming back and its PUBACK are paho's
+        thread's news, not deadlines: a pending probe is asked every PROBE_POLL_S, as it
+        was, for the few seconds it is pending."""
         verdict = self.probe.verdict(now)
         if verdict is None:
-            return
+            return now + PROBE_POLL_S if self.probe.pending() else None
+        self._said(verdict)
+        return None
+
+    def _said(self, verdict: Verdict) -> None:
         what = f"read {self.probe.topic}"
         if verdict.finding == "denied":
             self._deny(what, verdict.reason)

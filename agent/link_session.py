@@ -213,6 +213,7 @@ class MqttSession:
             self._subscriptions.on_connect(client)
             since = self._clock.now()
             self.connected_since = since
+            self.supervisor.session_up()  # its silence deadline runs from now
             self._announce_online(client, since)
             qos = min(1, self._qos)
             self._acks.send_probe(client, qos=qos, verifiable=self.protocol == "5" and qos == 1)

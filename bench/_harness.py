@@ -43,9 +43,11 @@ def board(
     heartbeat_s: float = 30,
     extra: str = "",
     before: Callable[[Path], object] | None = None,
+    keepalive_s: int = 5,
 ) -> Iterator[tuple[Observer, AgentProcess]]:
     """A broker, an observer and an agent; `extra`: config sections added ("{dir}" is
-    the temporary folder), `before`: called with that folder before the agent starts."""
+    the temporary folder), `before`: called with that folder before the agent starts;
+    `keepalive_s`: the tests' 5 s unless a bench wants the board's own 30 s."""
     with tempfile.TemporaryDirectory(prefix="signage-bench-") as tmp:
         directory = Path(tmp)
         broker = Broker(directory)
@@ -57,6 +59,7 @@ def board(
             heartbeat_s=heartbeat_s,
             size=size,
             extra=extra.replace("{dir}", str(directory)),
+            keepalive_s=keepalive_s,
         )
         if before is not None:
             before(directory)

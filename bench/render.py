@@ -32,6 +32,7 @@ os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 
 import pygame  # noqa: E402
 
+from agent.core import IDLE_WAIT_S  # noqa: E402
 from bench._harness import machine, percentile  # noqa: E402
 from display_layouts import samples  # noqa: E402
 from display_layouts.catalog import BUILTIN_LAYOUTS  # noqa: E402
@@ -39,7 +40,7 @@ from display_layouts.image_formats import is_data_uri  # noqa: E402
 from display_layouts.render import Renderer, Scene  # noqa: E402
 
 LED_SIZE = (128, 32)
-MAX_WAIT_S = 1.0  # the core wakes at least this often
+MAX_WAIT_S = IDLE_WAIT_S  # the core wakes at least this often (without a watchdog)
 
 
 def varied(fields: dict[str, str], n: int) -> dict[str, str]:

@@ -256,9 +256,10 @@ def write_config(
     reconnect_s: tuple[float, float] = (0.2, 1.0),
     district: str | None = BOARD["district"],
     board_extra: str = "",
+    keepalive_s: int = 5,  # tests: a frozen broker is seen in seconds (production: 30)
 ) -> Path:
     mqtt_section = (
-        f'[mqtt]\nhost = "127.0.0.1"\nport = {port}\nkeepalive_s = 5\n'
+        f'[mqtt]\nhost = "127.0.0.1"\nport = {port}\nkeepalive_s = {keepalive_s}\n'
         f"reconnect_min_s = {reconnect_s[0]}\nreconnect_max_s = {reconnect_s[1]}\n{mqtt_extra}"
         if port is not None
         else ""

@@ -21,10 +21,12 @@ def test_a_probe_that_comes_back_proves_read_permission_once() -> None:
     probe, payload = sent_probe()
     assert probe.acknowledged(7, accepted=True, reason="Success")
     assert probe.verdict(101.0) is None  # not back yet, still within the wait
+    assert probe.pending()  # the link's supervisor keeps asking
     assert probe.is_probe(TOPIC, payload)
     verdict = probe.verdict(101.5)
     assert verdict is not None
     assert verdict.finding == "proven"
+    assert not probe.pending()  # judged: the supervisor may sleep until its deadlines
     assert probe.verdict(200.0) is None  # said once per connection
 
 
