@@ -33,8 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from agent.assets.download import DownloadError, FetchSettings
 from agent.preview.clip_fetch import CLIP_FETCH, MAX_CLIP_BYTES, download_clip
-from agent.validation import InvalidInput
-from display_layouts.input_problems import Problem
+from agent.preview.slot_values import Unusable, remote_value, replace_slots
 from display_layouts.spec import LayoutSpec, SlotKind
 from signage_base.portable import READ_FLAGS
 
@@ -48,7 +47,6 @@ if TYPE_CHECKING:
     from display_layouts.image_formats import RemoteImage
 
 _URL = re.compile(r"^https?://", re.IGNORECASE)
-_SHA256 = re.compile(r"^[0-9a-f]{64}$")
 # What a local clip's slot holds once hashed: a reference the board's model accepts (the
 # host can never resolve: RFC 2606), played from the file itself.
 LOCAL_URL = "https://preview.invalid/"
@@ -92,32 +90,17 @@ class ClipStore:
         """`fields` with each video slot's path or URL replaced by the `{url, sha256}` of
         a clip checked and ready to play; `InvalidInput` naming the slot and the file or
         URL that cannot be used. Other values are left for the board's checks."""
-        result = dict(fields)
-        problems = []
-        for name, value in fields.items():
-            slot = spec.slot(name)
-            if slot is None or slot.kind is not SlotKind.VIDEO:
-                continue
-            try:
-                result[name] = self._drawable(name, value, base)
-            except _Unusable as exc:
-                problems.append(Problem(f"fields.{name}", str(exc)))
-        if problems:
-            raise InvalidInput(problems)
-        return result
+        return replace_slots(spec, fields, SlotKind.VIDEO, self._drawable, base)
 
     def _drawable(self, name: str, value: object, base: Path | None) -> object:
         if isinstance(value, dict):
-            url, sha256 = value.get("url"), value.get("sha256")
-            if not isinstance(url, str) or not (sha256 is None or _is_sha256(sha256)):
-                return value  # the board's checks name what is wrong with it
-            return value | self._remote(name, url, sha256 if isinstance(sha256, str) else None)
+            return remote_value(value, lambda url, sha256: self._remote(name, url, sha256))
         if not isinstance(value, str) or not value.strip():
             return value
         if _URL.match(value):
             return self._remote(name, value, None)
         if not self.local_paths:
-            raise _Unusable(NOT_A_REFERENCE)
+            raise Unusable(NOT_A_REFERENCE)
         return self._local(name, value, base)
 
     def _remote(self, name: str, url: str, sha256: str | None) -> dict[str, str]:
@@ -146,7 +129,7 @@ class ClipStore:
                 digest = download_clip(url, sha256, self.settings, sink)
         except DownloadError as exc:
             Path(partial).unlink(missing_ok=True)
-            raise _Unusable(f"{url}: {exc}") from None
+            raise Unusable(f"{url}: {exc}") from None
         except BaseException:
             Path(partial).unlink(missing_ok=True)
             raise
@@ -174,15 +157,15 @@ class ClipStore:
         try:
             fd = os.open(path, READ_FLAGS)
         except FileNotFoundError:
-            raise _Unusable(f"no clip file {path}") from None
+            raise Unusable(f"no clip file {path}") from None
         except OSError as exc:
-            raise _Unusable(f"{path}: cannot be read ({exc.strerror or exc})") from None
+            raise Unusable(f"{path}: cannot be read ({exc.strerror or exc})") from None
         with os.fdopen(fd, "rb") as file:
             info = os.fstat(fd)
             if not stat.S_ISREG(info.st_mode):
-                raise _Unusable(f"{path}: not a clip file")
+                raise Unusable(f"{path}: not a clip file")
             if info.st_size > MAX_CLIP_BYTES:
-                raise _Unusable(
+                raise Unusable(
                     f"{path} is {info.st_size // (1024 * 1024)} MiB; a board takes clips up "
                     f"to {MAX_CLIP_BYTES // (1024 * 1024)} MiB"
                 )
@@ -204,7 +187,7 @@ class ClipStore:
         try:
             info = probe_clip(path)
         except ClipProblem as problem:
-            raise _Unusable(f"{shown}: {problem.reason}") from None
+            raise Unusable(f"{shown}: {problem.reason}") from None
         with self._lock:
             self._clips[digest] = (path, info, shown)
 
@@ -236,7 +219,7 @@ class ClipStore:
                 held = None
             try:
                 player = held[0] if held is not None else self._player(path, size, info)
-            except _Unusable as exc:
+            except Unusable as exc:
                 self._failures.append(f"{shown}: {exc}")
                 return None
             picture = player.frame_at(elapsed)
@@ -263,7 +246,7 @@ class ClipStore:
         try:
             return ClipPlayer(path, size, duration_s=self.duration_s, info=info)
         except ClipProblem as problem:
-            raise _Unusable(problem.reason) from None
+            raise Unusable(problem.reason) from None
 
     # --- what is said ---------------------------------------------------------------
 
@@ -298,10 +281,6 @@ class ClipStore:
             return self._folder
 
 
-class _Unusable(Exception):
-    """Why a slot's clip cannot be played (one sentence naming the file or URL)."""
-
-
 def _close_all(players: OrderedDict[_Key, tuple[ClipPlayer, float]]) -> None:
     while players:
         players.popitem()[1][0].close()
@@ -313,8 +292,4 @@ def _check_video() -> None:
 
     reason = unavailable_reason()
     if reason is not None:
-        raise _Unusable(reason)
-
-
-def _is_sha256(value: object) -> bool:
-    return isinstance(value, str) and _SHA256.match(value) is not None
+        raise Unusable(reason)

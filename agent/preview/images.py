@@ -29,10 +29,9 @@ from typing import TYPE_CHECKING, Any
 
 from agent.assets.download import DownloadError, FetchSettings, download
 from agent.content import MAX_IMAGE_BYTES
-from agent.validation import InvalidInput
+from agent.preview.slot_values import Unusable, remote_value, replace_slots
 from display_layouts.image_check import check_image
 from display_layouts.image_formats import FORMATS, format_of, is_data_uri
-from display_layouts.input_problems import Problem
 from display_layouts.spec import LayoutSpec, SlotKind
 from signage_base.portable import READ_FLAGS
 
@@ -42,7 +41,6 @@ if TYPE_CHECKING:
 # The board's download limits; a shorter whole deadline, as someone is waiting.
 PREVIEW_FETCH = FetchSettings(deadline_s=60.0, workers=1)
 _URL = re.compile(r"^https?://", re.IGNORECASE)
-_SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _KINDS = " or ".join(known.name for known in FORMATS)
 
 
@@ -73,27 +71,11 @@ class PictureStore:
         """`fields` with each image slot's path or URL replaced by what the board draws;
         `InvalidInput` naming the slot and the file or URL that cannot be used. Other
         values are left for the board's checks."""
-        result = dict(fields)
-        problems = []
-        for name, value in fields.items():
-            slot = spec.slot(name)
-            if slot is None or slot.kind is not SlotKind.IMAGE:
-                continue
-            try:
-                result[name] = self._drawable(name, value, base)
-            except _Unusable as exc:
-                problems.append(Problem(f"fields.{name}", str(exc)))
-        if problems:
-            raise InvalidInput(problems)
-        return result
+        return replace_slots(spec, fields, SlotKind.IMAGE, self._drawable, base)
 
     def _drawable(self, name: str, value: object, base: Path | None) -> object:
         if isinstance(value, dict):
-            url, sha256 = value.get("url"), value.get("sha256")
-            if not isinstance(url, str) or not (sha256 is None or _is_sha256(sha256)):
-                return value  # the board's checks name what is wrong with it
-            fetched = self._remote(name, url, sha256 if isinstance(sha256, str) else None)
-            return value | fetched  # other keys stay, for the board's checks to refuse
+            return remote_value(value, lambda url, sha256: self._remote(name, url, sha256))
         if not isinstance(value, str) or not value.strip() or is_data_uri(value):
             return value
         if _URL.match(value):
@@ -120,7 +102,7 @@ class PictureStore:
                 digest = download(url, sha256, self.settings, sink)
         except DownloadError as exc:
             Path(partial).unlink(missing_ok=True)
-            raise _Unusable(f"{url}: {exc}") from None
+            raise Unusable(f"{url}: {exc}") from None
         except BaseException:
             Path(partial).unlink(missing_ok=True)
             raise
@@ -136,10 +118,10 @@ class PictureStore:
         data = _read_picture(path)
         kind = format_of(data)
         if kind is None:
-            raise _Unusable(f"{path}: not a {_KINDS} picture")
+            raise Unusable(f"{path}: not a {_KINDS} picture")
         problem = check_image(data)
         if problem is not None:
-            raise _Unusable(f"{path}: {problem}")
+            raise Unusable(f"{path}: {problem}")
         self._note(
             f"fields.{name}: {path} is drawn embedded as a data: URI of "
             f"{len(data) // 1024 + 1} KiB; a playlist must carry it so (or as a url and sha256)"
@@ -159,33 +141,25 @@ class PictureStore:
         return self._folder
 
 
-class _Unusable(Exception):
-    """Why a slot's picture cannot be drawn (one sentence naming the file or URL)."""
-
-
-def _is_sha256(value: object) -> bool:
-    return isinstance(value, str) and _SHA256.match(value) is not None
-
-
 def _read_picture(path: Path) -> bytes:
     """At most the board's inline limit of `path`'s bytes: a regular file, not read at all
     when it is larger (a FIFO must not hang the preview, nor a huge file fill memory)."""
     try:
         fd = os.open(path, READ_FLAGS)
     except FileNotFoundError:
-        raise _Unusable(f"no picture file {path}") from None
+        raise Unusable(f"no picture file {path}") from None
     except OSError as exc:
-        raise _Unusable(f"{path}: cannot be read ({exc.strerror or exc})") from None
+        raise Unusable(f"{path}: cannot be read ({exc.strerror or exc})") from None
     with os.fdopen(fd, "rb") as file:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
-            raise _Unusable(f"{path}: not a picture file")
+            raise Unusable(f"{path}: not a picture file")
         if info.st_size > MAX_IMAGE_BYTES:
-            raise _Unusable(
+            raise Unusable(
                 f"{path} is {info.st_size // 1024} KiB; a board takes pictures inline up to "
                 f"{MAX_IMAGE_BYTES // 1024} KiB (make it smaller, or serve it: a url and sha256)"
             )
         data = file.read(MAX_IMAGE_BYTES + 1)
     if len(data) > MAX_IMAGE_BYTES:  # it grew while being read
-        raise _Unusable(f"{path}: larger than {MAX_IMAGE_BYTES // 1024} KiB")
+        raise Unusable(f"{path}: larger than {MAX_IMAGE_BYTES // 1024} KiB")
     return data
