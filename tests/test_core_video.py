@@ -13,6 +13,7 @@ import re
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -54,12 +55,25 @@ def server() -> Iterator[ImageServer]:
 
 @pytest.fixture
 def board(tmp_path: Path, clock: FakeClock) -> Iterator[Agent]:
-    made = Agent(make_config(tmp_path), clock=clock, output=HeadlessOutput(SIZE))
+    with board_of(tmp_path, clock, SIZE) as made:
+        yield made
+
+
+@contextmanager
+def board_of(
+    tmp_path: Path, clock: FakeClock, size: tuple[int, int], **display: Any
+) -> Iterator[Agent]:
+    """A board of `size` without its link (more `[display]` keys as given), closed after."""
+    section = {"output": "headless", "width": size[0], "height": size[1], **display}
+    config = make_config(tmp_path, display=section)
+    made = Agent(config, clock=clock, output=HeadlessOutput(size))
     made.link = None
-    yield made
-    made.content.clips.close()
-    made.fetcher.stop()
-    made.seq.close()
+    try:
+        yield made
+    finally:
+        made.content.clips.close()
+        made.fetcher.stop()
+        made.seq.close()
 
 
 @pytest.fixture
@@ -128,10 +142,7 @@ def test_an_led_panel_gets_the_clip_alone_scaled_to_its_size(
     """A 128x32 panel: the layout's LED variant shows the clip without its caption, the
     16:9 picture scaled by FFmpeg to 57x32 between black bars, frame by frame."""
     led = (128, 32)
-    display = {"output": "headless", "width": led[0], "height": led[1]}
-    made = Agent(make_config(tmp_path, display=display), clock=clock, output=HeadlessOutput(led))
-    made.link = None
-    try:
+    with board_of(tmp_path, clock, led) as made:
         item = clip_item(server, "phim", clips / "good.mp4", duration_s=30)
         item["fields"]["caption"] = "Hướng dẫn phòng chống bão"
         publish(made, playlist(1, [item]))
@@ -142,10 +153,6 @@ def test_an_led_panel_gets_the_clip_alone_scaled_to_its_size(
         made.tick()
         assert video_clips.read_counter(made.output.canvas, box) == 7
         assert made.output.canvas.get_at((2, 16))[:3] == (0, 0, 0)  # a bar beside it
-    finally:
-        made.content.clips.close()
-        made.fetcher.stop()
-        made.seq.close()
 
 
 def elapsed(board: Agent) -> float:
@@ -256,10 +263,7 @@ def test_a_clip_that_breaks_while_playing_is_skipped_and_reported(
 def test_the_clips_sound_plays_only_when_the_config_says_so(
     tmp_path: Path, clock: FakeClock, server: ImageServer, clips: Path, audio: bool
 ) -> None:
-    display = {"output": "headless", "width": 320, "height": 180, "audio": audio}
-    made = Agent(make_config(tmp_path, display=display), clock=clock, output=HeadlessOutput(SIZE))
-    made.link = None
-    try:
+    with board_of(tmp_path, clock, SIZE, audio=audio) as made:
         item = clip_item(server, "phim", clips / "tone.mp4", duration_s=30)
         publish(made, playlist(1, [item]))
         downloaded(made)
@@ -268,10 +272,6 @@ def test_the_clips_sound_plays_only_when_the_config_says_so(
             made.tick()
         [playing] = made.content.clips._playing.values()
         assert (playing.player.audio_samples_queued > 0) is audio
-    finally:
-        made.content.clips.close()
-        made.fetcher.stop()
-        made.seq.close()
 
 
 # --- memory: the decoder only for a board that is sent a clip --------------------------
