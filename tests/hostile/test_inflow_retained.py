@@ -53,8 +53,16 @@ def kick(broker: Broker) -> None:
 
 
 def reconnect(observer: Observer, broker: Broker) -> None:
-    beats = observer.find(lambda m: m.topic == HEARTBEAT)
-    before = beats[-1].json()["mqtt"]["reconnects"] if beats else 0
+    # Kick only once the broker has acknowledged every report so far (a heartbeat that
+    # finds the outbox empty): a report still in flight at the kick is sent again after
+    # reconnecting (delivery is at least once, agent/outbox.py), and that duplicate is
+    # not the re-rejection these tests look for.
+    settled = observer.wait_for(
+        lambda m: m.topic == HEARTBEAT and m.json()["mqtt"]["outbox"] == 0,
+        timeout=15,
+        start=observer.mark(),
+    ).json()
+    before = settled["mqtt"]["reconnects"]
     mark = observer.mark()
     kick(broker)
     observer.wait_for(is_online, timeout=15, start=mark)
