@@ -18,6 +18,7 @@ from typing import Any
 
 from agent.config import MqttConfig
 from agent.tls_files import load_client_certificate
+from agent.tls_wrap import wrap
 
 MINIMUM_TLS = ssl.TLSVersion.TLSv1_2
 
@@ -50,7 +51,7 @@ def certificate_names(cfg: MqttConfig, timeout: float) -> list[str]:
     address = (cfg.host, cfg.effective_port)
     with (
         socket.create_connection(address, timeout=timeout) as raw,
-        context.wrap_socket(raw, server_hostname=cfg.host) as tls,
+        wrap(context, raw, cfg.host) as tls,
     ):
         cert: dict[str, Any] = dict(tls.getpeercert() or {})
     names = [str(value) for _kind, value in cert.get("subjectAltName", ())]

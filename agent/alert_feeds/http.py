@@ -34,6 +34,7 @@ from agent.assets.download import (
     _tls_context,
     parse_url,
 )
+from agent.tls_wrap import https_connect
 
 _CHUNK = 64 * 1024
 # Alerting authorities serve CAP as application/cap+xml, and often as plain XML.
@@ -144,7 +145,7 @@ class FeedAttempt(_Attempt):
         self.connection = http.client.HTTPSConnection(
             self.origin.host, self.origin.port, timeout=timeout, context=self.tls or _tls_context()
         )
-        self.connection.connect()
+        https_connect(self.connection)
         self.phase = "answer"
         sock = self.sock = self.connection.sock
         assert sock is not None

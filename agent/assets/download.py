@@ -34,6 +34,7 @@ from agent.assets.settings import (
     image_limits,
     settings_from,
 )
+from agent.tls_wrap import https_connect
 from display_layouts.image_check import check_image
 from display_layouts.image_formats import FORMATS
 
@@ -275,10 +276,11 @@ class _Attempt:
             self.connection = http.client.HTTPSConnection(
                 host, port, timeout=timeout, context=_tls_context()
             )
+            https_connect(self.connection)
         else:
             self.connection = http.client.HTTPConnection(host, port, timeout=timeout)
+            self.connection.connect()
         connection = self.connection
-        connection.connect()
         self.phase = "answer"
         sock = self.sock = connection.sock
         assert sock is not None

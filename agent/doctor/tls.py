@@ -13,6 +13,7 @@ from agent.config import AgentConfig, MqttConfig
 from agent.doctor.check import Check, ms, timed
 from agent.mqtt_tls import certificate_names, read_board_certificate, tls_context
 from agent.mqtt_wire import tls_alert
+from agent.tls_wrap import wrap
 
 RENEW_WITHIN_DAYS = 30
 
@@ -34,7 +35,7 @@ def check_handshake(
         ]
 
     def shake() -> str:
-        with open_socket() as raw, context.wrap_socket(raw, server_hostname=cfg.host) as tls:
+        with open_socket() as raw, wrap(context, raw, cfg.host) as tls:
             if tls.version() == "TLSv1.3":
                 _await_verdict(tls)
             return describe_certificate(tls.getpeercert(), tls.version())
