@@ -34,7 +34,8 @@ main(["run", "--config", sys.argv[1]])
 # What a board with none of the optional sections must not load, by the section (or the
 # payload) that would need it.
 OPTIONAL = {
-    "cryptography": "[trust]",
+    "nacl": "[trust]",
+    "cryptography": "the keys, sign and doctor commands (a board verifies with PyNaCl)",
     "defusedxml": "a CAP payload or [alerts] feeds",
     "agent.cap": "a CAP payload or [alerts] feeds",
     "agent.alert_feeds": "[alerts] feeds",
@@ -96,8 +97,9 @@ def test_each_optional_section_loads_its_subsystem(tmp_path: Path) -> None:
         'may_sign = ["alert"]\n'
     )
     modules = first_frame_modules(write_config(tmp_path, port=free_port(), extra=extra))
-    for name in ("cryptography", "agent.alert_feeds", "agent.inbox.watcher"):
+    for name in ("nacl", "agent.alert_feeds", "agent.inbox.watcher"):
         assert loaded(modules, name), name
+    assert not loaded(modules, "cryptography"), "a board verifies with PyNaCl (2.2 MB, not 8.8)"
 
 
 SOUND_PROBE = """

@@ -7,8 +7,11 @@ import json
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed448, rsa, x25519
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -146,6 +149,43 @@ def test_a_jwk_and_a_pem_file_give_the_same_key(tmp_path: Path) -> None:
 def test_bad_key_files_say_what_is_wrong(data: bytes, words: str) -> None:
     with pytest.raises(ValueError, match=words):
         parse_public_key(data)
+
+
+def _public_pem(key: object) -> bytes:
+    public = key.public_key()  # type: ignore[attr-defined]
+    return bytes(
+        public.public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
+
+
+@pytest.mark.parametrize(
+    ("make", "words"),
+    [
+        (lambda: rsa.generate_private_key(public_exponent=65537, key_size=2048), "(a RSA)"),
+        (lambda: ec.generate_private_key(ec.SECP256R1()), "(a EC)"),
+        (ed448.Ed448PrivateKey.generate, "(a Ed448)"),
+        (x25519.X25519PrivateKey.generate, "(a X25519)"),
+    ],
+    ids=["rsa", "p256", "ed448", "x25519"],
+)
+def test_a_pem_key_of_another_kind_is_named(make: Any, words: str) -> None:
+    """PEM files are read without a crypto library (agent/trust/ed25519.py): real keys
+    of other kinds, made by `cryptography`, are refused by name."""
+    with pytest.raises(ValueError, match=re.escape(f"not an Ed25519 key {words}")):
+        parse_public_key(_public_pem(make()))
+
+
+def test_a_damaged_pem_key_says_so() -> None:
+    pem = SigningKey("k").pem()
+    lines = pem.splitlines()
+    with pytest.raises(ValueError, match="not base64"):
+        parse_public_key(b"\n".join([lines[0], b"@@" + lines[1][2:], *lines[2:]]))
+    with pytest.raises(ValueError, match="RFC 8410"):
+        parse_public_key(b"\n".join([lines[0], b"MCowBQYDK2VwAyEA", *lines[2:]]))
+    with pytest.raises(ValueError, match="END PUBLIC KEY"):
+        parse_public_key(lines[0] + b"\n" + lines[1])
 
 
 # --- the gate --------------------------------------------------------------------------------

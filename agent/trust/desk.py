@@ -3,7 +3,7 @@ from `{root}/trust`, and what the heartbeat says (CONTRACT §7).
 
 Built from `[trust]` (or its absence) at start. A board without `[trust]` gets a gate
 with no keys: unsigned messages pass as before, a signed one is refused, and neither
-this module's keys nor `cryptography` are ever needed.
+this module's keys nor a crypto library are ever needed.
 """
 
 from __future__ import annotations

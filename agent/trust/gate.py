@@ -16,8 +16,8 @@ The policy:
 - `require_signatures = false`: unsigned messages are accepted as before; a signed one
   is checked all the same (a bad signature is never accepted because it was optional).
 - Without `[trust]`: there is no key to check a signature with, so a signed message is
-  refused ("signed message, but this board has no [trust] keys"), and `cryptography` is
-  never loaded.
+  refused ("signed message, but this board has no [trust] keys"), and no crypto library
+  is ever loaded.
 
 A key's `not_after` is judged on the board's clock while it is synchronised. While it
 is not, the last decision taken on a synchronised clock for that key holds (a board
@@ -40,7 +40,7 @@ from agent.trust.keys import TrustedKey
 from agent.validation import InvalidInput, error, printable
 
 if TYPE_CHECKING:
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+    from nacl.signing import VerifyKey
 
     from agent.trust.keyring import KeyringState
 
@@ -80,7 +80,7 @@ class TrustGate:
         self.keyring = keyring  # None: no [trust] section
         self.clock_synced = clock_synced
         self.max_bytes = max_bytes
-        self._verifiers: dict[tuple[str, bytes], Ed25519PublicKey] = {}
+        self._verifiers: dict[tuple[str, bytes], VerifyKey] = {}
         # The last expiry decision per kid taken on a synchronised clock: expired or not.
         self._expired: dict[str, bool] = {}
         self.expiry_held: set[str] = set()  # kids judged by a kept decision just now
@@ -119,8 +119,8 @@ class TrustGate:
         return Admitted(jws.payload, key.kid, note)
 
     def prepare(self) -> None:
-        """Load `cryptography` and the keys in force now, before any message: the first
-        signed alert must not wait for the import (about 80 ms on a Pi-class CPU)."""
+        """Load the crypto library and the keys in force now, before any message: the
+        first signed alert must not wait for the import."""
         if self.keyring is not None:
             for key in self.keyring.keys.values():
                 self._verifier(key)
@@ -135,13 +135,12 @@ class TrustGate:
             raise refused(UNKNOWN_KID, f"no trusted key is called '{kid}'")
         return key
 
-    def _verifier(self, key: TrustedKey) -> Ed25519PublicKey:
-        # Built once per key: from_public_bytes checks the point, which costs a little.
-        found = self._verifiers.get((key.kid, key.public_bytes))
+    def _verifier(self, key: TrustedKey) -> VerifyKey:
+        found = self._verifiers.get((key.kid, key.public_bytes))  # built once per key
         if found is None:
-            from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+            from agent.trust.ed25519 import verifier
 
-            found = Ed25519PublicKey.from_public_bytes(key.public_bytes)
+            found = verifier(key.public_bytes)
             self._verifiers[(key.kid, key.public_bytes)] = found
         return found
 

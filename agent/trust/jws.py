@@ -6,8 +6,8 @@ with `alg` EdDSA over Ed25519 (RFC 8037).
 The protected header is `{"alg": "EdDSA", "kid": KID, "cty": "json" | "cap+xml" | "yaml"}`; the
 signature covers the ASCII bytes `b64url(protected) "." b64url(payload)`. Reading the
 framing is pure standard library (base64url and the strict JSON reader); only `verify`
-needs `cryptography`, imported by the first check (a board with `[trust]` makes its
-verifiers at start: agent/trust/gate.py `prepare`).
+needs a crypto library (PyNaCl, agent/trust/ed25519.py), loaded by the first key (a
+board with `[trust]` makes its verifiers at start: agent/trust/gate.py `prepare`).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Final, Literal
 from agent.validation import InvalidInput, error, parse_json, printable
 
 if TYPE_CHECKING:
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+    from nacl.signing import VerifyKey
 
 ContentType = Literal["json", "cap+xml", "yaml"]  # yaml: a layout's text (CONTRACT §8)
 CONTENT_TYPES: Final[tuple[ContentType, ...]] = ("json", "cap+xml", "yaml")
@@ -142,12 +142,8 @@ def parse_jws(payload: bytes, *, max_bytes: int) -> Jws:
     return Jws(kid=kid, cty=cty, payload=body, signing_input=signing_input, signature=signature)
 
 
-def verify(jws: Jws, key: Ed25519PublicKey) -> bool:
-    """Whether `key` made the signature (the one cryptographic step, in `cryptography`)."""
-    from cryptography.exceptions import InvalidSignature
+def verify(jws: Jws, key: VerifyKey) -> bool:
+    """Whether `key` made the signature (the one cryptographic step: agent/trust/ed25519.py)."""
+    from agent.trust.ed25519 import signed_by
 
-    try:
-        key.verify(jws.signature, jws.signing_input)
-    except InvalidSignature:
-        return False
-    return True
+    return signed_by(key, jws.signing_input, jws.signature)

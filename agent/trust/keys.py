@@ -1,8 +1,9 @@
 """The keys a board trusts: what each may sign, for which scopes, until when; and the
 public key files of `[[trust.keys]]` (a JWK, or a PEM SubjectPublicKeyInfo).
 
-A key is kept as its 32 raw bytes: the JWK form needs only base64url, so a keyring or a
-JWK file is read without `cryptography`; a PEM file needs it (it is DER inside).
+A key is kept as its 32 raw bytes: the JWK form needs only base64url, and the PEM form
+of an Ed25519 key is one fixed DER prefix and the key (agent/trust/ed25519.py), so no key
+file needs a crypto library to be read.
 """
 
 from __future__ import annotations
@@ -15,10 +16,10 @@ from pathlib import Path
 from typing import Final
 
 from agent.messages.keyring import KeyringKey, PublicJwk, SignedKind
+from agent.trust.ed25519 import PUBLIC_KEY_BYTES, pem_public_bytes
 from agent.trust.jws import b64url_decode, b64url_encode
 from agent.validation import InvalidInput
 
-PUBLIC_KEY_BYTES: Final = 32
 MAX_KEY_FILE_BYTES: Final = 16 * 1024  # a JWK or a PEM public key is a few hundred bytes
 
 
@@ -67,30 +68,11 @@ def public_jwk(public_bytes: bytes, kid: str | None = None) -> PublicJwk:
     )
 
 
-def _pem_public_bytes(data: bytes) -> bytes:
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-    from cryptography.hazmat.primitives.serialization import (
-        Encoding,
-        PublicFormat,
-        load_pem_public_key,
-    )
-
-    if b"PRIVATE KEY" in data:
-        raise ValueError("a private key: give the board only the public key")
-    try:
-        key = load_pem_public_key(data)
-    except (ValueError, TypeError) as exc:
-        raise ValueError(f"not a PEM public key ({exc})") from None
-    if not isinstance(key, Ed25519PublicKey):
-        raise ValueError(f"not an Ed25519 key (a {type(key).__name__.removesuffix('PublicKey')})")
-    return key.public_bytes(Encoding.Raw, PublicFormat.Raw)
-
-
 def parse_public_key(data: bytes) -> bytes:
     """The raw key of a JWK or PEM public key file's bytes; `ValueError` saying why not."""
     text = data.lstrip()
     if text.startswith(b"-----BEGIN"):
-        return _pem_public_bytes(data)
+        return pem_public_bytes(data)
     if not text.startswith(b"{"):
         raise ValueError("neither a JWK (JSON) nor a PEM public key")
     try:

@@ -7,8 +7,8 @@ compact serialization (RFC 7515, `alg` EdDSA per RFC 8037) that a board verifies
 
 The cryptography itself is the `cryptography` package's; this module only frames it
 (base64url, the protected header) and keeps private key material out of every message
-it raises. It is imported by the `keys` and `sign` commands only: a board that runs
-without `[trust]` never loads `cryptography`.
+it raises. It is imported by the `keys` and `sign` commands only: a board's `run` never
+loads `cryptography` (it verifies with PyNaCl: agent/trust/ed25519.py).
 """
 
 from __future__ import annotations
