@@ -2,7 +2,7 @@
 
 Target (issue 18) ≤ 60 MB with no optional section; with --optional (a `[trust]` key and
 an `[alerts]` CAP feed, which polls an https address where nothing listens: the poller,
-its HTTP client and `cryptography` loaded, no CAP document parsed) ≤ 64 MB. Targets are
+its HTTP client and PyNaCl loaded, no CAP document parsed) ≤ 64 MB. Targets are
 for 1920×1080; `--size 3840x2160` measures a 4K board, whose frame alone is 32 MB.
 Usage: python bench/footprint.py [--seconds 120] [--optional] [--size WxH]
 """

@@ -1,7 +1,7 @@
 """The cost of signed messages on the board (issue 13): the gate's time per message (JWS
 read, Ed25519 verification, the payload handed on) for a 1 KB JSON alert, a 100 KB
 playlist and a CAP document; the same for the unsigned message (the gate's look only);
-the memory `cryptography` adds to a running board, measured in a fresh process that
+the memory the crypto library (PyNaCl) adds to a running board, measured in a fresh process that
 has built the whole agent first (what `run` holds) and then checks one signature; and
 publish → first alert frame through a real Mosquitto on a board with `[trust]`
 (signatures optional), signed and unsigned alerts taking turns, so the difference is
@@ -99,13 +99,13 @@ from agent.output import HeadlessOutput
 agent = Agent(load_config(Path(sys.argv[1]), {}), output=HeadlessOutput((320, 180)))
 agent.link = None
 before = rss_kib()
-loaded_before = "cryptography" in sys.modules
+loaded_before = "nacl" in sys.modules
 agent.trust.load()  # what Agent.start does first: the keyring, and the keys' verifiers
 after = rss_kib()
 signed = Path(sys.argv[2]).read_bytes()
 agent.handle(Received("signage/v1/alert/city/bao-so-3", signed, retained=False))
 print(json.dumps({"before": before, "after": after, "loaded_before": loaded_before,
-                  "loaded_after": "cryptography" in sys.modules,
+                  "loaded_after": "nacl" in sys.modules,
                   "shown": agent.heartbeat().alerts_active}))
 """
 
@@ -217,13 +217,13 @@ def main() -> None:
     before, after = int(str(memory["before"])), int(str(memory["after"]))
     print(
         f"RSS of a board with [trust] after construction: {before / 1024:.1f} MiB "
-        f"(cryptography loaded: {memory['loaded_before']}); after start's trust.load(): "
-        f"{after / 1024:.1f} MiB (+{(after - before) / 1024:.1f} MiB, cryptography loaded: "
+        f"(PyNaCl loaded: {memory['loaded_before']}); after start's trust.load(): "
+        f"{after / 1024:.1f} MiB (+{(after - before) / 1024:.1f} MiB, PyNaCl loaded: "
         f"{memory['loaded_after']}; shown: {memory['shown']})"
     )
     for which, samples in latency.items():
         # Said apart: the first signed sample is the board's first alert ever (the alert
-        # layout, its fonts); `cryptography` was loaded at start (TrustDesk.load).
+        # layout, its fonts); PyNaCl was loaded at start (TrustDesk.load).
         rest = samples[1:]
         print(
             f"publish → first alert frame, {which} ({len(rest)} samples after the first, "
