@@ -45,22 +45,29 @@ def peer_of(sock: socket.socket) -> Any:
         return None
 
 
-def unclosed_after(call: Any) -> list[str]:
-    """The ResourceWarnings about sockets left open by `call` (which must fail as a reset
-    connection does)."""
+def unclosed_after(call: Any, sock: socket.socket) -> list[str]:
+    """The ResourceWarnings about `sock`'s connection left open by `call` (which must fail
+    as a reset connection does). Other tests' garbage, collected here too, is not ours:
+    only warnings naming this connection's local address count."""
+    local = repr(sock.getsockname())
+    gc.collect()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ResourceWarning)
         with pytest.raises(ConnectionResetError):
             call()
         gc.collect()
-    return [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)]
+    return [
+        str(w.message)
+        for w in caught
+        if issubclass(w.category, ResourceWarning) and local in str(w.message)
+    ]
 
 
 def test_a_reset_before_the_handshake_fails_and_closes_the_tls_socket(
     reset_socket: socket.socket,
 ) -> None:
     context = ssl.create_default_context()
-    assert unclosed_after(lambda: wrap(context, reset_socket, "127.0.0.1")) == []
+    assert unclosed_after(lambda: wrap(context, reset_socket, "127.0.0.1"), reset_socket) == []
 
 
 def test_https_connect_closes_the_tls_socket_of_a_reset_connection(
@@ -70,7 +77,7 @@ def test_https_connect_closes_the_tls_socket_of_a_reset_connection(
         "127.0.0.1", 1, timeout=5, context=ssl.create_default_context()
     )
     connection._create_connection = lambda *_a, **_k: reset_socket  # type: ignore[attr-defined]
-    assert unclosed_after(lambda: https_connect(connection)) == []
+    assert unclosed_after(lambda: https_connect(connection), reset_socket) == []
     connection.close()
 
 
@@ -80,7 +87,9 @@ def test_the_reset_socket_reproduces_the_leak_without_the_guard(
     """The two tests above are not vacuous: unguarded, this Python's ssl leaks the TLS
     socket of exactly this connection (a Python with gh-113280 fixed does not)."""
     context = ssl.create_default_context()
-    leaked = unclosed_after(lambda: context.wrap_socket(reset_socket, server_hostname="127.0.0.1"))
+    leaked = unclosed_after(
+        lambda: context.wrap_socket(reset_socket, server_hostname="127.0.0.1"), reset_socket
+    )
     if not leaked:
         pytest.skip("this Python's ssl closes the socket itself (gh-113280 fixed)")
     assert "ssl.SSLSocket" in leaked[0]
