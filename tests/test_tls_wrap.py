@@ -50,9 +50,9 @@ def unclosed_after(call: Any, sock: socket.socket) -> list[str]:
     as a reset connection does). Other tests' garbage, collected here too, is not ours:
     only warnings naming this connection's local address count."""
     local = repr(sock.getsockname())
-    gc.collect()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ResourceWarning)
+        gc.collect()  # earlier tests' garbage, recorded here (and filtered out), not raised
         with pytest.raises(ConnectionResetError):
             call()
         gc.collect()
