@@ -18,26 +18,32 @@ import contextlib
 import http.client
 import socket
 import ssl
+from collections.abc import Iterator
+from contextlib import contextmanager
 from types import TracebackType
+
+
+@contextmanager
+def orphans_closed() -> Iterator[None]:
+    """Whatever fails inside leaves no TLS socket of the ssl module's making open."""
+    try:
+        yield
+    except BaseException as exc:
+        close_orphans(exc.__traceback__)
+        raise
 
 
 def wrap(context: ssl.SSLContext, raw: socket.socket, host: str) -> ssl.SSLSocket:
     """`context.wrap_socket(raw, server_hostname=host)`, leaving no socket open on failure."""
-    try:
+    with orphans_closed():
         return context.wrap_socket(raw, server_hostname=host)
-    except BaseException as exc:
-        close_orphans(exc.__traceback__)
-        raise
 
 
 def https_connect(connection: http.client.HTTPSConnection) -> None:
     """`connection.connect()`, leaving no socket open on failure (its own plain socket is
     the caller's to close, with the connection)."""
-    try:
+    with orphans_closed():
         connection.connect()
-    except BaseException as exc:
-        close_orphans(exc.__traceback__)
-        raise
 
 
 def close_orphans(trace: TracebackType | None) -> None:

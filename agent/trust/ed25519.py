@@ -47,12 +47,12 @@ def verifier(public_bytes: bytes) -> VerifyKey:
 
 
 def signed_by(key: VerifyKey, message: bytes, signature: bytes) -> bool:
-    """Whether `key` made `signature` (64 bytes) over `message`."""
-    from nacl.exceptions import BadSignatureError, CryptoError
+    """Whether `key` made `signature` (64 bytes: agent/trust/jws.py checks) over `message`."""
+    from nacl.exceptions import BadSignatureError
 
     try:
         key.verify(message, signature)
-    except (BadSignatureError, CryptoError, ValueError, TypeError):
+    except BadSignatureError:
         return False
     return True
 
